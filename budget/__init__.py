@@ -1,0 +1,1 @@
+"""Budget programs, maslikhat decisions, budget lines, amendments, the ledger and reports."""

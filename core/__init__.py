@@ -1,0 +1,1 @@
+"""Shared kernel: database base, errors, jurisdictions, accounts, audit chain (no Flask)."""

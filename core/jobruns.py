@@ -1,0 +1,146 @@
+"""Job-run records: the database side of background jobs (status, progress, result, error)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+from core.errors import N_, NotFound
+
+STATUSES = ("queued", "running", "succeeded", "failed")
+# A run still marked running after this long lost its worker and may be claimed again.
+STALE_AFTER = dt.timedelta(minutes=30)
+
+
+class JobRun(Base):
+    """One request to run a background job, and what became of it.
+
+    The row is written in the same transaction as the request (an outbox): the queue only
+    carries its id, so a lost queue message is re-sent from here and a re-delivered one finds
+    the run already claimed or done.
+    """
+
+    __tablename__ = "job_run"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str | None] = mapped_column(Text)  # JSON
+    result_path: Mapped[str | None] = mapped_column(String(400))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def done(self) -> bool:
+        """Tell whether the run has ended, well or badly."""
+        return self.status in ("succeeded", "failed")
+
+
+def create_run(
+    session: Session, *, kind: str, requested_by_id: int | None, unit_id: int | None
+) -> JobRun:
+    """Write a queued run; the caller enqueues its id after the commit."""
+    run = JobRun(
+        kind=kind,
+        status="queued",
+        progress=0,
+        message="",
+        attempts=0,
+        requested_by_id=requested_by_id,
+        unit_id=unit_id,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> JobRun:
+    """Return the run or raise NotFound."""
+    run = session.get(JobRun, run_id)
+    if run is None:
+        raise NotFound(N_("No such job."))
+    return run
+
+
+def claim(session: Session, run_id: int, *, now: dt.datetime | None = None) -> bool:
+    """Mark the run as running if it is queued (or stale); False means someone else has it.
+
+    One guarded UPDATE, so two deliveries of the same message cannot both run it.
+    """
+    now = now or utcnow()
+    result = session.execute(
+        update(JobRun)
+        .where(
+            JobRun.id == run_id,
+            or_(
+                JobRun.status == "queued",
+                (JobRun.status == "running") & (JobRun.started_at < now - STALE_AFTER),
+            ),
+        )
+        .values(status="running", started_at=now, attempts=JobRun.attempts + 1, progress=0)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def set_progress(session: Session, run_id: int, percent: int, message: str = "") -> None:
+    """Record progress of a running job (0–100)."""
+    session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.status == "running")
+        .values(progress=max(0, min(100, int(percent))), message=message)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(
+    session: Session, run_id: int, *, result: str, message: str = "", result_path: str | None = None
+) -> None:
+    """Mark the run succeeded with its JSON result."""
+    session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id)
+        .values(
+            status="succeeded",
+            progress=100,
+            result=result,
+            message=message,
+            result_path=result_path,
+            finished_at=utcnow(),
+            error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail(session: Session, run_id: int, *, error: str) -> None:
+    """Mark the run failed with the error text."""
+    session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id)
+        .values(status="failed", error=error[:4000], finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def queued_before(session: Session, moment: dt.datetime) -> list[int]:
+    """Return ids of runs still queued since before ``moment`` (their message may be lost)."""
+    return list(
+        session.scalars(
+            select(JobRun.id).where(JobRun.status == "queued", JobRun.created_at < moment)
+        )
+    )

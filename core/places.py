@@ -1,0 +1,116 @@
+"""Administrative units (jurisdictions) with KATO codes, their tree and the reference data."""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, exists, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base
+
+LEVELS = ("country", "region", "city", "district", "rural_okrug", "settlement")
+
+# The country itself has no KATO code of its own; this reserved code anchors national grants.
+COUNTRY_KATO = "000000000"
+
+
+class AdminUnit(Base):
+    """A jurisdiction: the country, a region, a city, a district, a rural okrug or a settlement."""
+
+    __tablename__ = "admin_unit"
+    __table_args__ = (
+        CheckConstraint(f"level IN {LEVELS!r}", name="level_known"),
+        CheckConstraint("length(kato) = 9", name="kato_nine_digits"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kato: Mapped[str] = mapped_column(String(9), unique=True)
+    name_kk: Mapped[str] = mapped_column(String(200))
+    name_ru: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    # Materialized path "/1/7/42/": a unit lies within another when its path starts with the
+    # other's path, one indexed comparison instead of a recursive query.
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    def name(self, locale: str) -> str:
+        """Return the unit's name for ``locale`` (Russian for ru, Kazakh otherwise)."""
+        return self.name_ru if locale == "ru" else self.name_kk
+
+
+def add_unit(
+    session: Session, *, kato: str, name_kk: str, name_ru: str, level: str, parent: AdminUnit | None
+) -> AdminUnit:
+    """Insert a unit under ``parent`` and compute its path."""
+    unit = AdminUnit(kato=kato, name_kk=name_kk, name_ru=name_ru, level=level, path="")
+    unit.parent_id = parent.id if parent else None
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.flush()
+    return unit
+
+
+def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
+    """Tell whether ``unit_id`` is one of ``scope_ids`` or lies below one of them."""
+    if not scope_ids:
+        return False
+    path = session.scalar(select(AdminUnit.path).where(AdminUnit.id == unit_id))
+    if path is None:
+        return False
+    scope_paths = session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(scope_ids)))
+    return any(path.startswith(p) for p in scope_paths)
+
+
+def units_within_clause(scope_ids: list[int]):
+    """Return a SQL condition on ``AdminUnit`` selecting the units covered by ``scope_ids``."""
+    scope = AdminUnit.__table__.alias("scope_unit")
+    return exists().where(scope.c.id.in_(scope_ids), AdminUnit.path.like(scope.c.path + "%"))
+
+
+def load_reference_units(session: Session) -> int:
+    """Load the bundled KATO reference data; existing codes are left as they are.
+
+    Returns the number of units added.
+    """
+    with resources.files("core").joinpath("data/admin_units.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    by_kato = {u.kato: u for u in session.scalars(select(AdminUnit))}
+    added = 0
+    country = by_kato.get(COUNTRY_KATO)
+    if country is None:
+        country = add_unit(
+            session,
+            kato=COUNTRY_KATO,
+            name_kk="Қазақстан Республикасы",
+            name_ru="Республика Казахстан",
+            level="country",
+            parent=None,
+        )
+        by_kato[COUNTRY_KATO] = country
+        added += 1
+    pending = [r for r in rows if r["kato"] not in by_kato]
+    # Parents come before children in the file, but loop until no progress to be safe.
+    while pending:
+        progressed = []
+        for row in pending:
+            parent = by_kato.get(row["parent_kato"]) if row["parent_kato"] else country
+            if parent is None:
+                continue
+            by_kato[row["kato"]] = add_unit(
+                session,
+                kato=row["kato"],
+                name_kk=row["name_kk"],
+                name_ru=row["name_ru"],
+                level=row["level"],
+                parent=parent,
+            )
+            progressed.append(row)
+            added += 1
+        if not progressed:
+            missing = sorted({r["parent_kato"] for r in pending})
+            raise ValueError(f"reference data names unknown parent KATO codes: {missing}")
+        pending = [r for r in pending if r not in progressed]
+    return added

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Set up and run the portal on a fresh machine with only Python 3.11+.
+
+python3 dev.py run     install, migrate, load demo data, serve on http://127.0.0.1:5000
+python3 dev.py test    install with test tools, lint, run the whole test suite
+python3 dev.py i18n    extract messages and update the kk/ru/en catalogs, then compile
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def sh(*args: str, env: dict | None = None) -> None:
+    """Run a command from the repository root; stop with its exit code if it fails."""
+    print("+", " ".join(args), flush=True)
+    code = subprocess.call(list(args), cwd=ROOT, env={**os.environ, **(env or {})})
+    if code:
+        sys.exit(code)
+
+
+def install(extra: str = "") -> None:
+    """Create .venv and install the portal into it (editable), with ``extra`` dependencies."""
+    if sys.version_info < (3, 11):  # noqa: UP036  (this script may be run by an older python3)
+        sys.exit("Python 3.11 or newer is needed.")
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    sh(str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(str(PY), "-m", "pip", "install", "--quiet", "-e", f".{extra}")
+
+
+def flask(*args: str) -> None:
+    sh(str(BIN / "flask"), "--app", "wsgi", *args)
+
+
+def run() -> None:
+    install()
+    flask("demo")
+    host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    print(f"\nThe portal is at http://{host}:{port}/  (stop it with Ctrl+C)\n", flush=True)
+    flask("run", "--host", host, "--port", port, "--no-debugger", "--no-reload")
+
+
+def test(pytest_args: list[str]) -> None:
+    install("[test]")
+    sh(str(BIN / "ruff"), "check", ".")
+    sh(str(BIN / "ruff"), "format", "--check", ".")
+    sh(str(BIN / "lint-imports"))
+    sh(str(PY), "-m", "pytest", *pytest_args)
+
+
+# English msgids are the English text: new entries of the en catalog are filled in from them.
+FILL_ENGLISH = """
+from babel.messages.pofile import read_po, write_po
+path = 'portal/translations/en/LC_MESSAGES/messages.po'
+with open(path, 'rb') as fh:
+    catalog = read_po(fh, locale='en')
+for message in catalog:
+    if message.id and not message.string:
+        message.string = message.id
+with open(path, 'wb') as fh:
+    write_po(fh, catalog, sort_output=True, width=100)
+"""
+
+
+def i18n() -> None:
+    tr = "portal/translations"
+    pybabel = str(BIN / "pybabel")
+    sh(
+        pybabel,
+        "extract",
+        "-F",
+        "babel.cfg",
+        "-k",
+        "_l",
+        "-k",
+        "lazy_gettext",
+        "--no-location",
+        "--sort-output",
+        "--omit-header",
+        "-o",
+        f"{tr}/messages.pot",
+        ".",
+    )
+    sh(
+        pybabel,
+        "update",
+        "-i",
+        f"{tr}/messages.pot",
+        "-d",
+        tr,
+        "--no-fuzzy-matching",
+        "--ignore-obsolete",
+    )
+    sh(str(PY), "-c", FILL_ENGLISH)
+    sh(pybabel, "compile", "-d", tr, "--statistics")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "run":
+        run()
+    elif command == "test":
+        test(sys.argv[2:])
+    elif command == "i18n":
+        i18n()
+    else:
+        sys.exit(__doc__)

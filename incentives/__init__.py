@@ -1,0 +1,1 @@
+"""Reward policy, the commission, sessions, nominations, votes, payouts and sober settlements."""

@@ -1,0 +1,56 @@
+"""The Flask application: the factory that wires configuration, extensions and blueprints."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal; settings come from the environment, then from ``config``."""
+    from portal import cli, database, errors, i18n, jobs, security
+    from portal.config import build_config
+    from portal.extensions import babel, csrf, db, login_manager, migrate
+
+    instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(build_config(instance))
+    app.config.from_prefixed_env("PORTAL")
+    app.config.update(config or {})
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    login_manager.init_app(app)
+    database.configure_engine(app)
+    if app.config.get("CHECK_SERVICES"):
+        database.check_services(app)
+
+    from portal import auth_setup
+
+    auth_setup.install(app)
+    security.install_headers(app)
+    errors.install(app)
+    i18n.install(app)
+    jobs.install(app)
+    cli.install(app)
+
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.jobruns.views import bp as jobruns_bp
+    from portal.public.views import bp as public_bp
+
+    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp):
+        app.register_blueprint(bp)
+    return app

@@ -1,0 +1,1 @@
+"""Administration: users, role grants per jurisdiction, the audit chain."""

@@ -1,0 +1,40 @@
+"""Forms of the administration area; none of them carries status or audit fields."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.i18n import LANGUAGES
+from portal.labels import ROLE_LABELS
+
+LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
+
+
+class UserForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    phone = StringField(
+        _l("Phone"),
+        validators=[Optional(), Length(max=24)],
+        description=_l("In the +7 format, e.g. +7 701 123 45 67."),
+    )
+    preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+
+
+class NewUserForm(UserForm):
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(), Length(min=12, max=128)],
+        description=_l("At least 12 characters. Give it to the person in a safe way."),
+    )
+
+
+class GrantForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
+    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token, for action buttons."""

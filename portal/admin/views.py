@@ -1,0 +1,263 @@
+"""User administration within the admin's jurisdictions, and the audit-chain page."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from wtforms import SelectChoice
+
+from core import accounts, audit, jobruns, places
+from core.accounts import RoleGrant, User
+from core.errors import DomainError
+from portal import jobs
+from portal.admin.forms import ConfirmForm, GrantForm, NewUserForm, UserForm
+from portal.extensions import db
+from portal.i18n import translate_error, unit_name
+from portal.security import allow, require_unit
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE = 50
+
+
+def _unit_choices() -> list[SelectChoice]:
+    scope = current_user.scope("admin")
+    units = db.session.scalars(
+        select(places.AdminUnit)
+        .where(places.units_within_clause(scope))
+        .order_by(places.AdminUnit.path)
+    )
+    depth0 = None
+    choices = []
+    for unit in units:
+        depth = unit.path.count("/")
+        depth0 = depth if depth0 is None else min(depth0, depth)
+        choices.append((unit.id, depth, f"{unit_name(unit)} ({unit.kato})"))
+    return [SelectChoice(uid, "\u2003" * (d - (depth0 or d)) + label) for uid, d, label in choices]
+
+
+def _user_in_scope(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    require_unit(user.unit_id, "admin", private=True)
+    return user
+
+
+@bp.route("/users")
+@allow("admin")
+def users():
+    q = (request.args.get("q") or "").strip()
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = (
+        select(User)
+        .join(places.AdminUnit, User.unit_id == places.AdminUnit.id)
+        .where(places.units_within_clause(current_user.scope("admin")))
+    )
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.full_name).like(like),
+                User.email.like(like),
+                User.phone.like(f"%{q}%"),
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(User.full_name, User.id).offset((page - 1) * PAGE).limit(PAGE)
+    ).all()
+    return render_template(
+        "admin/users.html", users=rows, q=q, page=page, total=total, pages=max(1, -(-total // PAGE))
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow("admin")
+def new_user():
+    form = NewUserForm()
+    form.unit_id.choices = _unit_choices()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(
+                db.session,
+                email=form.email.data,
+                phone=form.phone.data,
+                full_name=form.full_name.data,
+                preferred_language=form.preferred_language.data,
+                unit_id=form.unit_id.data,
+                password=form.password.data,
+                actor_id=current_user.id,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(translate_error(exc), "danger")
+            return render_template("admin/user_form.html", form=form, user=None), exc.status
+        db.session.commit()
+        flash(_("The account has been created."), "success")
+        return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=None), (
+        400 if form.errors else 200
+    )
+
+
+def _render_user_page(user: User, status: int = 200, grant_form: GrantForm | None = None):
+    if grant_form is None:
+        grant_form = GrantForm()
+        grant_form.unit_id.choices = _unit_choices()
+    history = db.session.scalars(
+        select(RoleGrant).where(RoleGrant.user_id == user.id).order_by(RoleGrant.id.desc())
+    ).all()
+    return render_template(
+        "admin/user.html",
+        user=user,
+        grant_form=grant_form,
+        confirm=ConfirmForm(),
+        history=history,
+        trail=audit.events_for(db.session, "user", user.id),
+    ), status
+
+
+@bp.route("/users/<int:user_id>")
+@allow("admin")
+def user(user_id: int):
+    return _render_user_page(_user_in_scope(user_id))
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@allow("admin")
+def edit_user(user_id: int):
+    user = _user_in_scope(user_id)
+    form = UserForm(obj=user)
+    form.unit_id.choices = _unit_choices()
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(
+                db.session,
+                user_id=user.id,
+                full_name=form.full_name.data,
+                email=form.email.data,
+                phone=form.phone.data,
+                preferred_language=form.preferred_language.data,
+                unit_id=form.unit_id.data,
+                actor_id=current_user.id,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(translate_error(exc), "danger")
+            return render_template("admin/user_form.html", form=form, user=user), exc.status
+        db.session.commit()
+        flash(_("The account has been saved."), "success")
+        return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user_form.html", form=form, user=user), (
+        400 if form.errors else 200
+    )
+
+
+def _act(user: User, action, success: str, grant_form: GrantForm | None = None):
+    """Run one domain command from a user page; errors re-render it with their status."""
+    if grant_form is None and not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "danger")
+        return _render_user_page(db.session.get(User, user.id), exc.status, grant_form)
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/grants", methods=["POST"])
+@allow("admin")
+def grant(user_id: int):
+    user = _user_in_scope(user_id)
+    form = GrantForm()
+    form.unit_id.choices = _unit_choices()
+    if not form.validate_on_submit():
+        return _render_user_page(user, 400, form)
+    return _act(
+        user,
+        lambda: accounts.grant_role(
+            db.session,
+            user_id=user.id,
+            role=form.role.data,
+            unit_id=form.unit_id.data,
+            actor_id=current_user.id,
+        ),
+        _("The role has been granted."),
+        grant_form=form,
+    )
+
+
+@bp.route("/grants/<int:grant_id>/revoke", methods=["POST"])
+@allow("admin")
+def revoke(grant_id: int):
+    grant = db.session.get(RoleGrant, grant_id)
+    if grant is None:
+        abort(404)
+    user = _user_in_scope(grant.user_id)
+    return _act(
+        user,
+        lambda: accounts.revoke_grant(db.session, grant_id=grant_id, actor_id=current_user.id),
+        _("The role has been revoked."),
+    )
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@allow("admin")
+def deactivate(user_id: int):
+    user = _user_in_scope(user_id)
+    return _act(
+        user,
+        lambda: accounts.set_active(
+            db.session, user_id=user.id, active=False, actor_id=current_user.id
+        ),
+        _("The account has been deactivated and its sessions ended."),
+    )
+
+
+@bp.route("/users/<int:user_id>/activate", methods=["POST"])
+@allow("admin")
+def activate(user_id: int):
+    user = _user_in_scope(user_id)
+    return _act(
+        user,
+        lambda: accounts.set_active(
+            db.session, user_id=user.id, active=True, actor_id=current_user.id
+        ),
+        _("The account has been activated."),
+    )
+
+
+@bp.route("/audit")
+@allow("admin")
+def audit_chain():
+    last = db.session.scalar(
+        select(jobruns.JobRun)
+        .where(jobruns.JobRun.kind == "audit.verify", jobruns.JobRun.status == "succeeded")
+        .order_by(jobruns.JobRun.id.desc())
+        .limit(1)
+    )
+    report = json.loads(last.result) if last and last.result else None
+    return render_template(
+        "admin/audit.html",
+        last=last,
+        report=report,
+        confirm=ConfirmForm(),
+        events=audit.recent_events(db.session, limit=50),
+    )
+
+
+@bp.route("/audit/verify", methods=["POST"])
+@allow("admin")
+def verify_audit():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    run = jobs.submit("audit.verify", requested_by_id=current_user.id, unit_id=None)
+    db.session.commit()
+    return redirect(url_for("jobruns.show", run_id=run.id))

@@ -1,0 +1,64 @@
+"""Translated error pages for HTTP errors, CSRF failures and uncaught domain errors."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from core.errors import DomainError
+from portal.extensions import db
+from portal.i18n import translate_error
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    401: (_l("Sign-in needed"), _l("Sign in to continue.")),
+    403: (_l("Access denied"), _l("You do not have the right to open this page.")),
+    404: (_l("Not found"), _l("There is no such page or record, or it is not yours to see.")),
+    405: (_l("Not allowed"), _l("This action cannot be done this way.")),
+    409: (_l("Conflict"), _l("The record has changed or the action was already done.")),
+    413: (_l("Too large"), _l("The file or form is too large. The limit is 5 MB.")),
+    422: (_l("Cannot be done"), _l("The request breaks a rule of the portal.")),
+    429: (_l("Too many requests"), _l("Too many attempts. Wait a minute and try again.")),
+    500: (_l("Something went wrong"), _l("The error was recorded. Try again later.")),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    """Render the error page for ``status`` with an optional specific message."""
+    title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    return render_template(
+        "errors/error.html", status=status, title=title, text=detail or text
+    ), status
+
+
+def install(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc):
+        return render_error(
+            400,
+            str(
+                _l(
+                    "The form has expired or did not come from this site. "
+                    "Reload the page and send it again."
+                )
+            ),
+        )
+
+    @app.errorhandler(DomainError)
+    def _domain(exc):
+        db.session.rollback()
+        return render_error(exc.status, translate_error(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc):
+        return render_error(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return render_error(500)

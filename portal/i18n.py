@@ -1,0 +1,58 @@
+"""Locale choice (user, session, browser, Kazakh by default) and the language helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_babel import format_datetime, get_locale, gettext
+from flask_login import current_user
+
+LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+DEFAULT = "kk"
+
+
+def select_locale() -> str:
+    """Pick the language: the user's choice, then the session's, then the browser's, then kk."""
+    from flask import request
+
+    if current_user and current_user.is_authenticated:
+        return current_user.preferred_language
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
+
+
+def normalize(code: str | None) -> str:
+    """Return a known language code, falling back to the default for unknown ones."""
+    return code if code in LANGUAGES else DEFAULT
+
+
+def translate_error(exc) -> str:
+    """Translate a DomainError's msgid and substitute its parameters."""
+    return gettext(exc.message, **exc.params)
+
+
+def unit_name(unit) -> str:
+    """Return an administrative unit's name in the current language."""
+    return unit.name(str(get_locale()))
+
+
+def local_time(value) -> str:
+    """Format an aware UTC timestamp in Almaty time for the current language."""
+    return format_datetime(value, "short") if value else ""
+
+
+def install(app: Flask) -> None:
+    """Expose the language helpers and the code labels to templates."""
+    from portal import labels
+
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES,
+        get_locale=get_locale,
+        unit_name=unit_name,
+        ROLE_LABELS=labels.ROLE_LABELS,
+        LEVEL_LABELS=labels.LEVEL_LABELS,
+        JOB_STATUS_LABELS=labels.JOB_STATUS_LABELS,
+        AUDIT_ACTION_LABELS=labels.AUDIT_ACTION_LABELS,
+    )
+    app.jinja_env.filters["local_time"] = local_time

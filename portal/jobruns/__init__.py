@@ -1,0 +1,1 @@
+"""Job-run pages: status and progress of background jobs."""

@@ -1,0 +1,57 @@
+"""The page of one job run with its progress bar, and the JSON it polls."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, jsonify, render_template
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core import jobruns
+from portal.extensions import db
+from portal.labels import JOB_KIND_LABELS, JOB_STATUS_LABELS
+from portal.security import SIGNED_IN, allow
+
+bp = Blueprint("jobruns", __name__, url_prefix="/jobs")
+
+
+def _visible_run(run_id: int) -> jobruns.JobRun:
+    run = db.session.get(jobruns.JobRun, run_id)
+    # Only the requester and administrators see a run; others learn nothing of it.
+    if run is None or (
+        run.requested_by_id != current_user.id and "admin" not in current_user.roles()
+    ):
+        abort(404)
+    return run
+
+
+def _status(run: jobruns.JobRun) -> dict:
+    return {
+        "id": run.id,
+        "status": run.status,
+        "status_label": str(JOB_STATUS_LABELS.get(run.status, run.status)),
+        "progress": run.progress,
+        "message": run.message or "",
+        "done": run.done,
+        "error": _("The job failed. The error was recorded.") if run.status == "failed" else "",
+        "result": json.loads(run.result) if run.result else None,
+    }
+
+
+@bp.route("/<int:run_id>")
+@allow(SIGNED_IN)
+def show(run_id: int):
+    run = _visible_run(run_id)
+    return render_template(
+        "jobruns/show.html",
+        run=run,
+        status=_status(run),
+        kind_label=JOB_KIND_LABELS.get(run.kind, run.kind),
+    )
+
+
+@bp.route("/<int:run_id>/status.json")
+@allow(SIGNED_IN)
+def status(run_id: int):
+    return jsonify(_status(_visible_run(run_id)))

@@ -1,0 +1,221 @@
+"""Background jobs: the registry, enqueue after commit, RQ and in-process runners, bodies."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core import audit, jobruns
+from core.db import utcnow
+from portal.database import read_only
+from portal.extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "portal_pending_jobs"
+Progress = Callable[[int, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    """A job kind: which queue carries it, its body and its time limit in seconds."""
+
+    kind: str
+    queue: str
+    body: Callable[[int, Progress], None]
+    timeout: int = 1800
+
+
+JOBS: dict[str, JobSpec] = {}
+
+
+def job(kind: str, *, queue: str = "default", timeout: int = 1800):
+    """Register ``body(run_id, progress)`` as the job of ``kind``."""
+
+    def register(body):
+        JOBS[kind] = JobSpec(kind, queue, body, timeout)
+        return body
+
+    return register
+
+
+def submit(kind: str, *, requested_by_id: int | None, unit_id: int | None) -> jobruns.JobRun:
+    """Write a queued job run in the current transaction; it is dispatched after the commit."""
+    if kind not in JOBS:
+        raise KeyError(kind)
+    run = jobruns.create_run(
+        db.session, kind=kind, requested_by_id=requested_by_id, unit_id=unit_id
+    )
+    db.session.info.setdefault(_PENDING, []).append((run.id, kind))
+    return run
+
+
+def queue_name(app: Flask, queue: str) -> str:
+    """Return the Redis queue name for ``queue`` under this deployment's prefix."""
+    return f"{app.config['RQ_QUEUE_PREFIX']}-{queue}"
+
+
+def _redis(app: Flask):
+    from redis import Redis
+
+    return Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
+
+
+def dispatch(app: Flask, run_id: int, kind: str) -> None:
+    """Hand one committed run to RQ, or to the in-process runner when there is no Redis."""
+    spec = JOBS[kind]
+    if app.config.get("REDIS_URL"):
+        from rq import Queue, Retry
+        from rq.serializers import JSONSerializer
+
+        queue = Queue(
+            queue_name(app, spec.queue), connection=_redis(app), serializer=JSONSerializer
+        )
+        queue.enqueue(
+            "portal.jobs.run_job",
+            run_id,
+            job_id=f"{app.config['RQ_QUEUE_PREFIX']}-jobrun-{run_id}-{int(time.time() * 1000)}",
+            job_timeout=spec.timeout,
+            retry=Retry(max=2),
+            failure_ttl=30 * 86400,
+        )
+    else:
+        app.extensions["portal_executor"].submit(_run_in_app, app, run_id)
+
+
+def _run_in_app(app: Flask, run_id: int) -> None:
+    with app.app_context():
+        try:
+            execute(run_id)
+        except Exception:
+            log.exception("in-process job run %s failed", run_id)
+
+
+def _after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    for run_id, kind in pending:
+        try:
+            dispatch(app, run_id, kind)
+        except Exception:
+            # The run stays queued in the database; the worker's relay sends it again.
+            log.exception("could not enqueue job run %s; it stays queued for the relay", run_id)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def execute(run_id: int) -> str:
+    """Run one job run: claim it, run its body, record success or failure. Safe to repeat."""
+    if not jobruns.claim(db.session, run_id):
+        db.session.rollback()
+        return "skipped"
+    db.session.commit()
+    run = jobruns.get_run(db.session, run_id)
+    spec = JOBS[run.kind]
+    db.session.rollback()
+    try:
+        spec.body(run_id, _progress_reporter(run_id))
+    except Exception as exc:
+        db.session.rollback()
+        jobruns.fail(db.session, run_id, error=f"{type(exc).__name__}: {exc}")
+        db.session.commit()
+        raise
+    return "done"
+
+
+def run_job(run_id: int) -> str:
+    """The RQ entry point: run ``run_id`` inside an app context, creating the app if needed."""
+    if has_app_context():
+        return execute(run_id)
+    from portal import create_app
+
+    app = create_app()
+    with app.app_context():
+        return execute(run_id)
+
+
+def _progress_reporter(run_id: int) -> Progress:
+    """Return a callback that commits progress on its own connection, at most twice a second."""
+    last = {"at": 0.0, "pct": -1}
+
+    def report(percent: int, message: str = "") -> None:
+        now = time.monotonic()
+        if percent == last["pct"] or (now - last["at"] < 0.5 and percent < 100):
+            return
+        last.update(at=now, pct=percent)
+        with Session(db.engine) as session:
+            jobruns.set_progress(session, run_id, percent, message)
+            session.commit()
+
+    return report
+
+
+def relay_stale(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+    """Send again runs still queued after ``older_than`` (lost enqueue, Redis restart)."""
+    with app.app_context():
+        runs = db.session.execute(
+            jobruns.JobRun.__table__.select()
+            .with_only_columns(jobruns.JobRun.id, jobruns.JobRun.kind)
+            .where(
+                jobruns.JobRun.status == "queued",
+                jobruns.JobRun.created_at < utcnow() - older_than,
+            )
+        ).all()
+        db.session.rollback()
+        for run_id, kind in runs:
+            dispatch(app, run_id, kind)
+        return len(runs)
+
+
+def install(app: Flask) -> None:
+    """Create the in-process runner and hook dispatching to session commits."""
+    app.extensions["portal_executor"] = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="portal-job"
+    )
+    if not getattr(install, "_hooked", False):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_rollback", _after_rollback)
+        install._hooked = True
+
+
+# ---- job bodies -------------------------------------------------------------------------------
+
+
+@job("audit.verify", queue="audit", timeout=3600)
+def verify_audit_chain(run_id: int, progress: Progress) -> None:
+    """Verify the whole audit chain, record the outcome in the chain and on the run."""
+    progress(1, "")
+    with read_only():
+        report = verify_chain_with_progress(progress)
+        db.session.rollback()
+    run = jobruns.get_run(db.session, run_id)
+    audit.record(
+        db.session,
+        action="audit.verify",
+        object_type="job_run",
+        object_id=run_id,
+        actor_id=run.requested_by_id,
+        payload=report.as_dict(),
+    )
+    jobruns.finish(db.session, run_id, result=json.dumps(report.as_dict()))
+    db.session.commit()
+
+
+def verify_chain_with_progress(progress: Progress) -> audit.ChainReport:
+    """Run ``audit.verify_chain`` and turn its counts into percent."""
+    return audit.verify_chain(
+        db.session,
+        progress=lambda done, total: progress(min(99, int(done * 100 / max(total, 1))), ""),
+    )

@@ -1,0 +1,83 @@
+"""Who may use each view (the ``allow`` declaration), jurisdiction checks and response headers."""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request
+from flask_login import current_user
+
+from core import places
+from portal.extensions import db, login_manager
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed-in"  # any active account, whatever its roles
+
+
+def allow(*roles: str):
+    """Declare who may use a view: ``PUBLIC``, ``SIGNED_IN`` or any of the named roles.
+
+    The declaration is kept on the view as ``_required_roles``; a test walks the URL map and
+    fails for any endpoint without one.
+    """
+    if not roles:
+        raise ValueError("allow() needs at least one role or PUBLIC/SIGNED_IN")
+    needed = frozenset(roles)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if PUBLIC not in needed:
+                if not current_user.is_authenticated:
+                    return login_manager.unauthorized()
+                if SIGNED_IN not in needed and not (current_user.roles() & needed):
+                    abort(403)
+            return view(*args, **kwargs)
+
+        wrapper._required_roles = needed
+        return wrapper
+
+    return decorate
+
+
+def require_unit(unit_id: int, *roles: str, private: bool = False) -> None:
+    """Abort unless the current user holds one of ``roles`` over ``unit_id``.
+
+    ``private=True`` answers 404 instead of 403 where the record's existence is itself private.
+    """
+    if not places.within(db.session, unit_id, current_user.scope(*roles)):
+        abort(404 if private else 403)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Tell whether ``target`` is a local path we may redirect to after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def install_headers(app: Flask) -> None:
+    """Send the security headers on every response."""
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        if app.config.get("HSTS"):
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static":
+            h.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,211 @@
+"""Administration of users and role grants within jurisdictions."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core import accounts, places
+from core.audit import AuditEvent
+from tests.conftest import login
+
+
+def _unit(session, kato):
+    return session.scalar(select(places.AdminUnit).where(places.AdminUnit.kato == kato))
+
+
+def _regional_admin(session):
+    """An administrator of Karaganda region only."""
+    national = accounts.find_by_login(session, "admin@demo.kz")
+    region = _unit(session, "350000000")
+    user = accounts.create_user(
+        session,
+        email="karaganda-admin@demo.kz",
+        phone=None,
+        full_name="Регион Админ",
+        preferred_language="ru",
+        unit_id=region.id,
+        password="regional admin pass",
+        actor_id=national.id,
+    )
+    accounts.grant_role(
+        session, user_id=user.id, role="admin", unit_id=region.id, actor_id=national.id
+    )
+    session.commit()
+    return user
+
+
+def test_admin_creates_user_grants_and_revokes_role(app, client, session):
+    login(client, "admin@demo.kz")
+    district = _unit(session, "354000000")
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "full_name": "Нұрлан Серіков",
+            "email": "Nurlan@Example.kz",
+            "phone": "",
+            "preferred_language": "kk",
+            "unit_id": district.id,
+            "password": "initial password 1",
+        },
+    )
+    assert response.status_code == 302
+    session.rollback()
+    user = accounts.find_by_login(session, "nurlan@example.kz")
+    assert user is not None and user.unit_id == district.id
+    response = client.post(
+        f"/admin/users/{user.id}/grants", data={"role": "coordinator", "unit_id": district.id}
+    )
+    assert response.status_code == 302
+    session.rollback()
+    assert user.roles() == {"coordinator"}
+    again = client.post(
+        f"/admin/users/{user.id}/grants", data={"role": "coordinator", "unit_id": district.id}
+    )
+    assert again.status_code == 409
+    grant = user.grants[0]
+    assert client.post(f"/admin/grants/{grant.id}/revoke").status_code == 302
+    session.rollback()
+    assert user.roles() == set()
+    actions = [
+        e.action
+        for e in session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
+            .order_by(AuditEvent.seq)
+        )
+    ]
+    assert actions == ["user.create", "role.grant", "role.revoke"]
+
+
+def test_bad_input_on_user_form_gets_4xx_and_writes_nothing(app, client, session):
+    login(client, "admin@demo.kz")
+    district = _unit(session, "354000000")
+    before = session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    for data in (
+        {
+            "full_name": "X",
+            "email": "",
+            "phone": "12345",
+            "preferred_language": "kk",
+            "unit_id": district.id,
+            "password": "initial password 1",
+        },
+        {
+            "full_name": "X",
+            "email": "",
+            "phone": "",
+            "preferred_language": "kk",
+            "unit_id": district.id,
+            "password": "initial password 1",
+        },
+        {
+            "full_name": "X",
+            "email": "admin@demo.kz",
+            "phone": "",
+            "preferred_language": "kk",
+            "unit_id": district.id,
+            "password": "initial password 1",
+        },
+        {
+            "full_name": "X",
+            "email": "x@example.kz",
+            "phone": "",
+            "preferred_language": "kk",
+            "unit_id": 999999,
+            "password": "initial password 1",
+        },
+    ):
+        response = client.post("/admin/users/new", data=data)
+        assert 400 <= response.status_code < 500, data
+    session.rollback()
+    after = session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    assert after == before
+
+
+def test_grant_on_region_covers_its_districts_and_settlements(app, session):
+    regional = _regional_admin(session)
+    settlement = _unit(session, "355635100")  # a village in Osakarov district
+    almaty = _unit(session, "750000000")
+    assert accounts.holds(session, regional, "admin", settlement.id)
+    assert not accounts.holds(session, regional, "admin", almaty.id)
+
+
+def test_admin_outside_jurisdiction_gets_403_or_404(app, client, session):
+    regional = _regional_admin(session)
+    almaty = _unit(session, "750000000")
+    national = accounts.find_by_login(session, "admin@demo.kz")
+    outsider = accounts.create_user(
+        session,
+        email="almaty@demo.kz",
+        phone=None,
+        full_name="Алматы Қызметкер",
+        preferred_language="kk",
+        unit_id=almaty.id,
+        password="outsider password",
+        actor_id=national.id,
+    )
+    session.commit()
+    login(client, regional.email, "regional admin pass")
+    # The user list shows only people of the admin's jurisdiction.
+    listing = client.get("/admin/users").data.decode()
+    assert "Алматы Қызметкер" not in listing and "Айгерім Сапарова" in listing
+    # A user outside: existence is private.
+    assert client.get(f"/admin/users/{outsider.id}").status_code == 404
+    assert client.post(f"/admin/users/{outsider.id}/deactivate").status_code == 404
+    # Granting a role on a unit outside: refused.
+    volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
+    response = client.post(
+        f"/admin/users/{volunteer.id}/grants", data={"role": "coordinator", "unit_id": almaty.id}
+    )
+    assert response.status_code == 400  # not even offered in the list
+    from core.errors import PermissionDenied
+
+    try:
+        accounts.grant_role(
+            session,
+            user_id=volunteer.id,
+            role="coordinator",
+            unit_id=almaty.id,
+            actor_id=regional.id,
+        )
+    except PermissionDenied:
+        session.rollback()
+    else:
+        raise AssertionError("a regional admin granted a role outside the region")
+
+
+def test_non_admin_roles_get_403_on_admin_pages(app, client):
+    login(client, "coordinator@demo.kz")
+    assert client.get("/admin/users").status_code == 403
+    assert client.post("/admin/audit/verify").status_code == 403
+
+
+def test_admin_cannot_lock_themselves_out(app, client, session):
+    login(client, "admin@demo.kz")
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    assert client.post(f"/admin/users/{admin.id}/deactivate").status_code == 409
+    grant = admin.grants[0]
+    assert client.post(f"/admin/grants/{grant.id}/revoke").status_code == 409
+
+
+def test_extra_form_fields_cannot_set_protected_columns(app, client, session):
+    login(client, "admin@demo.kz")
+    district = _unit(session, "354000000")
+    client.post(
+        "/admin/users/new",
+        data={
+            "full_name": "Mass Assign",
+            "email": "mass@example.kz",
+            "phone": "",
+            "preferred_language": "en",
+            "unit_id": district.id,
+            "password": "initial password 1",
+            "is_active": "0",
+            "session_epoch": "99",
+            "password_hash": "x",
+            "role": "admin",
+        },
+    )
+    session.rollback()
+    user = accounts.find_by_login(session, "mass@example.kz")
+    assert user.is_active and user.session_epoch == 0 and user.roles() == set()

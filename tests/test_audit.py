@@ -1,0 +1,153 @@
+"""The audit chain: appends, verification, tamper detection, append-only triggers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from core import audit
+from portal.extensions import db
+
+
+def _append(session, n):
+    for i in range(n):
+        audit.record(
+            session,
+            action="test.event",
+            object_type="test",
+            object_id=i,
+            actor_id=None,
+            payload={"i": i, "text": "Қазақ мәтіні"},
+        )
+    session.commit()
+
+
+def _tamper(session, sql):
+    """Change the table as a database superuser would: with the triggers out of the way."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        session.execute(text(sql))
+        session.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+    else:
+        session.execute(text("DROP TRIGGER audit_event_no_update"))
+        session.execute(text("DROP TRIGGER audit_event_no_delete"))
+        session.execute(text(sql))
+    session.commit()
+
+
+def test_chain_verifies_and_reports_head(app, session):
+    _append(session, 30)
+    report = audit.verify_chain(session)
+    assert report.ok
+    head = session.scalars(text("SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1")).one()
+    assert report.head_hash == head and report.head_seq == report.rows
+
+
+def test_edited_row_is_reported_at_that_row(app, session):
+    _append(session, 30)
+    target = audit.verify_chain(session).rows - 10
+    _tamper(session, f"UPDATE audit_event SET payload = '[]' WHERE seq = {target}")
+    report = audit.verify_chain(session)
+    assert not report.ok and report.first_bad_seq == target and report.problem == "hash"
+
+
+def test_deleted_row_is_reported_at_the_next_row(app, session):
+    _append(session, 30)
+    target = audit.verify_chain(session).rows - 5
+    _tamper(session, f"DELETE FROM audit_event WHERE seq = {target}")
+    report = audit.verify_chain(session)
+    assert not report.ok and report.first_bad_seq == target + 1 and report.problem == "link"
+
+
+def test_cli_verify_prints_ok_or_the_broken_seq(app, session):
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and ok.output.startswith("OK rows=")
+    _tamper(session, "UPDATE audit_event SET action = 'forged' WHERE seq = 3")
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1 and "BROKEN at seq 3 (hash)" in broken.output
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE audit_event SET action = 'x' WHERE seq = 1", "DELETE FROM audit_event WHERE seq = 1"],
+)
+def test_update_and_delete_are_refused_by_the_database(app, session, sql):
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text(sql))
+    session.rollback()
+
+
+def test_truncate_is_refused_on_postgresql(app, session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text("TRUNCATE audit_event"))
+    session.rollback()
+
+
+def test_rolled_back_change_leaves_no_event(app, session):
+    before = audit.verify_chain(session).rows
+    audit.record(session, action="test.event", object_type="test", actor_id=None)
+    session.rollback()
+    assert audit.verify_chain(session).rows == before
+
+
+def test_payload_with_a_raw_iin_is_refused(app, session):
+    with pytest.raises(ValueError, match="mask IINs"):
+        audit.record(
+            session,
+            action="test.event",
+            object_type="test",
+            actor_id=None,
+            payload={"applicant": {"iin": "900101300017"}},
+        )
+
+
+def test_concurrent_appends_keep_every_link(app):
+    """8 writers append at once; the chain must have no broken link (A1 in reliability.md)."""
+    start = threading.Barrier(8)
+    errors = []
+
+    def writer(k):
+        with app.app_context():
+            try:
+                start.wait()
+                for i in range(25):
+                    audit.record(
+                        db.session,
+                        action="test.concurrent",
+                        object_type="test",
+                        object_id=f"{k}-{i}",
+                        actor_id=None,
+                    )
+                    db.session.commit()
+            except Exception as exc:  # reported below: the test must see every failure
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        report = audit.verify_chain(db.session)
+        count = db.session.scalar(
+            text("SELECT count(*) FROM audit_event WHERE action = 'test.concurrent'")
+        )
+    assert report.ok and count == 200
+
+
+def test_verification_does_not_depend_on_the_session_time_zone(app, session):
+    _append(session, 5)
+    expected = audit.verify_chain(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET TIME ZONE 'Asia/Almaty'"))
+    assert audit.verify_chain(session) == expected

@@ -1,0 +1,51 @@
+"""Jurisdictions: the KATO reference data and the unit tree."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core import places
+
+
+def test_reference_data_has_the_twenty_top_level_units(app, session):
+    country = session.scalar(
+        select(places.AdminUnit).where(places.AdminUnit.kato == places.COUNTRY_KATO)
+    )
+    top = session.scalars(
+        select(places.AdminUnit).where(places.AdminUnit.parent_id == country.id)
+    ).all()
+    assert len(top) == 20
+    assert {u.level for u in top} == {"region", "city"}
+    names = {u.name_ru for u in top}
+    assert "Карагандинская область" in names and len(names) == 20
+
+
+def test_demo_region_has_districts_and_real_villages(app, session):
+    region = session.scalar(select(places.AdminUnit).where(places.AdminUnit.kato == "350000000"))
+    below = session.scalars(
+        select(places.AdminUnit).where(places.AdminUnit.path.startswith(region.path))
+    ).all()
+    levels = {u.level for u in below}
+    assert {"district", "city", "settlement"} <= levels
+    assert sum(u.level == "settlement" for u in below) >= 12
+
+
+def test_loading_reference_data_twice_adds_nothing(app, session):
+    count = session.scalar(select(func.count()).select_from(places.AdminUnit))
+    assert places.load_reference_units(session) == 0
+    assert session.scalar(select(func.count()).select_from(places.AdminUnit)) == count
+
+
+def test_within_follows_the_tree(app, session):
+    def unit(kato):
+        return session.scalar(select(places.AdminUnit.id).where(places.AdminUnit.kato == kato))
+
+    region, district, village = unit("350000000"), unit("355600000"), unit("355635100")
+    assert places.within(session, village, [region])
+    assert places.within(session, village, [district])
+    assert not places.within(session, region, [district])
+    assert not places.within(session, village, [unit("750000000")])
+    covered = set(
+        session.scalars(select(places.AdminUnit.id).where(places.units_within_clause([district])))
+    )
+    assert village in covered and region not in covered

@@ -1,0 +1,1 @@
+"""Enrolment and vetting, the register of members, patrol units, shifts and contributions."""
