@@ -103,6 +103,10 @@ class User(Base):
         """Return the roles the user holds anywhere."""
         return {g.role for g in self.grants}
 
+    def has_any(self, *roles: str) -> bool:
+        """Tell whether the user holds any of ``roles`` anywhere."""
+        return bool(self.roles() & set(roles))
+
     def scope(self, *roles: str) -> list[int]:
         """Return the unit ids where the user holds any of ``roles``."""
         return sorted({g.unit_id for g in self.grants if g.role in roles})

@@ -53,6 +53,14 @@ def add_unit(
     return unit
 
 
+def by_kato(session: Session, kato: str) -> AdminUnit:
+    """Return the unit with this KATO code or raise LookupError."""
+    unit = session.scalar(select(AdminUnit).where(AdminUnit.kato == kato))
+    if unit is None:
+        raise LookupError(f"no administrative unit with KATO {kato}")
+    return unit
+
+
 def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     """Tell whether ``unit_id`` is one of ``scope_ids`` or lies below one of them."""
     if not scope_ids:

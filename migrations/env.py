@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-import core.models  # noqa: F401  (every model registered on the metadata)
+import portal.models  # noqa: F401  (every model registered on the metadata)
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:

@@ -14,6 +14,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the portal; settings come from the environment, then from ``config``."""
     from portal import cli, database, errors, i18n, jobs, security
     from portal.config import build_config
+    from portal import models  # noqa: F401  (the metadata must know every table)
     from portal.extensions import babel, csrf, db, login_manager, migrate
 
     instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance")
@@ -50,7 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.auth.views import bp as auth_bp
     from portal.jobruns.views import bp as jobruns_bp
     from portal.public.views import bp as public_bp
+    from portal.volunteers.views import bp as volunteers_bp
 
-    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp):
+    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp, volunteers_bp):
         app.register_blueprint(bp)
     return app

@@ -7,70 +7,10 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from core import accounts, audit, places
+from portal import demo as demo_data
 from portal.extensions import db
-
-DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (published in the README for the demo)
-# role -> KATO of the unit the demo account works in
-DEMO_USERS = {
-    "volunteer": "354000000",  # Bukhar-Zhyrau district
-    "coordinator": "354000000",
-    "registrar": "350000000",  # Karaganda region
-    "secretary": "350000000",
-    "member": "350000000",
-    "chair": "350000000",
-    "finance": "350000000",
-    "deputy": "350000000",
-    "admin": places.COUNTRY_KATO,
-}
-DEMO_NAMES = {
-    "volunteer": "Айгерім Сапарова",
-    "coordinator": "Ерлан Жұмабеков",
-    "registrar": "Динара Оспанова",
-    "secretary": "Гүлнар Әбенова",
-    "member": "Бауыржан Тоқтаров",
-    "chair": "Серік Нұрланов",
-    "finance": "Алия Қасымова",
-    "deputy": "Марат Ахметов",
-    "admin": "Portal Administrator",
-}
-
-
-def _unit(kato: str) -> places.AdminUnit:
-    unit = db.session.scalar(select(places.AdminUnit).where(places.AdminUnit.kato == kato))
-    if unit is None:
-        raise click.ClickException(f"no administrative unit with KATO {kato}; run 'places load'")
-    return unit
-
-
-def load_demo() -> list[tuple[str, str]]:
-    """Load reference data and one account per role; running it again changes nothing."""
-    places.load_reference_units(db.session)
-    created = []
-    for role, kato in DEMO_USERS.items():
-        email = f"{role}@demo.kz"
-        unit = _unit(kato)
-        user = accounts.find_by_login(db.session, email)
-        if user is None:
-            user = accounts.create_user(
-                db.session,
-                email=email,
-                phone=None,
-                full_name=DEMO_NAMES[role],
-                preferred_language="en" if role == "admin" else "kk",
-                unit_id=unit.id,
-                password=DEMO_PASSWORD,
-                actor_id=None,
-            )
-        if role not in user.roles():
-            accounts.grant_role(
-                db.session, user_id=user.id, role=role, unit_id=unit.id, actor_id=None
-            )
-        created.append((email, role))
-    return created
-
 
 def install(app: Flask) -> None:
     """Register the commands on the app's CLI."""
@@ -81,9 +21,13 @@ def install(app: Flask) -> None:
         from flask_migrate import upgrade
 
         upgrade()
-        users = load_demo()
+        users = demo_data.load_accounts(db.session)
         db.session.commit()
-        click.echo(f"Demo accounts (password: {DEMO_PASSWORD}):")
+        added = demo_data.load_register(db.session)
+        db.session.commit()
+        if added:
+            click.echo(f"{added} demo applications and register entries loaded.")
+        click.echo(f"Demo accounts (password: {demo_data.DEMO_PASSWORD}):")
         for email, role in users:
             click.echo(f"  {email:<24} {role}")
 
@@ -103,7 +47,7 @@ def install(app: Flask) -> None:
 
         places.load_reference_units(db.session)
         try:
-            unit = _unit(kato)
+            unit = places.by_kato(db.session, kato)
             user = accounts.create_user(
                 db.session,
                 email=email,
@@ -117,7 +61,7 @@ def install(app: Flask) -> None:
             accounts.grant_role(
                 db.session, user_id=user.id, role="admin", unit_id=unit.id, actor_id=None
             )
-        except DomainError as exc:
+        except (DomainError, LookupError) as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from None
         db.session.commit()
@@ -165,7 +109,7 @@ def install(app: Flask) -> None:
         from rq.serializers import JSONSerializer
 
         app = current_app._get_current_object()
-        names = queues or sorted({spec.queue for spec in JOBS.values()})
+        names = queues or sorted({spec.queue for spec in JOBS.values()} | {"mail"})
         connection = Redis.from_url(app.config["REDIS_URL"])
         resent = relay_stale(app)
         if resent:

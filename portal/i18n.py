@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, session
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
+
+from core.iin import mask_iin
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 DEFAULT = "kk"
@@ -42,6 +44,11 @@ def local_time(value) -> str:
     return format_datetime(value, "short") if value else ""
 
 
+def local_date(value) -> str:
+    """Format a date for the current language."""
+    return format_date(value, "medium") if value else ""
+
+
 def install(app: Flask) -> None:
     """Expose the language helpers and the code labels to templates."""
     from portal import labels
@@ -54,5 +61,10 @@ def install(app: Flask) -> None:
         LEVEL_LABELS=labels.LEVEL_LABELS,
         JOB_STATUS_LABELS=labels.JOB_STATUS_LABELS,
         AUDIT_ACTION_LABELS=labels.AUDIT_ACTION_LABELS,
+        KIND_LABELS=labels.KIND_LABELS,
+        APPLICATION_STATUS_LABELS=labels.APPLICATION_STATUS_LABELS,
+        MEMBER_STATUS_LABELS=labels.MEMBER_STATUS_LABELS,
+        mask_iin=mask_iin,
     )
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date

@@ -11,16 +11,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core import audit, jobruns
 from core.db import utcnow
+from core.notifications import Notification
 from portal.database import read_only
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
 _PENDING = "portal_pending_jobs"
+_NOTES = "portal_pending_notifications"
 Progress = Callable[[int, str], None]
 
 
@@ -114,6 +116,56 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_NOTES, None)
+
+
+def _after_flush(session: Session, _context) -> None:
+    notes = [obj.id for obj in session.new if isinstance(obj, Notification)]
+    if notes:
+        session.info.setdefault(_NOTES, []).extend(notes)
+
+
+def _send_notes_after_commit(session: Session) -> None:
+    notes = session.info.pop(_NOTES, None)
+    if not notes or not has_app_context():
+        return
+    app = current_app._get_current_object()
+    for note_id in notes:
+        try:
+            if app.config.get("REDIS_URL"):
+                from rq import Queue, Retry
+                from rq.serializers import JSONSerializer
+
+                Queue(queue_name(app, "mail"), connection=_redis(app),
+                      serializer=JSONSerializer).enqueue(
+                    "portal.jobs.send_notification", note_id, retry=Retry(max=3),
+                    job_timeout=120,
+                )
+            else:
+                app.extensions["portal_executor"].submit(_send_in_app, app, note_id)
+        except Exception:
+            log.exception("could not enqueue notification %s; the relay sends it", note_id)
+
+
+def _send_in_app(app: Flask, note_id: int) -> None:
+    with app.app_context():
+        try:
+            send_notification(note_id)
+        except Exception:
+            log.exception("notification %s failed", note_id)
+
+
+def send_notification(note_id: int) -> str:
+    """The RQ entry point for one notification; safe to run twice."""
+    from portal.mail import deliver
+
+    if has_app_context():
+        return deliver(current_app._get_current_object(), db.session, note_id)
+    from portal import create_app
+
+    app = create_app()
+    with app.app_context():
+        return deliver(app, db.session, note_id)
 
 
 def execute(run_id: int) -> str:
@@ -176,7 +228,15 @@ def relay_stale(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30))
         db.session.rollback()
         for run_id, kind in runs:
             dispatch(app, run_id, kind)
-        return len(runs)
+        notes = db.session.scalars(
+            select(Notification.id).where(
+                Notification.status == "pending", Notification.created_at < utcnow() - older_than
+            )
+        ).all()
+        db.session.rollback()
+        db.session.info[_NOTES] = list(notes)
+        _send_notes_after_commit(db.session)
+        return len(runs) + len(notes)
 
 
 def install(app: Flask) -> None:
@@ -187,6 +247,8 @@ def install(app: Flask) -> None:
     if not getattr(install, "_hooked", False):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "after_commit", _send_notes_after_commit)
         install._hooked = True
 
 

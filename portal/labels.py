@@ -47,3 +47,55 @@ AUDIT_ACTION_LABELS = {
     "role.revoke": _l("Role revoked"),
     "audit.verify": _l("Audit chain verified"),
 }
+
+KIND_LABELS = {
+    "public_assistant": _l("Public assistant"),
+    "patrol_member": _l("Volunteer-patrol member"),
+}
+
+APPLICATION_STATUS_LABELS = {
+    "submitted": _l("Submitted"),
+    "police_check": _l("Police check"),
+    "refused": _l("Refused"),
+    "petitioned": _l("Petitioned to the akimat"),
+    "registered": _l("Registered"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+MEMBER_STATUS_LABELS = {
+    "active": _l("Active"),
+    "suspended": _l("Suspended"),
+    "expelled": _l("Expelled"),
+    "withdrawn": _l("Withdrawn"),
+    "expired": _l("Expired"),
+}
+
+AUDIT_ACTION_LABELS.update(
+    {
+        "application.submit": _l("Application submitted"),
+        "application.take_check": _l("Police check taken"),
+        "application.check_passed": _l("Police check passed"),
+        "application.refuse": _l("Application refused"),
+        "application.petition": _l("Akimat petitioned"),
+        "application.register": _l("Registered in the register"),
+        "application.withdraw": _l("Application withdrawn"),
+        "consent.withdraw": _l("Consent withdrawn"),
+        "member.register": _l("Certificate issued"),
+        "member.active": _l("Member reinstated"),
+        "member.suspended": _l("Member suspended"),
+        "member.expelled": _l("Member expelled"),
+        "member.withdrawn": _l("Member withdrew"),
+        "member.expired": _l("Certificate expired"),
+        "member.assign_unit": _l("Patrol unit changed"),
+        "patrol_unit.create": _l("Patrol unit created"),
+        "patrol_unit.update": _l("Patrol unit changed"),
+        "import.members": _l("Register imported"),
+    }
+)
+
+JOB_KIND_LABELS.update(
+    {
+        "members.import": _l("Import of the register"),
+        "members.expire": _l("Marking expired certificates"),
+    }
+)

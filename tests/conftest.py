@@ -63,13 +63,15 @@ def build_template(db_url: str) -> None:
     """Build a database by running the migrations, then load reference data and demo users."""
     from flask_migrate import upgrade
 
-    from portal.cli import load_demo
+    from portal import demo
     from portal.extensions import db
 
     app = make_app(db_url)
     with app.app_context():
         upgrade()
-        load_demo()
+        demo.load_accounts(db.session)
+        db.session.commit()
+        demo.load_register(db.session)
         db.session.commit()
     close_app(app)
 

@@ -5,10 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.i18n import LANGUAGES
+from portal.forms import LANGUAGE_CHOICES
 from portal.labels import ROLE_LABELS
-
-LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
 
 class UserForm(FlaskForm):
@@ -34,7 +32,3 @@ class NewUserForm(UserForm):
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
-
-
-class ConfirmForm(FlaskForm):
-    """A form with only the CSRF token, for action buttons."""

@@ -14,9 +14,10 @@ from core import accounts, audit, jobruns, places
 from core.accounts import RoleGrant, User
 from core.errors import DomainError
 from portal import jobs
-from portal.admin.forms import ConfirmForm, GrantForm, NewUserForm, UserForm
+from portal.admin.forms import GrantForm, NewUserForm, UserForm
+from portal.forms import ConfirmForm, unit_choices
 from portal.extensions import db
-from portal.i18n import translate_error, unit_name
+from portal.i18n import translate_error
 from portal.security import allow, require_unit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -24,19 +25,7 @@ PAGE = 50
 
 
 def _unit_choices() -> list[SelectChoice]:
-    scope = current_user.scope("admin")
-    units = db.session.scalars(
-        select(places.AdminUnit)
-        .where(places.units_within_clause(scope))
-        .order_by(places.AdminUnit.path)
-    )
-    depth0 = None
-    choices = []
-    for unit in units:
-        depth = unit.path.count("/")
-        depth0 = depth if depth0 is None else min(depth0, depth)
-        choices.append((unit.id, depth, f"{unit_name(unit)} ({unit.kato})"))
-    return [SelectChoice(uid, "\u2003" * (d - (depth0 or d)) + label) for uid, d, label in choices]
+    return unit_choices(current_user.scope("admin"))
 
 
 def _user_in_scope(user_id: int) -> User:

@@ -1,0 +1,67 @@
+"""Rendering notifications in the recipient's language and sending them by SMTP."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+from email.message import EmailMessage
+
+from flask import Flask, url_for
+from flask_babel import force_locale, gettext
+
+from core import notifications
+from core.notifications import Notification
+from portal.labels import APPLICATION_STATUS_LABELS
+
+
+def render(note: Notification) -> tuple[str, str]:
+    """Return the subject and body of ``note`` in its language."""
+    params = json.loads(note.params)
+    with force_locale(note.language):
+        if note.kind == "application.status":
+            status = str(APPLICATION_STATUS_LABELS.get(params["status"], params["status"]))
+            subject = gettext("Your application: %(status)s", status=status)
+            body = gettext("The status of your application is now: %(status)s.", status=status)
+            if params.get("reason"):
+                body += "\n" + gettext("Reason: %(reason)s", reason=params["reason"])
+            body += "\n" + gettext("Details: %(link)s",
+                                   link=url_for("volunteers.cabinet", _external=True))
+            return subject, body
+    raise ValueError(f"unknown notification kind {note.kind}")
+
+
+def deliver(app: Flask, db_session, note_id: int) -> str:
+    """Render and send one pending message; safe to call twice (the second does nothing)."""
+    note = db_session.get(Notification, note_id)
+    if note is None or note.status != "pending":
+        return "skipped"
+    with app.test_request_context(base_url=app.config.get("PUBLIC_BASE_URL", "http://localhost/")):
+        subject, body = render(note)
+    server = app.config.get("MAIL_SERVER")
+    if not server:
+        notifications.mark(db_session, note.id, "kept", subject=subject, body=body)
+        db_session.commit()
+        return "kept"
+    message = EmailMessage()
+    message["From"] = app.config.get("MAIL_FROM", "portal@localhost")
+    message["To"] = note.email
+    message["Subject"] = subject
+    message.set_content(body)
+    # Claim first, then send: a crash after sending cannot send the same message twice.
+    if not notifications.mark(db_session, note.id, "sent", subject=subject, body=body):
+        db_session.rollback()
+        return "skipped"
+    db_session.commit()
+    try:
+        with smtplib.SMTP(server, int(app.config.get("MAIL_PORT", 25)), timeout=20) as smtp:
+            if app.config.get("MAIL_USE_TLS"):
+                smtp.starttls()
+            if app.config.get("MAIL_USERNAME"):
+                smtp.login(app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        note = db_session.get(Notification, note_id)
+        note.status, note.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        db_session.commit()
+        return "failed"
+    return "sent"

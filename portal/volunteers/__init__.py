@@ -1,0 +1,1 @@
+"""Enrolment screens for citizens and the vetting, register and import screens for staff."""

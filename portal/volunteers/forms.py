@@ -1,0 +1,88 @@
+"""Forms of enrolment and the register; none carries a status, a date of decision or an actor."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from portal.forms import LANGUAGE_CHOICES
+from portal.labels import KIND_LABELS
+
+
+class SignupForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=24)],
+                        description=_l("In the +7 format, e.g. +7 701 123 45 67."))
+    preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    unit_id = SelectField(_l("Where you live"), coerce=int)
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(min=12, max=128)],
+        description=_l("At least 12 characters. A phrase of several words is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ApplicationForm(FlaskForm):
+    kind = RadioField(_l("I apply as"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
+                      validators=[DataRequired()])
+    unit_id = SelectField(_l("Settlement or district where you will help"), coerce=int)
+    patrol_unit_id = SelectField(_l("Patrol unit (optional)"), coerce=int)
+    iin = StringField(_l("IIN"), validators=[DataRequired(), Length(max=20)],
+                      description=_l("12 digits, as on your identity card."))
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=24)],
+                        description=_l("In the +7 format, e.g. +7 701 123 45 67."))
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=400)])
+    is_citizen = BooleanField(_l("I am a citizen of the Republic of Kazakhstan."))
+    no_criminal_record = BooleanField(_l("I have no criminal record."))
+    not_on_register = BooleanField(
+        _l("I am not registered with a narcological or psychiatric service."))
+    consent = BooleanField(_l("I consent to the processing of my personal data as described."))
+    consent_version = HiddenField()
+
+
+class RefusalForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for refusal"), validators=[DataRequired(), Length(max=2000)],
+        description=_l("Write the legal ground. Never write medical details."),
+    )
+
+
+class MemberStatusForm(FlaskForm):
+    status = SelectField(_l("New status"))
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+
+
+class AssignUnitForm(FlaskForm):
+    patrol_unit_id = SelectField(_l("Patrol unit"), coerce=int)
+
+
+class PatrolUnitForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    unit_id = SelectField(_l("Jurisdiction"), coerce=int)
+    coordinator_id = SelectField(_l("Coordinator"), coerce=int)
+    leader_member_id = SelectField(_l("Leader"), coerce=int)
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("File of the register (CSV or XLSX)"),
+        validators=[FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a CSV or XLSX file."))],
+        description=_l("Columns: iin, full_name, kind, kato, phone, email, address, issued_on."),
+    )

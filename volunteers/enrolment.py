@@ -1,0 +1,297 @@
+"""Applying, vetting and registering: the application workflow and its legal deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import accounts, audit, calendar, notifications, places
+from core.db import utcnow
+from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.iin import age_on, mask_iin, parse_iin
+from volunteers import register
+from volunteers.models import KINDS, Application, Consent, ConsentText, PatrolUnit
+
+POLICE_CHECK_DAYS = 30  # calendar days from submission (domain.md §2.2)
+REGISTRATION_WORKING_DAYS = 7  # working days from the petition
+MIN_AGE = 18
+APPLY_LEVELS = ("settlement", "rural_okrug", "district", "city")
+
+
+class InvalidTransition(Conflict):
+    """The application is not in a state that allows this step."""
+
+
+def current_consent(session: Session, today: dt.date) -> ConsentText:
+    """Return the consent text in force on ``today``."""
+    text = session.scalar(
+        select(ConsentText)
+        .where(ConsentText.effective_from <= today)
+        .order_by(ConsentText.effective_from.desc())
+        .limit(1)
+    )
+    if text is None:
+        raise DomainError(N_("No consent text is in force; the administrator must add one."))
+    return text
+
+
+def get_application(session: Session, application_id: int) -> Application:
+    """Return the application or raise NotFound."""
+    app = session.get(Application, application_id)
+    if app is None:
+        raise NotFound(N_("No such application."))
+    return app
+
+
+def _require(app: Application, *states: str) -> None:
+    if app.status not in states:
+        raise InvalidTransition(
+            N_("The application is “%(status)s”; this step is not possible now."),
+            status=app.status,
+        )
+
+
+def _event(session, app, action, actor_id, **extra) -> None:
+    audit.record(
+        session,
+        action=action,
+        object_type="application",
+        object_id=app.id,
+        actor_id=actor_id,
+        payload={"status": app.status, "iin": mask_iin(app.iin), **extra},
+    )
+
+
+def _notify(session: Session, app: Application) -> None:
+    user = session.get(accounts.User, app.applicant_id) if app.applicant_id else None
+    if user is None and not app.email:
+        return
+    notifications.queue_message(
+        session,
+        user_id=user.id if user else None,
+        email=(user.email if user else None) or app.email,
+        kind="application.status",
+        params={"application_id": app.id, "status": app.status,
+                "reason": app.refusal_reason or ""},
+        language=user.preferred_language if user else "kk",
+    )
+
+
+def submit_application(
+    session: Session,
+    *,
+    kind: str,
+    unit_id: int,
+    patrol_unit_id: int | None,
+    iin: str,
+    full_name: str,
+    phone: str | None,
+    email: str | None,
+    address: str,
+    is_citizen: bool,
+    no_criminal_record: bool,
+    not_on_register: bool,
+    consent_version: str | None,
+    applicant_id: int | None,
+    actor_id: int | None,
+    channel: str = "web",
+    today: dt.date | None = None,
+) -> Application:
+    """Record an application with its consent; a coordinator may enter a walk-in one."""
+    today = today or dt.date.today()
+    if kind not in KINDS:
+        raise DomainError(N_("Choose whether you apply as a public assistant or a patrol member."))
+    parsed = parse_iin(iin)
+    if age_on(parsed, today) < MIN_AGE:
+        raise DomainError(N_("Applicants must be at least %(n)s years old."), n=MIN_AGE)
+    if not (is_citizen and no_criminal_record and not_on_register):
+        raise DomainError(N_("All three declarations are required to apply."))
+    consent = current_consent(session, today)
+    if consent_version != consent.version:
+        raise DomainError(N_("Consent to the processing of personal data is required."))
+    unit = session.get(places.AdminUnit, unit_id)
+    if unit is None or unit.level not in APPLY_LEVELS:
+        raise DomainError(N_("Choose the settlement or district from the list."))
+    if patrol_unit_id is not None:
+        patrol = session.get(PatrolUnit, patrol_unit_id)
+        if patrol is None or not places.within(session, patrol.unit_id, [unit_id]) and not (
+            places.within(session, unit_id, [patrol.unit_id])
+        ):
+            raise DomainError(N_("Choose a patrol unit of the chosen settlement or district."))
+    full_name = " ".join((full_name or "").split())
+    address = " ".join((address or "").split())
+    if not full_name:
+        raise DomainError(N_("Enter the full name."))
+    if not address:
+        raise DomainError(N_("Enter the address."))
+    app = Application(
+        kind=kind,
+        status="submitted",
+        live=True,
+        unit_id=unit.id,
+        patrol_unit_id=patrol_unit_id,
+        applicant_id=applicant_id,
+        entered_by_id=actor_id if channel == "walk_in" else None,
+        channel=channel,
+        iin=parsed.value,
+        full_name=full_name,
+        birth_date=parsed.birth_date,
+        phone=accounts.normalize_phone(phone),
+        email=accounts.normalize_email(email),
+        address=address,
+        is_citizen=True,
+        no_criminal_record=True,
+        not_on_register=True,
+        submitted_at=utcnow(),
+        police_due_on=today + dt.timedelta(days=POLICE_CHECK_DAYS),
+    )
+    _insert_live(session, app)
+    session.add(Consent(application_id=app.id, version=consent.version, channel=channel))
+    session.flush()
+    _event(session, app, "application.submit", actor_id, kind=kind, channel=channel)
+    _notify(session, app)
+    return app
+
+
+def _insert_live(session: Session, app: Application) -> None:
+    """Insert a live application; the database's unique index decides duplicates."""
+    duplicate = N_("An application or membership of this kind already exists for this IIN.")
+    if session.scalar(
+        select(Application.id).where(
+            Application.iin == app.iin, Application.kind == app.kind, Application.live
+        )
+    ):
+        raise Conflict(duplicate)
+    try:
+        with session.begin_nested():
+            session.add(app)
+            session.flush()
+    except IntegrityError:
+        # Lost a race with a concurrent submission of the same IIN and kind.
+        raise Conflict(duplicate) from None
+
+
+def take_check(session: Session, *, application_id: int, actor_id: int) -> Application:
+    """A coordinator takes the police check of a submitted application."""
+    app = get_application(session, application_id)
+    _require(app, "submitted")
+    app.status = "police_check"
+    app.check_by_id = actor_id
+    _event(session, app, "application.take_check", actor_id)
+    _notify(session, app)
+    return app
+
+
+def record_check(
+    session: Session, *, application_id: int, passed: bool, reason: str | None, actor_id: int
+) -> Application:
+    """Record the outcome: passed, or refused with a written reason (never medical details)."""
+    app = get_application(session, application_id)
+    _require(app, "police_check")
+    if app.check_outcome is not None:
+        raise InvalidTransition(N_("The outcome of the check is already recorded."))
+    app.checked_at = utcnow()
+    app.check_by_id = actor_id
+    if passed:
+        app.check_outcome = "passed"
+        _event(session, app, "application.check_passed", actor_id)
+        return app
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(N_("A refusal needs a written reason."))
+    app.check_outcome = "refused"
+    app.status = "refused"
+    app.refusal_reason = reason
+    app.live = False
+    app.closed_at = utcnow()
+    _event(session, app, "application.refuse", actor_id)
+    _notify(session, app)
+    return app
+
+
+def petition(
+    session: Session, *, application_id: int, actor_id: int, today: dt.date | None = None
+) -> Application:
+    """Petition the akimat to register an applicant who passed the check."""
+    today = today or dt.date.today()
+    app = get_application(session, application_id)
+    _require(app, "police_check")
+    if app.check_outcome != "passed":
+        raise InvalidTransition(N_("Record a passed check before petitioning the akimat."))
+    app.status = "petitioned"
+    app.petitioned_at = utcnow()
+    app.registration_due_on = calendar.add_working_days(
+        session, today, REGISTRATION_WORKING_DAYS
+    )
+    _event(session, app, "application.petition", actor_id,
+           due=app.registration_due_on.isoformat())
+    _notify(session, app)
+    return app
+
+
+def register_applicant(
+    session: Session,
+    *,
+    application_id: int,
+    actor_id: int,
+    coordinator_id: int | None = None,
+    today: dt.date | None = None,
+):
+    """Register a petitioned applicant in the akimat's register and issue the certificate."""
+    today = today or dt.date.today()
+    app = get_application(session, application_id)
+    _require(app, "petitioned")
+    app.status = "registered"
+    app.registered_at = utcnow()
+    member = register.create_member(
+        session, application=app, coordinator_id=coordinator_id or app.check_by_id,
+        actor_id=actor_id, today=today,
+    )
+    _event(session, app, "application.register", actor_id, member_id=member.id,
+           certificate=member.certificate_no)
+    _notify(session, app)
+    return member
+
+
+def withdraw_application(
+    session: Session, *, application_id: int, actor_id: int, channel: str = "web"
+) -> Application:
+    """The applicant withdraws before registration."""
+    app = get_application(session, application_id)
+    if app.applicant_id != actor_id:
+        raise PermissionDenied(N_("Only the applicant can withdraw the application."))
+    _require(app, "submitted", "police_check", "petitioned")
+    app.status = "withdrawn"
+    app.live = False
+    app.closed_at = utcnow()
+    _event(session, app, "application.withdraw", actor_id, channel=channel)
+    return app
+
+
+def withdraw_consent(
+    session: Session, *, application_id: int, actor_id: int, channel: str = "web"
+) -> Application:
+    """Record withdrawal of consent; processing stops: the application or membership ends."""
+    app = get_application(session, application_id)
+    if app.applicant_id != actor_id:
+        raise PermissionDenied(N_("Only the applicant can withdraw the consent."))
+    live = [c for c in app.consents if c.withdrawn_at is None]
+    if not live:
+        raise Conflict(N_("The consent is already withdrawn."))
+    for consent in live:
+        consent.withdrawn_at = utcnow()
+        consent.withdrawal_channel = channel
+    if app.status in ("submitted", "police_check", "petitioned"):
+        app.status = "withdrawn"
+    member = register.member_of_application(session, app.id)
+    if member is not None and member.status in ("active", "suspended"):
+        register.change_status(session, member_id=member.id, to_status="withdrawn",
+                               reason="consent withdrawn", actor_id=actor_id)
+    app.live = False
+    app.closed_at = app.closed_at or utcnow()
+    _event(session, app, "consent.withdraw", actor_id, channel=channel)
+    return app
+
