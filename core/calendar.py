@@ -53,8 +53,9 @@ def set_day(
         raise ValueError(kind)
     if session.get(CalendarDay, day) is not None:
         raise Conflict(N_("This date is already in the calendar."))
-    entry = CalendarDay(day=day, kind=kind, name_kk=name_kk.strip(), name_ru=name_ru.strip(),
-                        source=source.strip())
+    entry = CalendarDay(
+        day=day, kind=kind, name_kk=name_kk.strip(), name_ru=name_ru.strip(), source=source.strip()
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -77,8 +78,15 @@ def load_reference_days(session: Session) -> int:
         for row in csv.DictReader(fh):
             day = dt.date.fromisoformat(row["date"])
             if session.get(CalendarDay, day) is None:
-                session.add(CalendarDay(day=day, kind=row["kind"], name_kk=row["name_kk"],
-                                        name_ru=row["name_ru"], source=row.get("source", "")))
+                session.add(
+                    CalendarDay(
+                        day=day,
+                        kind=row["kind"],
+                        name_kk=row["name_kk"],
+                        name_ru=row["name_ru"],
+                        source=row.get("source", ""),
+                    )
+                )
                 added += 1
     session.flush()
     return added

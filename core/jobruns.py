@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,7 +36,8 @@ class JobRun(Base):
     progress: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str | None] = mapped_column(Text)  # JSON
-    result_path: Mapped[str | None] = mapped_column(String(400))
+    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON: ids the job works on
+    result_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -51,7 +53,12 @@ class JobRun(Base):
 
 
 def create_run(
-    session: Session, *, kind: str, requested_by_id: int | None, unit_id: int | None
+    session: Session,
+    *,
+    kind: str,
+    requested_by_id: int | None,
+    unit_id: int | None,
+    params: dict | None = None,
 ) -> JobRun:
     """Write a queued run; the caller enqueues its id after the commit."""
     run = JobRun(
@@ -62,6 +69,7 @@ def create_run(
         attempts=0,
         requested_by_id=requested_by_id,
         unit_id=unit_id,
+        params=json.dumps(params or {}, sort_keys=True),
     )
     session.add(run)
     session.flush()
@@ -108,7 +116,12 @@ def set_progress(session: Session, run_id: int, percent: int, message: str = "")
 
 
 def finish(
-    session: Session, run_id: int, *, result: str, message: str = "", result_path: str | None = None
+    session: Session,
+    run_id: int,
+    *,
+    result: str,
+    message: str = "",
+    result_file_id: int | None = None,
 ) -> None:
     """Mark the run succeeded with its JSON result."""
     session.execute(
@@ -119,7 +132,7 @@ def finish(
             progress=100,
             result=result,
             message=message,
-            result_path=result_path,
+            result_file_id=result_file_id,
             finished_at=utcnow(),
             error=None,
         )

@@ -48,16 +48,26 @@ def queue_message(
     language: str,
 ) -> Notification:
     """Write a pending message; the portal renders and sends it after the commit."""
-    note = Notification(user_id=user_id, email=email, kind=kind,
-                        params=json.dumps(params, sort_keys=True), language=language,
-                        status="pending")
+    note = Notification(
+        user_id=user_id,
+        email=email,
+        kind=kind,
+        params=json.dumps(params, sort_keys=True),
+        language=language,
+        status="pending",
+    )
     session.add(note)
     session.flush()
     return note
 
 
 def mark(
-    session: Session, note_id: int, status: str, *, subject: str, body: str,
+    session: Session,
+    note_id: int,
+    status: str,
+    *,
+    subject: str,
+    body: str,
     error: str | None = None,
 ) -> bool:
     """Move a pending message to ``status``; False if another delivery already did."""

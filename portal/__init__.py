@@ -12,9 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the portal; settings come from the environment, then from ``config``."""
-    from portal import cli, database, errors, i18n, jobs, security
+    from portal import (
+        cli,
+        database,
+        errors,
+        i18n,
+        jobs,
+        models,  # noqa: F401  (the metadata must know every table)
+        security,
+    )
     from portal.config import build_config
-    from portal import models  # noqa: F401  (the metadata must know every table)
     from portal.extensions import babel, csrf, db, login_manager, migrate
 
     instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance")

@@ -12,6 +12,7 @@ from core import accounts, audit, places
 from portal import demo as demo_data
 from portal.extensions import db
 
+
 def install(app: Flask) -> None:
     """Register the commands on the app's CLI."""
 
@@ -93,6 +94,32 @@ def install(app: Flask) -> None:
             f"BROKEN at seq {report.first_bad_seq} ({report.problem}); rows={report.rows}", err=True
         )
         sys.exit(1)
+
+    members_cli = AppGroup("members", help="The akimat's register of members.")
+    app.cli.add_command(members_cli)
+
+    @members_cli.command("expire")
+    def members_expire():
+        """Mark memberships whose certificate has expired (run daily, e.g. from cron)."""
+        import datetime as dt
+
+        from volunteers import register
+
+        expired = register.expire_due(db.session, today=dt.date.today())
+        db.session.commit()
+        click.echo(f"{expired} membership(s) marked expired.")
+
+    calendar_cli = AppGroup("calendar", help="Kazakhstan working-day calendar.")
+    app.cli.add_command(calendar_cli)
+
+    @calendar_cli.command("load")
+    def calendar_load():
+        """Load the bundled holidays and transfers (dates already present are kept)."""
+        from core import calendar
+
+        added = calendar.load_reference_days(db.session)
+        db.session.commit()
+        click.echo(f"{added} calendar days added.")
 
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core import accounts, calendar, places
 from core.iin import make_iin
 from volunteers import enrolment, register
-from volunteers.models import Application, PatrolUnit
+from volunteers.models import Application
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (published in the README for the demo)
 # role -> KATO of the unit the demo account works in
@@ -36,12 +36,54 @@ DEMO_NAMES = {
     "deputy": "Марат Ахметов",
     "admin": "Portal Administrator",
 }
-FIRST_M = ["Ерлан", "Нұрлан", "Асхат", "Дәурен", "Ержан", "Бекзат", "Мұрат", "Айдос", "Тимур",
-           "Арман", "Қайрат", "Ислам", "Санжар", "Дмитрий", "Сергей", "Алексей"]
-FIRST_F = ["Айгерім", "Гүлназ", "Динара", "Жанар", "Мадина", "Әсел", "Аружан", "Салтанат",
-           "Ольга", "Елена", "Сәуле", "Меруерт"]
-SURNAMES = ["Ахметов", "Серіков", "Жақсылықов", "Оспанов", "Тоқтаров", "Бекенов", "Қасымов",
-            "Нұрмағамбетов", "Исаев", "Петров", "Ким", "Әбдірахманов", "Сейітов", "Омаров"]
+FIRST_M = [
+    "Ерлан",
+    "Нұрлан",
+    "Асхат",
+    "Дәурен",
+    "Ержан",
+    "Бекзат",
+    "Мұрат",
+    "Айдос",
+    "Тимур",
+    "Арман",
+    "Қайрат",
+    "Ислам",
+    "Санжар",
+    "Дмитрий",
+    "Сергей",
+    "Алексей",
+]
+FIRST_F = [
+    "Айгерім",
+    "Гүлназ",
+    "Динара",
+    "Жанар",
+    "Мадина",
+    "Әсел",
+    "Аружан",
+    "Салтанат",
+    "Ольга",
+    "Елена",
+    "Сәуле",
+    "Меруерт",
+]
+SURNAMES = [
+    "Ахметов",
+    "Серіков",
+    "Жақсылықов",
+    "Оспанов",
+    "Тоқтаров",
+    "Бекенов",
+    "Қасымов",
+    "Нұрмағамбетов",
+    "Исаев",
+    "Петров",
+    "Ким",
+    "Әбдірахманов",
+    "Сейітов",
+    "Омаров",
+]
 UNITS = {  # patrol units: name -> KATO of their settlement or district
     "Ботакөз ерікті патрулі": "354030100",
     "Ғабиден Мұстафин жасақшылары": "354081100",
@@ -63,13 +105,17 @@ def load_accounts(session) -> list[tuple[str, str]]:
         user = accounts.find_by_login(session, email)
         if user is None:
             user = accounts.create_user(
-                session, email=email, phone=None, full_name=DEMO_NAMES[role],
-                preferred_language="en" if role == "admin" else "kk", unit_id=unit.id,
-                password=DEMO_PASSWORD, actor_id=None,
+                session,
+                email=email,
+                phone=None,
+                full_name=DEMO_NAMES[role],
+                preferred_language="en" if role == "admin" else "kk",
+                unit_id=unit.id,
+                password=DEMO_PASSWORD,
+                actor_id=None,
             )
         if role not in user.roles():
-            accounts.grant_role(session, user_id=user.id, role=role, unit_id=unit.id,
-                                actor_id=None)
+            accounts.grant_role(session, user_id=user.id, role=role, unit_id=unit.id, actor_id=None)
         created.append((email, role))
     return created
 
@@ -84,17 +130,29 @@ def _person(rng: random.Random, serial: int) -> tuple[str, str]:
     return make_iin(born, sex, serial), f"{surname} {first}"
 
 
-def _apply(session, rng, serial, settlement, patrol, today, actor_id, applicant_id=None,
-           full_name=None):
+def _apply(
+    session, rng, serial, settlement, patrol, today, actor_id, applicant_id=None, full_name=None
+):
     iin, name = _person(rng, serial)
     consent = enrolment.current_consent(session, today)
     return enrolment.submit_application(
-        session, kind=rng.choice(("public_assistant", "patrol_member")), unit_id=settlement.id,
-        patrol_unit_id=patrol.id if patrol else None, iin=iin, full_name=full_name or name,
-        phone=f"+7701{serial:07d}", email=None, address=f"{settlement.name_kk}, {serial % 90 + 1}",
-        is_citizen=True, no_criminal_record=True, not_on_register=True,
-        consent_version=consent.version, applicant_id=applicant_id, actor_id=actor_id,
-        channel="walk_in" if applicant_id is None else "web", today=today,
+        session,
+        kind=rng.choice(("public_assistant", "patrol_member")),
+        unit_id=settlement.id,
+        patrol_unit_id=patrol.id if patrol else None,
+        iin=iin,
+        full_name=full_name or name,
+        phone=f"+7701{serial:07d}",
+        email=None,
+        address=f"{settlement.name_kk}, {serial % 90 + 1}",
+        is_citizen=True,
+        no_criminal_record=True,
+        not_on_register=True,
+        consent_version=consent.version,
+        applicant_id=applicant_id,
+        actor_id=actor_id,
+        channel="walk_in" if applicant_id is None else "web",
+        today=today,
     )
 
 
@@ -103,65 +161,121 @@ def load_register(session, today: dt.date | None = None) -> int:
     if session.scalar(select(func.count()).select_from(Application)):
         return 0  # already loaded
     today = today or dt.date.today()
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311  (reproducible demo data, not a secret)
     coordinator = accounts.find_by_login(session, "coordinator@demo.kz")
     registrar = accounts.find_by_login(session, "registrar@demo.kz")
     patrols = []
     for name, kato in UNITS.items():
         settlement = places.by_kato(session, kato)
-        patrols.append((register.save_patrol_unit(
-            session, unit_id=settlement.id, name=name, coordinator_id=coordinator.id,
-            leader_member_id=None, actor_id=registrar.id), settlement))
+        patrols.append(
+            (
+                register.save_patrol_unit(
+                    session,
+                    unit_id=settlement.id,
+                    name=name,
+                    coordinator_id=coordinator.id,
+                    leader_member_id=None,
+                    actor_id=registrar.id,
+                ),
+                settlement,
+            )
+        )
     serial = 1000
     for i in range(REGISTER_SIZE):
         patrol, settlement = patrols[i % len(patrols)]
         serial += 1
-        app = _apply(session, rng, serial, settlement, patrol, today - dt.timedelta(days=60),
-                     coordinator.id)
+        app = _apply(
+            session, rng, serial, settlement, patrol, today - dt.timedelta(days=60), coordinator.id
+        )
         enrolment.take_check(session, application_id=app.id, actor_id=coordinator.id)
-        enrolment.record_check(session, application_id=app.id, passed=True, reason=None,
-                               actor_id=coordinator.id)
-        enrolment.petition(session, application_id=app.id, actor_id=coordinator.id,
-                           today=today - dt.timedelta(days=50))
+        enrolment.record_check(
+            session, application_id=app.id, passed=True, reason=None, actor_id=coordinator.id
+        )
+        enrolment.petition(
+            session,
+            application_id=app.id,
+            actor_id=coordinator.id,
+            today=today - dt.timedelta(days=50),
+        )
         issued = today - dt.timedelta(days=rng.randint(30, 1100))
-        member = enrolment.register_applicant(session, application_id=app.id,
-                                              actor_id=registrar.id, today=issued)
+        member = enrolment.register_applicant(
+            session, application_id=app.id, actor_id=registrar.id, today=issued
+        )
         if i % 37 == 0:
-            register.change_status(session, member_id=member.id, to_status="suspended",
-                                   reason="Тәртіп бұзғаны үшін уақытша", actor_id=registrar.id)
+            register.change_status(
+                session,
+                member_id=member.id,
+                to_status="suspended",
+                reason="Тәртіп бұзғаны үшін уақытша",
+                actor_id=registrar.id,
+            )
     for patrol, _settlement in patrols:
-        first = session.scalar(select(register.Member.id).where(
-            register.Member.patrol_unit_id == patrol.id).order_by(register.Member.id).limit(1))
+        first = session.scalar(
+            select(register.Member.id)
+            .where(register.Member.patrol_unit_id == patrol.id)
+            .order_by(register.Member.id)
+            .limit(1)
+        )
         patrol.leader_member_id = first
     register.expire_due(session, today=today)
     # Open applications, some overdue, and the demo volunteer's own membership.
     volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
-    own = _apply(session, rng, 9001, patrols[0][1], patrols[0][0], today, volunteer.id,
-                 applicant_id=volunteer.id, full_name=volunteer.full_name)
+    own = _apply(
+        session,
+        rng,
+        9001,
+        patrols[0][1],
+        patrols[0][0],
+        today,
+        volunteer.id,
+        applicant_id=volunteer.id,
+        full_name=volunteer.full_name,
+    )
     enrolment.take_check(session, application_id=own.id, actor_id=coordinator.id)
-    enrolment.record_check(session, application_id=own.id, passed=True, reason=None,
-                           actor_id=coordinator.id)
+    enrolment.record_check(
+        session, application_id=own.id, passed=True, reason=None, actor_id=coordinator.id
+    )
     enrolment.petition(session, application_id=own.id, actor_id=coordinator.id, today=today)
-    enrolment.register_applicant(session, application_id=own.id, actor_id=registrar.id,
-                                 today=today)
-    states = ["submitted"] * 6 + ["police_check"] * 5 + ["passed"] * 3 + ["petitioned"] * 4 + [
-        "refused"] * 2
+    enrolment.register_applicant(session, application_id=own.id, actor_id=registrar.id, today=today)
+    states = (
+        ["submitted"] * 6
+        + ["police_check"] * 5
+        + ["passed"] * 3
+        + ["petitioned"] * 4
+        + ["refused"] * 2
+    )
     for n, state in enumerate(states):
         patrol, settlement = patrols[n % len(patrols)]
         age = 40 if n % 3 == 0 else 5  # every third is past its 30-day deadline
-        app = _apply(session, rng, 8000 + n, settlement, patrol,
-                     today - dt.timedelta(days=age), coordinator.id)
+        app = _apply(
+            session,
+            rng,
+            8000 + n,
+            settlement,
+            patrol,
+            today - dt.timedelta(days=age),
+            coordinator.id,
+        )
         if state == "submitted":
             continue
         enrolment.take_check(session, application_id=app.id, actor_id=coordinator.id)
         if state == "refused":
-            enrolment.record_check(session, application_id=app.id, passed=False,
-                                   reason="Заң талаптарына сәйкес келмейді",
-                                   actor_id=coordinator.id)
+            enrolment.record_check(
+                session,
+                application_id=app.id,
+                passed=False,
+                reason="Заң талаптарына сәйкес келмейді",
+                actor_id=coordinator.id,
+            )
         elif state in ("passed", "petitioned"):
-            enrolment.record_check(session, application_id=app.id, passed=True, reason=None,
-                                   actor_id=coordinator.id)
+            enrolment.record_check(
+                session, application_id=app.id, passed=True, reason=None, actor_id=coordinator.id
+            )
             if state == "petitioned":
-                enrolment.petition(session, application_id=app.id, actor_id=coordinator.id,
-                                   today=today - dt.timedelta(days=age - 1))
+                enrolment.petition(
+                    session,
+                    application_id=app.id,
+                    actor_id=coordinator.id,
+                    today=today - dt.timedelta(days=age - 1),
+                )
     return REGISTER_SIZE + 1 + len(states)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from core import audit, jobruns
@@ -49,12 +50,14 @@ def job(kind: str, *, queue: str = "default", timeout: int = 1800):
     return register
 
 
-def submit(kind: str, *, requested_by_id: int | None, unit_id: int | None) -> jobruns.JobRun:
+def submit(
+    kind: str, *, requested_by_id: int | None, unit_id: int | None, params: dict | None = None
+) -> jobruns.JobRun:
     """Write a queued job run in the current transaction; it is dispatched after the commit."""
     if kind not in JOBS:
         raise KeyError(kind)
     run = jobruns.create_run(
-        db.session, kind=kind, requested_by_id=requested_by_id, unit_id=unit_id
+        db.session, kind=kind, requested_by_id=requested_by_id, unit_id=unit_id, params=params
     )
     db.session.info.setdefault(_PENDING, []).append((run.id, kind))
     return run
@@ -136,9 +139,12 @@ def _send_notes_after_commit(session: Session) -> None:
                 from rq import Queue, Retry
                 from rq.serializers import JSONSerializer
 
-                Queue(queue_name(app, "mail"), connection=_redis(app),
-                      serializer=JSONSerializer).enqueue(
-                    "portal.jobs.send_notification", note_id, retry=Retry(max=3),
+                Queue(
+                    queue_name(app, "mail"), connection=_redis(app), serializer=JSONSerializer
+                ).enqueue(
+                    "portal.jobs.send_notification",
+                    note_id,
+                    retry=Retry(max=3),
                     job_timeout=120,
                 )
             else:
@@ -208,8 +214,18 @@ def _progress_reporter(run_id: int) -> Progress:
             return
         last.update(at=now, pct=percent)
         with Session(db.engine) as session:
-            jobruns.set_progress(session, run_id, percent, message)
-            session.commit()
+            try:
+                if db.engine.dialect.name == "sqlite":
+                    # The job's own transaction may hold SQLite's single write lock: then
+                    # skip this update rather than wait (progress shows at the end).
+                    session.execute(text("PRAGMA busy_timeout=50"))
+                jobruns.set_progress(session, run_id, percent, message)
+                session.commit()
+            except OperationalError:
+                session.rollback()
+            finally:
+                if db.engine.dialect.name == "sqlite":
+                    session.execute(text("PRAGMA busy_timeout=15000"))
 
     return report
 
@@ -281,3 +297,58 @@ def verify_chain_with_progress(progress: Progress) -> audit.ChainReport:
         db.session,
         progress=lambda done, total: progress(min(99, int(done * 100 / max(total, 1))), ""),
     )
+
+
+@job("members.import", queue="default", timeout=3600)
+def import_members(run_id: int, progress: Progress) -> None:
+    """Import an uploaded register file; the rows not imported go to a downloadable report."""
+    import datetime as dt
+
+    from flask_babel import force_locale, gettext
+
+    from core import accounts, uploads
+    from volunteers import importing
+
+    run = jobruns.get_run(db.session, run_id)
+    params = json.loads(run.params)
+    upload = uploads.get_file(db.session, params["file_id"])
+    user = accounts.get_user(db.session, run.requested_by_id)
+    rows = importing.read_table(upload.content, upload.filename)
+    progress(2, "")
+    report = importing.import_rows(
+        db.session,
+        rows,
+        actor_id=user.id,
+        scope_ids=user.scope("registrar"),
+        today=dt.date.today(),
+        progress=progress,
+    )
+    with force_locale(user.preferred_language):
+        content = importing.error_report_csv(
+            report,
+            lambda message, values: gettext(message, **values),
+            (gettext("Row"), gettext("Problem")),
+        )
+    stored = uploads.store(
+        db.session,
+        filename=f"import-{run_id}-problems.csv",
+        content_type="text/csv",
+        content=content,
+        owner_id=user.id,
+    )
+    jobruns.finish(
+        db.session, run_id, result=json.dumps(report.as_dict()), result_file_id=stored.id
+    )
+    db.session.commit()
+
+
+@job("members.expire", queue="default", timeout=600)
+def expire_members(run_id: int, progress: Progress) -> None:
+    """Mark memberships whose certificate expired before today (daily; safe to repeat)."""
+    import datetime as dt
+
+    from volunteers import register
+
+    expired = register.expire_due(db.session, today=dt.date.today())
+    jobruns.finish(db.session, run_id, result=json.dumps({"expired": expired}))
+    db.session.commit()

@@ -90,6 +90,8 @@ AUDIT_ACTION_LABELS.update(
         "patrol_unit.create": _l("Patrol unit created"),
         "patrol_unit.update": _l("Patrol unit changed"),
         "import.members": _l("Register imported"),
+        "calendar.add": _l("Calendar date added"),
+        "calendar.remove": _l("Calendar date removed"),
     }
 )
 

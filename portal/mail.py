@@ -24,8 +24,9 @@ def render(note: Notification) -> tuple[str, str]:
             body = gettext("The status of your application is now: %(status)s.", status=status)
             if params.get("reason"):
                 body += "\n" + gettext("Reason: %(reason)s", reason=params["reason"])
-            body += "\n" + gettext("Details: %(link)s",
-                                   link=url_for("volunteers.cabinet", _external=True))
+            body += "\n" + gettext(
+                "Details: %(link)s", link=url_for("volunteers.cabinet", _external=True)
+            )
             return subject, body
     raise ValueError(f"unknown notification kind {note.kind}")
 

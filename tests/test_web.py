@@ -26,7 +26,14 @@ def test_public_endpoints_are_the_expected_few(app):
     public = sorted(
         e for e, f in app.view_functions.items() if PUBLIC in getattr(f, "_required_roles", ())
     )
-    assert public == ["auth.login", "public.health", "public.home", "public.set_language"]
+    assert public == [
+        "auth.login",
+        "public.health",
+        "public.home",
+        "public.set_language",
+        "volunteers.signup",
+        "volunteers.verify",
+    ]
 
 
 def test_security_headers_and_cookie_flags(app, client):

@@ -74,8 +74,7 @@ def _notify(session: Session, app: Application) -> None:
         user_id=user.id if user else None,
         email=(user.email if user else None) or app.email,
         kind="application.status",
-        params={"application_id": app.id, "status": app.status,
-                "reason": app.refusal_reason or ""},
+        params={"application_id": app.id, "status": app.status, "reason": app.refusal_reason or ""},
         language=user.preferred_language if user else "kk",
     )
 
@@ -117,8 +116,9 @@ def submit_application(
         raise DomainError(N_("Choose the settlement or district from the list."))
     if patrol_unit_id is not None:
         patrol = session.get(PatrolUnit, patrol_unit_id)
-        if patrol is None or not places.within(session, patrol.unit_id, [unit_id]) and not (
-            places.within(session, unit_id, [patrol.unit_id])
+        if patrol is None or (
+            not places.within(session, patrol.unit_id, [unit_id])
+            and not (places.within(session, unit_id, [patrol.unit_id]))
         ):
             raise DomainError(N_("Choose a patrol unit of the chosen settlement or district."))
     full_name = " ".join((full_name or "").split())
@@ -223,11 +223,8 @@ def petition(
         raise InvalidTransition(N_("Record a passed check before petitioning the akimat."))
     app.status = "petitioned"
     app.petitioned_at = utcnow()
-    app.registration_due_on = calendar.add_working_days(
-        session, today, REGISTRATION_WORKING_DAYS
-    )
-    _event(session, app, "application.petition", actor_id,
-           due=app.registration_due_on.isoformat())
+    app.registration_due_on = calendar.add_working_days(session, today, REGISTRATION_WORKING_DAYS)
+    _event(session, app, "application.petition", actor_id, due=app.registration_due_on.isoformat())
     _notify(session, app)
     return app
 
@@ -247,11 +244,20 @@ def register_applicant(
     app.status = "registered"
     app.registered_at = utcnow()
     member = register.create_member(
-        session, application=app, coordinator_id=coordinator_id or app.check_by_id,
-        actor_id=actor_id, today=today,
+        session,
+        application=app,
+        coordinator_id=coordinator_id or app.check_by_id,
+        actor_id=actor_id,
+        today=today,
     )
-    _event(session, app, "application.register", actor_id, member_id=member.id,
-           certificate=member.certificate_no)
+    _event(
+        session,
+        app,
+        "application.register",
+        actor_id,
+        member_id=member.id,
+        certificate=member.certificate_no,
+    )
     _notify(session, app)
     return member
 
@@ -288,10 +294,14 @@ def withdraw_consent(
         app.status = "withdrawn"
     member = register.member_of_application(session, app.id)
     if member is not None and member.status in ("active", "suspended"):
-        register.change_status(session, member_id=member.id, to_status="withdrawn",
-                               reason="consent withdrawn", actor_id=actor_id)
+        register.change_status(
+            session,
+            member_id=member.id,
+            to_status="withdrawn",
+            reason="consent withdrawn",
+            actor_id=actor_id,
+        )
     app.live = False
     app.closed_at = app.closed_at or utcnow()
     _event(session, app, "consent.withdraw", actor_id, channel=channel)
     return app
-

@@ -132,8 +132,9 @@ class Application(Base):
 
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
     patrol_unit: Mapped[PatrolUnit | None] = relationship()
-    consents: Mapped[list[Consent]] = relationship(back_populates="application",
-                                                   order_by="Consent.id")
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="application", order_by="Consent.id"
+    )
 
     def overdue(self, today: dt.date) -> bool:
         """Tell whether a legal deadline of the current step has passed."""

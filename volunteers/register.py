@@ -42,8 +42,10 @@ def add_months(day: dt.date, months: int) -> dt.date:
 def _ancestors(session: Session, unit: places.AdminUnit) -> list[places.AdminUnit]:
     """Return the unit and the units above it, nearest first."""
     ids = [int(x) for x in unit.path.strip("/").split("/")]
-    found = {u.id: u for u in session.scalars(
-        select(places.AdminUnit).where(places.AdminUnit.id.in_(ids)))}
+    found = {
+        u.id: u
+        for u in session.scalars(select(places.AdminUnit).where(places.AdminUnit.id.in_(ids)))
+    }
     return [found[i] for i in reversed(ids)]
 
 
@@ -59,8 +61,12 @@ def issuing_unit(session: Session, unit: places.AdminUnit) -> places.AdminUnit:
 def validity_months(session: Session, unit: places.AdminUnit) -> int:
     """Return the certificate validity set for ``unit`` or the nearest unit above it."""
     chain = _ancestors(session, unit)
-    settings = {s.unit_id: s.validity_months for s in session.scalars(
-        select(MembershipSetting).where(MembershipSetting.unit_id.in_([u.id for u in chain])))}
+    settings = {
+        s.unit_id: s.validity_months
+        for s in session.scalars(
+            select(MembershipSetting).where(MembershipSetting.unit_id.in_([u.id for u in chain]))
+        )
+    }
     for candidate in chain:
         if candidate.id in settings:
             return settings[candidate.id]
@@ -134,17 +140,33 @@ def create_member(
     )
     session.add(member)
     session.flush()
-    session.add(MemberStatusChange(member_id=member.id, from_status=None, to_status="active",
-                                   reason="", actor_id=actor_id))
+    session.add(
+        MemberStatusChange(
+            member_id=member.id, from_status=None, to_status="active", reason="", actor_id=actor_id
+        )
+    )
     if application.applicant_id:
         user = accounts.get_user(session, application.applicant_id)
         if not accounts.holds(session, user, "volunteer", application.unit_id):
-            accounts.grant_role(session, user_id=user.id, role="volunteer",
-                                unit_id=application.unit_id, actor_id=None)
-    audit.record(session, action="member.register", object_type="member", object_id=member.id,
-                 actor_id=actor_id,
-                 payload={"certificate": member.certificate_no, "iin": mask_iin(member.iin),
-                          "expires_on": member.expires_on.isoformat()})
+            accounts.grant_role(
+                session,
+                user_id=user.id,
+                role="volunteer",
+                unit_id=application.unit_id,
+                actor_id=None,
+            )
+    audit.record(
+        session,
+        action="member.register",
+        object_type="member",
+        object_id=member.id,
+        actor_id=actor_id,
+        payload={
+            "certificate": member.certificate_no,
+            "iin": mask_iin(member.iin),
+            "expires_on": member.expires_on.isoformat(),
+        },
+    )
     return member
 
 
@@ -157,33 +179,52 @@ def change_status(
     if to_status not in allowed:
         raise Conflict(
             N_("A member who is “%(status)s” cannot become “%(target)s”."),
-            status=member.status, target=to_status,
+            status=member.status,
+            target=to_status,
         )
     reason = (reason or "").strip()
     if to_status in REASON_REQUIRED and not reason:
         raise DomainError(N_("Write the reason for this decision."))
-    session.add(MemberStatusChange(member_id=member.id, from_status=member.status,
-                                   to_status=to_status, reason=reason, actor_id=actor_id))
+    session.add(
+        MemberStatusChange(
+            member_id=member.id,
+            from_status=member.status,
+            to_status=to_status,
+            reason=reason,
+            actor_id=actor_id,
+        )
+    )
     previous, member.status = member.status, to_status
     member.status_reason = reason or None
     if to_status in ("expelled", "withdrawn", "expired"):
         application = session.get(Application, member.application_id)
         application.live = False  # the person may apply again
-    audit.record(session, action=f"member.{to_status}", object_type="member",
-                 object_id=member.id, actor_id=actor_id,
-                 payload={"from": previous, "to": to_status})
+    audit.record(
+        session,
+        action=f"member.{to_status}",
+        object_type="member",
+        object_id=member.id,
+        actor_id=actor_id,
+        payload={"from": previous, "to": to_status},
+    )
     return member
 
 
 def expire_due(session: Session, *, today: dt.date) -> int:
     """Mark memberships whose certificate has expired; safe to run again the same day."""
     due = session.scalars(
-        select(Member.id).where(Member.status.in_(("active", "suspended")),
-                                Member.expires_on < today)
+        select(Member.id).where(
+            Member.status.in_(("active", "suspended")), Member.expires_on < today
+        )
     ).all()
     for member_id in due:
-        change_status(session, member_id=member_id, to_status="expired",
-                      reason="certificate expired", actor_id=None)
+        change_status(
+            session,
+            member_id=member_id,
+            to_status="expired",
+            reason="certificate expired",
+            actor_id=None,
+        )
     return len(due)
 
 
@@ -220,8 +261,14 @@ def save_patrol_unit(
     patrol.name, patrol.unit_id = name, unit_id
     patrol.coordinator_id, patrol.leader_member_id = coordinator_id, leader_member_id
     session.flush()
-    audit.record(session, action=action, object_type="patrol_unit", object_id=patrol.id,
-                 actor_id=actor_id, payload={"name": name, "unit_id": unit_id})
+    audit.record(
+        session,
+        action=action,
+        object_type="patrol_unit",
+        object_id=patrol.id,
+        actor_id=actor_id,
+        payload={"name": name, "unit_id": unit_id},
+    )
     return patrol
 
 
@@ -240,12 +287,16 @@ def assign_to_unit(
     if member.patrol_unit_id is not None and member.patrol_unit_id != patrol_unit_id:
         session.execute(
             update(PatrolUnit)
-            .where(PatrolUnit.id == member.patrol_unit_id,
-                   PatrolUnit.leader_member_id == member.id)
+            .where(PatrolUnit.id == member.patrol_unit_id, PatrolUnit.leader_member_id == member.id)
             .values(leader_member_id=None)
         )
     member.patrol_unit_id = patrol_unit_id
-    audit.record(session, action="member.assign_unit", object_type="member",
-                 object_id=member.id, actor_id=actor_id,
-                 payload={"patrol_unit_id": patrol_unit_id})
+    audit.record(
+        session,
+        action="member.assign_unit",
+        object_type="member",
+        object_id=member.id,
+        actor_id=actor_id,
+        payload={"patrol_unit_id": patrol_unit_id},
+    )
     return member

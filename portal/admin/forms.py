@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.forms import LANGUAGE_CHOICES
@@ -32,3 +32,18 @@ class NewUserForm(UserForm):
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+
+
+class CalendarDayForm(FlaskForm):
+    day = DateField(_l("Date"), validators=[DataRequired()])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("holiday", _l("Public holiday")),
+            SelectChoice("day_off", _l("Transferred day off")),
+            SelectChoice("working", _l("Transferred working day")),
+        ],
+    )
+    name_kk = StringField(_l("Name in Kazakh"), validators=[DataRequired(), Length(max=200)])
+    name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(), Length(max=200)])
+    source = StringField(_l("Source (act or link)"), validators=[Optional(), Length(max=300)])

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
-from core import accounts, audit, jobruns, places
+from core import accounts, audit, calendar, jobruns, places
 from core.accounts import RoleGrant, User
 from core.errors import DomainError
+from core.notifications import Notification
 from portal import jobs
-from portal.admin.forms import GrantForm, NewUserForm, UserForm
-from portal.forms import ConfirmForm, unit_choices
+from portal.admin.forms import CalendarDayForm, GrantForm, NewUserForm, UserForm
 from portal.extensions import db
+from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
 from portal.security import allow, require_unit
 
@@ -250,3 +261,86 @@ def verify_audit():
     run = jobs.submit("audit.verify", requested_by_id=current_user.id, unit_id=None)
     db.session.commit()
     return redirect(url_for("jobruns.show", run_id=run.id))
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@allow("admin")
+def calendar_days():
+    year = request.args.get("year", dt.date.today().year, type=int)
+    form = CalendarDayForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            calendar.set_day(
+                db.session,
+                day=form.day.data,
+                kind=form.kind.data,
+                name_kk=form.name_kk.data,
+                name_ru=form.name_ru.data,
+                source=form.source.data or "",
+            )
+            audit.record(
+                db.session,
+                action="calendar.add",
+                object_type="calendar_day",
+                object_id=form.day.data.isoformat(),
+                actor_id=current_user.id,
+                payload={"kind": form.kind.data},
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(translate_error(exc), "danger")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("The date has been added to the calendar."), "success")
+            return redirect(url_for("admin.calendar_days", year=form.day.data.year))
+    elif form.errors:
+        status = 400
+    days = db.session.scalars(
+        select(calendar.CalendarDay)
+        .where(calendar.CalendarDay.day.between(dt.date(year, 1, 1), dt.date(year, 12, 31)))
+        .order_by(calendar.CalendarDay.day)
+    ).all()
+    return render_template(
+        "admin/calendar.html", days=days, year=year, form=form, confirm=ConfirmForm()
+    ), status
+
+
+@bp.route("/calendar/<day>/remove", methods=["POST"])
+@allow("admin")
+def remove_calendar_day(day: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        parsed = dt.date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    try:
+        calendar.remove_day(db.session, day=parsed)
+    except DomainError as exc:
+        db.session.rollback()
+        abort(exc.status)
+    audit.record(
+        db.session,
+        action="calendar.remove",
+        object_type="calendar_day",
+        object_id=day,
+        actor_id=current_user.id,
+    )
+    db.session.commit()
+    flash(_("The date has been removed from the calendar."), "success")
+    return redirect(url_for("admin.calendar_days", year=parsed.year))
+
+
+@bp.route("/outbox")
+@allow("admin")
+def outbox():
+    messages = db.session.scalars(
+        select(Notification).order_by(Notification.id.desc()).limit(200)
+    ).all()
+    return render_template(
+        "admin/outbox.html",
+        messages=messages,
+        mail_configured=bool(current_app.config.get("MAIL_SERVER")),
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 
-from flask import Blueprint, abort, jsonify, render_template
+from flask import Blueprint, abort, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import jobruns
+from core import jobruns, uploads
 from portal.extensions import db
 from portal.labels import JOB_KIND_LABELS, JOB_STATUS_LABELS
 from portal.security import SIGNED_IN, allow
@@ -36,6 +37,7 @@ def _status(run: jobruns.JobRun) -> dict:
         "done": run.done,
         "error": _("The job failed. The error was recorded.") if run.status == "failed" else "",
         "result": json.loads(run.result) if run.result else None,
+        "result_url": url_for("jobruns.result_file", run_id=run.id) if run.result_file_id else "",
     }
 
 
@@ -48,6 +50,21 @@ def show(run_id: int):
         run=run,
         status=_status(run),
         kind_label=JOB_KIND_LABELS.get(run.kind, run.kind),
+    )
+
+
+@bp.route("/<int:run_id>/result")
+@allow(SIGNED_IN)
+def result_file(run_id: int):
+    run = _visible_run(run_id)
+    if run.result_file_id is None:
+        abort(404)
+    stored = uploads.get_file(db.session, run.result_file_id)
+    return send_file(
+        io.BytesIO(stored.content),
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.filename,
     )
 
 

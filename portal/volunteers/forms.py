@@ -23,12 +23,16 @@ from portal.labels import KIND_LABELS
 class SignupForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=24)],
-                        description=_l("In the +7 format, e.g. +7 701 123 45 67."))
+    phone = StringField(
+        _l("Phone"),
+        validators=[Optional(), Length(max=24)],
+        description=_l("In the +7 format, e.g. +7 701 123 45 67."),
+    )
     preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     unit_id = SelectField(_l("Where you live"), coerce=int)
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=12, max=128)],
+        _l("Password"),
+        validators=[DataRequired(), Length(min=12, max=128)],
         description=_l("At least 12 characters. A phrase of several words is easy to remember."),
     )
     confirm = PasswordField(
@@ -38,28 +42,39 @@ class SignupForm(FlaskForm):
 
 
 class ApplicationForm(FlaskForm):
-    kind = RadioField(_l("I apply as"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
-                      validators=[DataRequired()])
+    kind = RadioField(
+        _l("I apply as"),
+        choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
+        validators=[DataRequired()],
+    )
     unit_id = SelectField(_l("Settlement or district where you will help"), coerce=int)
     patrol_unit_id = SelectField(_l("Patrol unit (optional)"), coerce=int)
-    iin = StringField(_l("IIN"), validators=[DataRequired(), Length(max=20)],
-                      description=_l("12 digits, as on your identity card."))
+    iin = StringField(
+        _l("IIN"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("12 digits, as on your identity card."),
+    )
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=24)],
-                        description=_l("In the +7 format, e.g. +7 701 123 45 67."))
+    phone = StringField(
+        _l("Phone"),
+        validators=[DataRequired(), Length(max=24)],
+        description=_l("In the +7 format, e.g. +7 701 123 45 67."),
+    )
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=400)])
     is_citizen = BooleanField(_l("I am a citizen of the Republic of Kazakhstan."))
     no_criminal_record = BooleanField(_l("I have no criminal record."))
     not_on_register = BooleanField(
-        _l("I am not registered with a narcological or psychiatric service."))
+        _l("I am not registered with a narcological or psychiatric service.")
+    )
     consent = BooleanField(_l("I consent to the processing of my personal data as described."))
     consent_version = HiddenField()
 
 
 class RefusalForm(FlaskForm):
     reason = TextAreaField(
-        _l("Reason for refusal"), validators=[DataRequired(), Length(max=2000)],
+        _l("Reason for refusal"),
+        validators=[DataRequired(), Length(max=2000)],
         description=_l("Write the legal ground. Never write medical details."),
     )
 

@@ -10,8 +10,9 @@ from flask_login import current_user, login_user
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
-from core import accounts, audit, places
+from core import accounts, audit, places, uploads
 from core.errors import DomainError
+from portal import jobs
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -21,12 +22,13 @@ from portal.volunteers import qr
 from portal.volunteers.forms import (
     ApplicationForm,
     AssignUnitForm,
+    ImportForm,
     MemberStatusForm,
     PatrolUnitForm,
     RefusalForm,
     SignupForm,
 )
-from volunteers import enrolment, register
+from volunteers import enrolment, importing, register
 from volunteers.models import (
     APPLICATION_STATUSES,
     KINDS,
@@ -72,9 +74,14 @@ def signup():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                db.session, email=form.email.data, phone=form.phone.data,
-                full_name=form.full_name.data, preferred_language=form.preferred_language.data,
-                unit_id=form.unit_id.data, password=form.password.data, actor_id=None,
+                db.session,
+                email=form.email.data,
+                phone=form.phone.data,
+                full_name=form.full_name.data,
+                preferred_language=form.preferred_language.data,
+                unit_id=form.unit_id.data,
+                password=form.password.data,
+                actor_id=None,
             )
         except DomainError as exc:
             return _fail("volunteers/signup.html", exc, form=form)
@@ -98,30 +105,38 @@ def _patrol_choices(scope_ids: list[int]) -> list[SelectChoice]:
 def _application_form_page(form, walk_in: bool, status: int = 200):
     consent = enrolment.current_consent(db.session, _today())
     form.consent_version.data = consent.version
-    return render_template("volunteers/apply.html", form=form, consent=consent,
-                           walk_in=walk_in), status
+    return render_template(
+        "volunteers/apply.html", form=form, consent=consent, walk_in=walk_in
+    ), status
 
 
 def _submit(form: ApplicationForm, walk_in: bool):
     try:
         app = enrolment.submit_application(
-            db.session, kind=form.kind.data, unit_id=form.unit_id.data,
-            patrol_unit_id=form.patrol_unit_id.data or None, iin=form.iin.data,
-            full_name=form.full_name.data, phone=form.phone.data, email=form.email.data,
-            address=form.address.data, is_citizen=form.is_citizen.data,
+            db.session,
+            kind=form.kind.data,
+            unit_id=form.unit_id.data,
+            patrol_unit_id=form.patrol_unit_id.data or None,
+            iin=form.iin.data,
+            full_name=form.full_name.data,
+            phone=form.phone.data,
+            email=form.email.data,
+            address=form.address.data,
+            is_citizen=form.is_citizen.data,
             no_criminal_record=form.no_criminal_record.data,
             not_on_register=form.not_on_register.data,
             consent_version=form.consent_version.data if form.consent.data else None,
-            applicant_id=None if walk_in else current_user.id, actor_id=current_user.id,
-            channel="walk_in" if walk_in else "web", today=_today(),
+            applicant_id=None if walk_in else current_user.id,
+            actor_id=current_user.id,
+            channel="walk_in" if walk_in else "web",
+            today=_today(),
         )
     except DomainError as exc:
         db.session.rollback()
         flash(translate_error(exc), "danger")
         return _application_form_page(form, walk_in, exc.status)
     db.session.commit()
-    flash(_("The application has been submitted. The police check takes up to 30 days."),
-          "success")
+    flash(_("The application has been submitted. The police check takes up to 30 days."), "success")
     if walk_in:
         return redirect(url_for("volunteers.application", application_id=app.id))
     return redirect(url_for("volunteers.cabinet"))
@@ -130,8 +145,12 @@ def _submit(form: ApplicationForm, walk_in: bool):
 @bp.route("/apply", methods=["GET", "POST"])
 @allow(SIGNED_IN)
 def apply():
-    form = ApplicationForm(full_name=current_user.full_name, phone=current_user.phone,
-                           email=current_user.email, unit_id=current_user.unit_id)
+    form = ApplicationForm(
+        full_name=current_user.full_name,
+        phone=current_user.phone,
+        email=current_user.email,
+        unit_id=current_user.unit_id,
+    )
     form.unit_id.choices = _home_units()
     form.patrol_unit_id.choices = _patrol_choices([current_user.unit_id])
     if form.validate_on_submit():
@@ -143,13 +162,23 @@ def apply():
 @allow(SIGNED_IN)
 def cabinet():
     apps = db.session.scalars(
-        select(Application).where(Application.applicant_id == current_user.id)
+        select(Application)
+        .where(Application.applicant_id == current_user.id)
         .order_by(Application.id.desc())
     ).all()
-    members = {m.application_id: m for m in db.session.scalars(
-        select(Member).where(Member.application_id.in_([a.id for a in apps])))}
-    return render_template("volunteers/cabinet.html", applications=apps, members=members,
-                           confirm=ConfirmForm(), today=_today())
+    members = {
+        m.application_id: m
+        for m in db.session.scalars(
+            select(Member).where(Member.application_id.in_([a.id for a in apps]))
+        )
+    }
+    return render_template(
+        "volunteers/cabinet.html",
+        applications=apps,
+        members=members,
+        confirm=ConfirmForm(),
+        today=_today(),
+    )
 
 
 def _own_action(application_id: int, action, message: str):
@@ -174,8 +203,9 @@ def _own_action(application_id: int, action, message: str):
 def withdraw(application_id: int):
     return _own_action(
         application_id,
-        lambda: enrolment.withdraw_application(db.session, application_id=application_id,
-                                               actor_id=current_user.id),
+        lambda: enrolment.withdraw_application(
+            db.session, application_id=application_id, actor_id=current_user.id
+        ),
         _("The application has been withdrawn."),
     )
 
@@ -185,8 +215,9 @@ def withdraw(application_id: int):
 def withdraw_consent(application_id: int):
     return _own_action(
         application_id,
-        lambda: enrolment.withdraw_consent(db.session, application_id=application_id,
-                                           actor_id=current_user.id),
+        lambda: enrolment.withdraw_consent(
+            db.session, application_id=application_id, actor_id=current_user.id
+        ),
         _("Your consent has been withdrawn; your data is no longer processed."),
     )
 
@@ -198,8 +229,12 @@ def verify(token: str):
     if member is None:
         abort(404)
     initials = " ".join(part[0] + "." for part in member.full_name.split() if part)
-    return render_template("volunteers/verify.html", member=member, initials=initials,
-                           valid=member.status == "active" and member.expires_on >= _today())
+    return render_template(
+        "volunteers/verify.html",
+        member=member,
+        initials=initials,
+        valid=member.status == "active" and member.expires_on >= _today(),
+    )
 
 
 # ---- staff: applications ----------------------------------------------------------------------
@@ -229,16 +264,24 @@ def applications():
     else:
         query = query.where(Application.status.in_(("submitted", "police_check", "petitioned")))
     if due == "overdue":
-        query = query.where(or_(
-            (Application.status.in_(("submitted", "police_check")))
-            & (Application.police_due_on < today),
-            (Application.status == "petitioned") & (Application.registration_due_on < today),
-        ))
+        query = query.where(
+            or_(
+                (Application.status.in_(("submitted", "police_check")))
+                & (Application.police_due_on < today),
+                (Application.status == "petitioned") & (Application.registration_due_on < today),
+            )
+        )
     rows = db.session.scalars(
         query.order_by(Application.police_due_on, Application.id).limit(500)
     ).all()
-    return render_template("volunteers/applications.html", applications=rows, status=status,
-                           due=due, today=today, statuses=APPLICATION_STATUSES)
+    return render_template(
+        "volunteers/applications.html",
+        applications=rows,
+        status=status,
+        due=due,
+        today=today,
+        statuses=APPLICATION_STATUSES,
+    )
 
 
 @bp.route("/volunteers/applications/new", methods=["GET", "POST"])
@@ -259,8 +302,12 @@ def application(application_id: int, refusal_form=None, status: int = 200):
     app = _scoped_application(application_id, *VETTING)
     member = register.member_of_application(db.session, app.id)
     return render_template(
-        "volunteers/application.html", app=app, member=member, today=_today(),
-        refusal_form=refusal_form or RefusalForm(), confirm=ConfirmForm(),
+        "volunteers/application.html",
+        app=app,
+        member=member,
+        today=_today(),
+        refusal_form=refusal_form or RefusalForm(),
+        confirm=ConfirmForm(),
         can_vet=places.within(db.session, app.unit_id, current_user.scope("coordinator")),
         can_register=places.within(db.session, app.unit_id, current_user.scope("registrar")),
         trail=audit.events_for(db.session, "application", app.id),
@@ -286,17 +333,25 @@ def _step(application_id: int, role: str, action, message: str, refusal_form=Non
 @bp.route("/volunteers/applications/<int:application_id>/take", methods=["POST"])
 @allow("coordinator")
 def take_check(application_id: int):
-    return _step(application_id, "coordinator", lambda a: enrolment.take_check(
-        db.session, application_id=a.id, actor_id=current_user.id),
-        _("You have taken the police check."))
+    return _step(
+        application_id,
+        "coordinator",
+        lambda a: enrolment.take_check(db.session, application_id=a.id, actor_id=current_user.id),
+        _("You have taken the police check."),
+    )
 
 
 @bp.route("/volunteers/applications/<int:application_id>/pass", methods=["POST"])
 @allow("coordinator")
 def pass_check(application_id: int):
-    return _step(application_id, "coordinator", lambda a: enrolment.record_check(
-        db.session, application_id=a.id, passed=True, reason=None, actor_id=current_user.id),
-        _("The check is recorded as passed."))
+    return _step(
+        application_id,
+        "coordinator",
+        lambda a: enrolment.record_check(
+            db.session, application_id=a.id, passed=True, reason=None, actor_id=current_user.id
+        ),
+        _("The check is recorded as passed."),
+    )
 
 
 @bp.route("/volunteers/applications/<int:application_id>/refuse", methods=["POST"])
@@ -306,25 +361,45 @@ def refuse(application_id: int):
     if not form.validate_on_submit():
         _scoped_application(application_id, "coordinator")
         return application(application_id, refusal_form=form, status=400)
-    return _step(application_id, "coordinator", lambda a: enrolment.record_check(
-        db.session, application_id=a.id, passed=False, reason=form.reason.data,
-        actor_id=current_user.id), _("The application has been refused."), refusal_form=form)
+    return _step(
+        application_id,
+        "coordinator",
+        lambda a: enrolment.record_check(
+            db.session,
+            application_id=a.id,
+            passed=False,
+            reason=form.reason.data,
+            actor_id=current_user.id,
+        ),
+        _("The application has been refused."),
+        refusal_form=form,
+    )
 
 
 @bp.route("/volunteers/applications/<int:application_id>/petition", methods=["POST"])
 @allow("coordinator")
 def petition(application_id: int):
-    return _step(application_id, "coordinator", lambda a: enrolment.petition(
-        db.session, application_id=a.id, actor_id=current_user.id, today=_today()),
-        _("The akimat has been petitioned to register the applicant."))
+    return _step(
+        application_id,
+        "coordinator",
+        lambda a: enrolment.petition(
+            db.session, application_id=a.id, actor_id=current_user.id, today=_today()
+        ),
+        _("The akimat has been petitioned to register the applicant."),
+    )
 
 
 @bp.route("/volunteers/applications/<int:application_id>/register", methods=["POST"])
 @allow("registrar")
 def register_applicant(application_id: int):
-    return _step(application_id, "registrar", lambda a: enrolment.register_applicant(
-        db.session, application_id=a.id, actor_id=current_user.id, today=_today()),
-        _("The applicant is registered and the certificate is issued."))
+    return _step(
+        application_id,
+        "registrar",
+        lambda a: enrolment.register_applicant(
+            db.session, application_id=a.id, actor_id=current_user.id, today=_today()
+        ),
+        _("The applicant is registered and the certificate is issued."),
+    )
 
 
 # ---- staff: the register ----------------------------------------------------------------------
@@ -365,16 +440,27 @@ def members():
         )
     q = (args.get("q") or "").strip()
     if q:
-        query = query.where(or_(func.lower(Member.full_name).like(f"%{q.lower()}%"),
-                                Member.certificate_no.like(f"%{q}%")))
+        query = query.where(
+            or_(
+                func.lower(Member.full_name).like(f"%{q.lower()}%"),
+                Member.certificate_no.like(f"%{q}%"),
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.order_by(Member.full_name, Member.id).offset((page - 1) * PAGE).limit(PAGE)
     ).all()
     return render_template(
-        "volunteers/members.html", members=rows, total=total, page=page,
-        pages=max(1, -(-total // PAGE)), args=args, units=unit_choices(scope, ("district", "city")),
-        patrols=_patrol_choices(scope), statuses=MEMBER_STATUSES, today=_today(),
+        "volunteers/members.html",
+        members=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        args=args,
+        units=unit_choices(scope, ("district", "city")),
+        patrols=_patrol_choices(scope),
+        statuses=MEMBER_STATUSES,
+        today=_today(),
         full_iin=_sees_full_iin,
     )
 
@@ -388,14 +474,19 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
     status_form = status_form or MemberStatusForm()
     status_form.status.choices = [
         SelectChoice(s, MEMBER_STATUS_LABELS[s])
-        for s in sorted(register.TRANSITIONS.get(member.status, ())) if s != "expired"
+        for s in sorted(register.TRANSITIONS.get(member.status, ()))
+        if s != "expired"
     ]
     assign_form = assign_form or AssignUnitForm(patrol_unit_id=member.patrol_unit_id or 0)
     district = register.issuing_unit(db.session, member.unit)
     assign_form.patrol_unit_id.choices = _patrol_choices([district.id])
     return render_template(
-        "volunteers/member.html", member=member, status_form=status_form,
-        assign_form=assign_form, full_iin=_sees_full_iin(member), today=_today(),
+        "volunteers/member.html",
+        member=member,
+        status_form=status_form,
+        assign_form=assign_form,
+        full_iin=_sees_full_iin(member),
+        today=_today(),
         can_decide=places.within(db.session, member.unit_id, current_user.scope(*VETTING)),
         trail=audit.events_for(db.session, "member", member.id),
     ), status
@@ -416,13 +507,17 @@ def member_status(member_id: int):
     if not form.validate_on_submit():
         return _member_page(member, status_form=form, status=400)
     try:
-        register.change_status(db.session, member_id=member.id, to_status=form.status.data,
-                               reason=form.reason.data, actor_id=current_user.id)
+        register.change_status(
+            db.session,
+            member_id=member.id,
+            to_status=form.status.data,
+            reason=form.reason.data,
+            actor_id=current_user.id,
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(translate_error(exc), "danger")
-        return _member_page(db.session.get(Member, member_id), status_form=form,
-                            status=exc.status)
+        return _member_page(db.session.get(Member, member_id), status_form=form, status=exc.status)
     db.session.commit()
     flash(_("The status has been changed."), "success")
     return redirect(url_for("volunteers.member", member_id=member.id))
@@ -434,18 +529,21 @@ def member_unit(member_id: int):
     member = _scoped_member(member_id, *VETTING)
     form = AssignUnitForm()
     form.patrol_unit_id.choices = _patrol_choices(
-        [register.issuing_unit(db.session, member.unit).id])
+        [register.issuing_unit(db.session, member.unit).id]
+    )
     if not form.validate_on_submit():
         return _member_page(member, assign_form=form, status=400)
     try:
-        register.assign_to_unit(db.session, member_id=member.id,
-                                patrol_unit_id=form.patrol_unit_id.data or None,
-                                actor_id=current_user.id)
+        register.assign_to_unit(
+            db.session,
+            member_id=member.id,
+            patrol_unit_id=form.patrol_unit_id.data or None,
+            actor_id=current_user.id,
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(translate_error(exc), "danger")
-        return _member_page(db.session.get(Member, member_id), assign_form=form,
-                            status=exc.status)
+        return _member_page(db.session.get(Member, member_id), assign_form=form, status=exc.status)
     db.session.commit()
     flash(_("The patrol unit has been changed."), "success")
     return redirect(url_for("volunteers.member", member_id=member.id))
@@ -456,8 +554,9 @@ def member_unit(member_id: int):
 def certificate(member_id: int):
     member = _scoped_member(member_id, *VETTING)
     link = url_for("volunteers.verify", token=member.verify_token, _external=True)
-    return render_template("volunteers/certificate.html", member=member, link=link,
-                           qr_svg=qr.svg_data_uri(link))
+    return render_template(
+        "volunteers/certificate.html", member=member, link=link, qr_svg=qr.svg_data_uri(link)
+    )
 
 
 # ---- staff: patrol units ----------------------------------------------------------------------
@@ -486,17 +585,29 @@ def _unit_form(patrol: PatrolUnit | None) -> PatrolUnitForm:
         select(accounts.User)
         .join(accounts.RoleGrant, accounts.RoleGrant.user_id == accounts.User.id)
         .join(places.AdminUnit, accounts.RoleGrant.unit_id == places.AdminUnit.id)
-        .where(accounts.RoleGrant.role == "coordinator", accounts.RoleGrant.revoked_at.is_(None),
-               places.units_within_clause(scope))
-        .distinct().order_by(accounts.User.full_name)
+        .where(
+            accounts.RoleGrant.role == "coordinator",
+            accounts.RoleGrant.revoked_at.is_(None),
+            places.units_within_clause(scope),
+        )
+        .distinct()
+        .order_by(accounts.User.full_name)
     )
     form.coordinator_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(u.id, u.full_name) for u in coordinators]
-    leaders = [] if patrol is None else db.session.scalars(
-        select(Member).where(Member.patrol_unit_id == patrol.id, Member.status == "active")
-        .order_by(Member.full_name)).all()
+        SelectChoice(u.id, u.full_name) for u in coordinators
+    ]
+    leaders = (
+        []
+        if patrol is None
+        else db.session.scalars(
+            select(Member)
+            .where(Member.patrol_unit_id == patrol.id, Member.status == "active")
+            .order_by(Member.full_name)
+        ).all()
+    )
     form.leader_member_id.choices = [SelectChoice(0, "—")] + [
-        SelectChoice(m.id, m.full_name) for m in leaders]
+        SelectChoice(m.id, m.full_name) for m in leaders
+    ]
     return form
 
 
@@ -514,17 +625,58 @@ def unit(patrol_unit_id: int | None = None):
     if form.validate_on_submit():
         try:
             saved = register.save_patrol_unit(
-                db.session, unit_id=form.unit_id.data, name=form.name.data,
+                db.session,
+                unit_id=form.unit_id.data,
+                name=form.name.data,
                 coordinator_id=form.coordinator_id.data or None,
                 leader_member_id=form.leader_member_id.data or None,
-                actor_id=current_user.id, patrol_unit_id=patrol_unit_id,
+                actor_id=current_user.id,
+                patrol_unit_id=patrol_unit_id,
             )
         except DomainError as exc:
             return _fail("volunteers/unit.html", exc, form=form, patrol=patrol, members=[])
         db.session.commit()
         flash(_("The patrol unit has been saved."), "success")
         return redirect(url_for("volunteers.unit", patrol_unit_id=saved.id))
-    members_of_unit = [] if patrol is None else db.session.scalars(
-        select(Member).where(Member.patrol_unit_id == patrol.id).order_by(Member.full_name)).all()
-    return render_template("volunteers/unit.html", form=form, patrol=patrol,
-                           members=members_of_unit), 400 if form.errors else 200
+    members_of_unit = (
+        []
+        if patrol is None
+        else db.session.scalars(
+            select(Member).where(Member.patrol_unit_id == patrol.id).order_by(Member.full_name)
+        ).all()
+    )
+    return render_template(
+        "volunteers/unit.html", form=form, patrol=patrol, members=members_of_unit
+    ), 400 if form.errors else 200
+
+
+# ---- staff: bulk import -----------------------------------------------------------------------
+
+
+@bp.route("/volunteers/import", methods=["GET", "POST"])
+@allow("registrar")
+def import_register():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        content = upload.read()
+        try:
+            importing.read_table(content, upload.filename or "")
+        except DomainError as exc:
+            return _fail("volunteers/import.html", exc, form=form)
+        stored = uploads.store(
+            db.session,
+            filename=upload.filename or "register",
+            content_type=upload.mimetype or "application/octet-stream",
+            content=content,
+            owner_id=current_user.id,
+        )
+        run = jobs.submit(
+            "members.import",
+            requested_by_id=current_user.id,
+            unit_id=None,
+            params={"file_id": stored.id},
+        )
+        db.session.commit()
+        return redirect(url_for("jobruns.show", run_id=run.id))
+    return render_template("volunteers/import.html", form=form), 400 if form.errors else 200

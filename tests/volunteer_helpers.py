@@ -1,0 +1,57 @@
+"""Helpers shared by the enrolment tests: valid IINs and application fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from core import accounts, places
+from core.iin import make_iin
+from volunteers import enrolment
+
+TODAY = dt.date(2026, 3, 18)
+
+
+def iin_for(serial: int, born: dt.date = dt.date(1990, 5, 17), sex: str = "male") -> str:
+    return make_iin(born, sex, serial)
+
+
+def unit(session, kato: str) -> places.AdminUnit:
+    return places.by_kato(session, kato)
+
+
+def user(session, email: str) -> accounts.User:
+    return accounts.find_by_login(session, email)
+
+
+def fields(session, **overrides) -> dict:
+    """Valid keyword arguments for submit_application (a village of Bukhar-Zhyrau district)."""
+    values = {
+        "kind": "public_assistant",
+        "unit_id": unit(session, "354030100").id,
+        "patrol_unit_id": None,
+        "iin": iin_for(7001),
+        "full_name": "Сапар Айбек",
+        "phone": "+7 701 111 22 33",
+        "email": "aibek@example.kz",
+        "address": "Ботақара, Абай к-сі 5",
+        "is_citizen": True,
+        "no_criminal_record": True,
+        "not_on_register": True,
+        "consent_version": enrolment.current_consent(session, TODAY).version,
+        "applicant_id": None,
+        "actor_id": user(session, "coordinator@demo.kz").id,
+        "channel": "walk_in",
+        "today": TODAY,
+    }
+    values.update(overrides)
+    return values
+
+
+def latest_application(session, iin: str):
+    from volunteers.models import Application
+
+    return session.scalar(
+        select(Application).where(Application.iin == iin).order_by(Application.id.desc())
+    )

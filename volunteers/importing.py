@@ -1,0 +1,263 @@
+"""Bulk import of the existing paper register from CSV or XLSX, row by row with a report."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import secrets
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from core import accounts, audit, places
+from core.db import utcnow
+from core.errors import N_, DomainError
+from core.iin import InvalidIIN, age_on, parse_iin
+from volunteers import enrolment, register
+from volunteers.models import KINDS, Application, Consent, Member, MemberStatusChange
+
+COLUMNS = ("iin", "full_name", "kind", "kato", "phone", "email", "address", "issued_on")
+REQUIRED = ("iin", "full_name", "kind", "kato", "address")
+MAX_ROWS = 20_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+AUDIT_CHUNK = 500
+
+
+class BadImportFile(DomainError):
+    """The file as a whole cannot be imported (type, size, columns)."""
+
+    status = 422
+
+
+@dataclasses.dataclass
+class ImportReport:
+    """What an import did: counts and one line per row that was not imported."""
+
+    imported: int = 0
+    duplicates: int = 0
+    # (row number, msgid, params): the portal translates them for the report
+    problems: list[tuple[int, str, dict]] = dataclasses.field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": len(self.problems),
+        }
+
+
+def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
+    """Read the rows of a CSV or XLSX file as text (IINs keep their leading zeros)."""
+    name = filename.lower()
+    try:
+        if name.endswith(".csv"):
+            frame = pd.read_csv(
+                io.BytesIO(content),
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8-sig",
+                nrows=MAX_ROWS + 1,
+            )
+        elif name.endswith(".xlsx"):
+            if not content.startswith(b"PK"):
+                raise BadImportFile(N_("The file is not an XLSX workbook."))
+            # openpyxl returns the cached values of formula cells: nothing is calculated.
+            frame = pd.read_excel(
+                io.BytesIO(content),
+                dtype=str,
+                keep_default_na=False,
+                engine="openpyxl",
+                nrows=MAX_ROWS + 1,
+            )
+        else:
+            raise BadImportFile(N_("Upload a CSV or XLSX file."))
+    except BadImportFile:
+        raise
+    except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
+        raise BadImportFile(
+            N_("The file cannot be read: %(error)s"), error=str(exc)[:200]
+        ) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise BadImportFile(
+            N_("The file lacks the columns: %(columns)s."), columns=", ".join(missing)
+        )
+    if len(frame) > MAX_ROWS:
+        raise BadImportFile(N_("The file has more than %(n)s rows."), n=MAX_ROWS)
+    frame = frame.reindex(columns=list(COLUMNS), fill_value="")
+    return [{k: str(v).strip() for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _check_row(session, row, units_by_kato, scope_ids, today):
+    for key, value in row.items():
+        if value.startswith(FORMULA_STARTS) and not (key == "phone" and value.startswith("+")):
+            raise DomainError(
+                N_("The column %(column)s starts with a formula character."), column=key
+            )
+    parsed = parse_iin(row["iin"])
+    if age_on(parsed, today) < enrolment.MIN_AGE:
+        raise DomainError(N_("Applicants must be at least %(n)s years old."), n=enrolment.MIN_AGE)
+    if row["kind"] not in KINDS:
+        raise DomainError(
+            N_("Unknown kind %(kind)s: use public_assistant or patrol_member."),
+            kind=row["kind"][:40],
+        )
+    unit = units_by_kato.get(row["kato"])
+    if unit is None or unit.level not in enrolment.APPLY_LEVELS:
+        raise DomainError(N_("Unknown settlement KATO code %(kato)s."), kato=row["kato"][:20])
+    if not any(unit.path.startswith(p) for p in scope_ids):
+        raise DomainError(
+            N_("The settlement %(kato)s is outside your jurisdiction."), kato=row["kato"]
+        )
+    if not row["full_name"] or not row["address"]:
+        raise DomainError(N_("The full name and the address are required."))
+    issued = today
+    if row["issued_on"]:
+        try:
+            issued = dt.date.fromisoformat(row["issued_on"][:10])
+        except ValueError:
+            raise DomainError(N_("The issue date must be written as YYYY-MM-DD.")) from None
+        if issued > today:
+            raise DomainError(N_("The issue date is in the future."))
+    phone = accounts.normalize_phone(row["phone"])
+    email = accounts.normalize_email(row["email"])
+    return parsed, unit, issued, phone, email
+
+
+def import_rows(
+    session: Session,
+    rows: list[dict[str, str]],
+    *,
+    actor_id: int,
+    scope_ids: list[int],
+    today: dt.date,
+    progress: Callable[[int, str], None] | None = None,
+) -> ImportReport:
+    """Import valid rows as registered members; skip those already in the register.
+
+    Running it again on the same file creates nothing twice: every (IIN, kind) already live
+    is reported as a duplicate.
+    """
+    report = ImportReport()
+    consent = enrolment.current_consent(session, today)
+    units_by_kato = {u.kato: u for u in session.scalars(select(places.AdminUnit))}
+    scope_paths = [
+        p
+        for p in session.scalars(
+            select(places.AdminUnit.path).where(places.AdminUnit.id.in_(scope_ids))
+        )
+    ]
+    keys = {(r["iin"], r["kind"]) for r in rows}
+    live = set()
+    key_list = list(keys)
+    for start in range(0, len(key_list), 500):
+        live.update(
+            session.execute(
+                select(Application.iin, Application.kind).where(
+                    Application.live,
+                    tuple_(Application.iin, Application.kind).in_(key_list[start : start + 500]),
+                )
+            ).all()
+        )
+    created: list[int] = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        try:
+            parsed, unit, issued, phone, email = _check_row(
+                session, row, units_by_kato, scope_paths, today
+            )
+        except (InvalidIIN, DomainError) as exc:
+            report.problems.append((number, exc.message, exc.params))
+            continue
+        key = (parsed.value, row["kind"])
+        if key in live:
+            report.duplicates += 1
+            report.problems.append((number, N_("Already in the register: skipped."), {}))
+            continue
+        live.add(key)
+        app = Application(
+            kind=row["kind"],
+            status="registered",
+            live=True,
+            unit_id=unit.id,
+            applicant_id=None,
+            entered_by_id=actor_id,
+            channel="import",
+            iin=parsed.value,
+            full_name=" ".join(row["full_name"].split()),
+            birth_date=parsed.birth_date,
+            phone=phone,
+            email=email,
+            address=" ".join(row["address"].split()),
+            is_citizen=True,
+            no_criminal_record=True,
+            not_on_register=True,
+            police_due_on=issued,
+            check_outcome="passed",
+            registered_at=utcnow(),
+        )
+        session.add(app)
+        session.flush()
+        session.add(Consent(application_id=app.id, version=consent.version, channel="import"))
+        member = Member(
+            application_id=app.id,
+            kind=app.kind,
+            iin=app.iin,
+            full_name=app.full_name,
+            unit_id=unit.id,
+            certificate_no=register.next_certificate_number(session, unit, issued.year),
+            verify_token=secrets.token_urlsafe(18),
+            issued_on=issued,
+            expires_on=register.add_months(issued, register.validity_months(session, unit)),
+            status="active",
+        )
+        session.add(member)
+        session.flush()
+        session.add(
+            MemberStatusChange(
+                member_id=member.id,
+                from_status=None,
+                to_status="active",
+                reason="import",
+                actor_id=actor_id,
+            )
+        )
+        created.append(member.id)
+        report.imported += 1
+        if progress and number % 200 == 0:
+            progress(int(number * 95 / max(len(rows), 1)), "")
+    for start in range(0, len(created), AUDIT_CHUNK):
+        chunk = created[start : start + AUDIT_CHUNK]
+        audit.record(
+            session,
+            action="import.members",
+            object_type="member_import",
+            object_id=chunk[0],
+            actor_id=actor_id,
+            payload={"member_ids": chunk, "count": len(chunk)},
+        )
+    return report
+
+
+def error_report_csv(
+    report: ImportReport, translate: Callable[[str, dict], str], header: tuple[str, str]
+) -> bytes:
+    """Return the rows that were not imported as a CSV safe to open in a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(header)
+    for number, message, params in report.problems:
+        writer.writerow([number, csv_safe(translate(message, params))])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def csv_safe(value) -> str | int:
+    """Neutralise a text that a spreadsheet would run as a formula (leading ')."""
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith((*FORMULA_STARTS, "\n", "\0")) else text
