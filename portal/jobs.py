@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -213,19 +213,23 @@ def _progress_reporter(run_id: int) -> Progress:
         if percent == last["pct"] or (now - last["at"] < 0.5 and percent < 100):
             return
         last.update(at=now, pct=percent)
-        with Session(db.engine) as session:
+        sqlite = db.engine.dialect.name == "sqlite"
+        with db.engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            if sqlite:
+                # The job's own transaction may hold SQLite's single write lock: then skip
+                # this update at once rather than wait (the result shows at the end).
+                raw.execute("PRAGMA busy_timeout=50")
             try:
-                if db.engine.dialect.name == "sqlite":
-                    # The job's own transaction may hold SQLite's single write lock: then
-                    # skip this update rather than wait (progress shows at the end).
-                    session.execute(text("PRAGMA busy_timeout=50"))
-                jobruns.set_progress(session, run_id, percent, message)
-                session.commit()
+                with Session(bind=conn) as session:
+                    jobruns.set_progress(session, run_id, percent, message)
+                    session.commit()
             except OperationalError:
-                session.rollback()
+                if not sqlite:
+                    raise
             finally:
-                if db.engine.dialect.name == "sqlite":
-                    session.execute(text("PRAGMA busy_timeout=15000"))
+                if sqlite:
+                    raw.execute("PRAGMA busy_timeout=15000")
 
     return report
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.notifications import Notification
 from tests.conftest import login, wait_for_jobs
-from tests.volunteer_helpers import iin_for, unit, user
+from tests.volunteer_helpers import iin_for, unit
 from volunteers.models import Application, Member
 
 

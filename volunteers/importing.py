@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import secrets
+from collections import Counter
 from collections.abc import Callable
 
 import pandas as pd
@@ -25,6 +26,7 @@ REQUIRED = ("iin", "full_name", "kind", "kato", "address")
 MAX_ROWS = 20_000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 AUDIT_CHUNK = 500
+CHUNK = 1000
 
 
 class BadImportFile(DomainError):
@@ -164,7 +166,7 @@ def import_rows(
                 )
             ).all()
         )
-    created: list[int] = []
+    valid = []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         try:
             parsed, unit, issued, phone, email = _check_row(
@@ -179,57 +181,93 @@ def import_rows(
             report.problems.append((number, N_("Already in the register: skipped."), {}))
             continue
         live.add(key)
-        app = Application(
-            kind=row["kind"],
-            status="registered",
-            live=True,
-            unit_id=unit.id,
-            applicant_id=None,
-            entered_by_id=actor_id,
-            channel="import",
-            iin=parsed.value,
-            full_name=" ".join(row["full_name"].split()),
-            birth_date=parsed.birth_date,
-            phone=phone,
-            email=email,
-            address=" ".join(row["address"].split()),
-            is_citizen=True,
-            no_criminal_record=True,
-            not_on_register=True,
-            police_due_on=issued,
-            check_outcome="passed",
-            registered_at=utcnow(),
+        valid.append((row, parsed, unit, issued, phone, email))
+    if progress:
+        progress(10, "")
+    # Per settlement: the akimat that issues and the validity; per akimat and year: one
+    # reservation of consecutive certificate numbers for all its rows.
+    issuers, validity = {}, {}
+    for _row, _parsed, unit, _issued, _phone, _email in valid:
+        if unit.id not in issuers:
+            issuers[unit.id] = register.issuing_unit(session, unit)
+            validity[unit.id] = register.validity_months(session, unit)
+    wanted = Counter((issuers[v[2].id].id, v[3].year) for v in valid)
+    by_id = {u.id: u for u in issuers.values()}
+    next_seq = {
+        (issuer_id, year): register.reserve_certificate_numbers(
+            session, by_id[issuer_id], year, count
         )
-        session.add(app)
+        for (issuer_id, year), count in sorted(wanted.items())
+    }
+    created: list[int] = []
+    for start in range(0, len(valid), CHUNK):
+        chunk = valid[start : start + CHUNK]
+        apps = [
+            Application(
+                kind=row["kind"],
+                status="registered",
+                live=True,
+                unit_id=unit.id,
+                applicant_id=None,
+                entered_by_id=actor_id,
+                channel="import",
+                iin=parsed.value,
+                full_name=" ".join(row["full_name"].split()),
+                birth_date=parsed.birth_date,
+                phone=phone,
+                email=email,
+                address=" ".join(row["address"].split()),
+                is_citizen=True,
+                no_criminal_record=True,
+                not_on_register=True,
+                police_due_on=issued,
+                check_outcome="passed",
+                registered_at=utcnow(),
+            )
+            for row, parsed, unit, issued, phone, email in chunk
+        ]
+        session.add_all(apps)
         session.flush()
-        session.add(Consent(application_id=app.id, version=consent.version, channel="import"))
-        member = Member(
-            application_id=app.id,
-            kind=app.kind,
-            iin=app.iin,
-            full_name=app.full_name,
-            unit_id=unit.id,
-            certificate_no=register.next_certificate_number(session, unit, issued.year),
-            verify_token=secrets.token_urlsafe(18),
-            issued_on=issued,
-            expires_on=register.add_months(issued, register.validity_months(session, unit)),
-            status="active",
+        members = []
+        for app, (_row, _parsed, unit, issued, _phone, _email) in zip(apps, chunk, strict=True):
+            issuer = issuers[unit.id]
+            seq_key = (issuer.id, issued.year)
+            seq, next_seq[seq_key] = next_seq[seq_key], next_seq[seq_key] + 1
+            members.append(
+                Member(
+                    application_id=app.id,
+                    kind=app.kind,
+                    iin=app.iin,
+                    full_name=app.full_name,
+                    unit_id=unit.id,
+                    certificate_no=register.certificate_number(issuer, issued.year, seq),
+                    verify_token=secrets.token_urlsafe(18),
+                    issued_on=issued,
+                    expires_on=register.add_months(issued, validity[unit.id]),
+                    status="active",
+                )
+            )
+        session.add_all(members)
+        session.add_all(
+            Consent(application_id=app.id, version=consent.version, channel="import")
+            for app in apps
         )
-        session.add(member)
         session.flush()
-        session.add(
+        session.add_all(
             MemberStatusChange(
-                member_id=member.id,
+                member_id=m.id,
                 from_status=None,
                 to_status="active",
                 reason="import",
                 actor_id=actor_id,
             )
+            for m in members
         )
-        created.append(member.id)
-        report.imported += 1
-        if progress and number % 200 == 0:
-            progress(int(number * 95 / max(len(rows), 1)), "")
+        session.flush()
+        created.extend(m.id for m in members)
+        report.imported += len(members)
+        if progress:
+            progress(10 + int((start + len(chunk)) * 85 / max(len(valid), 1)), "")
     for start in range(0, len(created), AUDIT_CHUNK):
         chunk = created[start : start + AUDIT_CHUNK]
         audit.record(

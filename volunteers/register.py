@@ -73,29 +73,42 @@ def validity_months(session: Session, unit: places.AdminUnit) -> int:
     return DEFAULT_VALIDITY_MONTHS
 
 
-def next_certificate_number(session: Session, unit: places.AdminUnit, year: int) -> str:
-    """Take the next number ``<KATO>-<year>-<seq>`` of the issuing unit, without gaps.
+def reserve_certificate_numbers(
+    session: Session, issuer: places.AdminUnit, year: int, count: int
+) -> int:
+    """Reserve ``count`` consecutive sequence numbers of ``issuer`` and ``year``; return the first.
 
     The counter row is incremented by one guarded UPDATE in the caller's transaction: a
-    concurrent registration waits for the row, and a rolled-back one gives its number back.
+    concurrent registration waits for the row, and a rolled-back one gives its numbers back,
+    so the sequence has no gaps and no repeats.
     """
-    issuer = issuing_unit(session, unit)
     bump = (
         update(CertificateCounter)
         .where(CertificateCounter.unit_id == issuer.id, CertificateCounter.year == year)
-        .values(last=CertificateCounter.last + 1)
+        .values(last=CertificateCounter.last + count)
         .returning(CertificateCounter.last)
     )
-    seq = session.execute(bump).scalar_one_or_none()
-    if seq is None:
+    last = session.execute(bump).scalar_one_or_none()
+    if last is None:
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
         session.execute(
             dialect.insert(CertificateCounter)
             .values(unit_id=issuer.id, year=year, last=0)
             .on_conflict_do_nothing()
         )
-        seq = session.execute(bump).scalar_one()
+        last = session.execute(bump).scalar_one()
+    return last - count + 1
+
+
+def certificate_number(issuer: places.AdminUnit, year: int, seq: int) -> str:
+    """Format a certificate number ``<KATO>-<year>-<seq>``."""
     return f"{issuer.kato}-{year}-{seq:05d}"
+
+
+def next_certificate_number(session: Session, unit: places.AdminUnit, year: int) -> str:
+    """Take the next certificate number of the akimat that registers ``unit``."""
+    issuer = issuing_unit(session, unit)
+    return certificate_number(issuer, year, reserve_certificate_numbers(session, issuer, year, 1))
 
 
 def member_of_application(session: Session, application_id: int) -> Member | None:

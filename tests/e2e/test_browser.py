@@ -79,3 +79,88 @@ def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
 def test_ci_has_a_browser():
     if CI:
         assert Path(CHROMIUM).exists(), "CI must install Debian's chromium (.ci/run does)"
+
+
+def _sign_in(browser, live_url, login):
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="en-US")
+    page.goto(f"{live_url}/login")
+    page.locator("#login").fill(login)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{live_url}/")
+    return page
+
+
+def _choose_unit(page, kato):
+    value = page.locator("#unit_id option", has_text=kato).get_attribute("value")
+    page.locator("#unit_id").select_option(value)
+
+
+def _press(page, name):
+    page.get_by_role("button", name=name).click()
+    page.wait_for_load_state()
+
+
+def test_apply_vet_register_print_verify_and_suspend(live_url, browser):
+    from core.iin import make_iin
+
+    iin = make_iin(__import__("datetime").date(1991, 4, 2), "female", 4321)
+    citizen = browser.new_page(viewport={"width": 360, "height": 740}, locale="ru-RU")
+    citizen.goto(f"{live_url}/signup")
+    assert citizen.locator("html").get_attribute("lang") == "ru"
+    citizen.locator("#full_name").fill("Мадина Омарова")
+    citizen.locator("#email").fill("madina@example.kz")
+    citizen.locator("#preferred_language").select_option("ru")
+    _choose_unit(citizen, "354030100")
+    citizen.locator("#password").fill("a long enough passphrase")
+    citizen.locator("#confirm").fill("a long enough passphrase")
+    citizen.locator("main form button[type=submit]").click()
+    citizen.wait_for_url(f"{live_url}/apply")
+    citizen.locator("input[name=kind][value=patrol_member]").check()
+    _choose_unit(citizen, "354030100")
+    citizen.locator("#iin").fill(iin)
+    citizen.locator("#phone").fill("+7 701 765 43 21")
+    citizen.locator("#address").fill("Ботақара, Бейбітшілік 4")
+    for box in ("is_citizen", "no_criminal_record", "not_on_register", "consent"):
+        citizen.locator(f"#{box}").check()
+    citizen.locator("main form button[type=submit]").click()
+    citizen.wait_for_url(f"{live_url}/my")
+    assert "Подано" in citizen.content()
+
+    police = _sign_in(browser, live_url, "coordinator@demo.kz")
+    police.goto(f"{live_url}/volunteers/applications")
+    police.get_by_role("link", name="Мадина Омарова").click()
+    police.wait_for_load_state()
+    application_url = police.url
+    # The coordinator's language is Kazakh (the demo account's choice).
+    _press(police, "Полиция тексеруіне алу")
+    _press(police, "Тексеруден өтті")
+    _press(police, "Әкімдікке өтінішхат жіберу")
+
+    akimat = _sign_in(browser, live_url, "registrar@demo.kz")
+    akimat.goto(application_url)
+    akimat.locator("main form button[type=submit]").first.click()
+    akimat.wait_for_load_state()
+    akimat.locator("dd a").last.click()  # the certificate number links to the member page
+    akimat.wait_for_load_state()
+    member_url = akimat.url
+    akimat.goto(member_url + "/certificate")
+    ARTIFACTS.mkdir(exist_ok=True)
+    akimat.screenshot(path=str(ARTIFACTS / "certificate-kk-360.png"), full_page=True)
+    link = akimat.locator(".certificate .text-break").inner_text()
+    assert akimat.locator(".certificate img").get_attribute("src").startswith("data:image/svg")
+
+    public = browser.new_page(viewport={"width": 360, "height": 740}, locale="en-US")
+    public.goto(link)
+    assert "This certificate is valid." in public.content()
+    assert "М. О." in public.content() and iin not in public.content()
+
+    akimat.goto(member_url)
+    akimat.locator("#status").select_option("suspended")
+    akimat.locator("#reason").fill("Тексеру жүргізілуде")
+    akimat.locator("#status").locator("xpath=ancestor::form").locator("button").click()
+    akimat.wait_for_load_state()
+    public.reload()
+    assert "not valid" in public.content()
+    public.screenshot(path=str(ARTIFACTS / "verify-en-360.png"), full_page=True)
+    assert public.evaluate("document.documentElement.scrollWidth") <= 360
