@@ -50,6 +50,15 @@ def require_unit(unit_id: int, *roles: str, private: bool = False) -> None:
         abort(404 if private else 403)
 
 
+def get_in_scope(model, record_id: int, *roles: str):
+    """Load a record that has a ``unit_id``; 404 when missing or outside the user's ``roles``."""
+    record = db.session.get(model, record_id)
+    if record is None:
+        abort(404)
+    require_unit(record.unit_id, *roles, private=True)
+    return record
+
+
 def is_safe_next(target: str | None) -> bool:
     """Tell whether ``target`` is a local path we may redirect to after login."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from core.notifications import Notification
@@ -268,3 +269,41 @@ def test_admin_edits_the_working_day_calendar(app, client, session):
     assert again.status_code == 409
     assert client.post("/admin/calendar/2026-11-28/remove").status_code == 302
     assert client.get("/admin/outbox").status_code == 200
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_every_enrolment_page_exists_in_each_language(app, session, lang):
+    member = session.scalar(
+        select(Member).where(Member.unit_id == unit(session, "354030100").id).limit(1)
+    )
+    application = session.get(Application, member.application_id)
+    pages = {
+        "coordinator@demo.kz": [
+            "/volunteers/applications",
+            "/volunteers/applications?due=overdue",
+            "/volunteers/applications/new",
+            f"/volunteers/applications/{application.id}",
+            "/volunteers/members",
+            "/volunteers/members?expiring=1",
+            f"/volunteers/members/{member.id}",
+            f"/volunteers/members/{member.id}/certificate",
+            "/volunteers/units",
+            "/volunteers/units/new",
+        ],
+        "registrar@demo.kz": ["/volunteers/import", "/volunteers/members"],
+        "volunteer@demo.kz": ["/my", "/apply"],
+        "admin@demo.kz": ["/admin/calendar", "/admin/outbox"],
+    }
+    for login_name, urls in pages.items():
+        client = app.test_client()
+        login(client, login_name)
+        client.post("/language", data={"lang": lang})
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, (login_name, url)
+            assert f'<html lang="{lang}">' in response.data.decode(), url
+    anonymous = app.test_client()
+    anonymous.post("/language", data={"lang": lang})
+    for url in ("/signup", f"/verify/{member.verify_token}"):
+        response = anonymous.get(url)
+        assert response.status_code == 200 and f'<html lang="{lang}">' in response.data.decode()

@@ -29,7 +29,7 @@ from portal.admin.forms import CalendarDayForm, GrantForm, NewUserForm, UserForm
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
-from portal.security import allow, require_unit
+from portal.security import allow, get_in_scope
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
@@ -40,11 +40,7 @@ def _unit_choices() -> list[SelectChoice]:
 
 
 def _user_in_scope(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    require_unit(user.unit_id, "admin", private=True)
-    return user
+    return get_in_scope(User, user_id, "admin")
 
 
 @bp.route("/users")

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
 from portal.labels import MEMBER_STATUS_LABELS
-from portal.security import PUBLIC, SIGNED_IN, allow, require_unit
+from portal.security import PUBLIC, SIGNED_IN, allow, get_in_scope, require_unit
 from portal.volunteers import qr
 from portal.volunteers.forms import (
     ApplicationForm,
@@ -240,14 +240,6 @@ def verify(token: str):
 # ---- staff: applications ----------------------------------------------------------------------
 
 
-def _scoped_application(application_id: int, *roles: str) -> Application:
-    app = db.session.get(Application, application_id)
-    if app is None:
-        abort(404)
-    require_unit(app.unit_id, *roles, private=True)
-    return app
-
-
 @bp.route("/volunteers/applications")
 @allow(*VETTING)
 def applications():
@@ -299,7 +291,7 @@ def walk_in():
 @bp.route("/volunteers/applications/<int:application_id>")
 @allow(*VETTING)
 def application(application_id: int, refusal_form=None, status: int = 200):
-    app = _scoped_application(application_id, *VETTING)
+    app = get_in_scope(Application, application_id, *VETTING)
     member = register.member_of_application(db.session, app.id)
     return render_template(
         "volunteers/application.html",
@@ -315,7 +307,7 @@ def application(application_id: int, refusal_form=None, status: int = 200):
 
 
 def _step(application_id: int, role: str, action, message: str, refusal_form=None):
-    app = _scoped_application(application_id, *VETTING)
+    app = get_in_scope(Application, application_id, *VETTING)
     require_unit(app.unit_id, role)
     if refusal_form is None and not ConfirmForm().validate_on_submit():
         abort(400)
@@ -359,7 +351,7 @@ def pass_check(application_id: int):
 def refuse(application_id: int):
     form = RefusalForm()
     if not form.validate_on_submit():
-        _scoped_application(application_id, "coordinator")
+        get_in_scope(Application, application_id, "coordinator")
         return application(application_id, refusal_form=form, status=400)
     return _step(
         application_id,
@@ -403,14 +395,6 @@ def register_applicant(application_id: int):
 
 
 # ---- staff: the register ----------------------------------------------------------------------
-
-
-def _scoped_member(member_id: int, *roles: str) -> Member:
-    member = db.session.get(Member, member_id)
-    if member is None:
-        abort(404)
-    require_unit(member.unit_id, *roles, private=True)
-    return member
 
 
 @bp.route("/volunteers/members")
@@ -495,13 +479,13 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
 @bp.route("/volunteers/members/<int:member_id>")
 @allow(*REGISTER_READERS)
 def member(member_id: int):
-    return _member_page(_scoped_member(member_id, *REGISTER_READERS))
+    return _member_page(get_in_scope(Member, member_id, *REGISTER_READERS))
 
 
 @bp.route("/volunteers/members/<int:member_id>/status", methods=["POST"])
 @allow("registrar", "coordinator")
 def member_status(member_id: int):
-    member = _scoped_member(member_id, *VETTING)
+    member = get_in_scope(Member, member_id, *VETTING)
     form = MemberStatusForm()
     form.status.choices = [SelectChoice(s, s) for s in MEMBER_STATUSES]
     if not form.validate_on_submit():
@@ -526,7 +510,7 @@ def member_status(member_id: int):
 @bp.route("/volunteers/members/<int:member_id>/unit", methods=["POST"])
 @allow("registrar", "coordinator")
 def member_unit(member_id: int):
-    member = _scoped_member(member_id, *VETTING)
+    member = get_in_scope(Member, member_id, *VETTING)
     form = AssignUnitForm()
     form.patrol_unit_id.choices = _patrol_choices(
         [register.issuing_unit(db.session, member.unit).id]
@@ -552,7 +536,7 @@ def member_unit(member_id: int):
 @bp.route("/volunteers/members/<int:member_id>/certificate")
 @allow(*VETTING)
 def certificate(member_id: int):
-    member = _scoped_member(member_id, *VETTING)
+    member = get_in_scope(Member, member_id, *VETTING)
     link = url_for("volunteers.verify", token=member.verify_token, _external=True)
     return render_template(
         "volunteers/certificate.html", member=member, link=link, qr_svg=qr.svg_data_uri(link)
@@ -617,10 +601,7 @@ def _unit_form(patrol: PatrolUnit | None) -> PatrolUnitForm:
 def unit(patrol_unit_id: int | None = None):
     patrol = None
     if patrol_unit_id is not None:
-        patrol = db.session.get(PatrolUnit, patrol_unit_id)
-        if patrol is None:
-            abort(404)
-        require_unit(patrol.unit_id, *VETTING, private=True)
+        patrol = get_in_scope(PatrolUnit, patrol_unit_id, *VETTING)
     form = _unit_form(patrol)
     if form.validate_on_submit():
         try:
