@@ -307,3 +307,13 @@ def test_every_enrolment_page_exists_in_each_language(app, session, lang):
     for url in ("/signup", f"/verify/{member.verify_token}"):
         response = anonymous.get(url)
         assert response.status_code == 200 and f'<html lang="{lang}">' in response.data.decode()
+
+
+def test_withdrawing_twice_gets_a_4xx(app, session):
+    citizen, application = _apply_as_citizen(app, session)
+    assert citizen.post(f"/my/applications/{application.id}/withdraw").status_code == 302
+    again = citizen.post(f"/my/applications/{application.id}/withdraw")
+    assert again.status_code == 409
+    other = app.test_client()
+    login(other, "volunteer@demo.kz")
+    assert other.post(f"/my/applications/{application.id}/withdraw").status_code == 404

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pandas as pd
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import accounts, audit, places
@@ -202,69 +202,87 @@ def import_rows(
     created: list[int] = []
     for start in range(0, len(valid), CHUNK):
         chunk = valid[start : start + CHUNK]
-        apps = [
-            Application(
-                kind=row["kind"],
-                status="registered",
-                live=True,
-                unit_id=unit.id,
-                applicant_id=None,
-                entered_by_id=actor_id,
-                channel="import",
-                iin=parsed.value,
-                full_name=" ".join(row["full_name"].split()),
-                birth_date=parsed.birth_date,
-                phone=phone,
-                email=email,
-                address=" ".join(row["address"].split()),
-                is_citizen=True,
-                no_criminal_record=True,
-                not_on_register=True,
-                police_due_on=issued,
-                check_outcome="passed",
-                registered_at=utcnow(),
-            )
-            for row, parsed, unit, issued, phone, email in chunk
-        ]
-        session.add_all(apps)
-        session.flush()
-        members = []
-        for app, (_row, _parsed, unit, issued, _phone, _email) in zip(apps, chunk, strict=True):
+        now = utcnow()
+        # Bulk INSERT ... RETURNING in parameter order: one statement per table and chunk.
+        app_ids = session.scalars(
+            insert(Application).returning(Application.id, sort_by_parameter_order=True),
+            [
+                {
+                    "kind": row["kind"],
+                    "status": "registered",
+                    "live": True,
+                    "unit_id": unit.id,
+                    "applicant_id": None,
+                    "entered_by_id": actor_id,
+                    "channel": "import",
+                    "iin": parsed.value,
+                    "full_name": " ".join(row["full_name"].split()),
+                    "birth_date": parsed.birth_date,
+                    "phone": phone,
+                    "email": email,
+                    "address": " ".join(row["address"].split()),
+                    "is_citizen": True,
+                    "no_criminal_record": True,
+                    "not_on_register": True,
+                    "submitted_at": now,
+                    "police_due_on": issued,
+                    "check_outcome": "passed",
+                    "registered_at": now,
+                }
+                for row, parsed, unit, issued, phone, email in chunk
+            ],
+        ).all()
+        member_rows = []
+        for app_id, (row, parsed, unit, issued, _phone, _email) in zip(app_ids, chunk, strict=True):
             issuer = issuers[unit.id]
             seq_key = (issuer.id, issued.year)
             seq, next_seq[seq_key] = next_seq[seq_key], next_seq[seq_key] + 1
-            members.append(
-                Member(
-                    application_id=app.id,
-                    kind=app.kind,
-                    iin=app.iin,
-                    full_name=app.full_name,
-                    unit_id=unit.id,
-                    certificate_no=register.certificate_number(issuer, issued.year, seq),
-                    verify_token=secrets.token_urlsafe(18),
-                    issued_on=issued,
-                    expires_on=register.add_months(issued, validity[unit.id]),
-                    status="active",
-                )
+            member_rows.append(
+                {
+                    "application_id": app_id,
+                    "kind": row["kind"],
+                    "iin": parsed.value,
+                    "full_name": " ".join(row["full_name"].split()),
+                    "unit_id": unit.id,
+                    "certificate_no": register.certificate_number(issuer, issued.year, seq),
+                    "verify_token": secrets.token_urlsafe(18),
+                    "issued_on": issued,
+                    "expires_on": register.add_months(issued, validity[unit.id]),
+                    "status": "active",
+                    "created_at": now,
+                }
             )
-        session.add_all(members)
-        session.add_all(
-            Consent(application_id=app.id, version=consent.version, channel="import")
-            for app in apps
+        member_ids = session.scalars(
+            insert(Member).returning(Member.id, sort_by_parameter_order=True), member_rows
+        ).all()
+        session.execute(
+            insert(Consent),
+            [
+                {
+                    "application_id": a,
+                    "version": consent.version,
+                    "channel": "import",
+                    "given_at": now,
+                }
+                for a in app_ids
+            ],
         )
-        session.flush()
-        session.add_all(
-            MemberStatusChange(
-                member_id=m.id,
-                from_status=None,
-                to_status="active",
-                reason="import",
-                actor_id=actor_id,
-            )
-            for m in members
+        session.execute(
+            insert(MemberStatusChange),
+            [
+                {
+                    "member_id": m,
+                    "from_status": None,
+                    "to_status": "active",
+                    "reason": "import",
+                    "actor_id": actor_id,
+                    "at": now,
+                }
+                for m in member_ids
+            ],
         )
-        session.flush()
-        created.extend(m.id for m in members)
+        members = member_ids
+        created.extend(members)
         report.imported += len(members)
         if progress:
             progress(10 + int((start + len(chunk)) * 85 / max(len(valid), 1)), "")

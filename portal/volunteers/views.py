@@ -160,7 +160,7 @@ def apply():
 
 @bp.route("/my")
 @allow(SIGNED_IN)
-def cabinet():
+def cabinet(status: int = 200):
     apps = db.session.scalars(
         select(Application)
         .where(Application.applicant_id == current_user.id)
@@ -178,7 +178,7 @@ def cabinet():
         members=members,
         confirm=ConfirmForm(),
         today=_today(),
-    )
+    ), status
 
 
 def _own_action(application_id: int, action, message: str):
@@ -192,7 +192,7 @@ def _own_action(application_id: int, action, message: str):
     except DomainError as exc:
         db.session.rollback()
         flash(translate_error(exc), "danger")
-        return redirect(url_for("volunteers.cabinet")), 303
+        return cabinet(status=exc.status)
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("volunteers.cabinet"))
