@@ -121,6 +121,26 @@ def install(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{added} calendar days added.")
 
+    budget_cli = AppGroup("budget", help="Budget lines and the ledger.")
+    app.cli.add_command(budget_cli)
+
+    @budget_cli.command("reconcile")
+    def budget_reconcile():
+        """Compare every line's counters with its ledger sums; exit 1 on any difference."""
+        from budget import ledger
+
+        drifts = ledger.reconcile(db.session)
+        if not drifts:
+            click.echo("OK: every line's counters equal its ledger sums.")
+            return
+        for d in drifts:
+            click.echo(
+                f"line {d.line_id}: committed {d.committed} vs ledger {d.committed_by_ledger}, "
+                f"disbursed {d.disbursed} vs ledger {d.disbursed_by_ledger}",
+                err=True,
+            )
+        sys.exit(1)
+
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
     @click.option("--name", default=None, help="Worker name (unique per host).")

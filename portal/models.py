@@ -1,4 +1,5 @@
 """Imports every model module so the metadata is complete (for Alembic and tests)."""
 
+from budget import models as budget_models  # noqa: F401
 from core import accounts, audit, calendar, jobruns, notifications, places, uploads  # noqa: F401
 from volunteers import models as volunteer_models  # noqa: F401

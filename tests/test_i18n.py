@@ -26,11 +26,14 @@ KEYWORDS = {
 
 
 def _source_msgids() -> set[str]:
+    # Read babel.cfg itself, so a package missing there cannot hide untranslated messages.
     method_map = [
-        ("core/**.py", "python"),
-        ("portal/**.py", "python"),
-        ("templates/**.html", "jinja2"),
+        (line.strip("[]").split(": ")[1], line.strip("[]").split(": ")[0])
+        for line in (ROOT / "babel.cfg").read_text().splitlines()
+        if line.startswith("[")
     ]
+    packages = {pattern.split("/")[0] for pattern, _method in method_map}
+    assert {"core", "volunteers", "budget", "incentives", "portal", "templates"} <= packages
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(ROOT),
