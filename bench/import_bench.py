@@ -78,7 +78,7 @@ def run(url: str, rows: list[dict[str, str]]) -> tuple[float, float]:
             full_name="Bench",
             unit_id=region.id,
             preferred_language="en",
-            password="bench password 1",  # noqa: S106  (a throwaway benchmark account)
+            password="bench password 1",
             actor_id=None,
         )
         accounts.grant_role(
