@@ -15,34 +15,11 @@ from budget.models import (
     BudgetProgram,
     FiscalYearClosure,
     MaslikhatDecision,
-    MCIRate,
 )
 from core import audit
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.money import format_tiyn
-
-# [S] domain.md §5; admins add later years as data.
-MCI_REFERENCE = {2025: 393_200, 2026: 432_500}
-
-
-def load_mci(session: Session) -> int:
-    """Load the reference MCI rates; years already present are kept."""
-    added = 0
-    for year, tiyn in MCI_REFERENCE.items():
-        if session.get(MCIRate, year) is None:
-            session.add(MCIRate(year=year, amount_tiyn=tiyn))
-            added += 1
-    session.flush()
-    return added
-
-
-def mci(session: Session, year: int) -> int:
-    """Return the MCI of ``year`` in tiyn, or refuse when it is not set."""
-    rate = session.get(MCIRate, year)
-    if rate is None:
-        raise DomainError(N_("The MCI for %(year)s is not set."), year=year)
-    return rate.amount_tiyn
 
 
 def create_program(session: Session, *, actor_id: int | None, **fields) -> BudgetProgram:

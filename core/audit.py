@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -49,6 +49,9 @@ class AuditEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    # Loaded with the event so a page of the trail names its actors in one query.
+    actor = relationship("User", lazy="joined", viewonly=True)
 
     @property
     def data(self) -> dict:

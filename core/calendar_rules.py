@@ -1,12 +1,8 @@
-"""Working-day arithmetic for Kazakhstan's five-day week, and the bundled holiday calendar."""
+"""Working-day arithmetic for Kazakhstan's five-day week, given holidays and transfers."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-from importlib import resources
-
-TRANSFER_KINDS = ("working", "day_off")
 
 
 def is_working_day(
@@ -42,24 +38,3 @@ def add_working_days(
         if is_working_day(day, holidays, transfers):
             n -= 1
     return day
-
-
-def calendar_days_after(start: datetime.date, n: int) -> datetime.date:
-    """Return the date ``n`` calendar days after ``start``."""
-    return start + datetime.timedelta(days=n)
-
-
-def load_calendar() -> tuple[set[datetime.date], dict[datetime.date, str]]:
-    """Read core/data/holidays.csv into the (holidays, transfers) the functions above take."""
-    holidays: set[datetime.date] = set()
-    transfers: dict[datetime.date, str] = {}
-    text = resources.files("core").joinpath("data/holidays.csv").read_text(encoding="utf-8")
-    for row in csv.DictReader(text.splitlines()):
-        day = datetime.date.fromisoformat(row["date"])
-        if row["kind"] == "holiday":
-            holidays.add(day)
-        elif row["kind"] in TRANSFER_KINDS:
-            transfers[day] = row["kind"]
-        else:
-            raise ValueError(f"holidays.csv: unknown kind {row['kind']!r} on {day}")
-    return holidays, transfers

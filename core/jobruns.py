@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -147,13 +147,4 @@ def fail(session: Session, run_id: int, *, error: str) -> None:
         .where(JobRun.id == run_id)
         .values(status="failed", error=error[:4000], finished_at=utcnow())
         .execution_options(synchronize_session=False)
-    )
-
-
-def queued_before(session: Session, moment: dt.datetime) -> list[int]:
-    """Return ids of runs still queued since before ``moment`` (their message may be lost)."""
-    return list(
-        session.scalars(
-            select(JobRun.id).where(JobRun.status == "queued", JobRun.created_at < moment)
-        )
     )

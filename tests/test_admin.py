@@ -209,3 +209,15 @@ def test_extra_form_fields_cannot_set_protected_columns(app, client, session):
     session.rollback()
     user = accounts.find_by_login(session, "mass@example.kz")
     assert user.is_active and user.session_epoch == 0 and user.roles() == set()
+
+
+def test_audit_trail_names_who_acted(app, client, session):
+    login(client, "admin@demo.kz")
+    volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
+    page = client.get(
+        f"/admin/users/{volunteer.id}", headers={"Accept-Language": "en"}
+    ).data.decode()
+    assert "Role granted" in page and "system" in page  # the demo loader granted it
+    client.post(f"/admin/users/{volunteer.id}/deactivate")
+    page = client.get(f"/admin/users/{volunteer.id}").data.decode()
+    assert "Portal Administrator" in page.split("Audit trail")[-1]

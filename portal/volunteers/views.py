@@ -445,13 +445,25 @@ def members():
         patrols=_patrol_choices(scope),
         statuses=MEMBER_STATUSES,
         today=_today(),
-        full_iin=_sees_full_iin,
+        vetted_units=_vetted_units({m.unit_id for m in rows}),
     )
 
 
-def _sees_full_iin(member: Member) -> bool:
-    """Vetting staff see the IIN; deputies and everyone else see it masked."""
-    return places.within(db.session, member.unit_id, current_user.scope(*VETTING))
+def _vetted_units(unit_ids: set[int]) -> set[int]:
+    """Return which of ``unit_ids`` the user vets: there the IIN is shown in full.
+
+    Deputies and everyone else see it masked. One query for a whole page of members.
+    """
+    scope = current_user.scope(*VETTING)
+    if not scope or not unit_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(places.AdminUnit.id).where(
+                places.AdminUnit.id.in_(unit_ids), places.units_within_clause(scope)
+            )
+        )
+    )
 
 
 def _member_page(member: Member, status_form=None, assign_form=None, status: int = 200):
@@ -464,14 +476,15 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
     assign_form = assign_form or AssignUnitForm(patrol_unit_id=member.patrol_unit_id or 0)
     district = register.issuing_unit(db.session, member.unit)
     assign_form.patrol_unit_id.choices = _patrol_choices([district.id])
+    vets = member.unit_id in _vetted_units({member.unit_id})
     return render_template(
         "volunteers/member.html",
         member=member,
         status_form=status_form,
         assign_form=assign_form,
-        full_iin=_sees_full_iin(member),
+        full_iin=vets,
+        can_decide=vets,
         today=_today(),
-        can_decide=places.within(db.session, member.unit_id, current_user.scope(*VETTING)),
         trail=audit.events_for(db.session, "member", member.id),
     ), status
 
@@ -482,29 +495,42 @@ def member(member_id: int):
     return _member_page(get_in_scope(Member, member_id, *REGISTER_READERS))
 
 
+def _member_action(member: Member, form_name: str, form, action, message: str):
+    """Validate a form of the member page, run one domain command, answer like the page."""
+    if not form.validate_on_submit():
+        return _member_page(member, status=400, **{form_name: form})
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "danger")
+        return _member_page(
+            db.session.get(Member, member.id), status=exc.status, **{form_name: form}
+        )
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("volunteers.member", member_id=member.id))
+
+
 @bp.route("/volunteers/members/<int:member_id>/status", methods=["POST"])
 @allow("registrar", "coordinator")
 def member_status(member_id: int):
     member = get_in_scope(Member, member_id, *VETTING)
     form = MemberStatusForm()
     form.status.choices = [SelectChoice(s, s) for s in MEMBER_STATUSES]
-    if not form.validate_on_submit():
-        return _member_page(member, status_form=form, status=400)
-    try:
-        register.change_status(
+    return _member_action(
+        member,
+        "status_form",
+        form,
+        lambda: register.change_status(
             db.session,
             member_id=member.id,
             to_status=form.status.data,
             reason=form.reason.data,
             actor_id=current_user.id,
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "danger")
-        return _member_page(db.session.get(Member, member_id), status_form=form, status=exc.status)
-    db.session.commit()
-    flash(_("The status has been changed."), "success")
-    return redirect(url_for("volunteers.member", member_id=member.id))
+        ),
+        _("The status has been changed."),
+    )
 
 
 @bp.route("/volunteers/members/<int:member_id>/unit", methods=["POST"])
@@ -515,22 +541,18 @@ def member_unit(member_id: int):
     form.patrol_unit_id.choices = _patrol_choices(
         [register.issuing_unit(db.session, member.unit).id]
     )
-    if not form.validate_on_submit():
-        return _member_page(member, assign_form=form, status=400)
-    try:
-        register.assign_to_unit(
+    return _member_action(
+        member,
+        "assign_form",
+        form,
+        lambda: register.assign_to_unit(
             db.session,
             member_id=member.id,
             patrol_unit_id=form.patrol_unit_id.data or None,
             actor_id=current_user.id,
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "danger")
-        return _member_page(db.session.get(Member, member_id), assign_form=form, status=exc.status)
-    db.session.commit()
-    flash(_("The patrol unit has been changed."), "success")
-    return redirect(url_for("volunteers.member", member_id=member.id))
+        ),
+        _("The patrol unit has been changed."),
+    )
 
 
 @bp.route("/volunteers/members/<int:member_id>/certificate")
