@@ -47,7 +47,7 @@ def run() -> None:
     flask("demo")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
     print(f"\nThe portal is at http://{host}:{port}/  (stop it with Ctrl+C)\n", flush=True)
-    flask("run", "--host", host, "--port", port, "--no-debugger", "--no-reload")
+    flask("serve", "--host", host, "--port", port)
 
 
 def test(pytest_args: list[str]) -> None:

@@ -42,6 +42,9 @@ class JobRun(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("admin_unit.id"))
+    # "<kind>@<slot>" for runs started by the schedule: unique, so a slot runs once however
+    # many schedulers tick at the same time.
+    schedule_slot: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -59,6 +62,7 @@ def create_run(
     requested_by_id: int | None,
     unit_id: int | None,
     params: dict | None = None,
+    schedule_slot: str | None = None,
 ) -> JobRun:
     """Write a queued run; the caller enqueues its id after the commit."""
     run = JobRun(
@@ -70,6 +74,7 @@ def create_run(
         requested_by_id=requested_by_id,
         unit_id=unit_id,
         params=json.dumps(params or {}, sort_keys=True),
+        schedule_slot=schedule_slot,
     )
     session.add(run)
     session.flush()

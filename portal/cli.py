@@ -170,3 +170,32 @@ def install(app: Flask) -> None:
         Worker(rq_queues, connection=connection, serializer=JSONSerializer, name=name).work(
             burst=burst, with_scheduler=not burst
         )
+
+    @app.cli.command("scheduler")
+    @click.option("--once", is_flag=True, help="Tick once and stop (for cron).")
+    @click.option("--every", default=60.0, show_default=True, help="Seconds between ticks.")
+    def scheduler(once, every):
+        """Submit the periodic jobs (expiry, reconciliation, audit check) when they fall due."""
+        import time
+
+        from portal import schedule
+
+        app = current_app._get_current_object()
+        while True:
+            for slot in schedule.tick(app):
+                click.echo(f"submitted {slot}")
+            if once:
+                return
+            time.sleep(every)
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    def serve(host, port):
+        """Serve the embedded setup: the web app with jobs and the schedule in this process."""
+        from portal import schedule
+
+        app = current_app._get_current_object()
+        if not app.config.get("REDIS_URL"):
+            schedule.start_in_process(app)
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -51,13 +51,23 @@ def job(kind: str, *, queue: str = "default", timeout: int = 1800):
 
 
 def submit(
-    kind: str, *, requested_by_id: int | None, unit_id: int | None, params: dict | None = None
+    kind: str,
+    *,
+    requested_by_id: int | None,
+    unit_id: int | None,
+    params: dict | None = None,
+    schedule_slot: str | None = None,
 ) -> jobruns.JobRun:
     """Write a queued job run in the current transaction; it is dispatched after the commit."""
     if kind not in JOBS:
         raise KeyError(kind)
     run = jobruns.create_run(
-        db.session, kind=kind, requested_by_id=requested_by_id, unit_id=unit_id, params=params
+        db.session,
+        kind=kind,
+        requested_by_id=requested_by_id,
+        unit_id=unit_id,
+        params=params,
+        schedule_slot=schedule_slot,
     )
     db.session.info.setdefault(_PENDING, []).append((run.id, kind))
     return run

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import accounts, places
 from core.audit import AuditEvent
 from tests.conftest import login
+from volunteers.models import MembershipSetting
 
 
 def _unit(session, kato):
@@ -221,3 +222,49 @@ def test_audit_trail_names_who_acted(app, client, session):
     client.post(f"/admin/users/{volunteer.id}/deactivate")
     page = client.get(f"/admin/users/{volunteer.id}").data.decode()
     assert "Portal Administrator" in page.split("Audit trail")[-1]
+
+
+def test_admin_sets_certificate_validity_per_jurisdiction(app, client, session):
+    from volunteers import register
+
+    district = _unit(session, "354000000")
+    village = _unit(session, "354030100")
+    login(client, "admin@demo.kz")
+    assert register.validity_months(session, village) == register.DEFAULT_VALIDITY_MONTHS
+    response = client.post(
+        "/admin/register-settings", data={"unit_id": district.id, "months": "24"}
+    )
+    assert response.status_code == 302
+    session.rollback()
+    assert register.validity_months(session, village) == 24
+    event = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "register.validity")
+    ).one()
+    assert event.object_id == str(district.id)
+    page = client.get("/admin/register-settings")
+    assert page.status_code == 200 and "354000000" in page.text
+    for bad in ("0", "121", "twelve"):
+        response = client.post(
+            "/admin/register-settings", data={"unit_id": district.id, "months": bad}
+        )
+        assert response.status_code == 400
+    session.rollback()
+    assert register.validity_months(session, village) == 24
+    # Empty clears the setting: the district inherits again.
+    client.post("/admin/register-settings", data={"unit_id": district.id, "months": ""})
+    session.rollback()
+    assert register.validity_months(session, village) == register.DEFAULT_VALIDITY_MONTHS
+
+
+def test_regional_admin_cannot_set_validity_outside_their_region(app, client, session):
+    _regional_admin(session)
+    login(client, "karaganda-admin@demo.kz", "regional admin pass")
+    other = session.scalar(
+        select(places.AdminUnit).where(
+            places.AdminUnit.level == "region", places.AdminUnit.kato != "350000000"
+        )
+    )
+    response = client.post("/admin/register-settings", data={"unit_id": other.id, "months": "12"})
+    assert response.status_code == 400
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(MembershipSetting)) == 0

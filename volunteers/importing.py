@@ -200,12 +200,14 @@ def import_rows(
         for (issuer_id, year), count in sorted(wanted.items())
     }
     created: list[int] = []
+    app_table, member_table = Application.__table__, Member.__table__
     for start in range(0, len(valid), CHUNK):
         chunk = valid[start : start + CHUNK]
         now = utcnow()
-        # Bulk INSERT ... RETURNING in parameter order: one statement per table and chunk.
-        app_ids = session.scalars(
-            insert(Application).returning(Application.id, sort_by_parameter_order=True),
+        # Plain executemany per table and chunk, then the new ids read back by their natural
+        # keys: INSERT ... RETURNING in parameter order is row-at-a-time on SQLite.
+        session.execute(
+            insert(app_table),
             [
                 {
                     "kind": row["kind"],
@@ -231,15 +233,27 @@ def import_rows(
                 }
                 for row, parsed, unit, issued, phone, email in chunk
             ],
-        ).all()
+        )
+        # (iin, kind) is unique among live applications, so it names the new rows exactly.
+        app_id_of = dict(
+            ((iin, kind), app_id)
+            for app_id, iin, kind in session.execute(
+                select(app_table.c.id, app_table.c.iin, app_table.c.kind).where(
+                    app_table.c.live,
+                    tuple_(app_table.c.iin, app_table.c.kind).in_(
+                        [(v[1].value, v[0]["kind"]) for v in chunk]
+                    ),
+                )
+            )
+        )
         member_rows = []
-        for app_id, (row, parsed, unit, issued, _phone, _email) in zip(app_ids, chunk, strict=True):
+        for row, parsed, unit, issued, _phone, _email in chunk:
             issuer = issuers[unit.id]
             seq_key = (issuer.id, issued.year)
             seq, next_seq[seq_key] = next_seq[seq_key], next_seq[seq_key] + 1
             member_rows.append(
                 {
-                    "application_id": app_id,
+                    "application_id": app_id_of[(parsed.value, row["kind"])],
                     "kind": row["kind"],
                     "iin": parsed.value,
                     "full_name": " ".join(row["full_name"].split()),
@@ -252,23 +266,28 @@ def import_rows(
                     "created_at": now,
                 }
             )
+        session.execute(insert(member_table), member_rows)
         member_ids = session.scalars(
-            insert(Member).returning(Member.id, sort_by_parameter_order=True), member_rows
+            select(member_table.c.id)
+            .where(member_table.c.application_id.in_(app_id_of.values()))
+            .order_by(member_table.c.id)
         ).all()
         session.execute(
-            insert(Consent),
+            insert(Consent.__table__),
             [
                 {
                     "application_id": a,
                     "version": consent.version,
                     "channel": "import",
                     "given_at": now,
+                    "withdrawn_at": None,
+                    "withdrawal_channel": None,
                 }
-                for a in app_ids
+                for a in app_id_of.values()
             ],
         )
         session.execute(
-            insert(MemberStatusChange),
+            insert(MemberStatusChange.__table__),
             [
                 {
                     "member_id": m,
@@ -281,9 +300,8 @@ def import_rows(
                 for m in member_ids
             ],
         )
-        members = member_ids
-        created.extend(members)
-        report.imported += len(members)
+        created.extend(member_ids)
+        report.imported += len(member_ids)
         if progress:
             progress(10 + int((start + len(chunk)) * 85 / max(len(valid), 1)), "")
     for start in range(0, len(created), AUDIT_CHUNK):

@@ -73,6 +73,46 @@ def validity_months(session: Session, unit: places.AdminUnit) -> int:
     return DEFAULT_VALIDITY_MONTHS
 
 
+def set_validity(session: Session, *, unit_id: int, months: int | None, actor_id: int) -> None:
+    """Set the certificate validity of a jurisdiction (inherited below it), or clear it."""
+    if months is not None and not 1 <= months <= 120:
+        raise DomainError(
+            N_("The validity must be between %(low)s and %(high)s months."), low=1, high=120
+        )
+    setting = session.get(MembershipSetting, unit_id)
+    before = setting.validity_months if setting else None
+    if months is None:
+        if setting is None:
+            return
+        session.delete(setting)
+    elif setting is None:
+        session.add(MembershipSetting(unit_id=unit_id, validity_months=months))
+    else:
+        setting.validity_months = months
+    session.flush()
+    audit.record(
+        session,
+        action="register.validity",
+        object_type="admin_unit",
+        object_id=unit_id,
+        actor_id=actor_id,
+        payload={"before": before, "after": months},
+    )
+
+
+def validity_settings(session: Session, scope_ids: list[int]) -> list[tuple[places.AdminUnit, int]]:
+    """Return the validity settings of units within ``scope_ids``, by path."""
+    return [
+        (unit, months)
+        for unit, months in session.execute(
+            select(places.AdminUnit, MembershipSetting.validity_months)
+            .join(MembershipSetting, MembershipSetting.unit_id == places.AdminUnit.id)
+            .where(places.units_within_clause(scope_ids))
+            .order_by(places.AdminUnit.path)
+        ).all()
+    ]
+
+
 def reserve_certificate_numbers(
     session: Session, issuer: places.AdminUnit, year: int, count: int
 ) -> int:

@@ -2,8 +2,16 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from portal.forms import LANGUAGE_CHOICES
 from portal.labels import ROLE_LABELS
@@ -47,3 +55,12 @@ class CalendarDayForm(FlaskForm):
     name_kk = StringField(_l("Name in Kazakh"), validators=[DataRequired(), Length(max=200)])
     name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(), Length(max=200)])
     source = StringField(_l("Source (act or link)"), validators=[Optional(), Length(max=300)])
+
+
+class ValidityForm(FlaskForm):
+    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    months = IntegerField(
+        _l("Certificate validity, months"),
+        validators=[Optional(), NumberRange(min=1, max=120)],
+        description=_l("Leave empty to inherit the setting of the jurisdiction above."),
+    )

@@ -25,7 +25,7 @@ from core.accounts import RoleGrant, User
 from core.errors import DomainError
 from core.notifications import Notification
 from portal import jobs
-from portal.admin.forms import CalendarDayForm, GrantForm, NewUserForm, UserForm
+from portal.admin.forms import CalendarDayForm, GrantForm, NewUserForm, UserForm, ValidityForm
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -340,3 +340,39 @@ def outbox():
         messages=messages,
         mail_configured=bool(current_app.config.get("MAIL_SERVER")),
     )
+
+
+@bp.route("/register-settings", methods=["GET", "POST"])
+@allow("admin")
+def register_settings():
+    """Certificate validity per jurisdiction; units below inherit it."""
+    from volunteers import register
+
+    form = ValidityForm()
+    form.unit_id.choices = _unit_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            register.set_validity(
+                db.session,
+                unit_id=form.unit_id.data,
+                months=form.months.data,
+                actor_id=current_user.id,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(translate_error(exc), "danger")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("The register setting has been saved."), "success")
+            return redirect(url_for("admin.register_settings"))
+    elif form.errors:
+        status = 400
+    settings = register.validity_settings(db.session, current_user.scope("admin"))
+    return render_template(
+        "admin/register_settings.html",
+        form=form,
+        settings=settings,
+        default_months=register.DEFAULT_VALIDITY_MONTHS,
+    ), status
