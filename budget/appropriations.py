@@ -15,16 +15,42 @@ from budget.models import (
     BudgetProgram,
     FiscalYearClosure,
     MaslikhatDecision,
+    MCIRate,
 )
-from core import audit
+from core import audit, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
-from core.money import format_tiyn
+from core.money import format_tiyn, require_positive
+
+CODE_PARTS = ("functional_group", "sub_function", "administrator", "program", "sub_program")
+
+
+def program_code(program: BudgetProgram) -> str:
+    """Return the classification code as people write it, e.g. ``03-6-252-003-100``."""
+    return "-".join(p for p in (getattr(program, part) for part in CODE_PARTS) if p)
+
+
+def _year_closed(session: Session, unit_id: int, year: int) -> bool:
+    return session.get(FiscalYearClosure, (unit_id, year)) is not None
 
 
 def create_program(session: Session, *, actor_id: int | None, **fields) -> BudgetProgram:
     """Register a budget program with its classification code parts."""
+    fields.setdefault("sub_program", "")
+    duplicate = session.scalar(
+        select(BudgetProgram.id).where(
+            BudgetProgram.unit_id == fields["unit_id"],
+            BudgetProgram.fiscal_year == fields["fiscal_year"],
+            *(getattr(BudgetProgram, part) == fields[part] for part in CODE_PARTS),
+        )
+    )
     program = BudgetProgram(**fields)
+    if duplicate is not None:
+        raise Conflict(
+            N_("The program %(code)s of %(year)s already exists in this jurisdiction."),
+            code=program_code(program),
+            year=program.fiscal_year,
+        )
     session.add(program)
     session.flush()
     audit.record(
@@ -44,8 +70,22 @@ def create_line(
     """Open a line of a program at zero; decisions approve its amount."""
     if purpose not in PURPOSES:
         raise DomainError(N_("Choose the purpose of the line from the list."))
-    if session.get(BudgetProgram, program_id) is None:
+    program = session.get(BudgetProgram, program_id)
+    if program is None:
         raise NotFound(N_("No such budget program."))
+    if _year_closed(session, program.unit_id, program.fiscal_year):
+        raise Conflict(
+            N_("The fiscal year %(year)s is closed: no new lines."), year=program.fiscal_year
+        )
+    if session.scalar(
+        select(BudgetLine.id).where(
+            BudgetLine.program_id == program_id, BudgetLine.purpose == purpose
+        )
+    ):
+        raise Conflict(
+            N_("The program %(code)s already has a line for this purpose."),
+            code=program_code(program),
+        )
     line = BudgetLine(
         program_id=program_id, purpose=purpose, approved_tiyn=0, committed_tiyn=0, disbursed_tiyn=0
     )
@@ -90,11 +130,22 @@ def enter_decision(
     )
     session.add(decision)
     session.flush()
+    seen = set()
     for line_id, delta in amendments:
+        if line_id in seen:
+            raise DomainError(N_("Line %(line)s appears twice in the decision."), line=line_id)
+        seen.add(line_id)
         if delta == 0:
             raise DomainError(N_("A line change cannot be zero."))
-        if session.get(BudgetLine, line_id) is None:
-            raise NotFound(N_("No such budget line."))
+        if kind == "adoption" and delta < 0:
+            raise DomainError(
+                N_("An adoption approves amounts; %(amount)s for line %(line)s is negative."),
+                amount=format_tiyn(delta),
+                line=line_id,
+            )
+        line = _changeable_line(session, line_id, unit_id)
+        if line.approved_tiyn + delta < line.committed_tiyn + line.disbursed_tiyn:
+            raise _below_spent(line, delta)
         session.add(Amendment(decision_id=decision.id, line_id=line_id, delta_tiyn=delta))
     session.flush()
     audit.record(
@@ -106,6 +157,37 @@ def enter_decision(
         payload={"number": decision.number, "changes": len(amendments)},
     )
     return decision
+
+
+def _changeable_line(session: Session, line_id: int, unit_id: int) -> BudgetLine:
+    """Return a line a decision of ``unit_id``'s maslikhat may change, or refuse."""
+    line = session.get(BudgetLine, line_id)
+    if line is None:
+        raise NotFound(N_("No such budget line."))
+    program = session.get(BudgetProgram, line.program_id)
+    if not places.within(session, program.unit_id, [unit_id]):
+        raise PermissionDenied(
+            N_("Line %(line)s is outside the jurisdiction of this maslikhat."), line=line_id
+        )
+    if _year_closed(session, program.unit_id, program.fiscal_year):
+        raise Conflict(
+            N_("The fiscal year %(year)s of line %(line)s is closed: its amount cannot change."),
+            year=program.fiscal_year,
+            line=line_id,
+        )
+    return line
+
+
+def _below_spent(line: BudgetLine, delta: int) -> Conflict:
+    return Conflict(
+        N_(
+            "Line %(line)s: the approved amount cannot fall below %(spent)s already "
+            "committed or paid (it would be %(approved)s)."
+        ),
+        line=line.id,
+        spent=format_tiyn(line.committed_tiyn + line.disbursed_tiyn),
+        approved=format_tiyn(line.approved_tiyn + delta),
+    )
 
 
 def verify_decision(session: Session, *, decision_id: int, actor_id: int) -> MaslikhatDecision:
@@ -123,6 +205,7 @@ def verify_decision(session: Session, *, decision_id: int, actor_id: int) -> Mas
         select(Amendment).where(Amendment.decision_id == decision.id).order_by(Amendment.line_id)
     ).all()
     for amendment in amendments:
+        _changeable_line(session, amendment.line_id, decision.unit_id)
         line = BudgetLine
         done = session.execute(
             update(line)
@@ -137,17 +220,14 @@ def verify_decision(session: Session, *, decision_id: int, actor_id: int) -> Mas
         if done.rowcount != 1:
             current = session.get(BudgetLine, amendment.line_id)
             session.refresh(current)
-            raise Conflict(
-                N_(
-                    "Line %(line)s: the approved amount cannot fall below %(spent)s already "
-                    "committed or paid."
-                ),
-                line=amendment.line_id,
-                spent=format_tiyn(current.committed_tiyn + current.disbursed_tiyn),
-            )
+            raise _below_spent(current, amendment.delta_tiyn)
     decision.verified_by_id = actor_id
     decision.verified_at = utcnow()
-    session.expire_all()
+    # Write the verification before expiring: expire_all() discards unflushed changes, which
+    # left the decision unverified (and verifiable again) while its amounts had applied.
+    session.flush()
+    for amendment in amendments:
+        session.expire(session.get(BudgetLine, amendment.line_id))
     audit.record(
         session,
         action="budget.decision_verify",
@@ -173,3 +253,39 @@ def close_fiscal_year(session: Session, *, unit_id: int, year: int, actor_id: in
         actor_id=actor_id,
         payload={"year": year},
     )
+
+
+def set_mci_rate(
+    session: Session, *, year: int, amount_tiyn: int, actor_id: int, today: dt.date
+) -> MCIRate:
+    """Add a year's MCI, or correct one not yet in force; past and current years stay fixed.
+
+    Rewards are capped in MCI of their year, so changing a year already in force would change
+    the meaning of caps already applied.
+    """
+    require_positive(amount_tiyn)
+    if not 2000 <= year <= 2100:
+        raise DomainError(N_("Enter a year between 2000 and 2100."))
+    rate = session.get(MCIRate, year)
+    old = rate.amount_tiyn if rate else None
+    if rate is not None and year <= today.year:
+        raise Conflict(
+            N_("The MCI of %(year)s, %(amount)s, is in force and cannot be changed."),
+            year=year,
+            amount=format_tiyn(rate.amount_tiyn),
+        )
+    if rate is None:
+        rate = MCIRate(year=year, amount_tiyn=amount_tiyn)
+        session.add(rate)
+    else:
+        rate.amount_tiyn = amount_tiyn
+    session.flush()
+    audit.record(
+        session,
+        action="budget.mci_set",
+        object_type="mci_rate",
+        object_id=year,
+        actor_id=actor_id,
+        payload={"year": year, "old_tiyn": old, "new_tiyn": amount_tiyn},
+    )
+    return rate

@@ -35,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_prefixed_env("PORTAL")
     app.config.update(config or {})
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
+    from core import clock
+
+    clock.set_zone(app.config["BABEL_DEFAULT_TIMEZONE"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -56,10 +59,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.finance.views import bp as finance_bp
     from portal.jobruns.views import bp as jobruns_bp
     from portal.public.views import bp as public_bp
+    from portal.shifts.views import bp as shifts_bp
     from portal.volunteers.views import bp as volunteers_bp
 
-    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp, volunteers_bp):
+    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp, volunteers_bp, finance_bp, shifts_bp):
         app.register_blueprint(bp)
     return app

@@ -28,6 +28,17 @@ def install(app: Flask) -> None:
         db.session.commit()
         if added:
             click.echo(f"{added} demo applications and register entries loaded.")
+        budget_lines = demo_data.load_budget(db.session)
+        db.session.commit()
+        if budget_lines:
+            click.echo(f"{budget_lines} demo budget lines for {demo_data.BUDGET_YEAR} loaded.")
+        from portal import demo_activity
+
+        planned = demo_activity.load_activity(db.session, demo_data.DEMO_PASSWORD)
+        db.session.commit()
+        if planned:
+            click.echo(f"{planned} demo shifts with attendance and contributions loaded.")
+        users = [*users, (demo_activity.SECOND_COORDINATOR, "coordinator")]
         click.echo(f"Demo accounts (password: {demo_data.DEMO_PASSWORD}):")
         for email, role in users:
             click.echo(f"  {email:<24} {role}")

@@ -7,6 +7,7 @@ from flask_babel import format_date, format_datetime, get_locale, gettext
 from flask_login import current_user
 
 from core.iin import mask_iin
+from core.money import format_tiyn
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 DEFAULT = "kk"
@@ -49,6 +50,11 @@ def local_date(value) -> str:
     return format_date(value, "medium") if value else ""
 
 
+def money(amount_tiyn: int | None) -> str:
+    """Format tiyn as ``1 234 567,00 ₸`` with non-breaking spaces (the same in kk, ru and en)."""
+    return "" if amount_tiyn is None else format_tiyn(amount_tiyn)
+
+
 def install(app: Flask) -> None:
     """Expose the language helpers and the code labels to templates."""
     from portal import labels
@@ -64,7 +70,10 @@ def install(app: Flask) -> None:
         KIND_LABELS=labels.KIND_LABELS,
         APPLICATION_STATUS_LABELS=labels.APPLICATION_STATUS_LABELS,
         MEMBER_STATUS_LABELS=labels.MEMBER_STATUS_LABELS,
+        SIGNUP_STATUS_LABELS=labels.SIGNUP_STATUS_LABELS,
+        CONTRIBUTION_STATUS_LABELS=labels.CONTRIBUTION_STATUS_LABELS,
         mask_iin=mask_iin,
     )
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["money"] = money

@@ -366,3 +366,55 @@ def expire_members(run_id: int, progress: Progress) -> None:
     expired = register.expire_due(db.session, today=dt.date.today())
     jobruns.finish(db.session, run_id, result=json.dumps({"expired": expired}))
     db.session.commit()
+
+
+@job("budget.reconcile", queue="default", timeout=1800)
+def reconcile_budget(run_id: int, progress: Progress) -> None:
+    """Compare every budget line's counters with its ledger sums; record the outcome (nightly)."""
+    from budget import ledger
+
+    progress(1, "")
+    with read_only():
+        if db.engine.dialect.name == "postgresql":
+            # Sums and counters from one snapshot: an entry committed between the two reads
+            # would otherwise look like a drift. (An SQLite transaction is one snapshot.)
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        drifts = ledger.reconcile(db.session)
+        db.session.rollback()
+    report = {"ok": not drifts, "drifts": [dataclasses.asdict(d) for d in drifts]}
+    if drifts:
+        log.error("budget reconcile: %d line(s) differ from their ledger", len(drifts))
+    run = jobruns.get_run(db.session, run_id)
+    audit.record(
+        db.session,
+        action="budget.reconcile",
+        object_type="job_run",
+        object_id=run_id,
+        actor_id=run.requested_by_id,
+        payload=report,
+    )
+    jobruns.finish(db.session, run_id, result=json.dumps(report))
+    db.session.commit()
+
+
+@job("shifts.close", queue="default", timeout=600)
+def close_shifts(run_id: int, progress: Progress) -> None:
+    """Close ended shifts: no-shows, completed attendance and its patrol hours (hourly)."""
+    from volunteers import shifts
+
+    closed = shifts.close_ended(db.session, now=utcnow())
+    jobruns.finish(db.session, run_id, result=json.dumps({"closed": closed}))
+    db.session.commit()
+
+
+@job("shifts.remind", queue="default", timeout=600)
+def remind_shifts(run_id: int, progress: Progress) -> None:
+    """Remind those signed up for tomorrow's shifts (daily; each sign-up once)."""
+    from core import clock
+    from volunteers import shifts
+
+    tomorrow = clock.local_date(utcnow()) + dt.timedelta(days=1)
+    start, end = clock.local_day_bounds(tomorrow)
+    sent = shifts.remind(db.session, day_start=start, day_end=end)
+    jobruns.finish(db.session, run_id, result=json.dumps({"reminded": sent}))
+    db.session.commit()

@@ -101,3 +101,77 @@ JOB_KIND_LABELS.update(
         "members.expire": _l("Marking expired certificates"),
     }
 )
+
+AUDIT_ACTION_LABELS.update(
+    {
+        "budget.program_create": _l("Budget program created"),
+        "budget.line_create": _l("Budget line opened"),
+        "budget.decision_enter": _l("Maslikhat decision entered"),
+        "budget.decision_verify": _l("Maslikhat decision verified"),
+        "budget.year_close": _l("Fiscal year closed"),
+        "budget.mci_set": _l("MCI set"),
+        "budget.reconcile": _l("Budget books checked"),
+        "ledger.commit": _l("Funds committed"),
+        "ledger.release": _l("Funds released"),
+        "ledger.disburse": _l("Funds paid"),
+    }
+)
+
+JOB_KIND_LABELS["budget.reconcile"] = _l("Check of the budget books")
+
+PURPOSE_LABELS = {
+    "citizen_rewards": _l("Rewards of citizens"),
+    "sober_settlement_incentives": _l("Sober-settlement incentives"),
+}
+
+DECISION_KIND_LABELS = {
+    "adoption": _l("Adoption of the budget"),
+    "clarification": _l("Clarification of the budget"),
+}
+
+LEDGER_KIND_LABELS = {
+    "commit": _l("Commitment"),
+    "release": _l("Release"),
+    "disburse": _l("Payment"),
+}
+
+AUDIT_ACTION_LABELS.update(
+    {
+        "register.validity": _l("Certificate validity set"),
+        "shift.plan": _l("Shift planned"),
+        "shift.edit": _l("Shift changed"),
+        "shift.cancel": _l("Shift cancelled"),
+        "shift.attendance": _l("Attendance recorded"),
+        "shift.close": _l("Shift closed"),
+        "signup.create": _l("Signed up for a shift"),
+        "signup.cancel": _l("Place on a shift given up"),
+        "signup.check_in": _l("Checked in"),
+        "signup.check_out": _l("Checked out"),
+        "contribution.log": _l("Contribution logged"),
+        "contribution.confirm": _l("Contribution confirmed"),
+        "contribution.reject": _l("Contribution rejected"),
+        "contribution_kind.save": _l("Contribution kind saved"),
+    }
+)
+
+JOB_KIND_LABELS.update(
+    {
+        "shifts.close": _l("Closing ended shifts"),
+        "shifts.remind": _l("Shift reminders"),
+    }
+)
+
+SIGNUP_STATUS_LABELS = {
+    "signed_up": _l("Signed up"),
+    "checked_in": _l("Checked in"),
+    "completed": _l("Completed"),
+    "no_show": _l("Did not come"),
+    "cancelled": _l("Cancelled"),
+}
+
+CONTRIBUTION_STATUS_LABELS = {
+    "logged": _l("Waiting for confirmation"),
+    "confirmed": _l("Confirmed"),
+    "rejected": _l("Rejected"),
+    "superseded": _l("Replaced by a correction"),
+}

@@ -28,7 +28,39 @@ def render(note: Notification) -> tuple[str, str]:
                 "Details: %(link)s", link=url_for("volunteers.cabinet", _external=True)
             )
             return subject, body
+        if note.kind in SHIFT_MESSAGES:
+            return _shift_message(note.kind, params)
     raise ValueError(f"unknown notification kind {note.kind}")
+
+
+SHIFT_MESSAGES = ("shift.changed", "shift.cancelled", "shift.reminder")
+
+
+def _shift_message(kind: str, params: dict) -> tuple[str, str]:
+    from portal.extensions import db
+    from portal.i18n import local_time
+    from volunteers.activity_models import Shift
+
+    shift = db.session.get(Shift, params["shift_id"])
+    when = f"{local_time(shift.starts_at)} – {local_time(shift.ends_at)}"
+    if kind == "shift.changed":
+        subject = gettext("A shift you signed up for has changed")
+        body = gettext(
+            "The shift now takes place %(when)s at %(place)s.", when=when, place=shift.place
+        )
+    elif kind == "shift.cancelled":
+        subject = gettext("A shift you signed up for is cancelled")
+        body = gettext(
+            "The shift %(when)s at %(place)s is cancelled. Reason: %(reason)s",
+            when=when,
+            place=shift.place,
+            reason=params.get("reason", ""),
+        )
+    else:
+        subject = gettext("Reminder: your shift tomorrow")
+        body = gettext("Your shift is %(when)s at %(place)s.", when=when, place=shift.place)
+    body += "\n" + gettext("Details: %(link)s", link=url_for("shifts.mine", _external=True))
+    return subject, body
 
 
 def deliver(app: Flask, db_session, note_id: int) -> str:

@@ -42,6 +42,8 @@ PERIODIC = (
     Periodic("members.expire", hour=1),
     Periodic("budget.reconcile", hour=2),
     Periodic("audit.verify", hour=3),
+    Periodic("shifts.remind", hour=18),
+    Periodic("shifts.close", hour=None),
 )
 
 

@@ -14,7 +14,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from sqlalchemy import BigInteger, Float, Numeric, func, select
 
 from budget import appropriations, ledger
-from budget.models import BudgetLine, LedgerEntry
+from budget.models import BudgetLine, LedgerEntry, MaslikhatDecision
 from core import accounts, places
 from core.db import Base
 from core.errors import Conflict, DomainError, PermissionDenied
@@ -221,7 +221,6 @@ def test_release_and_disburse_move_counters_and_reconcile(app, session):
 
 def test_decisions_need_four_eyes_and_cannot_cut_below_spent(app, session):
     line_id = _setup_line(session, 1000 * TENGE)
-    _commit(session, line_id, 700 * TENGE, "spent")
     finance = accounts.find_by_login(session, "finance@demo.kz")
     admin = accounts.find_by_login(session, "admin@demo.kz")
     region = places.by_kato(session, "350000000")
@@ -237,6 +236,9 @@ def test_decisions_need_four_eyes_and_cannot_cut_below_spent(app, session):
         actor_id=finance.id,
     )
     session.commit()
+    # Spent after the decision was entered: the cut is checked again when it is verified.
+    _commit(session, line_id, 700 * TENGE, "spent")
+    session.commit()
     assert session.get(BudgetLine, line_id).approved_tiyn == 1000 * TENGE  # not yet verified
     with pytest.raises(PermissionDenied):
         appropriations.verify_decision(session, decision_id=cut.id, actor_id=finance.id)
@@ -245,6 +247,48 @@ def test_decisions_need_four_eyes_and_cannot_cut_below_spent(app, session):
         appropriations.verify_decision(session, decision_id=cut.id, actor_id=admin.id)
     session.rollback()
     assert session.get(BudgetLine, line_id).approved_tiyn == 1000 * TENGE
+    # Refused at once when the cut is already below what is spent, naming the numbers.
+    with pytest.raises(Conflict, match=r"below 700,00\u00a0₸ .*would be 600,00"):
+        appropriations.enter_decision(
+            session,
+            unit_id=region.id,
+            number="15/3",
+            decided_on=dt.date(2026, 6, 2),
+            session_number="XV",
+            kind="clarification",
+            reference="…",
+            amendments=[(line_id, -400 * TENGE)],
+            actor_id=finance.id,
+        )
+    session.rollback()
+
+
+def test_a_verified_decision_names_its_verifier_and_applies_once(app, session):
+    line_id = _setup_line(session, 1000 * TENGE)
+    finance = accounts.find_by_login(session, "finance@demo.kz")
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    region = places.by_kato(session, "350000000")
+    raise_ = appropriations.enter_decision(
+        session,
+        unit_id=region.id,
+        number="16/1",
+        decided_on=dt.date(2026, 7, 1),
+        session_number="XVI",
+        kind="clarification",
+        reference="…",
+        amendments=[(line_id, 250 * TENGE)],
+        actor_id=finance.id,
+    )
+    appropriations.verify_decision(session, decision_id=raise_.id, actor_id=admin.id)
+    session.commit()
+    session.expire_all()
+    decision = session.get(MaslikhatDecision, raise_.id)
+    assert decision.verified_by_id == admin.id and decision.verified_at is not None
+    assert session.get(BudgetLine, line_id).approved_tiyn == 1250 * TENGE
+    with pytest.raises(Conflict, match="already verified"):
+        appropriations.verify_decision(session, decision_id=raise_.id, actor_id=admin.id)
+    session.rollback()
+    assert session.get(BudgetLine, line_id).approved_tiyn == 1250 * TENGE
 
 
 def test_closed_year_takes_no_new_commitments_but_releases(app, session):

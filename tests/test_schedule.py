@@ -26,17 +26,19 @@ def _runs(session, kind=None):
 
 
 def test_daily_jobs_are_submitted_once_per_local_day(app, session):
-    assert schedule.tick(app, BEFORE_ALL) == []
+    # Before every daily hour only the hourly closing of shifts is due.
+    assert schedule.tick(app, BEFORE_ALL) == ["shifts.close@2026-11-23T00"]
     submitted = schedule.tick(app, AFTER_ALL)
     assert sorted(submitted) == [
         "audit.verify@2026-11-23",
         "budget.reconcile@2026-11-23",
         "members.expire@2026-11-23",
+        "shifts.close@2026-11-23T03",
     ]
     wait_for_jobs(app)
     assert schedule.tick(app, AFTER_ALL + dt.timedelta(minutes=5)) == []
     runs = _runs(session)
-    assert len(runs) == 3
+    assert len(runs) == 5
     assert {status for _slot, status in runs} == {"succeeded"}
     # The next local day is a new slot.
     assert "members.expire@2026-11-24" in schedule.tick(app, AFTER_ALL + dt.timedelta(days=1))
@@ -72,11 +74,11 @@ def test_concurrent_ticks_submit_each_slot_once(app, session):
     for t in threads:
         t.join()
     wait_for_jobs(app)
-    assert sum(len(r) for r in results) == 3
+    assert sum(len(r) for r in results) == 4
     session.rollback()
     assert (
         session.scalar(
             select(func.count()).select_from(JobRun).where(JobRun.schedule_slot.is_not(None))
         )
-        == 3
+        == 4
     )

@@ -55,3 +55,28 @@ def latest_application(session, iin: str):
     return session.scalar(
         select(Application).where(Application.iin == iin).order_by(Application.id.desc())
     )
+
+
+def make_member(session, serial: int, *, kato: str = "354030100", applicant=None, today=TODAY):
+    """Take an application through the whole path and return the registered member."""
+    coordinator = user(session, "coordinator@demo.kz")
+    registrar = user(session, "registrar@demo.kz")
+    application = enrolment.submit_application(
+        session,
+        **fields(
+            session,
+            iin=iin_for(serial),
+            unit_id=unit(session, kato).id,
+            applicant_id=applicant.id if applicant else None,
+            email=None,
+            today=today,
+        ),
+    )
+    enrolment.take_check(session, application_id=application.id, actor_id=coordinator.id)
+    enrolment.record_check(
+        session, application_id=application.id, passed=True, reason=None, actor_id=coordinator.id
+    )
+    enrolment.petition(session, application_id=application.id, actor_id=coordinator.id, today=today)
+    return enrolment.register_applicant(
+        session, application_id=application.id, actor_id=registrar.id, today=today
+    )

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     IntegerField,
@@ -11,7 +12,7 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from portal.forms import LANGUAGE_CHOICES
 from portal.labels import ROLE_LABELS
@@ -64,3 +65,22 @@ class ValidityForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=120)],
         description=_l("Leave empty to inherit the setting of the jurisdiction above."),
     )
+
+
+class KindForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("Latin letters, digits and _"),
+    )
+    name_kk = StringField(_l("Name in Kazakh"), validators=[DataRequired(), Length(max=200)])
+    name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(), Length(max=200)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
+    measure = SelectField(_l("Counted in"), validate_choice=True)
+    points = IntegerField(
+        _l("Points per hour or per event"),
+        validators=[InputRequired(), NumberRange(min=0, max=1000)],
+    )
+    needs_reference = BooleanField(_l("A registration reference is required"))
+    active = BooleanField(_l("In use"), default=True)
+    position = IntegerField(_l("Order"), validators=[Optional()], default=0)

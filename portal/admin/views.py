@@ -25,7 +25,14 @@ from core.accounts import RoleGrant, User
 from core.errors import DomainError
 from core.notifications import Notification
 from portal import jobs
-from portal.admin.forms import CalendarDayForm, GrantForm, NewUserForm, UserForm, ValidityForm
+from portal.admin.forms import (
+    CalendarDayForm,
+    GrantForm,
+    KindForm,
+    NewUserForm,
+    UserForm,
+    ValidityForm,
+)
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -375,4 +382,51 @@ def register_settings():
         form=form,
         settings=settings,
         default_months=register.DEFAULT_VALIDITY_MONTHS,
+    ), status
+
+
+@bp.route("/contribution-kinds", methods=["GET", "POST"])
+@allow("admin")
+def contribution_kinds():
+    """Kinds of contributions, their names in three languages and default points."""
+    from volunteers import contributions
+
+    edit = request.args.get("code")
+    existing = db.session.get(contributions.ContributionKind, edit) if edit else None
+    form = KindForm(obj=existing if request.method == "GET" else None)
+    form.measure.choices = [
+        SelectChoice("hours", _("Hours of patrol")),
+        SelectChoice("count", _("Events")),
+    ]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            contributions.save_kind(
+                db.session,
+                code=form.code.data,
+                actor_id=current_user.id,
+                name_kk=form.name_kk.data.strip(),
+                name_ru=form.name_ru.data.strip(),
+                name_en=form.name_en.data.strip(),
+                measure=form.measure.data,
+                points=form.points.data,
+                needs_reference=bool(form.needs_reference.data),
+                active=bool(form.active.data),
+                position=form.position.data or 0,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(translate_error(exc), "danger")
+            status = exc.status
+        else:
+            db.session.commit()
+            flash(_("The contribution kind has been saved."), "success")
+            return redirect(url_for("admin.contribution_kinds"))
+    elif form.errors:
+        status = 400
+    return render_template(
+        "admin/contribution_kinds.html",
+        kinds=contributions.kinds(db.session, active_only=False),
+        form=form,
+        editing=existing,
     ), status

@@ -164,3 +164,96 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, browser):
     assert "not valid" in public.content()
     public.screenshot(path=str(ARTIFACTS / "verify-en-360.png"), full_page=True)
     assert public.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path):
+    import datetime as dt
+
+    from core import clock
+    from core.db import utcnow
+    from portal.extensions import db
+    from tests.volunteer_helpers import unit, user
+    from volunteers import shifts
+
+    # A shift running now in the volunteer's village, planned and joined yesterday.
+    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
+    with helper.app_context():
+        from sqlalchemy import select
+
+        from volunteers.models import Member
+
+        now = utcnow()
+        (running,) = shifts.plan_shift(
+            db.session,
+            unit_id=unit(db.session, "354030100").id,
+            patrol_unit_id=None,
+            place="Ботақара, вокзал алаңы",
+            starts_at=now - dt.timedelta(minutes=5),
+            ends_at=now + dt.timedelta(hours=2),
+            capacity=3,
+            supervisor_id=None,
+            actor_id=user(db.session, "coordinator@demo.kz").id,
+            now=now - dt.timedelta(days=1),
+        )
+        volunteer = user(db.session, "volunteer@demo.kz")
+        shifts.sign_up(
+            db.session,
+            shift_id=running.id,
+            member_id=db.session.scalar(select(Member.id).where(Member.user_id == volunteer.id)),
+            actor_id=volunteer.id,
+            now=now - dt.timedelta(days=1),
+        )
+        db.session.commit()
+    close_app(helper)
+    # The coordinator plans tomorrow's evening shift in the browser.
+    coordinator = _sign_in(browser, live_url, "coordinator@demo.kz")
+    coordinator.goto(f"{live_url}/shifts/new")
+    _choose_unit(coordinator, "354030100")
+    coordinator.locator("#place").fill("Ботақара, мектеп маңы")
+    tomorrow = clock.local_date(utcnow()) + dt.timedelta(days=1)
+    coordinator.locator("#day").fill(tomorrow.isoformat())
+    coordinator.locator("#start").fill("19:00")
+    coordinator.locator("#end").fill("23:00")
+    coordinator.locator("#capacity").fill("4")
+    coordinator.locator("main form button[type=submit]").click()
+    coordinator.wait_for_load_state()
+    assert "Ботақара, мектеп маңы" in coordinator.content()
+    # The volunteer, on a phone: sign up, check in on the running shift, check out, log.
+    phone = _sign_in(browser, live_url, "volunteer@demo.kz")
+    phone.goto(f"{live_url}/my/shifts")
+    card = phone.locator("article", has_text="Ботақара, мектеп маңы")
+    card.get_by_role("button", name="Sign up").click()
+    phone.wait_for_load_state()
+    assert "You are signed up for the shift." in phone.content()
+    phone.locator("article", has_text="Ботақара, вокзал алаңы").get_by_role(
+        "button", name="Check in"
+    ).click()
+    phone.wait_for_load_state()
+    assert "Checked in" in phone.content()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    ARTIFACTS.mkdir(exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "my-shifts-en-360.png"), full_page=True)
+    assert (ARTIFACTS / "my-shifts-en-360.png").stat().st_size > 10_000
+    phone.locator("article", has_text="Ботақара, вокзал алаңы").get_by_role(
+        "button", name="Check out"
+    ).click()
+    phone.wait_for_load_state()
+    assert "waiting for confirmation" in phone.content()
+    phone.goto(f"{live_url}/my/contributions")
+    phone.locator("summary").click()
+    phone.locator("#kind").select_option("preventive_event")
+    phone.locator("#occurred_on").fill(clock.local_date(utcnow()).isoformat())
+    phone.locator("#description").fill("Мектепте құқықтық сабақ өткіздім")
+    phone.get_by_role("button", name="Send for confirmation").click()
+    phone.wait_for_load_state()
+    assert "logged for confirmation" in phone.content()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    phone.screenshot(path=str(ARTIFACTS / "my-contributions-en-360.png"), full_page=True)
+    # The coordinator confirms it from the queue.
+    coordinator.goto(f"{live_url}/contributions/queue")
+    row = coordinator.locator("tr", has_text="Мектепте құқықтық сабақ өткіздім")
+    row.locator("input[type=checkbox]").check()
+    coordinator.locator("#action").select_option("confirm")
+    coordinator.get_by_role("button", name="Apply to the ticked").click()
+    coordinator.wait_for_load_state()
+    assert "1 contribution(s) confirmed." in coordinator.content()

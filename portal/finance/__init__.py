@@ -1,0 +1,1 @@
+"""Budget screens: lines and their ledger, programs, maslikhat decisions, fiscal years, MCI."""

@@ -1,0 +1,1 @@
+"""Shifts, attendance and contributions: the volunteer's phone screens and the coordinator's."""

@@ -1,0 +1,19 @@
+// Check-in with location: only when the member ticks the box, and only if the browser allows it.
+(function () {
+  "use strict";
+  document.querySelectorAll("form.geo-check-in").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      var box = form.querySelector("input[name=share_location]");
+      if (!box || !box.checked || !navigator.geolocation || form.dataset.located) {
+        return;
+      }
+      event.preventDefault();
+      var send = function () { form.dataset.located = "1"; form.submit(); };
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.querySelector("input[name=latitude]").value = pos.coords.latitude.toFixed(6);
+        form.querySelector("input[name=longitude]").value = pos.coords.longitude.toFixed(6);
+        send();
+      }, send, { timeout: 8000, maximumAge: 60000 });
+    });
+  });
+})();
