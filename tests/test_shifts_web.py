@@ -140,7 +140,7 @@ def test_check_in_with_location_and_check_out(app, client, session):
     assert response.status_code == 302
     session.rollback()
     checked = session.get(Signup, signup.id)
-    assert checked.status == "checked_in" and checked.latitude == 49.95
+    assert checked.status == "checked_in" and checked.latitude_e6 == 49_950_000
     assert client.post(f"/my/signups/{signup.id}/check-out", data={}).status_code == 302
     session.rollback()
     assert session.get(Signup, signup.id).status == "completed"

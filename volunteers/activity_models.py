@@ -11,7 +11,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     text,
@@ -94,9 +93,10 @@ class Signup(Base):
     checked_out_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Who recorded the attendance: the member themself, or the supervisor for the whole shift.
     attendance_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    # Only when the member allowed the browser to share it.
-    latitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False))
-    longitude: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False))
+    # Only when the member allowed the browser to share it; millionths of a degree (exact
+    # integers: no floating-point column anywhere in the schema).
+    latitude_e6: Mapped[int | None] = mapped_column(Integer)
+    longitude_e6: Mapped[int | None] = mapped_column(Integer)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     shift: Mapped[Shift] = relationship()

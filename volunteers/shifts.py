@@ -407,20 +407,24 @@ def check_in(
             N_("Check-in is open from %(minutes)s minutes before the start until the end."),
             minutes=int(CHECK_IN_EARLY.total_seconds() // 60),
         )
-    if latitude is not None and not (-90 <= latitude <= 90 and -180 <= (longitude or 0) <= 180):
-        latitude = longitude = None
+    located = (
+        latitude is not None
+        and longitude is not None
+        and -90 <= latitude <= 90
+        and -180 <= longitude <= 180
+    )
     signup.status = "checked_in"
     signup.checked_in_at = now
     signup.attendance_by_id = actor_id
-    signup.latitude = latitude
-    signup.longitude = longitude if latitude is not None else None
+    signup.latitude_e6 = round(latitude * 1_000_000) if located else None
+    signup.longitude_e6 = round(longitude * 1_000_000) if located else None
     audit.record(
         session,
         action="signup.check_in",
         object_type="signup",
         object_id=signup_id,
         actor_id=actor_id,
-        payload={"located": latitude is not None},
+        payload={"located": located},
     )
     return signup
 
