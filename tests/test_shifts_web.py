@@ -316,3 +316,40 @@ def test_admin_edits_contribution_kinds(app, client, session):
         )
         == 1
     )
+
+
+def test_cancelling_in_the_browser_tells_the_volunteer_in_their_language(app, client, session):
+    from core.notifications import Notification
+    from tests.conftest import wait_for_jobs
+
+    volunteer, member = _volunteer_member(session)
+    coordinator = user(session, "coordinator@demo.kz")
+    now = utcnow()
+    (shift,) = shifts.plan_shift(
+        session,
+        unit_id=unit(session, "354030100").id,
+        patrol_unit_id=None,
+        place="Ауыл клубы",
+        starts_at=now + dt.timedelta(days=3),
+        ends_at=now + dt.timedelta(days=3, hours=2),
+        capacity=2,
+        supervisor_id=None,
+        actor_id=coordinator.id,
+        now=now,
+    )
+    shifts.sign_up(session, shift_id=shift.id, member_id=member.id, actor_id=volunteer.id, now=now)
+    session.commit()
+    login(client, "coordinator@demo.kz")
+    assert client.post(f"/shifts/{shift.id}/cancel", data={"reason": ""}).status_code == 400
+    response = client.post(f"/shifts/{shift.id}/cancel", data={"reason": "Боран"})
+    assert response.status_code == 302
+    wait_for_jobs(app)
+    session.rollback()
+    note = session.scalars(
+        select(Notification).where(
+            Notification.user_id == volunteer.id, Notification.kind == "shift.cancelled"
+        )
+    ).one()
+    assert note.status in ("kept", "sent")
+    assert "Ауыл клубы" in note.body and "Боран" in note.body
+    assert note.language == volunteer.preferred_language
