@@ -196,6 +196,9 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
             now=now - dt.timedelta(days=1),
         )
         volunteer = user(db.session, "volunteer@demo.kz")
+        # The saved language wins over the browser's: read this test's screens in English.
+        volunteer.preferred_language = "en"
+        user(db.session, "coordinator@demo.kz").preferred_language = "en"
         shifts.sign_up(
             db.session,
             shift_id=running.id,
