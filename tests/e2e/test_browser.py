@@ -260,3 +260,53 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     coordinator.get_by_role("button", name="Apply to the ticked").click()
     coordinator.wait_for_load_state()
     assert "1 contribution(s) confirmed." in coordinator.content()
+
+
+def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, browser, tmp_path):
+    from sqlalchemy import select
+
+    from budget.models import BudgetLine
+    from core import accounts
+    from portal import demo
+    from portal.extensions import db
+
+    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
+    with helper.app_context():
+        demo.load_budget(db.session)
+        for login in ("finance@demo.kz", "finance2@demo.kz", "deputy@demo.kz"):
+            accounts.find_by_login(db.session, login).preferred_language = "en"
+        db.session.commit()
+        line = db.session.scalars(select(BudgetLine).order_by(BudgetLine.id)).first()
+        line_id, approved = line.id, line.approved_tiyn
+        region_id = accounts.find_by_login(db.session, "finance@demo.kz").unit_id
+    close_app(helper)
+    officer = _sign_in(browser, live_url, "finance@demo.kz")
+    officer.set_viewport_size({"width": 1200, "height": 900})
+    officer.goto(f"{live_url}/finance/decisions/new")
+    officer.locator("#unit_id").select_option(str(region_id))
+    officer.locator("#kind").select_option("clarification")
+    officer.locator("#number").fill("41/377")
+    officer.locator("#decided_on").fill("2026-11-20")
+    officer.locator("#session_number").fill("41")
+    officer.locator("#reference").fill("https://karaganda-maslikhat.example.kz/41-377")
+    officer.locator("#changes-0-line_id").select_option(str(line_id))
+    officer.locator("#changes-0-amount").fill("1 250 000,50")
+    officer.get_by_role("button", name="Enter the decision").click()
+    officer.wait_for_load_state()
+    assert "41/377" in officer.content()
+    decision_url = officer.url
+    # The officer who entered it is not offered verification (the server refuses it too).
+    assert "another finance officer must verify it" in officer.content()
+    assert officer.get_by_role("button", name="verify").count() == 0
+    second = _sign_in(browser, live_url, "finance2@demo.kz")
+    second.goto(decision_url)
+    second.get_by_role("button", name="verify").click()
+    second.wait_for_load_state()
+    deputy = _sign_in(browser, live_url, "deputy@demo.kz")
+    deputy.goto(f"{live_url}/finance/lines/{line_id}")
+    expected = f"{(approved + 125_000_050) // 100:,}".replace(",", "\u00a0") + ",50\u00a0₸"
+    assert expected in deputy.locator("main").inner_text()
+    assert "41/377" in deputy.content()
+    assert deputy.evaluate("document.documentElement.scrollWidth") <= 360
+    ARTIFACTS.mkdir(exist_ok=True)
+    deputy.screenshot(path=str(ARTIFACTS / "budget-line-en-360.png"), full_page=True)
