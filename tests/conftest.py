@@ -205,3 +205,12 @@ def rq_prefix(redis_url):
         for member in conn.smembers(key):
             if prefix.encode() in member:
                 conn.srem(key, member)
+
+
+def translated(app, msgid: str, lang: str, **params) -> str:
+    """Return ``msgid`` as a page in ``lang`` shows it (translated, HTML-escaped)."""
+    from flask_babel import force_locale, gettext
+    from markupsafe import escape
+
+    with app.test_request_context(), force_locale(lang):
+        return str(escape(gettext(msgid, **params)))

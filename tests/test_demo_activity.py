@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal import demo, demo_activity
-from tests.conftest import login
+from tests.conftest import login, translated
 from volunteers.activity_models import Contribution, Shift, Signup
 
 
@@ -39,7 +39,7 @@ def test_demo_activity_covers_every_state_and_loads_once(app, client, session):
         assert logged_by != decided_by
     login(client, "volunteer@demo.kz")
     mine = client.get("/my/shifts")
-    assert mine.status_code == 200 and "Check in" in mine.text
+    assert mine.status_code == 200 and translated(app, "Check in", "kk") in mine.text
     points = client.get("/my/contributions")
     assert points.status_code == 200 and "Q" in points.text
     client.post("/logout")
