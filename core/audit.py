@@ -27,7 +27,9 @@ from core.db import Base, UTCDateTime, utcnow
 GENESIS_HASH = "0" * 64
 # One appender at a time on PostgreSQL; the lock is released at COMMIT or ROLLBACK.
 ADVISORY_LOCK_KEY = 727001
-_IIN_LIKE = re.compile(r"(?<!\d)\d{12}(?!\d)")
+# Twelve digits standing alone. Inside a longer letter-and-digit token (a SHA-256 head hash
+# has a run of twelve digits about one time in five) they are not an IIN.
+_IIN_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
 _SEP = "\x1f"
 
 

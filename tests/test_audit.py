@@ -106,6 +106,28 @@ def test_payload_with_a_raw_iin_is_refused(app, session):
             actor_id=None,
             payload={"applicant": {"iin": "900101300017"}},
         )
+    with pytest.raises(ValueError, match="mask IINs"):
+        audit.record(
+            session,
+            action="test.event",
+            object_type="test",
+            actor_id=None,
+            payload={"note": "ИИН 900101300017, звонил"},
+        )
+
+
+def test_hashes_with_twelve_digits_in_a_row_are_not_taken_for_iins(app, session):
+    # The chain's head hash goes into the verification event; one in five has such a run.
+    head = "ab" + "123456789012" + "cd" * 25
+    event = audit.record(
+        session,
+        action="audit.verify",
+        object_type="job_run",
+        object_id=1,
+        actor_id=None,
+        payload={"head_hash": head, "checked": 12},
+    )
+    assert event.data["head_hash"] == head
 
 
 def test_concurrent_appends_keep_every_link(app):
