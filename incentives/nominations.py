@@ -1,0 +1,209 @@
+"""Nominations: the quarter's candidates by points, proposals backed by confirmed contributions."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import audit, places
+from core.errors import N_, Conflict, DomainError, NotFound
+from core.money import format_tiyn
+from incentives import policy as policies
+from incentives.models import MONEY_FORMS, Nomination, NominationContribution
+from volunteers.activity_models import Contribution
+from volunteers.models import Member
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[dt.date, dt.date]:
+    """Return the first and last day of a calendar quarter."""
+    if quarter not in (1, 2, 3, 4):
+        raise DomainError(N_("A quarter is 1, 2, 3 or 4."))
+    first = dt.date(year, 3 * quarter - 2, 1)
+    last = dt.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - dt.timedelta(days=1)
+    return first, last
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A member with their confirmed points and records in a period."""
+
+    member_id: int
+    full_name: str
+    unit_id: int
+    points: int
+    contributions: int
+
+
+def candidates(
+    session: Session, scope_ids: list[int], first: dt.date, last: dt.date, limit: int = 100
+) -> list[Candidate]:
+    """Rank active members of the jurisdictions by confirmed points in [first, last].
+
+    One aggregate query; contributions already behind an approved nomination do not count.
+    """
+    rewarded = select(NominationContribution.contribution_id).where(NominationContribution.approved)
+    points = func.coalesce(func.sum(Contribution.points), 0)
+    rows = session.execute(
+        select(Member.id, Member.full_name, Member.unit_id, points, func.count(Contribution.id))
+        .join(Contribution, Contribution.member_id == Member.id)
+        .join(places.AdminUnit, Member.unit_id == places.AdminUnit.id)
+        .where(
+            Member.status == "active",
+            Contribution.status == "confirmed",
+            Contribution.occurred_on.between(first, last),
+            Contribution.id.not_in(rewarded),
+            places.units_within_clause(scope_ids),
+        )
+        .group_by(Member.id, Member.full_name, Member.unit_id)
+        .order_by(points.desc(), Member.full_name)
+        .limit(limit)
+    ).all()
+    return [Candidate(*row) for row in rows]
+
+
+def amount_in_tiyn(session: Session, *, amount: Decimal, unit: str, year: int) -> int:
+    """Turn an amount typed in MCI or tenge into tiyn (MCI at the year's rate)."""
+    if amount <= 0:
+        raise DomainError(N_("The amount must be greater than zero."))
+    if unit == "mci":
+        tiyn = Decimal(policies.mci_tiyn(session, year)) * amount
+        return int(tiyn.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if amount.as_tuple().exponent < -2:
+        raise DomainError(N_("An amount has at most two decimals (tiyn): %(text)s."), text=amount)
+    return int(amount * 100)
+
+
+def nominate(
+    session: Session,
+    *,
+    commission_id: int,
+    member_id: int,
+    contribution_ids: list[int],
+    justification: str,
+    form: str,
+    amount_tiyn: int,
+    entered_in: str,
+    nominator_id: int,
+    today: dt.date,
+    submit: bool = True,
+) -> Nomination:
+    """Propose a reward for a member; refused unless backed by their confirmed contributions."""
+    commission = policies.get_commission(session, commission_id)
+    member = session.get(Member, member_id)
+    if member is None or not places.within(session, member.unit_id, [commission.unit_id]):
+        raise NotFound(N_("No such member."))
+    if member.status != "active":
+        raise Conflict(N_("Only an active member can be nominated."))
+    justification = (justification or "").strip()
+    if not justification:
+        raise DomainError(N_("Write why this member deserves the reward."))
+    rule = policies.policy_in_force(session, commission.unit_id, today)
+    if form not in rule.allowed_forms:
+        raise DomainError(N_("The reward policy in force does not allow this form of reward."))
+    if form in MONEY_FORMS:
+        if amount_tiyn <= 0:
+            raise DomainError(N_("Enter the amount of the reward."))
+        cap = rule.cash_cap_mci * policies.mci_tiyn(session, today.year)
+        if form == "cash" and amount_tiyn > cap:
+            raise DomainError(
+                N_("%(amount)s is over the cap of %(mci)s MCI per reward (%(cap)s)."),
+                amount=format_tiyn(amount_tiyn),
+                mci=rule.cash_cap_mci,
+                cap=format_tiyn(cap),
+            )
+    else:
+        amount_tiyn = 0
+    ids = sorted(set(contribution_ids))
+    if not ids:
+        raise DomainError(N_("A nomination needs at least one confirmed contribution."))
+    found = session.scalars(
+        select(Contribution).where(
+            Contribution.id.in_(ids),
+            Contribution.member_id == member_id,
+            Contribution.status == "confirmed",
+        )
+    ).all()
+    if len(found) != len(ids):
+        raise DomainError(N_("Only confirmed contributions of this member can support it."))
+    taken = session.scalar(
+        select(NominationContribution.contribution_id).where(
+            NominationContribution.contribution_id.in_(ids), NominationContribution.approved
+        )
+    )
+    if taken:
+        raise Conflict(N_("Contribution No. %(id)s already supports an approved reward."), id=taken)
+    nomination = Nomination(
+        commission_id=commission_id,
+        member_id=member_id,
+        nominator_id=nominator_id,
+        justification=justification,
+        form=form,
+        amount_tiyn=amount_tiyn,
+        entered_in="mci" if entered_in == "mci" else "tenge",
+        year=today.year,
+        status="draft",
+    )
+    session.add(nomination)
+    session.flush()
+    session.add_all(
+        NominationContribution(nomination_id=nomination.id, contribution_id=c, approved=False)
+        for c in ids
+    )
+    audit.record(
+        session,
+        action="nomination.create",
+        object_type="nomination",
+        object_id=nomination.id,
+        actor_id=nominator_id,
+        payload={
+            "member_id": member_id,
+            "form": form,
+            "amount_tiyn": amount_tiyn,
+            "contributions": ids,
+        },
+    )
+    if submit:
+        submit_nomination(session, nomination_id=nomination.id, actor_id=nominator_id)
+    return nomination
+
+
+def get_nomination(session: Session, nomination_id: int) -> Nomination:
+    """Return the nomination or raise NotFound."""
+    found = session.get(Nomination, nomination_id)
+    if found is None:
+        raise NotFound(N_("No such nomination."))
+    return found
+
+
+def submit_nomination(session: Session, *, nomination_id: int, actor_id: int) -> Nomination:
+    """Send a draft to the commission's secretary."""
+    nomination = get_nomination(session, nomination_id)
+    if nomination.status != "draft":
+        raise Conflict(N_("Only a draft can be submitted."))
+    nomination.status = "submitted"
+    nomination.submitted_at = dt.datetime.now(dt.UTC)
+    audit.record(
+        session,
+        action="nomination.submit",
+        object_type="nomination",
+        object_id=nomination_id,
+        actor_id=actor_id,
+        payload={},
+    )
+    return nomination
+
+
+def supporting(session: Session, nomination_id: int) -> list[Contribution]:
+    """Return the contributions behind a nomination."""
+    return list(
+        session.scalars(
+            select(Contribution)
+            .join(NominationContribution, NominationContribution.contribution_id == Contribution.id)
+            .where(NominationContribution.nomination_id == nomination_id)
+            .order_by(Contribution.occurred_on)
+        )
+    )

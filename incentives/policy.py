@@ -1,0 +1,258 @@
+"""Reward policies by jurisdiction and date, the commission and its members."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from budget.models import MCIRate
+from core import audit, places
+from core.errors import N_, Conflict, DomainError, NotFound
+from incentives.models import (
+    COMMISSION_ROLES,
+    FORMS,
+    Commission,
+    CommissionMember,
+    RewardPolicy,
+)
+from volunteers.activity_models import ContributionKind
+
+
+def _chain_ids(session: Session, unit_id: int) -> list[int]:
+    """Return the unit and the units above it, nearest first."""
+    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
+    if path is None:
+        raise NotFound(N_("No such jurisdiction."))
+    return [int(x) for x in reversed(path.strip("/").split("/"))]
+
+
+def set_policy(
+    session: Session,
+    *,
+    unit_id: int,
+    effective_from: dt.date,
+    resolution: str,
+    forms: list[str],
+    cash_cap_mci: int,
+    annual_cap_mci: int,
+    points: dict[str, int],
+    quorum: tuple[int, int],
+    chair_breaks_tie: bool,
+    actor_id: int | None,
+) -> RewardPolicy:
+    """Record a version of the akimat's reward policy, in force from ``effective_from``."""
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise DomainError(N_("Cite the akimat's resolution that sets this policy."))
+    unknown = [f for f in forms if f not in FORMS]
+    if not forms or unknown:
+        raise DomainError(N_("Choose the allowed forms of reward."))
+    if cash_cap_mci <= 0 or annual_cap_mci < cash_cap_mci:
+        raise DomainError(
+            N_(
+                "The annual cap (%(annual)s MCI) must be at least the cap per reward (%(cap)s MCI)."
+            ),
+            annual=annual_cap_mci,
+            cap=cash_cap_mci,
+        )
+    numerator, denominator = quorum
+    if not 0 < numerator <= denominator:
+        raise DomainError(N_("The quorum must be a fraction between 0 and 1."))
+    known = set(session.scalars(select(ContributionKind.code)))
+    if set(points) - known or any(p < 0 for p in points.values()):
+        raise DomainError(N_("Points are whole numbers for known contribution kinds."))
+    exists = session.scalar(
+        select(RewardPolicy.id).where(
+            RewardPolicy.unit_id == unit_id, RewardPolicy.effective_from == effective_from
+        )
+    )
+    if exists:
+        raise Conflict(N_("A policy already takes effect on this date here."))
+    policy = RewardPolicy(
+        unit_id=unit_id,
+        effective_from=effective_from,
+        resolution=resolution,
+        forms=",".join(f for f in FORMS if f in forms),
+        cash_cap_mci=cash_cap_mci,
+        annual_cap_mci=annual_cap_mci,
+        points=json.dumps(points, sort_keys=True),
+        quorum_numerator=numerator,
+        quorum_denominator=denominator,
+        chair_breaks_tie=chair_breaks_tie,
+        created_by_id=actor_id,
+    )
+    session.add(policy)
+    session.flush()
+    audit.record(
+        session,
+        action="policy.set",
+        object_type="reward_policy",
+        object_id=policy.id,
+        actor_id=actor_id,
+        payload={
+            "unit_id": unit_id,
+            "effective_from": effective_from.isoformat(),
+            "resolution": resolution,
+            "forms": policy.forms,
+            "cash_cap_mci": cash_cap_mci,
+            "annual_cap_mci": annual_cap_mci,
+            "quorum": f"{numerator}/{denominator}",
+            "chair_breaks_tie": chair_breaks_tie,
+            "points": points,
+        },
+    )
+    return policy
+
+
+def policy_in_force(session: Session, unit_id: int, day: dt.date) -> RewardPolicy:
+    """Return the policy in force on ``day`` for the unit or the nearest unit above it."""
+    chain = _chain_ids(session, unit_id)
+    rows = session.scalars(
+        select(RewardPolicy)
+        .where(RewardPolicy.unit_id.in_(chain), RewardPolicy.effective_from <= day)
+        .order_by(RewardPolicy.effective_from.desc(), RewardPolicy.id.desc())
+    ).all()
+    for unit in chain:
+        for policy in rows:
+            if policy.unit_id == unit:
+                return policy
+    raise DomainError(N_("No reward policy is in force here: the akimat's resolution is missing."))
+
+
+def points_of(policy: RewardPolicy, kind: ContributionKind) -> int:
+    """Return the points per hour or event of ``kind`` under ``policy``."""
+    return int(json.loads(policy.points).get(kind.code, kind.points))
+
+
+def mci_tiyn(session: Session, year: int) -> int:
+    """Return the MCI of ``year`` in tiyn, or refuse when it is not set."""
+    rate = session.get(MCIRate, year)
+    if rate is None:
+        raise DomainError(N_("The MCI for %(year)s is not set."), year=year)
+    return rate.amount_tiyn
+
+
+# ---- the commission ---------------------------------------------------------------------------
+
+
+def get_commission(session: Session, commission_id: int) -> Commission:
+    """Return the commission or raise NotFound."""
+    found = session.get(Commission, commission_id)
+    if found is None:
+        raise NotFound(N_("No such commission."))
+    return found
+
+
+def commission_for(session: Session, unit_id: int) -> Commission | None:
+    """Return the commission of the akimat of ``unit_id`` or of the nearest unit above it."""
+    chain = _chain_ids(session, unit_id)
+    found = {
+        c.unit_id: c
+        for c in session.scalars(select(Commission).where(Commission.unit_id.in_(chain)))
+    }
+    return next((found[u] for u in chain if u in found), None)
+
+
+def create_commission(session: Session, *, unit_id: int, name: str, actor_id: int) -> Commission:
+    """Set up the reward commission of an akimat."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise DomainError(N_("Name the commission."))
+    if session.scalar(select(Commission.id).where(Commission.unit_id == unit_id)):
+        raise Conflict(N_("This akimat already has a commission."))
+    commission = Commission(unit_id=unit_id, name=name)
+    session.add(commission)
+    session.flush()
+    audit.record(
+        session,
+        action="commission.create",
+        object_type="commission",
+        object_id=commission.id,
+        actor_id=actor_id,
+        payload={"unit_id": unit_id, "name": name},
+    )
+    return commission
+
+
+def add_member(
+    session: Session,
+    *,
+    commission_id: int,
+    user_id: int,
+    role: str,
+    position: str,
+    term_from: dt.date,
+    term_to: dt.date | None,
+    actor_id: int,
+) -> CommissionMember:
+    """Appoint a member; one chair and one secretary at a time."""
+    if role not in COMMISSION_ROLES:
+        raise DomainError(N_("Unknown role on the commission."))
+    if term_to is not None and term_to < term_from:
+        raise DomainError(N_("A term cannot end before it starts."))
+    current = [
+        m
+        for m in session.scalars(
+            select(CommissionMember).where(CommissionMember.commission_id == commission_id)
+        )
+        if m.term_to is None or m.term_to >= term_from
+    ]
+    if any(m.user_id == user_id for m in current):
+        raise Conflict(N_("This person is already on the commission."))
+    if role in ("chair", "secretary") and any(m.role == role for m in current):
+        raise Conflict(
+            N_("The commission already has a %(role)s: end their term first."), role=role
+        )
+    member = CommissionMember(
+        commission_id=commission_id,
+        user_id=user_id,
+        role=role,
+        position=(position or "").strip(),
+        term_from=term_from,
+        term_to=term_to,
+    )
+    session.add(member)
+    session.flush()
+    audit.record(
+        session,
+        action="commission.member_add",
+        object_type="commission",
+        object_id=commission_id,
+        actor_id=actor_id,
+        payload={"user_id": user_id, "role": role, "term_from": term_from.isoformat()},
+    )
+    return member
+
+
+def end_term(session: Session, *, member_id: int, term_to: dt.date, actor_id: int) -> None:
+    """End a member's term on ``term_to``."""
+    member = session.get(CommissionMember, member_id)
+    if member is None:
+        raise NotFound(N_("No such commission member."))
+    if term_to < member.term_from:
+        raise DomainError(N_("A term cannot end before it starts."))
+    member.term_to = term_to
+    audit.record(
+        session,
+        action="commission.member_end",
+        object_type="commission",
+        object_id=member.commission_id,
+        actor_id=actor_id,
+        payload={"member_id": member_id, "term_to": term_to.isoformat()},
+    )
+
+
+def members_on(session: Session, commission_id: int, day: dt.date) -> list[CommissionMember]:
+    """Return the members whose term covers ``day``."""
+    return [
+        m
+        for m in session.scalars(
+            select(CommissionMember)
+            .where(CommissionMember.commission_id == commission_id)
+            .order_by(CommissionMember.id)
+        )
+        if m.serves_on(day)
+    ]
