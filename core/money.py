@@ -33,6 +33,7 @@ def require_positive(amount_tiyn: int) -> int:
 
 def format_tiyn(amount_tiyn: int) -> str:
     """Format tiyn as ``1 234 567,89 ₸`` (the portal localizes further)."""
+    amount_tiyn = int(amount_tiyn)  # PostgreSQL sums arrive as Decimal
     sign = "-" if amount_tiyn < 0 else ""
     tenge, tiyn = divmod(abs(amount_tiyn), 100)
     return f"{sign}{tenge:,}".replace(",", "\u00a0") + f",{tiyn:02d}\u00a0₸"

@@ -256,3 +256,19 @@ def members_on(session: Session, commission_id: int, day: dt.date) -> list[Commi
         )
         if m.serves_on(day)
     ]
+
+
+def points_rule(session: Session):
+    """Return a rule giving the policy's points per hour or event for a contribution.
+
+    None (the kind's default) where no policy is in force on the contribution's date.
+    """
+
+    def rule(contribution) -> int | None:
+        try:
+            found = policy_in_force(session, contribution.unit_id, contribution.occurred_on)
+        except DomainError:
+            return None
+        return points_of(found, contribution.kind_ref)
+
+    return rule

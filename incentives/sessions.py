@@ -26,6 +26,7 @@ from incentives.models import (
     CommissionSession,
     Nomination,
     NominationContribution,
+    Vote,
 )
 from volunteers.models import Member
 
@@ -188,8 +189,6 @@ def open_session(
 
 
 def _record_vote(session, item, member, choice, reason, entered_by_id, automatic=False):
-    from incentives.models import Vote
-
     try:
         with session.begin_nested():
             vote = Vote(
@@ -284,20 +283,27 @@ def _line_for(session: Session, unit_id: int, year: int, purpose: str) -> Budget
 
 def _paid_this_year(session: Session, iin: str, year: int) -> int:
     """Money already awarded to the person (by IIN, any membership) in the calendar year."""
-    return session.scalar(
-        select(func.coalesce(func.sum(Nomination.amount_tiyn), 0))
-        .join(Member, Member.id == Nomination.member_id)
-        .where(
-            Member.iin == iin,
-            Nomination.year == year,
-            Nomination.status == "approved",
-            Nomination.form.in_(MONEY_FORMS),
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Nomination.amount_tiyn), 0))
+            .join(Member, Member.id == Nomination.member_id)
+            .where(
+                Member.iin == iin,
+                Nomination.year == year,
+                Nomination.status == "approved",
+                Nomination.form.in_(MONEY_FORMS),
+            )
         )
     )
 
 
-def _tally(item: AgendaItem, present: list[CommissionMember]) -> dict:
-    choices = {v.commission_member_id: v.choice for v in item.votes}
+def _tally(session: Session, item: AgendaItem, present: list[CommissionMember]) -> dict:
+    # Read from the database: a loaded ``item.votes`` may predate votes cast since.
+    choices = dict(
+        session.execute(
+            select(Vote.commission_member_id, Vote.choice).where(Vote.item_id == item.id)
+        ).all()
+    )
     missing = [m for m in present if m.id not in choices]
     if missing:
         raise Conflict(
@@ -337,7 +343,7 @@ def close(
     commission = sitting.commission
     rule = policies.policy_in_force(session, commission.unit_id, sitting.held_on)
     present = present_members(session, session_id)
-    tallies = [(item, _tally(item, present)) for item in sitting.items]
+    tallies = [(item, _tally(session, item, present)) for item in sitting.items]
     year = sitting.held_on.year
     mci = policies.mci_tiyn(session, year)
     for item, tally in tallies:

@@ -30,6 +30,8 @@ def render(note: Notification) -> tuple[str, str]:
             return subject, body
         if note.kind in SHIFT_MESSAGES:
             return _shift_message(note.kind, params)
+        if note.kind == "nomination.outcome":
+            return _outcome_message(params)
     raise ValueError(f"unknown notification kind {note.kind}")
 
 
@@ -60,6 +62,24 @@ def _shift_message(kind: str, params: dict) -> tuple[str, str]:
         subject = gettext("Reminder: your shift tomorrow")
         body = gettext("Your shift is %(when)s at %(place)s.", when=when, place=shift.place)
     body += "\n" + gettext("Details: %(link)s", link=url_for("shifts.mine", _external=True))
+    return subject, body
+
+
+def _outcome_message(params: dict) -> tuple[str, str]:
+    outcome = {
+        "approved": gettext("approved"),
+        "rejected": gettext("not approved"),
+        "deferred": gettext("deferred"),
+    }[params["outcome"]]
+    subject = gettext("The reward commission has decided: %(outcome)s", outcome=outcome)
+    body = gettext(
+        "The commission considered your nomination No. %(id)s: %(outcome)s.",
+        id=params["nomination_id"],
+        outcome=outcome,
+    )
+    body += "\n" + gettext(
+        "Details: %(link)s", link=url_for("commission.my_rewards", _external=True)
+    )
     return subject, body
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import Integer, and_, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -33,11 +34,16 @@ def get_contribution(session: Session, contribution_id: int) -> Contribution:
     return found
 
 
-def points_for(kind: ContributionKind, minutes: int | None) -> int:
-    """Return the points of one contribution: per whole hour of patrol, or per event."""
+def points_for(kind: ContributionKind, minutes: int | None, per: int | None = None) -> int:
+    """Return the points of one contribution: per whole hour of patrol, or per event.
+
+    ``per`` is the points per hour or event of the reward policy in force; without one the
+    kind's default applies.
+    """
+    per = kind.points if per is None else per
     if kind.measure == "hours":
-        return kind.points * ((minutes or 0) // 60)
-    return kind.points
+        return per * ((minutes or 0) // 60)
+    return per
 
 
 def log_contribution(
@@ -163,11 +169,16 @@ def confirm(
     actor_id: int,
     scope_ids: list[int],
     now: dt.datetime,
+    points_rule: Callable[[Contribution], int | None] | None = None,
 ) -> Contribution:
-    """Confirm a logged contribution: its points are fixed now; a correction supersedes."""
+    """Confirm a logged contribution: its points are fixed now; a correction supersedes.
+
+    ``points_rule`` gives the points per hour or event of the policy in force for it.
+    """
     contribution = get_contribution(session, contribution_id)
     _decide(session, contribution, actor_id=actor_id, scope_ids=scope_ids, now=now)
-    points = points_for(contribution.kind_ref, contribution.minutes)
+    per = points_rule(contribution) if points_rule else None
+    points = points_for(contribution.kind_ref, contribution.minutes, per)
     done = session.execute(
         update(Contribution)
         .where(Contribution.id == contribution_id, Contribution.status == "logged")

@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 from core import accounts, audit, clock, places
 from core.db import utcnow
 from core.errors import DomainError
+from incentives import policy
 from portal.extensions import db
 from portal.forms import unit_choices
 from portal.i18n import translate_error
@@ -573,6 +574,7 @@ def _decide_all(ids: list[int], form: DecideForm, scope: list[int]) -> int:
                     actor_id=current_user.id,
                     scope_ids=scope,
                     now=now,
+                    points_rule=policy.points_rule(db.session),
                 )
             else:
                 contributions.reject(

@@ -1,0 +1,174 @@
+"""Helpers shared by the commission tests: a funded line, a policy, a commission, nominees."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+
+from budget import appropriations
+from core import accounts, places
+from incentives import nominations, policy
+from tests.volunteer_helpers import make_member
+from volunteers.activity_models import Contribution
+
+DISTRICT = "354000000"
+HELD_ON = dt.date(2026, 10, 15)
+MCI_2026 = 432_500  # tiyn
+_SUB_PROGRAMS = itertools.count(500)
+_SERIALS = itertools.count(6100)
+
+
+@dataclasses.dataclass
+class Setup:
+    """What a commission test works with."""
+
+    unit_id: int
+    line_id: int
+    commission_id: int
+    members: dict[str, int]  # role label -> commission member id
+    users: dict[str, int]  # role label -> user id
+    coordinator_id: int
+
+
+def funded_line(session, approved_tiyn: int, unit_id: int, year: int = 2026) -> int:
+    finance = accounts.find_by_login(session, "finance@demo.kz")
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    program = appropriations.create_program(
+        session,
+        actor_id=finance.id,
+        unit_id=unit_id,
+        fiscal_year=year,
+        functional_group="03",
+        sub_function="6",
+        administrator="252",
+        program="003",
+        sub_program=str(next(_SUB_PROGRAMS)),
+        name_kk="Азаматтарды көтермелеу",
+        name_ru="Поощрение граждан",
+        administrator_body="Аудан әкімінің аппараты",
+    )
+    line = appropriations.create_line(
+        session, program_id=program.id, purpose="citizen_rewards", actor_id=finance.id
+    )
+    decision = appropriations.enter_decision(
+        session,
+        unit_id=unit_id,
+        number="30/1",
+        decided_on=dt.date(year - 1, 12, 20),
+        session_number="XXX",
+        kind="adoption",
+        reference="adilet.zan.kz",
+        amendments=[(line.id, approved_tiyn)],
+        actor_id=finance.id,
+    )
+    appropriations.verify_decision(session, decision_id=decision.id, actor_id=admin.id)
+    return line.id
+
+
+def _user(session, email: str, unit_id: int) -> int:
+    found = accounts.find_by_login(session, email)
+    if found:
+        return found.id
+    return accounts.create_user(
+        session,
+        email=email,
+        phone=None,
+        full_name=email.split("@")[0].title(),
+        unit_id=unit_id,
+        preferred_language="kk",
+        password="commission member 1",
+        actor_id=None,
+    ).id
+
+
+def setup(
+    session,
+    *,
+    approved_tiyn: int = 1_000_000 * 100,
+    members: int = 5,
+    chair_breaks_tie: bool = True,
+    coordinator_on_commission: bool = False,
+) -> Setup:
+    unit = places.by_kato(session, DISTRICT)
+    line_id = funded_line(session, approved_tiyn, unit.id)
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    policy.set_policy(
+        session,
+        unit_id=unit.id,
+        effective_from=dt.date(2026, 1, 1),
+        resolution="Бұқар жырау ауданы әкімдігінің 2026 жылғы 10 қаңтардағы № 5 қаулысы",
+        forms=["thanks", "certificate", "valuable_gift", "cash"],
+        cash_cap_mci=15,
+        annual_cap_mci=20,
+        points={},
+        quorum=(2, 3),
+        chair_breaks_tie=chair_breaks_tie,
+        actor_id=admin.id,
+    )
+    commission = policy.create_commission(
+        session, unit_id=unit.id, name="Көтермелеу комиссиясы", actor_id=admin.id
+    )
+    roles = ["chair", "secretary", "member", "member", "member", "member", "member"][:members]
+    emails = ["chair@demo.kz", "secretary@demo.kz", "member@demo.kz"] + [
+        f"member{i}@demo.kz" for i in range(2, 6)
+    ]
+    ids, users = {}, {}
+    for n, (role, email) in enumerate(zip(roles, emails, strict=False)):
+        label = role if role != "member" else f"member{n}"
+        if coordinator_on_commission and n == len(roles) - 1:
+            email, label = "coordinator@demo.kz", "coordinator"
+        user_id = _user(session, email, unit.id)
+        ids[label] = policy.add_member(
+            session,
+            commission_id=commission.id,
+            user_id=user_id,
+            role=role,
+            position="",
+            term_from=dt.date(2026, 1, 1),
+            term_to=None,
+            actor_id=admin.id,
+        ).id
+        users[label] = user_id
+    coordinator = accounts.find_by_login(session, "coordinator@demo.kz")
+    session.commit()
+    return Setup(unit.id, line_id, commission.id, ids, users, coordinator.id)
+
+
+def nominee(session, *, contributions: int = 2, applicant=None, points: int = 5):
+    """A registered member with confirmed contributions; returns (member, contribution ids)."""
+    member = make_member(session, next(_SERIALS), applicant=applicant, today=dt.date(2026, 3, 18))
+    ids = []
+    for n in range(contributions):
+        c = Contribution(
+            member_id=member.id,
+            unit_id=member.unit_id,
+            kind="offense_reported",
+            occurred_on=dt.date(2026, 9, 1 + n),
+            description="102-ге хабарлады",
+            reference=f"KUSP-{member.id}-{n}",
+            status="confirmed",
+            points=points,
+            decided_by_id=accounts.find_by_login(session, "registrar@demo.kz").id,
+            decided_at=dt.datetime(2026, 9, 20, tzinfo=dt.UTC),
+        )
+        session.add(c)
+        session.flush()
+        ids.append(c.id)
+    return member, ids
+
+
+def nominate(session, s: Setup, member, contribution_ids, *, form="cash", mci=10, **kw):
+    amount = 0 if form in ("thanks", "certificate") else mci * MCI_2026
+    return nominations.nominate(
+        session,
+        commission_id=s.commission_id,
+        member_id=member.id,
+        contribution_ids=contribution_ids,
+        justification="Белсенді қатысқаны үшін",
+        form=form,
+        amount_tiyn=kw.get("amount_tiyn", amount),
+        entered_in="mci",
+        nominator_id=kw.get("nominator_id", s.coordinator_id),
+        today=kw.get("today", dt.date(2026, 10, 1)),
+    )
