@@ -46,6 +46,12 @@ def _approved_item(session: Session, item_id: int) -> AgendaItem:
         raise NotFound(N_("No approved reward of this number."))
     if item.session.status not in ("closed", "minutes_final"):
         raise Conflict(N_("The session is not closed yet."))
+    # Voiding released the item's commitment: paying it now would draw on other items'.
+    voided = session.scalar(
+        select(Payout.id).where(Payout.item_id == item_id, Payout.status == "voided")
+    )
+    if voided:
+        raise Conflict(N_("This reward has been voided and can no longer be paid."))
     return item
 
 

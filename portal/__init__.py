@@ -59,12 +59,24 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.commission.views import bp as commission_bp
     from portal.finance.views import bp as finance_bp
     from portal.jobruns.views import bp as jobruns_bp
     from portal.public.views import bp as public_bp
     from portal.shifts.views import bp as shifts_bp
+    from portal.sober.views import bp as sober_bp
     from portal.volunteers.views import bp as volunteers_bp
 
-    for bp in (public_bp, auth_bp, admin_bp, jobruns_bp, volunteers_bp, finance_bp, shifts_bp):
+    for bp in (
+        public_bp,
+        auth_bp,
+        admin_bp,
+        jobruns_bp,
+        volunteers_bp,
+        finance_bp,
+        shifts_bp,
+        commission_bp,
+        sober_bp,
+    ):
         app.register_blueprint(bp)
     return app

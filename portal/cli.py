@@ -38,7 +38,24 @@ def install(app: Flask) -> None:
         db.session.commit()
         if planned:
             click.echo(f"{planned} demo shifts with attendance and contributions loaded.")
+        from portal import demo_sober
+
+        sober_counts = demo_sober.load_sober(db.session, demo_data.DEMO_PASSWORD)
+        db.session.commit()
+        if sober_counts:
+            click.echo(
+                "{settlements} demo sober settlements with {values} indicator values and "
+                "{initiatives} initiatives loaded.".format(**sober_counts)
+            )
         users = [*users, (demo_activity.SECOND_COORDINATOR, "coordinator")]
+        from portal import demo_commission
+
+        extra = demo_commission.load_commission(db.session, demo_data.DEMO_PASSWORD)
+        db.session.commit()
+        if extra:
+            click.echo("A reward commission with a finalised session and an open one loaded.")
+        users = [*users, *((email, "member") for email in demo_commission.EXTRA_MEMBERS)]
+        users = [*users, (demo_sober.REGION_COORDINATOR, "coordinator")]
         click.echo(f"Demo accounts (password: {demo_data.DEMO_PASSWORD}):")
         for email, role in users:
             click.echo(f"  {email:<24} {role}")

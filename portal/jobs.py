@@ -418,3 +418,45 @@ def remind_shifts(run_id: int, progress: Progress) -> None:
     sent = shifts.remind(db.session, day_start=start, day_end=end)
     jobruns.finish(db.session, run_id, result=json.dumps({"reminded": sent}))
     db.session.commit()
+
+
+@job("sober.indicators_import", queue="default", timeout=3600)
+def import_sober_indicators(run_id: int, progress: Progress) -> None:
+    """Import an uploaded indicators file; the rows not imported go to a downloadable report."""
+    from flask_babel import force_locale, gettext
+
+    from core import accounts, clock, uploads
+    from incentives import sober
+    from volunteers import importing
+
+    run = jobruns.get_run(db.session, run_id)
+    params = json.loads(run.params)
+    upload = uploads.get_file(db.session, params["file_id"])
+    user = accounts.get_user(db.session, run.requested_by_id)
+    rows = sober.read_indicator_table(upload.content, upload.filename)
+    progress(2, "")
+    report = sober.import_indicator_rows(
+        db.session,
+        rows,
+        actor_id=user.id,
+        scope_ids=user.scope("coordinator"),
+        today=clock.local_date(utcnow()),
+        progress=progress,
+    )
+    with force_locale(user.preferred_language):
+        content = importing.error_report_csv(
+            report,
+            lambda message, values: gettext(message, **values),
+            (gettext("Row"), gettext("Problem")),
+        )
+    stored = uploads.store(
+        db.session,
+        filename=f"indicators-{run_id}-problems.csv",
+        content_type="text/csv",
+        content=content,
+        owner_id=user.id,
+    )
+    jobruns.finish(
+        db.session, run_id, result=json.dumps(report.as_dict()), result_file_id=stored.id
+    )
+    db.session.commit()

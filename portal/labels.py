@@ -175,3 +175,132 @@ CONTRIBUTION_STATUS_LABELS = {
     "rejected": _l("Rejected"),
     "superseded": _l("Replaced by a correction"),
 }
+
+AUDIT_ACTION_LABELS.update(
+    {
+        "policy.set": _l("Reward policy set"),
+        "commission.create": _l("Commission created"),
+        "commission.member_add": _l("Commission member appointed"),
+        "commission.member_end": _l("Commission member's term ended"),
+        "nomination.create": _l("Nomination created"),
+        "nomination.submit": _l("Nomination submitted"),
+        "session.plan": _l("Commission session planned"),
+        "session.agenda": _l("Agenda changed"),
+        "session.open": _l("Commission session opened"),
+        "session.vote": _l("Vote recorded"),
+        "session.close": _l("Commission session closed"),
+        "minutes.final": _l("Minutes finalised"),
+        "minutes.scan": _l("Signed scan of the minutes attached"),
+        "session.act": _l("Akimat's act recorded"),
+        "payout.paid": _l("Reward paid"),
+        "payout.failed": _l("Payment failed"),
+        "payout.voided": _l("Reward voided"),
+        "payout.handed_over": _l("Reward handed over"),
+    }
+)
+
+REWARD_FORM_LABELS = {
+    "thanks": _l("Letter of thanks"),
+    "certificate": _l("Certificate of honour"),
+    "valuable_gift": _l("Valuable gift"),
+    "cash": _l("Cash reward"),
+}
+
+COMMISSION_ROLE_LABELS = {
+    "chair": _l("Chair"),
+    "deputy_chair": _l("Deputy chair"),
+    "secretary": _l("Secretary"),
+    "member": _l("Member"),
+}
+
+NOMINATION_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "submitted": _l("Submitted"),
+    "on_agenda": _l("On the agenda"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "deferred": _l("Deferred"),
+}
+
+SESSION_STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "open": _l("Open"),
+    "closed": _l("Closed"),
+    "minutes_final": _l("Minutes final"),
+}
+
+VOTE_CHOICE_LABELS = {
+    "for": _l("For"),
+    "against": _l("Against"),
+    "abstain": _l("Abstain"),
+    "recused": _l("Recused"),
+}
+
+OUTCOME_LABELS = {
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "deferred": _l("Deferred"),
+}
+
+PAYOUT_STATUS_LABELS = {
+    "awaiting": _l("Awaiting payment"),
+    "pending": _l("Pending"),
+    "paid": _l("Paid"),
+    "failed": _l("Payment failed"),
+    "voided": _l("Voided"),
+    "handed_over": _l("Handed over"),
+}
+
+AMOUNT_UNIT_LABELS = {
+    "mci": _l("MCI"),
+    "tenge": _l("tenge"),
+}
+
+# Why a member was recused automatically when the session opened.
+RECUSAL_LABELS = {
+    "nominator": _l("is the nominator"),
+    "nominee": _l("is the nominee"),
+}
+
+# ---- sober settlements ----
+DECLARATION_STATUS_LABELS = {
+    "declared": _l("Declared"),
+    "confirmed": _l("Confirmed"),
+    "revoked": _l("Revoked"),
+}
+
+SIGNATORY_ROLE_LABELS = {
+    "rural_akim": _l("Rural akim"),
+    "police_inspector": _l("District police inspector"),
+    "elders_council": _l("Council of elders"),
+    "other": _l("Other"),
+}
+
+INITIATIVE_STATUS_LABELS = {
+    "submitted": _l("Submitted"),
+    "under_review": _l("Under review"),
+    "supported": _l("Supported"),
+    "declined": _l("Declined"),
+}
+
+PROPOSER_ROLE_LABELS = {
+    "activist": _l("Activist"),
+    "rural_akim": _l("Rural akim"),
+}
+
+AUDIT_ACTION_LABELS.update(
+    {
+        "sober.declare": _l("Sober-settlement declaration recorded"),
+        "sober.confirm": _l("Sober-settlement status confirmed"),
+        "sober.revoke": _l("Sober-settlement status revoked"),
+        "sober.outlet_add": _l("Retail outlet's refusal recorded"),
+        "sober.indicator_kind_save": _l("Indicator kind saved"),
+        "sober.indicator_record": _l("Indicator value recorded"),
+        "sober.indicator_import": _l("Indicator values imported"),
+        "sober.initiative_submit": _l("Initiative submitted"),
+        "sober.initiative_review": _l("Initiative reviewed"),
+        "sober.initiative_comment": _l("Comment on an initiative"),
+    }
+)
+
+JOB_KIND_LABELS["sober.indicators_import"] = _l("Import of sober-settlement indicators")

@@ -70,7 +70,7 @@ def _user(session, email: str, unit_id: int) -> int:
     found = accounts.find_by_login(session, email)
     if found:
         return found.id
-    return accounts.create_user(
+    user = accounts.create_user(
         session,
         email=email,
         phone=None,
@@ -79,7 +79,9 @@ def _user(session, email: str, unit_id: int) -> int:
         preferred_language="kk",
         password="commission member 1",
         actor_id=None,
-    ).id
+    )
+    accounts.grant_role(session, user_id=user.id, role="member", unit_id=unit_id, actor_id=None)
+    return user.id
 
 
 def setup(

@@ -45,3 +45,26 @@ def test_demo_activity_covers_every_state_and_loads_once(app, client, session):
     client.post("/logout")
     login(client, "coordinator2@demo.kz")
     assert client.get("/contributions/queue").status_code == 200
+
+
+def test_demo_commission_has_a_finalised_session_with_payouts_and_an_open_one(app, session):
+    from budget import ledger
+    from incentives.models import CommissionSession, Payout
+    from portal import demo_commission
+    from portal.extensions import db
+
+    with app.app_context():
+        demo.load_budget(db.session)
+        demo_activity.load_activity(db.session, demo.DEMO_PASSWORD)
+        db.session.commit()
+        assert demo_commission.load_commission(db.session, demo.DEMO_PASSWORD)
+        db.session.commit()
+        assert demo_commission.load_commission(db.session, demo.DEMO_PASSWORD) == []
+    session.rollback()
+    statuses = dict(
+        session.execute(select(CommissionSession.status, CommissionSession.act_number)).all()
+    )
+    assert set(statuses) == {"minutes_final", "open"}
+    assert statuses["minutes_final"]  # the akimat's act is recorded
+    assert {p.status for p in session.scalars(select(Payout))} == {"paid", "handed_over"}
+    assert ledger.reconcile(session) == []

@@ -31,6 +31,7 @@ def test_public_endpoints_are_the_expected_few(app):
         "public.health",
         "public.home",
         "public.set_language",
+        "sober.public_page",
         "volunteers.signup",
         "volunteers.verify",
     ]

@@ -310,3 +310,105 @@ def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, 
     assert deputy.evaluate("document.documentElement.scrollWidth") <= 360
     ARTIFACTS.mkdir(exist_ok=True)
     deputy.screenshot(path=str(ARTIFACTS / "budget-line-en-360.png"), full_page=True)
+
+
+def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser, tmp_path):
+    from sqlalchemy import select
+
+    from budget.models import BudgetLine
+    from core import accounts, clock
+    from core.db import utcnow
+    from portal.extensions import db
+    from tests import commission_helpers as ch
+
+    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
+    with helper.app_context():
+        s = ch.setup(db.session, members=4)
+        member, _ids = ch.nominee(db.session, contributions=2, points=9)
+        name, member_id = member.full_name, member.id
+        for uid in [*s.users.values(), s.coordinator_id]:
+            db.session.get(accounts.User, uid).preferred_language = "en"
+        accounts.find_by_login(db.session, "finance@demo.kz").preferred_language = "en"
+        db.session.commit()
+        logins = {label: db.session.get(accounts.User, uid).email for label, uid in s.users.items()}
+        line_id = s.line_id
+    close_app(helper)
+
+    def sign_in(login):
+        demo_users = ("chair@demo.kz", "secretary@demo.kz", "member@demo.kz")
+        password = DEMO_PASSWORD if login in demo_users else None
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+        page.goto(f"{live_url}/login")
+        page.locator("#login").fill(login)
+        page.locator("#password").fill(password or "commission member 1")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.url == f"{live_url}/", (login, page.locator("main").inner_text()[:300])
+        return page
+
+    # The coordinator picks the member from last quarter's candidates and nominates them.
+    coordinator = _sign_in(browser, live_url, "coordinator@demo.kz")
+    coordinator.goto(f"{live_url}/commission/candidates?year=2026&quarter=3")
+    coordinator.locator(f"a[href*='/candidates/{member_id}/nominate']").click()
+    coordinator.wait_for_load_state()
+    for box in coordinator.locator("input[name=contribution_ids]").all():
+        box.check()
+    coordinator.locator("#justification").fill("Reported offenses twice this quarter")
+    coordinator.locator("#reward_form").select_option("cash")
+    coordinator.locator("#amount").fill("10")
+    coordinator.locator("#unit").select_option("mci")
+    coordinator.get_by_role("button", name="Submit the nomination").click()
+    coordinator.wait_for_load_state()
+    assert "43\u00a0250,00\u00a0₸" in coordinator.locator("main").inner_text()
+    # The secretary plans a session, puts the nomination on it and opens it with four present.
+    secretary = sign_in(logins["secretary"])
+    secretary.goto(f"{live_url}/commission/sessions")
+    secretary.locator("#held_on").fill(clock.local_date(utcnow()).isoformat())
+    secretary.locator("#place").fill("Akimat, hall 2")
+    secretary.get_by_role("button", name="Plan the session").click()
+    secretary.wait_for_load_state()
+    secretary.locator("input[name=nomination_ids]").first.check()
+    secretary.get_by_role("button", name="Add to the agenda").click()
+    secretary.wait_for_load_state()
+    for box in secretary.locator("input[name=present]").all():
+        box.check()
+    secretary.get_by_role("button", name="Record attendance and open").click()
+    secretary.wait_for_load_state()
+    session_url = secretary.url
+    assert "Quorum met" in secretary.locator("main").inner_text()
+    # Every member present votes from their own screen.
+    for label in ("chair", "secretary", "member2", "member3"):
+        voter = secretary if label == "secretary" else sign_in(logins[label])
+        voter.goto(f"{live_url}/commission/my-sessions")
+        assert "For" in voter.locator("main").inner_text(), (
+            label,
+            voter.locator("main").inner_text()[:400],
+        )
+        voter.get_by_role("button", name="For", exact=True).first.click()
+        voter.wait_for_load_state()
+    secretary.goto(session_url)
+    secretary.get_by_role("button", name="Close the session and decide").click()
+    secretary.wait_for_load_state()
+    secretary.get_by_role("button", name="Finalise the minutes").click()
+    secretary.wait_for_load_state()
+    assert name in secretary.locator("main").inner_text()
+    # Finance pays; a second click of the same form pays nothing more.
+    finance = _sign_in(browser, live_url, "finance@demo.kz")
+    finance.goto(f"{live_url}/commission/payouts")
+    finance.get_by_role("link", name=name).first.click()
+    finance.wait_for_load_state()
+    finance.locator("#iban").fill("KZ86 125K ZT50 0410 0100")
+    finance.locator("#order_number").fill("PO-7781")
+    finance.locator("#order_date").fill(clock.local_date(utcnow()).isoformat())
+    # A double click sends the form twice with the same one-time key.
+    finance.get_by_role("button", name="Record the payment").dblclick()
+    finance.wait_for_load_state()
+    from playwright.sync_api import expect
+
+    expect(finance.locator("main")).to_contain_text("PO-7781")
+    check = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
+    with check.app_context():
+        line = db.session.get(BudgetLine, line_id)
+        assert (line.committed_tiyn, line.disbursed_tiyn) == (0, 10 * ch.MCI_2026)
+        assert db.session.scalar(select(BudgetLine.id).where(BudgetLine.id == line_id))
+    close_app(check)

@@ -1,0 +1,1 @@
+"""The reward commission: policy, nominations, sessions, votes, minutes, payouts, my rewards."""

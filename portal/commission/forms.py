@@ -1,0 +1,225 @@
+"""Forms of the reward commission: policy, members, nominations, sessions, votes and payouts.
+
+None of them carries a status, an outcome or a ledger field: the domain decides those.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from incentives.models import COMMISSION_ROLES, FORMS
+from portal.labels import (
+    AMOUNT_UNIT_LABELS,
+    COMMISSION_ROLE_LABELS,
+    REWARD_FORM_LABELS,
+    VOTE_CHOICE_LABELS,
+)
+
+AMOUNT_HINT = _l("In tenge, e.g. 1 234 567,89.")
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PolicyForm(FlaskForm):
+    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    effective_from = DateField(_l("In force from"), validators=[DataRequired()])
+    resolution = StringField(
+        _l("Akimat's resolution"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("Number, date and title of the resolution that sets the policy."),
+    )
+    forms = CheckboxesField(
+        _l("Allowed forms of reward"),
+        choices=[SelectChoice(f, REWARD_FORM_LABELS[f]) for f in FORMS],
+    )
+    cash_cap_mci = IntegerField(
+        _l("Cap per cash reward, MCI"),
+        default=15,
+        validators=[InputRequired(), NumberRange(min=1, max=10000)],
+    )
+    annual_cap_mci = IntegerField(
+        _l("Cap per person per calendar year, MCI"),
+        default=30,
+        validators=[InputRequired(), NumberRange(min=1, max=10000)],
+    )
+    quorum_numerator = IntegerField(
+        _l("Quorum: numerator"), default=2, validators=[InputRequired(), NumberRange(min=1)]
+    )
+    quorum_denominator = IntegerField(
+        _l("Quorum: denominator"),
+        default=3,
+        validators=[InputRequired(), NumberRange(min=1)],
+        description=_l("The default quorum is two thirds of the members (2/3)."),
+    )
+    chair_breaks_tie = BooleanField(_l("The chair's vote decides a tie"), default=True)
+
+
+def policy_form_class(kinds, locale: str) -> type[PolicyForm]:
+    """Return the policy form with one points field per contribution kind."""
+
+    class Form(PolicyForm):
+        pass
+
+    for kind in kinds:
+        setattr(
+            Form,
+            f"points_{kind.code}",
+            IntegerField(
+                kind.name(locale),
+                default=kind.points,
+                validators=[InputRequired(), NumberRange(min=0, max=1000)],
+            ),
+        )
+    return Form
+
+
+class CommissionForm(FlaskForm):
+    unit_id = SelectField(_l("Akimat of"), coerce=int, validate_choice=True)
+    name = StringField(_l("Name of the commission"), validators=[DataRequired(), Length(max=300)])
+
+
+class MemberForm(FlaskForm):
+    user_id = SelectField(_l("Person"), coerce=int, validate_choice=True)
+    role = SelectField(
+        _l("Role on the commission"),
+        choices=[SelectChoice(r, COMMISSION_ROLE_LABELS[r]) for r in COMMISSION_ROLES],
+        default="member",
+    )
+    position = StringField(
+        _l("Position held"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("E.g. deputy akim of the district."),
+    )
+    term_from = DateField(_l("Term from"), validators=[DataRequired()])
+    term_to = DateField(_l("Term to"), validators=[Optional()])
+
+
+class EndTermForm(FlaskForm):
+    term_to = DateField(_l("Last day of the term"), validators=[DataRequired()])
+
+
+class NominationForm(FlaskForm):
+    contribution_ids = CheckboxesField(
+        _l("Confirmed contributions that support the nomination"), coerce=int
+    )
+    justification = TextAreaField(
+        _l("Why this member deserves the reward"),
+        validators=[DataRequired(), Length(max=4000)],
+    )
+    reward_form = SelectField(_l("Form of reward"), validate_choice=True)
+    amount = StringField(
+        _l("Amount"),
+        validators=[Optional(), Length(max=40)],
+        description=_l(
+            "Only for a cash reward or a valuable gift; e.g. 10 (MCI) or 43 250 (tenge)."
+        ),
+    )
+    unit = SelectField(
+        _l("Amount in"),
+        choices=[SelectChoice(k, v) for k, v in AMOUNT_UNIT_LABELS.items()],
+        default="mci",
+    )
+
+
+class PlanForm(FlaskForm):
+    commission_id = SelectField(_l("Commission"), coerce=int, validate_choice=True)
+    held_on = DateField(_l("Date of the session"), validators=[DataRequired()])
+    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=300)])
+    on_paper = BooleanField(
+        _l("Held on paper: the secretary enters the votes"),
+    )
+
+
+class AgendaForm(FlaskForm):
+    nomination_ids = CheckboxesField(_l("Nominations waiting for the commission"), coerce=int)
+
+
+class OpenForm(FlaskForm):
+    present = CheckboxesField(_l("Present"), coerce=int)
+
+
+class PaperVoteForm(FlaskForm):
+    commission_member_id = SelectField(_l("Member"), coerce=int, validate_choice=True)
+    choice = SelectField(
+        _l("Vote"), choices=[SelectChoice(k, v) for k, v in VOTE_CHOICE_LABELS.items()]
+    )
+    reason = StringField(_l("Reason for the recusal"), validators=[Optional(), Length(max=1000)])
+
+
+class VoteForm(FlaskForm):
+    # The choice comes from the button pressed.
+    choice = SelectField(
+        _l("Vote"), choices=[SelectChoice(k, v) for k, v in VOTE_CHOICE_LABELS.items()]
+    )
+    reason = StringField(
+        _l("Reason, if you recuse yourself"), validators=[Optional(), Length(max=1000)]
+    )
+
+
+class ActForm(FlaskForm):
+    number = StringField(
+        _l("Number of the akimat's act"), validators=[DataRequired(), Length(max=60)]
+    )
+    date = DateField(_l("Date of the act"), validators=[DataRequired()])
+
+
+class ScanForm(FlaskForm):
+    file = FileField(
+        _l("Signed scan of the minutes (PDF, up to 10 MB)"), validators=[FileRequired()]
+    )
+
+
+UUID = Regexp(r"^[0-9a-f]{32}$")
+
+
+class PaymentForm(FlaskForm):
+    iban = StringField(
+        _l("Recipient's IBAN"),
+        validators=[DataRequired(), Length(max=42)],
+        description=_l("KZ and 18 letters or digits."),
+    )
+    order_number = StringField(
+        _l("Payment order number"), validators=[DataRequired(), Length(max=40)]
+    )
+    order_date = DateField(_l("Payment order date"), validators=[DataRequired()])
+    amount = StringField(
+        _l("Amount paid"), validators=[DataRequired(), Length(max=40)], description=AMOUNT_HINT
+    )
+    # Generated when the form is shown: a double submit or a retry pays once.
+    key = HiddenField(validators=[DataRequired(), UUID])
+
+
+class FailureForm(FlaskForm):
+    iban = StringField(_l("Recipient's IBAN"), validators=[Optional(), Length(max=42)])
+    order_number = StringField(_l("Payment order number"), validators=[Optional(), Length(max=40)])
+    reason = TextAreaField(
+        _l("Why the payment failed"), validators=[DataRequired(), Length(max=1000)]
+    )
+
+
+class VoidForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why the reward will not be paid"), validators=[DataRequired(), Length(max=1000)]
+    )
+
+
+class HandOverForm(FlaskForm):
+    handed_on = DateField(_l("Handed over on"), validators=[DataRequired()])

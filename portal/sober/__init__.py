@@ -1,0 +1,1 @@
+"""Sober settlements: registry, indicators, initiatives and the public page."""
