@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
+from incentives.sober_models import Initiative
 from volunteers.models import Member
 
 FORMS = ("thanks", "certificate", "valuable_gift", "cash")
@@ -119,11 +120,20 @@ class Nomination(Base):
             "(form IN ('valuable_gift', 'cash')) = (amount_tiyn > 0)", name="amount_for_money_forms"
         ),
         CheckConstraint("amount_tiyn >= 0", name="amount_nonneg"),
+        CheckConstraint(
+            "member_id IS NOT NULL OR (initiative_id IS NOT NULL AND recipient_name IS NOT NULL)",
+            name="has_recipient",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    # A member of the register; or, for a sober-settlement initiative, whoever it names:
+    # the activist (``recipient_user_id``) or the team / local administration collectively.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    initiative_id: Mapped[int | None] = mapped_column(ForeignKey("sober_initiative.id"), index=True)
+    recipient_name: Mapped[str | None] = mapped_column(String(300))
+    recipient_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     nominator_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     justification: Mapped[str] = mapped_column(Text)
     form: Mapped[str] = mapped_column(String(15))
@@ -139,8 +149,24 @@ class Nomination(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    member: Mapped[Member] = relationship(lazy="joined")
+    member: Mapped[Member | None] = relationship(lazy="joined")
     commission: Mapped[Commission] = relationship()
+    initiative: Mapped[Initiative | None] = relationship(lazy="joined", viewonly=True)
+
+    @property
+    def recipient(self) -> str:
+        """Who is to be rewarded, as the minutes and lists name them."""
+        return self.member.full_name if self.member else self.recipient_name
+
+    @property
+    def recipient_unit_id(self) -> int:
+        """The jurisdiction of the person or initiative rewarded (for access checks)."""
+        return self.member.unit_id if self.member else self.initiative.unit_id
+
+    @property
+    def recipient_user(self) -> int | None:
+        """The account told about the outcome, if any."""
+        return self.member.user_id if self.member else self.recipient_user_id
 
 
 class NominationContribution(Base):
@@ -278,12 +304,13 @@ class Payout(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {PAYOUT_STATUSES!r}", name="status_known"),
         CheckConstraint("amount_tiyn >= 0", name="amount_nonneg"),
+        # One settled outcome per item: paid, handed over or voided (failures may repeat).
         Index(
             "uq_payout_live_item",
             "item_id",
             unique=True,
-            postgresql_where=text("status IN ('pending', 'paid', 'handed_over')"),
-            sqlite_where=text("status IN ('pending', 'paid', 'handed_over')"),
+            postgresql_where=text("status IN ('pending', 'paid', 'handed_over', 'voided')"),
+            sqlite_where=text("status IN ('pending', 'paid', 'handed_over', 'voided')"),
         ),
     )
 

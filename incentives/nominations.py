@@ -207,3 +207,105 @@ def supporting(session: Session, nomination_id: int) -> list[Contribution]:
             .order_by(Contribution.occurred_on)
         )
     )
+
+
+RECIPIENTS = ("activist", "team", "administration")
+
+
+def nominate_initiative(
+    session: Session,
+    *,
+    initiative_id: int,
+    recipient: str,
+    justification: str,
+    form: str,
+    amount_tiyn: int,
+    entered_in: str,
+    nominator_id: int,
+    today: dt.date,
+) -> Nomination:
+    """Propose a reward for a supported sober-settlement initiative, paid from that line.
+
+    The activist who submitted it is rewarded individually (as a member of the register when
+    they are one, so the personal caps apply); the team or the local administration
+    collectively.
+    """
+    from core.accounts import User
+    from incentives import sober
+    from incentives.sober_models import Initiative
+
+    initiative = session.get(Initiative, initiative_id)
+    if initiative is None:
+        raise NotFound(N_("No such initiative."))
+    if not sober.can_be_nominated(initiative):
+        raise Conflict(N_("Only a supported initiative can be put forward to the commission."))
+    commission = policies.commission_for(session, initiative.unit_id)
+    if commission is None:
+        raise Conflict(N_("No reward commission covers this settlement."))
+    justification = (justification or "").strip()
+    if not justification:
+        raise DomainError(N_("Write why this member deserves the reward."))
+    if recipient not in RECIPIENTS:
+        raise DomainError(N_("Choose who is to be rewarded."))
+    rule = policies.policy_in_force(session, commission.unit_id, today)
+    if form not in rule.allowed_forms:
+        raise DomainError(N_("The reward policy in force does not allow this form of reward."))
+    if form in MONEY_FORMS:
+        if amount_tiyn <= 0:
+            raise DomainError(N_("Enter the amount of the reward."))
+        cap = rule.cash_cap_mci * policies.mci_tiyn(session, today.year)
+        if form == "cash" and amount_tiyn > cap:
+            raise DomainError(
+                N_("%(amount)s is over the cap of %(mci)s MCI per reward (%(cap)s)."),
+                amount=format_tiyn(amount_tiyn),
+                mci=rule.cash_cap_mci,
+                cap=format_tiyn(cap),
+            )
+    else:
+        amount_tiyn = 0
+    member_id = recipient_name = recipient_user_id = None
+    if recipient == "activist":
+        activist = session.get(User, initiative.submitted_by_id)
+        recipient_user_id = activist.id
+        member_id = session.scalar(
+            select(Member.id)
+            .where(Member.user_id == activist.id, Member.status == "active")
+            .order_by(Member.id)
+        )
+        recipient_name = activist.full_name
+    elif recipient == "team":
+        recipient_name = f"{initiative.title}: {initiative.team}"[:300]
+    else:
+        recipient_name = f"{initiative.unit.name_kk} — {initiative.unit.name_ru}"[:300]
+    nomination = Nomination(
+        commission_id=commission.id,
+        member_id=member_id,
+        initiative_id=initiative.id,
+        recipient_name=recipient_name,
+        recipient_user_id=recipient_user_id,
+        nominator_id=nominator_id,
+        justification=justification,
+        form=form,
+        amount_tiyn=amount_tiyn,
+        entered_in="mci" if entered_in == "mci" else "tenge",
+        year=today.year,
+        purpose="sober_settlement_incentives",
+        status="draft",
+    )
+    session.add(nomination)
+    session.flush()
+    audit.record(
+        session,
+        action="nomination.create",
+        object_type="nomination",
+        object_id=nomination.id,
+        actor_id=nominator_id,
+        payload={
+            "initiative_id": initiative.id,
+            "recipient": recipient,
+            "form": form,
+            "amount_tiyn": amount_tiyn,
+        },
+    )
+    submit_nomination(session, nomination_id=nomination.id, actor_id=nominator_id)
+    return nomination

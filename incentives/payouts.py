@@ -219,8 +219,12 @@ def void(session: Session, *, item_id: int, reason: str, actor_id: int) -> Payou
         failure_reason=reason,
         recorded_by_id=actor_id,
     )
-    session.add(payout)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent payment or void of the item wins
+            session.add(payout)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(N_("This reward has already been paid or voided.")) from None
     if item.line_id and item.nomination.amount_tiyn:
         ledger.release_funds(
             session,

@@ -159,7 +159,7 @@ def open_session(
     sitting.opened_at = now
     session.flush()
     for item in sitting.items:
-        nominee_user = item.nomination.member.user_id
+        nominee_user = item.nomination.recipient_user
         for member in members:
             if member.id not in present_ids:
                 continue
@@ -405,8 +405,9 @@ def _award(session, item, rule, mci, year, actor_id) -> str | None:
     if nomination.form == "cash" and amount > rule.cash_cap_mci * mci:
         _unmark(session, nomination.id)
         return _reason(N_("Over the cap of %(mci)s MCI per reward."), mci=rule.cash_cap_mci)
-    already = _paid_this_year(session, nomination.member.iin, year)
-    if already + amount > rule.annual_cap_mci * mci:
+    # The personal annual cap binds a person of the register; a collective has none.
+    already = _paid_this_year(session, nomination.member.iin, year) if nomination.member else 0
+    if nomination.member and already + amount > rule.annual_cap_mci * mci:
         _unmark(session, nomination.id)
         return _reason(
             N_("Over the person's annual cap of %(mci)s MCI: %(already)s awarded in %(year)s."),
@@ -452,7 +453,7 @@ def _unmark(session: Session, nomination_id: int) -> None:
 
 
 def _notify(session: Session, item: AgendaItem) -> None:
-    user_id = item.nomination.member.user_id
+    user_id = item.nomination.recipient_user
     user = session.get(User, user_id) if user_id else None
     if user is None:
         return

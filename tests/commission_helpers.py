@@ -31,7 +31,9 @@ class Setup:
     coordinator_id: int
 
 
-def funded_line(session, approved_tiyn: int, unit_id: int, year: int = 2026) -> int:
+def funded_line(
+    session, approved_tiyn: int, unit_id: int, year: int = 2026, purpose: str = "citizen_rewards"
+) -> int:
     finance = accounts.find_by_login(session, "finance@demo.kz")
     admin = accounts.find_by_login(session, "admin@demo.kz")
     program = appropriations.create_program(
@@ -49,7 +51,7 @@ def funded_line(session, approved_tiyn: int, unit_id: int, year: int = 2026) -> 
         administrator_body="Аудан әкімінің аппараты",
     )
     line = appropriations.create_line(
-        session, program_id=program.id, purpose="citizen_rewards", actor_id=finance.id
+        session, program_id=program.id, purpose=purpose, actor_id=finance.id
     )
     decision = appropriations.enter_decision(
         session,

@@ -460,3 +460,122 @@ def test_confirming_uses_the_points_of_the_policy_in_force(app, session):
     session.commit()
     session.refresh(logged)
     assert logged.points == 7  # the policy's, not the kind's default of 3
+
+
+def _supported_initiative(session, s):
+    from core import accounts, places
+    from incentives import sober
+
+    volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
+    initiative = sober.submit_initiative(
+        session,
+        unit_id=places.by_kato(session, "354030100").id,
+        title="Жастар кеші алкогольсіз",
+        description="Ауылда алкогольсіз мерекелер",
+        measures="Спорт жарыстары, ата-аналар кеңесі",
+        team="Ботақара жастар ұйымы",
+        requested_incentive="Спорт құралдары",
+        proposer_role="activist",
+        actor_id=volunteer.id,
+        home_unit_id=volunteer.unit_id,
+    )
+    for status in ("under_review", "supported"):
+        sober.review_initiative(
+            session,
+            initiative_id=initiative.id,
+            to_status=status,
+            comment="Қолдаймыз",
+            actor_id=s.coordinator_id,
+            scope_ids=[s.unit_id],
+        )
+    return initiative
+
+
+def test_an_initiative_reward_is_paid_from_the_sober_line_only(app, session):
+    from incentives import nominations
+    from tests.commission_helpers import funded_line
+
+    s = setup(session)
+    sober_line = funded_line(
+        session, 20 * MCI_2026, s.unit_id, purpose="sober_settlement_incentives"
+    )
+    initiative = _supported_initiative(session, s)
+    team = nominations.nominate_initiative(
+        session,
+        initiative_id=initiative.id,
+        recipient="team",
+        justification="Ауыл жастарын біріктірді",
+        form="cash",
+        amount_tiyn=10 * MCI_2026,
+        entered_in="mci",
+        nominator_id=s.coordinator_id,
+        today=dt.date(2026, 10, 1),
+    )
+    activist = nominations.nominate_initiative(
+        session,
+        initiative_id=initiative.id,
+        recipient="activist",
+        justification="Бастаманың авторы",
+        form="thanks",
+        amount_tiyn=0,
+        entered_in="mci",
+        nominator_id=s.coordinator_id,
+        today=dt.date(2026, 10, 1),
+    )
+    assert team.recipient.startswith("Жастар кеші") and team.member_id is None
+    assert activist.recipient_user_id is not None
+    sitting = _sitting(session, s, [team.id, activist.id])
+    _open(session, s, sitting, list(FOUR))
+    _vote_all(session, s, sitting, dict.fromkeys(FOUR, "for"))
+    sessions.close(session, session_id=sitting.id, actor_id=s.users["secretary"], now=NOW)
+    session.commit()
+    item = next(i for i in sitting.items if i.nomination_id == team.id)
+    assert (item.outcome, item.line_id) == ("approved", sober_line)
+    payouts.record_payment(
+        session,
+        item_id=item.id,
+        iban=IBAN,
+        order_number="ПП-55",
+        order_date=dt.date(2026, 10, 20),
+        amount_tiyn=10 * MCI_2026,
+        idempotency_key="initiative",
+        actor_id=1,
+        today=dt.date(2026, 10, 21),
+    )
+    session.commit()
+    citizen = session.get(BudgetLine, s.line_id)
+    sober_row = session.get(BudgetLine, sober_line)
+    assert (citizen.committed_tiyn, citizen.disbursed_tiyn) == (0, 0)
+    assert (sober_row.committed_tiyn, sober_row.disbursed_tiyn) == (0, 10 * MCI_2026)
+
+
+def test_only_a_supported_initiative_can_be_put_forward(app, session):
+    from core import accounts, places
+    from incentives import nominations, sober
+
+    s = setup(session)
+    volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
+    fresh = sober.submit_initiative(
+        session,
+        unit_id=places.by_kato(session, "354030100").id,
+        title="Жаңа бастама",
+        description="Сипаттама",
+        measures="Шаралар",
+        team="Топ",
+        requested_incentive="Алғыс",
+        proposer_role="activist",
+        actor_id=volunteer.id,
+        home_unit_id=volunteer.unit_id,
+    )
+    with pytest.raises(Conflict, match="supported"):
+        nominations.nominate_initiative(
+            session,
+            initiative_id=fresh.id,
+            recipient="team",
+            justification="x",
+            form="thanks",
+            amount_tiyn=0,
+            entered_in="mci",
+            nominator_id=s.coordinator_id,
+            today=dt.date(2026, 10, 1),
+        )

@@ -672,3 +672,44 @@ def test_failed_payment_then_void_releases_and_cannot_be_paid(app, session):
     )
     session.rollback()
     assert session.get(BudgetLine, w.line_id).disbursed_tiyn == 0
+
+
+def test_coordinator_puts_a_supported_initiative_forward_from_its_page(app, session):
+    from incentives import sober
+    from tests.commission_helpers import setup as commission_setup
+    from tests.test_commission import _supported_initiative
+
+    s = commission_setup(session)
+    initiative = _supported_initiative(session, s)
+    session.commit()
+    client = app.test_client()
+    login(client, "coordinator@demo.kz")
+    page = client.get(f"/sober/initiatives/{initiative.id}")
+    assert page.status_code == 200 and "nominate-recipient" in page.text
+    bad = client.post(
+        f"/commission/initiatives/{initiative.id}/nominate",
+        data={"nominate-recipient": "team", "nominate-reward_form": "thanks"},
+    )
+    assert bad.status_code == 400
+    ok = client.post(
+        f"/commission/initiatives/{initiative.id}/nominate",
+        data={
+            "nominate-recipient": "team",
+            "nominate-justification": "Ауылды біріктірді",
+            "nominate-reward_form": "certificate",
+            "nominate-unit": "mci",
+        },
+    )
+    assert ok.status_code == 302
+    session.rollback()
+    made = session.scalars(
+        select(Nomination).where(Nomination.initiative_id == initiative.id)
+    ).one()
+    assert (made.purpose, made.status, made.member_id) == (
+        "sober_settlement_incentives",
+        "submitted",
+        None,
+    )
+    assert sober.can_be_nominated(initiative)
+    listed = client.get(f"/sober/initiatives/{initiative.id}")
+    assert made.recipient in listed.text

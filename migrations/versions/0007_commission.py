@@ -202,7 +202,7 @@ def upgrade():
     )
     with op.batch_alter_table('payout', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payout_item_id'), ['item_id'], unique=False)
-        batch_op.create_index('uq_payout_live_item', ['item_id'], unique=True, postgresql_where=sa.text("status IN ('pending', 'paid', 'handed_over')"), sqlite_where=sa.text("status IN ('pending', 'paid', 'handed_over')"))
+        batch_op.create_index('uq_payout_live_item', ['item_id'], unique=True, postgresql_where=sa.text("status IN ('pending', 'paid', 'handed_over', 'voided')"), sqlite_where=sa.text("status IN ('pending', 'paid', 'handed_over', 'voided')"))
 
     op.create_table('vote',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -273,7 +273,7 @@ def downgrade():
 
     op.drop_table('vote')
     with op.batch_alter_table('payout', schema=None) as batch_op:
-        batch_op.drop_index('uq_payout_live_item', postgresql_where=sa.text("status IN ('pending', 'paid', 'handed_over')"), sqlite_where=sa.text("status IN ('pending', 'paid', 'handed_over')"))
+        batch_op.drop_index('uq_payout_live_item', postgresql_where=sa.text("status IN ('pending', 'paid', 'handed_over', 'voided')"), sqlite_where=sa.text("status IN ('pending', 'paid', 'handed_over', 'voided')"))
         batch_op.drop_index(batch_op.f('ix_payout_item_id'))
 
     op.drop_table('payout')

@@ -223,3 +223,26 @@ class VoidForm(FlaskForm):
 
 class HandOverForm(FlaskForm):
     handed_on = DateField(_l("Handed over on"), validators=[DataRequired()])
+
+
+class InitiativeNominationForm(NominationForm):
+    contribution_ids = None
+    recipient = SelectField(_l("Who is to be rewarded"), validate_choice=True)
+    justification = TextAreaField(
+        _l("Why the initiative deserves the reward"),
+        validators=[DataRequired(), Length(max=4000)],
+    )
+
+
+def initiative_nomination_form(allowed_forms: list[str]) -> InitiativeNominationForm:
+    """The form for putting a sober-settlement initiative forward, with its choices filled in."""
+    from portal.labels import REWARD_FORM_LABELS
+
+    form = InitiativeNominationForm(prefix="nominate")
+    form.recipient.choices = [
+        SelectChoice("activist", _l("The activist who submitted it")),
+        SelectChoice("team", _l("The initiative team, collectively")),
+        SelectChoice("administration", _l("The local administration, collectively")),
+    ]
+    form.reward_form.choices = [SelectChoice(f, REWARD_FORM_LABELS[f]) for f in allowed_forms]
+    return form

@@ -25,7 +25,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
 from core import accounts, audit, clock, places
@@ -35,6 +35,7 @@ from core.money import parse_tenge
 from incentives import nominations, payouts
 from incentives import policy as policies
 from incentives.models import (
+    FORMS,
     MONEY_FORMS,
     AgendaItem,
     Commission,
@@ -460,7 +461,7 @@ def _nomination_in_scope(nomination_id: int) -> Nomination:
     if found is None:
         abort(404)
     if not (
-        _holds(found.member.unit_id, *NOMINATORS)
+        _holds(found.recipient_unit_id, *NOMINATORS)
         or _holds(found.commission.unit_id, *SESSION_READERS, "member")
     ):
         abort(404)
@@ -485,7 +486,7 @@ def nomination(nomination_id: int):
         nominator=db.session.get(accounts.User, found.nominator_id),
         supporting=nominations.supporting(db.session, found.id),
         in_mci=_in_mci(found.amount_tiyn, found.year) if found.amount_tiyn else None,
-        may_submit=found.status == "draft" and _holds(found.member.unit_id, *NOMINATORS),
+        may_submit=found.status == "draft" and _holds(found.recipient_unit_id, *NOMINATORS),
         confirm=ConfirmForm(),
         trail=audit.events_for(db.session, "nomination", found.id),
     )
@@ -495,7 +496,7 @@ def nomination(nomination_id: int):
 @allow(*NOMINATORS)
 def submit_nomination(nomination_id: int):
     found = _nomination_in_scope(nomination_id)
-    if not _holds(found.member.unit_id, *NOMINATORS) or not ConfirmForm().validate_on_submit():
+    if not _holds(found.recipient_unit_id, *NOMINATORS) or not ConfirmForm().validate_on_submit():
         abort(403)
     try:
         nominations.submit_nomination(db.session, nomination_id=found.id, actor_id=current_user.id)
@@ -513,10 +514,13 @@ def submit_nomination(nomination_id: int):
 @bp.route("/my-rewards")
 @allow(SIGNED_IN)
 def my_rewards():
+    mine = select(Member.id).where(Member.user_id == current_user.id)
     rows = db.session.scalars(
         select(Nomination)
-        .join(Member, Nomination.member_id == Member.id)
-        .where(Member.user_id == current_user.id, Nomination.status != "draft")
+        .where(
+            or_(Nomination.member_id.in_(mine), Nomination.recipient_user_id == current_user.id),
+            Nomination.status != "draft",
+        )
         .order_by(Nomination.created_at.desc(), Nomination.id.desc())
     ).all()
     items = {
@@ -539,3 +543,37 @@ def my_rewards():
 
 # The sessions' and the payouts' screens add their routes to ``bp``.
 from portal.commission import payout_views, session_views  # noqa: E402, F401
+
+# ---- sober-settlement initiatives put forward -------------------------------------------------
+
+
+@bp.route("/initiatives/<int:initiative_id>/nominate", methods=["POST"])
+@allow(*NOMINATORS)
+def nominate_initiative(initiative_id: int):
+    from incentives.sober_models import Initiative
+    from portal.commission.forms import initiative_nomination_form
+    from portal.sober.views import initiative_page
+
+    initiative = get_in_scope(Initiative, initiative_id, *NOMINATORS)
+    form = initiative_nomination_form(list(FORMS))
+    if not form.validate_on_submit():
+        return initiative_page(initiative, 400, nominate_form=form)
+    try:
+        nominations.nominate_initiative(
+            db.session,
+            initiative_id=initiative.id,
+            recipient=form.recipient.data,
+            justification=form.justification.data,
+            form=form.reward_form.data,
+            amount_tiyn=_amount_tiyn(form, _today().year),
+            entered_in=form.unit.data,
+            nominator_id=current_user.id,
+            today=_today(),
+        )
+    except DomainError as exc:
+        return initiative_page(
+            db.session.get(Initiative, initiative_id), _failed(exc), nominate_form=form
+        )
+    db.session.commit()
+    flash(_("The initiative has been put forward to the reward commission."), "success")
+    return redirect(url_for("sober.initiative", initiative_id=initiative.id))

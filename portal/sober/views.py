@@ -598,14 +598,68 @@ def _review_choices(initiative: Initiative) -> list[SelectChoice]:
 def _initiative_page(initiative: Initiative, status: int = 200, **forms):
     review_form = forms.get("review_form") or ReviewForm(formdata=None)
     review_form.to_status.choices = _review_choices(initiative)
+    can_review = places.within(db.session, initiative.unit_id, current_user.scope(*MANAGERS))
     return render_template(
         "sober/initiative.html",
         i=initiative,
-        can_review=places.within(db.session, initiative.unit_id, current_user.scope(*MANAGERS)),
+        can_review=can_review,
         review_form=review_form,
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         nominable=sober.can_be_nominated(initiative),
+        **_rewards_context(initiative, can_review, forms.get("nominate_form")),
+        **_labels(),
     ), status
+
+
+# The commission's nominate view answers with this page from its own blueprint, where this
+# blueprint's context processor does not run: the page passes its labels itself.
+initiative_page = _initiative_page
+
+
+def _rewards_context(initiative: Initiative, can_nominate: bool, nominate_form=None) -> dict:
+    """The initiative's nominations and their outcome; the form to put it forward."""
+    from incentives import policy
+    from incentives.models import AgendaItem, Nomination, Payout
+    from portal.commission.forms import initiative_nomination_form
+
+    rows = db.session.scalars(
+        select(Nomination).where(Nomination.initiative_id == initiative.id).order_by(Nomination.id)
+    ).all()
+    items = {
+        i.nomination_id: i
+        for i in db.session.scalars(
+            select(AgendaItem).where(AgendaItem.nomination_id.in_([n.id for n in rows]))
+        )
+    }
+    paid = {
+        p.item_id: p
+        for p in db.session.scalars(
+            select(Payout).where(
+                Payout.item_id.in_([i.id for i in items.values()]),
+                Payout.status.in_(("paid", "handed_over")),
+            )
+        )
+    }
+    form = None
+    if can_nominate and sober.can_be_nominated(initiative):
+        try:
+            rule = policy.policy_in_force(
+                db.session, initiative.unit_id, clock.local_date(utcnow())
+            )
+            form = nominate_form or initiative_nomination_form(rule.allowed_forms)
+        except DomainError:
+            form = None
+    from portal import labels
+
+    return {
+        "nominations": rows,
+        "reward_items": items,
+        "reward_paid": paid,
+        "nominate_form": form,
+        "REWARD_FORM_LABELS": labels.REWARD_FORM_LABELS,
+        "NOMINATION_STATUS_LABELS": labels.NOMINATION_STATUS_LABELS,
+        "PAYOUT_STATUS_LABELS": labels.PAYOUT_STATUS_LABELS,
+    }
 
 
 @bp.route("/sober/initiatives/<int:initiative_id>")
