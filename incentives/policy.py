@@ -203,9 +203,9 @@ def add_member(
     if any(m.user_id == user_id for m in current):
         raise Conflict(N_("This person is already on the commission."))
     if role in ("chair", "secretary") and any(m.role == role for m in current):
-        raise Conflict(
-            N_("The commission already has a %(role)s: end their term first."), role=role
-        )
+        if role == "chair":
+            raise Conflict(N_("The commission already has a chair: end their term first."))
+        raise Conflict(N_("The commission already has a secretary: end their term first."))
     member = CommissionMember(
         commission_id=commission_id,
         user_id=user_id,

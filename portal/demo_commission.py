@@ -174,6 +174,21 @@ def _past_session(session, commission, seats, coordinator, finance, period, toda
         _nominate(session, commission, member_id, ids, form, mci, coordinator, today)
         for (member_id, ids), (form, mci) in zip(picks, forms, strict=False)
     ]
+    initiative = _supported_initiative(session, commission)
+    if initiative is not None:
+        nominated.append(
+            nominations.nominate_initiative(
+                session,
+                initiative_id=initiative.id,
+                recipient="team",
+                justification="Ауылдың алкогольсіз мерекелерін ұйымдастырды.",
+                form="cash",
+                amount_tiyn=10 * policy.mci_tiyn(session, today.year),
+                entered_in="mci",
+                nominator_id=coordinator.id,
+                today=today,
+            )
+        )
     held_on = today - dt.timedelta(days=20)
     now = utcnow() - dt.timedelta(days=20)
     sitting = _plan_and_open(session, commission, seats, [n.id for n in nominated], held_on, now)
@@ -221,6 +236,19 @@ def _past_session(session, commission, seats, coordinator, finance, period, toda
             actor_id=finance.id,
             today=today,
         )
+    for item in sitting.items:  # the initiative's reward, from the sober-settlement line
+        if item.nomination.initiative_id and item.outcome == "approved":
+            payouts.record_payment(
+                session,
+                item_id=item.id,
+                iban=DEMO_IBAN,
+                order_number="ТП-2026-1190",
+                order_date=held_on + dt.timedelta(days=6),
+                amount_tiyn=item.nomination.amount_tiyn,
+                idempotency_key=f"demo-payout-{item.id}",
+                actor_id=finance.id,
+                today=today,
+            )
     certificate = items.get(3)
     if certificate is not None and certificate.outcome == "approved":
         payouts.hand_over(
@@ -230,6 +258,20 @@ def _past_session(session, commission, seats, coordinator, finance, period, toda
             actor_id=finance.id,
             today=today,
         )
+
+
+def _supported_initiative(session, commission):
+    from incentives.sober_models import Initiative
+
+    return session.scalars(
+        select(Initiative)
+        .join(places.AdminUnit, Initiative.unit_id == places.AdminUnit.id)
+        .where(
+            Initiative.status == "supported",
+            places.units_within_clause([commission.unit_id]),
+        )
+        .order_by(Initiative.id)
+    ).first()
 
 
 def _open_session(session, commission, seats, coordinator, period, today):
