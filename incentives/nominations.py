@@ -77,6 +77,28 @@ def amount_in_tiyn(session: Session, *, amount: Decimal, unit: str, year: int) -
     return int(amount * 100)
 
 
+def _checked_amount(
+    session: Session, unit_id: int, form: str, amount_tiyn: int, today: dt.date
+) -> int:
+    """Check the form and amount against the policy in force; non-money forms carry none."""
+    rule = policies.policy_in_force(session, unit_id, today)
+    if form not in rule.allowed_forms:
+        raise DomainError(N_("The reward policy in force does not allow this form of reward."))
+    if form not in MONEY_FORMS:
+        return 0
+    if amount_tiyn <= 0:
+        raise DomainError(N_("Enter the amount of the reward."))
+    cap = rule.cash_cap_mci * policies.mci_tiyn(session, today.year)
+    if form == "cash" and amount_tiyn > cap:
+        raise DomainError(
+            N_("%(amount)s is over the cap of %(mci)s MCI per reward (%(cap)s)."),
+            amount=format_tiyn(amount_tiyn),
+            mci=rule.cash_cap_mci,
+            cap=format_tiyn(cap),
+        )
+    return amount_tiyn
+
+
 def nominate(
     session: Session,
     *,
@@ -101,22 +123,7 @@ def nominate(
     justification = (justification or "").strip()
     if not justification:
         raise DomainError(N_("Write why this member deserves the reward."))
-    rule = policies.policy_in_force(session, commission.unit_id, today)
-    if form not in rule.allowed_forms:
-        raise DomainError(N_("The reward policy in force does not allow this form of reward."))
-    if form in MONEY_FORMS:
-        if amount_tiyn <= 0:
-            raise DomainError(N_("Enter the amount of the reward."))
-        cap = rule.cash_cap_mci * policies.mci_tiyn(session, today.year)
-        if form == "cash" and amount_tiyn > cap:
-            raise DomainError(
-                N_("%(amount)s is over the cap of %(mci)s MCI per reward (%(cap)s)."),
-                amount=format_tiyn(amount_tiyn),
-                mci=rule.cash_cap_mci,
-                cap=format_tiyn(cap),
-            )
-    else:
-        amount_tiyn = 0
+    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today)
     ids = sorted(set(contribution_ids))
     if not ids:
         raise DomainError(N_("A nomination needs at least one confirmed contribution."))
@@ -247,22 +254,7 @@ def nominate_initiative(
         raise DomainError(N_("Write why this member deserves the reward."))
     if recipient not in RECIPIENTS:
         raise DomainError(N_("Choose who is to be rewarded."))
-    rule = policies.policy_in_force(session, commission.unit_id, today)
-    if form not in rule.allowed_forms:
-        raise DomainError(N_("The reward policy in force does not allow this form of reward."))
-    if form in MONEY_FORMS:
-        if amount_tiyn <= 0:
-            raise DomainError(N_("Enter the amount of the reward."))
-        cap = rule.cash_cap_mci * policies.mci_tiyn(session, today.year)
-        if form == "cash" and amount_tiyn > cap:
-            raise DomainError(
-                N_("%(amount)s is over the cap of %(mci)s MCI per reward (%(cap)s)."),
-                amount=format_tiyn(amount_tiyn),
-                mci=rule.cash_cap_mci,
-                cap=format_tiyn(cap),
-            )
-    else:
-        amount_tiyn = 0
+    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today)
     member_id = recipient_name = recipient_user_id = None
     if recipient == "activist":
         activist = session.get(User, initiative.submitted_by_id)
