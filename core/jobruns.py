@@ -153,3 +153,14 @@ def fail(session: Session, run_id: int, *, error: str) -> None:
         .values(status="failed", error=error[:4000], finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def requeue(session: Session, run_id: int) -> bool:
+    """Put a failed run back in the queue (an admin's retry); False if it has not failed."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.status == "failed")
+        .values(status="queued", error=None, progress=0, message="", finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -55,6 +55,9 @@ def create_app(config: dict | None = None) -> Flask:
     errors.install(app)
     i18n.install(app)
     jobs.install(app)
+    from portal import observability
+
+    observability.install(app)
     cli.install(app)
 
     from portal.admin.views import bp as admin_bp
@@ -62,12 +65,15 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.commission.views import bp as commission_bp
     from portal.finance.views import bp as finance_bp
     from portal.jobruns.views import bp as jobruns_bp
+    from portal.ops.views import bp as ops_bp
+    from portal.oversight.views import bp as oversight_bp
     from portal.public.views import bp as public_bp
     from portal.shifts.views import bp as shifts_bp
     from portal.sober.views import bp as sober_bp
     from portal.volunteers.views import bp as volunteers_bp
 
     for bp in (
+        ops_bp,
         public_bp,
         auth_bp,
         admin_bp,
@@ -77,6 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
         shifts_bp,
         commission_bp,
         sober_bp,
+        oversight_bp,
     ):
         app.register_blueprint(bp)
     return app

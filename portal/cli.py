@@ -209,9 +209,20 @@ def install(app: Flask) -> None:
         from portal import schedule
 
         app = current_app._get_current_object()
+        from portal.jobs import relay_stale
+
         while True:
             for slot in schedule.tick(app):
                 click.echo(f"submitted {slot}")
+            if app.config.get("REDIS_URL"):
+                # The outbox relay: runs and messages still queued after an outage are sent again.
+                try:
+                    resent = relay_stale(app)
+                except Exception as exc:  # Redis down: try again at the next tick
+                    click.echo(f"relay: {exc}", err=True)
+                else:
+                    if resent:
+                        click.echo(f"re-sent {resent} queued job run(s) and message(s)")
             if once:
                 return
             time.sleep(every)

@@ -73,6 +73,26 @@ def submit(
     return run
 
 
+def retry(run_id: int) -> bool:
+    """Queue a failed run again in the current transaction; it is dispatched after the commit."""
+    run = jobruns.get_run(db.session, run_id)
+    if not jobruns.requeue(db.session, run_id):
+        return False
+    db.session.info.setdefault(_PENDING, []).append((run.id, run.kind))
+    return True
+
+
+def queue_lengths(app: Flask) -> dict[str, int] | None:
+    """Return the number of waiting RQ jobs per queue, or None without Redis."""
+    if not app.config.get("REDIS_URL"):
+        return None
+    from rq import Queue
+
+    connection = _redis(app)
+    names = sorted({spec.queue for spec in JOBS.values()} | {"mail"})
+    return {name: len(Queue(queue_name(app, name), connection=connection)) for name in names}
+
+
 def queue_name(app: Flask, queue: str) -> str:
     """Return the Redis queue name for ``queue`` under this deployment's prefix."""
     return f"{app.config['RQ_QUEUE_PREFIX']}-{queue}"
@@ -313,12 +333,36 @@ def verify_chain_with_progress(progress: Progress) -> audit.ChainReport:
     )
 
 
+def finish_import(run_id: int, user, report, filename: str) -> None:
+    """Store an import's rows that were not imported as a CSV in the user's language; finish."""
+    from flask_babel import force_locale, gettext
+
+    from core import uploads
+    from volunteers import importing
+
+    with force_locale(user.preferred_language):
+        content = importing.error_report_csv(
+            report,
+            lambda message, values: gettext(message, **values),
+            (gettext("Row"), gettext("Problem")),
+        )
+    stored = uploads.store(
+        db.session,
+        filename=filename,
+        content_type="text/csv",
+        content=content,
+        owner_id=user.id,
+    )
+    jobruns.finish(
+        db.session, run_id, result=json.dumps(report.as_dict()), result_file_id=stored.id
+    )
+    db.session.commit()
+
+
 @job("members.import", queue="default", timeout=3600)
 def import_members(run_id: int, progress: Progress) -> None:
     """Import an uploaded register file; the rows not imported go to a downloadable report."""
     import datetime as dt
-
-    from flask_babel import force_locale, gettext
 
     from core import accounts, uploads
     from volunteers import importing
@@ -337,23 +381,7 @@ def import_members(run_id: int, progress: Progress) -> None:
         today=dt.date.today(),
         progress=progress,
     )
-    with force_locale(user.preferred_language):
-        content = importing.error_report_csv(
-            report,
-            lambda message, values: gettext(message, **values),
-            (gettext("Row"), gettext("Problem")),
-        )
-    stored = uploads.store(
-        db.session,
-        filename=f"import-{run_id}-problems.csv",
-        content_type="text/csv",
-        content=content,
-        owner_id=user.id,
-    )
-    jobruns.finish(
-        db.session, run_id, result=json.dumps(report.as_dict()), result_file_id=stored.id
-    )
-    db.session.commit()
+    finish_import(run_id, user, report, f"import-{run_id}-problems.csv")
 
 
 @job("members.expire", queue="default", timeout=600)
@@ -423,11 +451,9 @@ def remind_shifts(run_id: int, progress: Progress) -> None:
 @job("sober.indicators_import", queue="default", timeout=3600)
 def import_sober_indicators(run_id: int, progress: Progress) -> None:
     """Import an uploaded indicators file; the rows not imported go to a downloadable report."""
-    from flask_babel import force_locale, gettext
 
     from core import accounts, clock, uploads
     from incentives import sober
-    from volunteers import importing
 
     run = jobruns.get_run(db.session, run_id)
     params = json.loads(run.params)
@@ -443,20 +469,172 @@ def import_sober_indicators(run_id: int, progress: Progress) -> None:
         today=clock.local_date(utcnow()),
         progress=progress,
     )
-    with force_locale(user.preferred_language):
-        content = importing.error_report_csv(
-            report,
-            lambda message, values: gettext(message, **values),
-            (gettext("Row"), gettext("Problem")),
+    finish_import(run_id, user, report, f"indicators-{run_id}-problems.csv")
+
+
+@job("oversight.flags", queue="default", timeout=3600)
+def compute_flags(run_id: int, progress: Progress) -> None:
+    """Compute the red flags of the run's jurisdiction (all when none); keep them on the run."""
+    from incentives import flags
+
+    run = jobruns.get_run(db.session, run_id)
+    unit_id = run.unit_id
+    scope = None if unit_id is None else [unit_id]
+    db.session.rollback()
+    progress(1, "")
+    with read_only():
+        if db.engine.dialect.name == "postgresql":
+            db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        report = flags.compute_all(db.session, scope, progress=lambda pct: progress(pct, ""))
+        db.session.rollback()
+    report.update(unit_id=unit_id, computed_at=utcnow().isoformat())
+    jobruns.finish(db.session, run_id, result=json.dumps(report))
+    db.session.commit()
+
+
+EXPORTERS = ("deputy", "finance", "admin")
+
+
+@job("oversight.export", queue="default", timeout=7200)
+def export_table(run_id: int, progress: Progress) -> None:
+    """Stream an export (CSV or XLSX) into a file the requester downloads from the run's page."""
+    import os
+    import tempfile
+
+    from flask_babel import force_locale, gettext
+
+    from core import accounts, clock, places, uploads
+    from incentives import exports
+    from portal.labels import EXPORT_CODE_LABELS, EXPORT_DATASET_LABELS
+
+    run = jobruns.get_run(db.session, run_id)
+    params = json.loads(run.params)
+    dataset_name, fmt = params["dataset"], params["format"]
+    filters = exports.Filters.from_dict(params)
+    user = accounts.get_user(db.session, run.requested_by_id)
+    user_id, scope, lang = user.id, user.scope(*EXPORTERS), user.preferred_language
+    unit = db.session.get(places.AdminUnit, filters.unit_id) if filters.unit_id else None
+    unit_name = (unit.name_kk if lang == "kk" else unit.name_ru) if unit else None
+    db.session.rollback()  # the export reads in a transaction of its own
+    generated_at = utcnow()
+    progress(1, "")
+    with force_locale(lang):
+
+        def translate(msgid: str, **values) -> str:
+            return gettext(msgid, **values)
+
+        def labels(group: str, value: str) -> str:
+            return str(EXPORT_CODE_LABELS.get(group, {}).get(value, value))
+
+        parts = [
+            gettext("Year: %(year)s", year=filters.year) if filters.year else "",
+            gettext("Jurisdiction: %(name)s", name=unit_name) if unit_name else "",
+            gettext("From: %(day)s", day=filters.date_from.isoformat())
+            if filters.date_from
+            else "",
+            gettext("To: %(day)s", day=filters.date_to.isoformat()) if filters.date_to else "",
+        ]
+        filters_text = "; ".join(p for p in parts if p) or gettext("none")
+        title = str(EXPORT_DATASET_LABELS.get(dataset_name, dataset_name))
+        fd, path = tempfile.mkstemp(prefix=f"export-{run_id}-", suffix=f".{fmt}")
+        try:
+            with read_only():
+                if db.engine.dialect.name == "postgresql":
+                    # Head, count and rows from one snapshot.
+                    db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                head = exports.chain_head(db.session)
+                data = exports.dataset(dataset_name, filters=filters, scope_ids=scope, lang=lang)
+                total = exports.count_rows(db.session, data)
+                rows = 0
+                if total:
+                    with os.fdopen(fd, "wb") as out:
+                        fd = None
+                        rows = exports.write_rows(
+                            db.session,
+                            data,
+                            fmt=fmt,
+                            out=out,
+                            head_lines=exports.preamble(
+                                title=title,
+                                filters_text=filters_text,
+                                generated_at=generated_at,
+                                head=head,
+                                translate=translate,
+                            ),
+                            translate=translate,
+                            labels=labels,
+                            total=total,
+                            progress=lambda pct: progress(pct, ""),
+                        )
+                db.session.rollback()
+            result = {
+                "dataset": dataset_name,
+                "format": fmt,
+                "rows": rows,
+                "filters": filters.as_dict(),
+                "head_seq": head[0],
+                "head_hash": head[1],
+            }
+            stored_id = None
+            if rows:
+                stamp = generated_at.astimezone(clock.zone()).strftime("%Y%m%d-%H%M")
+                content, filename, content_type = exports.pack(
+                    path, f"{dataset_name}-{stamp}.{fmt}", fmt
+                )
+                stored = uploads.store(
+                    db.session,
+                    filename=filename,
+                    content_type=content_type,
+                    content=content,
+                    owner_id=user_id,
+                )
+                stored_id = stored.id
+                result["sha256"] = stored.sha256
+                del content
+        finally:
+            if fd is not None:
+                os.close(fd)
+            os.unlink(path)
+    audit.record(
+        db.session,
+        action="oversight.export",
+        object_type="job_run",
+        object_id=run_id,
+        actor_id=user_id,
+        payload={k: v for k, v in result.items() if k != "head_hash"},
+    )
+    jobruns.finish(db.session, run_id, result=json.dumps(result), result_file_id=stored_id)
+    db.session.commit()
+
+
+@job("oversight.report", queue="default", timeout=3600)
+def session_report(run_id: int, progress: Progress) -> None:
+    """Build a report to the maslikhat's session into a workbook (kk and ru) the requester gets."""
+    from core import uploads
+    from incentives import session_report as reports
+    from portal.oversight.report_views import render_xlsx
+
+    run = jobruns.get_run(db.session, run_id)
+    params = json.loads(run.params)
+    progress(5, "")
+    with read_only():
+        report = reports.build(
+            db.session,
+            unit_id=params["unit_id"],
+            year=params["year"],
+            quarter=params.get("quarter"),
         )
+        db.session.rollback()
+    progress(70, "")
+    period = f"q{report['quarter']}" if report["quarter"] else "year"
     stored = uploads.store(
         db.session,
-        filename=f"indicators-{run_id}-problems.csv",
-        content_type="text/csv",
-        content=content,
-        owner_id=user.id,
+        filename=f"session-report-{report['unit_kato']}-{report['year']}-{period}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content=render_xlsx(report),
+        owner_id=run.requested_by_id,
     )
     jobruns.finish(
-        db.session, run_id, result=json.dumps(report.as_dict()), result_file_id=stored.id
+        db.session, run_id, result=json.dumps({"report": report}), result_file_id=stored.id
     )
     db.session.commit()

@@ -151,6 +151,7 @@ AUDIT_ACTION_LABELS.update(
         "contribution.confirm": _l("Contribution confirmed"),
         "contribution.reject": _l("Contribution rejected"),
         "contribution_kind.save": _l("Contribution kind saved"),
+        "job.retry": _l("Job run again"),
     }
 )
 
@@ -304,3 +305,51 @@ AUDIT_ACTION_LABELS.update(
 )
 
 JOB_KIND_LABELS["sober.indicators_import"] = _l("Import of sober-settlement indicators")
+
+JOB_KIND_LABELS.update(
+    {
+        "oversight.flags": _l("Red flags"),
+        "oversight.export": _l("Export"),
+    }
+)
+AUDIT_ACTION_LABELS["oversight.export"] = _l("Data exported")
+
+FLAG_KIND_LABELS = {
+    "payout_without_minutes": _l("Payout without final minutes or an akimat act"),
+    "over_annual_cap": _l("Recipient over the annual cap"),
+    "payouts_within_30_days": _l("Several payouts within 30 days over the cap of one reward"),
+    "recipient_is_insider": _l("Recipient is a commission member, coordinator or the nominator"),
+    "confirmed_by_nominator": _l("Contributions confirmed by the nominator"),
+    "commit_on_closed_year": _l("Commitment on a closed year"),
+    "line_ledger_drift": _l("Line counters differ from the ledger"),
+    "audit_chain_broken": _l("Broken audit chain"),
+}
+
+EXPORT_DATASET_LABELS = {
+    "payouts": _l("Payouts"),
+    "decisions": _l("Commission decisions"),
+    "ledger": _l("Ledger entries"),
+    "register": _l("Register of members"),
+}
+
+EXPORT_CODE_LABELS = {
+    "payout_status": PAYOUT_STATUS_LABELS,
+    "session_status": SESSION_STATUS_LABELS,
+    "outcome": OUTCOME_LABELS,
+    "form": REWARD_FORM_LABELS,
+    "purpose": PURPOSE_LABELS,
+    "entry_kind": LEDGER_KIND_LABELS,
+    "member_kind": KIND_LABELS,
+    "member_status": MEMBER_STATUS_LABELS,
+}
+
+JOB_KIND_LABELS["oversight.report"] = _l("Report to the maslikhat's session")
+AUDIT_ACTION_LABELS.update(
+    {
+        "inquiry.ask": _l("Deputy's inquiry asked"),
+        "inquiry.answer": _l("Inquiry answered"),
+        "inquiry.close": _l("Inquiry closed"),
+        "inquiry.follow_up": _l("Follow-up question on an inquiry"),
+        "pii.reveal": _l("Personal data shown in full"),
+    }
+)

@@ -32,6 +32,19 @@ def render(note: Notification) -> tuple[str, str]:
             return _shift_message(note.kind, params)
         if note.kind == "nomination.outcome":
             return _outcome_message(params)
+        if note.kind == "inquiry.answered":
+            subject = gettext("Your inquiry No. %(id)s has been answered", id=params["inquiry_id"])
+            body = (
+                gettext("The akimat answered your inquiry No. %(id)s.", id=params["inquiry_id"])
+                + "\n"
+                + gettext(
+                    "Details: %(link)s",
+                    link=url_for(
+                        "oversight.inquiry", inquiry_id=params["inquiry_id"], _external=True
+                    ),
+                )
+            )
+            return subject, body
     raise ValueError(f"unknown notification kind {note.kind}")
 
 

@@ -2,7 +2,10 @@
 
 from budget import models as budget_models  # noqa: F401
 from core import accounts, audit, calendar, jobruns, notifications, places, uploads  # noqa: F401
+from incentives import (
+    inquiry_models,  # noqa: F401
+    sober_models,  # noqa: F401
+)
 from incentives import models as incentive_models  # noqa: F401
-from incentives import sober_models  # noqa: F401
 from volunteers import activity_models  # noqa: F401
 from volunteers import models as volunteer_models  # noqa: F401

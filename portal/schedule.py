@@ -42,6 +42,7 @@ PERIODIC = (
     Periodic("members.expire", hour=1),
     Periodic("budget.reconcile", hour=2),
     Periodic("audit.verify", hour=3),
+    Periodic("oversight.flags", hour=4),
     Periodic("shifts.remind", hour=18),
     Periodic("shifts.close", hour=None),
 )

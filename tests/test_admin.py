@@ -268,3 +268,41 @@ def test_regional_admin_cannot_set_validity_outside_their_region(app, client, se
     assert response.status_code == 400
     session.rollback()
     assert session.scalar(select(func.count()).select_from(MembershipSetting)) == 0
+
+
+def test_admin_sees_failed_jobs_and_runs_one_again(app, client, session, monkeypatch):
+    from core import jobruns
+    from portal import jobs
+    from tests.conftest import wait_for_jobs
+
+    calls = []
+    spec = jobs.JOBS["members.expire"]
+
+    def flaky(run_id, progress):
+        calls.append(run_id)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        spec.body(run_id, progress)
+
+    monkeypatch.setitem(
+        jobs.JOBS, "members.expire", jobs.JobSpec("members.expire", "default", flaky)
+    )
+    with app.app_context():
+        from portal.extensions import db
+
+        run = jobs.submit("members.expire", requested_by_id=None, unit_id=None)
+        db.session.commit()
+        run_id = run.id
+    wait_for_jobs(app)
+    session.rollback()
+    assert session.get(jobruns.JobRun, run_id).status == "failed"
+    login(client, "admin@demo.kz")
+    page = client.get("/admin/operations")
+    assert page.status_code == 200 and "database went away" in page.text
+    assert client.post(f"/admin/operations/runs/{run_id}/retry").status_code == 302
+    wait_for_jobs(app)
+    session.rollback()
+    assert session.get(jobruns.JobRun, run_id).status == "succeeded"
+    assert client.post(f"/admin/operations/runs/{run_id}/retry").status_code == 409
+    retried = session.scalars(select(AuditEvent).where(AuditEvent.action == "job.retry")).all()
+    assert [e.object_id for e in retried] == [str(run_id)]

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from budget import appropriations
 from budget.models import BudgetLine, LedgerEntry, MCIRate
-from core import accounts, clock, places
+from core import accounts, audit, clock, places
 from core.db import utcnow
 from core.money import format_tiyn
 from incentives import policy, sessions
@@ -441,7 +441,37 @@ def test_quarter_path_through_the_browser(app, session):
         .where(LedgerEntry.line_id == w.line_id, LedgerEntry.kind == "disburse")
     )
     assert disbursed == 1
-    assert IBAN in finance.get("/commission/payouts").text  # finance sees the full IBAN
+    # IBANs are masked for finance too; one payout's IBAN shows after an audited reveal.
+    assert IBAN not in finance.get("/commission/payouts").text
+    paid = session.scalar(select(Payout).where(Payout.item_id == item_id))
+    page = finance.get(f"/commission/payouts/{item_id}").text
+    reveal = f"/oversight/reveal/payout/{paid.id}/iban"
+    assert IBAN not in page and reveal in page
+    no_reason = finance.post(reveal, data={"password": "demo-portal-2026", "reason": ""})
+    assert no_reason.status_code == 400
+    wrong = finance.post(reveal, data={"password": "wrong password", "reason": "Банк сұрады"})
+    assert wrong.status_code == 401
+    shown = finance.post(
+        reveal,
+        data={"password": "demo-portal-2026", "reason": "Банк сұрады"},
+        follow_redirects=True,
+    )
+    assert IBAN in shown.text
+    assert IBAN not in finance.get(f"/commission/payouts/{item_id}").text  # one view only
+    # Within five minutes of the password the reason alone is enough.
+    again = finance.post(reveal, data={"reason": "Тағы тексеру"}, follow_redirects=True)
+    assert IBAN in again.text
+    session.rollback()
+    events = session.scalars(
+        select(audit.AuditEvent)
+        .where(audit.AuditEvent.action == "pii.reveal")
+        .order_by(audit.AuditEvent.seq)
+    ).all()
+    assert [e.data for e in events][-2:] == [
+        {"field": "iban", "reason": "Банк сұрады"},
+        {"field": "iban", "reason": "Тағы тексеру"},
+    ]
+    assert all(IBAN not in e.payload for e in events)
 
     deputy = _client(app, "deputy@demo.kz")
     masked = deputy.get("/commission/payouts")

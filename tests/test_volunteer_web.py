@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core.notifications import Notification
-from tests.conftest import login, wait_for_jobs
+from tests.conftest import DEMO_PASSWORD, login, wait_for_jobs
 from tests.volunteer_helpers import iin_for, unit
 from volunteers.models import Application, Member
 
@@ -136,11 +136,23 @@ def test_staff_see_only_their_district_and_deputies_see_masked_iins(app, session
     login(police, "coordinator@demo.kz")  # Bukhar-Zhyrau district
     assert police.get(f"/volunteers/applications/{other.id}").status_code == 404
     assert police.post(f"/volunteers/applications/{other.id}/take").status_code == 404
-    assert own.iin in police.get(f"/volunteers/members/{own.id}").data.decode()
+    masked = police.get(f"/volunteers/members/{own.id}").data.decode()
+    assert own.iin not in masked and "••••••••" + own.iin[-4:] in masked
+    reveal = f"/oversight/reveal/member/{own.id}/iin"
+    assert reveal in masked  # the vetting coordinator may reveal it
+    shown = police.post(
+        reveal,
+        data={"password": DEMO_PASSWORD, "reason": "Полиция тексеруі"},
+        follow_redirects=True,
+    )
+    assert own.iin in shown.data.decode()
+    assert own.iin not in police.get(f"/volunteers/members/{own.id}").data.decode()
     deputy = app.test_client()
     login(deputy, "deputy@demo.kz")
     page = deputy.get(f"/volunteers/members/{own.id}").data.decode()
     assert own.iin not in page and "••••••••" + own.iin[-4:] in page
+    assert f"/oversight/reveal/member/{own.id}/iin" not in page
+    assert deputy.get(f"/oversight/reveal/member/{own.id}/iin").status_code == 403
     assert deputy.get("/volunteers/applications").status_code == 403
     volunteer = app.test_client()
     login(volunteer, "volunteer@demo.kz")

@@ -28,7 +28,8 @@ def test_public_endpoints_are_the_expected_few(app):
     )
     assert public == [
         "auth.login",
-        "public.health",
+        "ops.healthz",
+        "ops.readyz",
         "public.home",
         "public.set_language",
         "sober.public_page",

@@ -430,3 +430,84 @@ def contribution_kinds():
         form=form,
         editing=existing,
     ), status
+
+
+def _runs_in_scope():
+    """Job runs of the admin's jurisdictions, and the system's own (no jurisdiction)."""
+    return or_(
+        jobruns.JobRun.unit_id.is_(None),
+        jobruns.JobRun.unit_id.in_(
+            select(places.AdminUnit.id).where(
+                places.units_within_clause(current_user.scope("admin"))
+            )
+        ),
+    )
+
+
+@bp.route("/operations")
+@allow("admin")
+def operations():
+    """Queues, failed jobs with a retry button, the last reconciliation and audit check."""
+    from redis.exceptions import RedisError
+
+    run = jobruns.JobRun
+    counts = dict(
+        db.session.execute(
+            select(run.status, func.count()).where(_runs_in_scope()).group_by(run.status)
+        ).all()
+    )
+    failed = db.session.scalars(
+        select(run)
+        .where(run.status == "failed", _runs_in_scope())
+        .order_by(run.finished_at.desc(), run.id.desc())
+        .limit(PAGE)
+    ).all()
+    last = {
+        kind: db.session.scalars(
+            select(run).where(run.kind == kind).order_by(run.id.desc()).limit(1)
+        ).first()
+        for kind in ("budget.reconcile", "audit.verify", "members.expire", "shifts.close")
+    }
+    try:
+        queues = jobs.queue_lengths(current_app._get_current_object())
+    except RedisError:
+        queues = None
+        flash(
+            _("Redis does not answer: jobs wait in the database and are sent when it is back."),
+            "warning",
+        )
+    return render_template(
+        "admin/operations.html",
+        counts=counts,
+        failed=failed,
+        last=last,
+        queues=queues,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/operations/runs/<int:run_id>/retry", methods=["POST"])
+@allow("admin")
+def retry_run(run_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    found = db.session.scalar(
+        select(jobruns.JobRun).where(jobruns.JobRun.id == run_id, _runs_in_scope())
+    )
+    if found is None:
+        abort(404)
+    if not jobs.retry(run_id):
+        db.session.rollback()
+        flash(_("Only a failed job can be run again."), "danger")
+        return operations(), 409
+    audit.record(
+        db.session,
+        action="job.retry",
+        object_type="job_run",
+        object_id=run_id,
+        actor_id=current_user.id,
+        payload={"kind": found.kind},
+    )
+    db.session.commit()
+    flash(_("The job has been queued again."), "success")
+    return redirect(url_for("jobruns.show", run_id=run_id))

@@ -13,6 +13,7 @@ from core.errors import DomainError
 from core.money import format_tiyn, parse_tenge
 from incentives import payouts
 from incentives.models import AgendaItem, Commission, CommissionSession, Payout
+from portal import pii
 from portal.commission.forms import FailureForm, HandOverForm, PaymentForm, VoidForm
 from portal.commission.views import (
     PAYERS,
@@ -31,11 +32,13 @@ from portal.security import allow, require_unit
 # ---- finance: payouts -------------------------------------------------------------------------
 
 
-def _iban(payout: Payout | None, unit_id: int) -> str:
-    """Show the IBAN in full to finance officers of the unit, masked to everyone else."""
+def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozenset()) -> str:
+    """Show the IBAN masked; in full only to a finance officer of the unit who revealed it."""
     if payout is None or not payout.iban:
         return "—"
-    return payout.iban if _holds(unit_id, *PAYERS) else payouts.mask_iban(payout.iban)
+    if payout.id in revealed and _holds(unit_id, *PAYERS):
+        return payout.iban
+    return payouts.mask_iban(payout.iban)
 
 
 @bp.route("/payouts")
@@ -84,13 +87,18 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
     ).all()
     state = _states([item.id]).get(item.id)
     may_pay = _holds(unit_id, *PAYERS)
+    # A reveal granted just before (fresh password, reason, audited) shows for this view only.
+    revealed = frozenset(
+        p.id for p in history if may_pay and p.iban and pii.take("payout", p.id, "iban")
+    )
     context = {
         "item": item,
         "nomination": item.nomination,
         "sitting": item.session,
         "history": history,
         "state": state,
-        "iban": lambda p: _iban(p, unit_id),
+        "iban": lambda p: _iban(p, unit_id, revealed),
+        "revealed": lambda p: p.id in revealed,
         "may_pay": may_pay,
         "people": _users(p.recorded_by_id for p in history),
     }

@@ -57,7 +57,10 @@ def show(run_id: int):
 @allow(SIGNED_IN)
 def result_file(run_id: int):
     run = _visible_run(run_id)
-    if run.result_file_id is None:
+    # An export holds personal data chosen by its requester: only they download it.
+    if run.result_file_id is None or (
+        run.kind == "oversight.export" and run.requested_by_id != current_user.id
+    ):
         abort(404)
     stored = uploads.get_file(db.session, run.result_file_id)
     return send_file(

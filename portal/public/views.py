@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from core import accounts
 from portal.extensions import db
@@ -30,10 +29,3 @@ def set_language():
         db.session.commit()
     target = request.form.get("next")
     return redirect(target if is_safe_next(target) else url_for("public.home"))
-
-
-@bp.route("/health")
-@allow(PUBLIC)
-def health():
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")

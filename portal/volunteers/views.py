@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 
 from core import accounts, audit, places, uploads
 from core.errors import DomainError
-from portal import jobs
+from portal import jobs, pii
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -445,14 +445,13 @@ def members():
         patrols=_patrol_choices(scope),
         statuses=MEMBER_STATUSES,
         today=_today(),
-        vetted_units=_vetted_units({m.unit_id for m in rows}),
     )
 
 
 def _vetted_units(unit_ids: set[int]) -> set[int]:
-    """Return which of ``unit_ids`` the user vets: there the IIN is shown in full.
+    """Return which of ``unit_ids`` the user vets: there the IIN may be revealed.
 
-    Deputies and everyone else see it masked. One query for a whole page of members.
+    Deputies and everyone else never see it in full. One query for a whole page of members.
     """
     scope = current_user.scope(*VETTING)
     if not scope or not unit_ids:
@@ -482,7 +481,9 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
         member=member,
         status_form=status_form,
         assign_form=assign_form,
-        full_iin=vets,
+        # Masked by default; in full for one view after an audited reveal (portal.pii).
+        full_iin=vets and pii.take("member", member.id, "iin"),
+        may_reveal=vets,
         can_decide=vets,
         today=_today(),
         trail=audit.events_for(db.session, "member", member.id),

@@ -20,7 +20,8 @@
         document.getElementById("job-status").textContent = s.status_label;
         document.getElementById("job-message").textContent = s.message;
         if (s.done) {
-          if (s.status === "succeeded") { document.getElementById("job-result").classList.remove("d-none"); }
+          // The result (counts, download link) is rendered by the server: show the finished page.
+          if (s.status === "succeeded") { window.location.reload(); return; }
           if (s.status === "failed") {
             var err = document.getElementById("job-error");
             err.textContent = s.error;

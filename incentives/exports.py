@@ -1,0 +1,500 @@
+"""Exports for the maslikhat: payouts, decisions, ledger entries and the register, streamed.
+
+Rows come from the database in chunks (a server-side cursor on PostgreSQL) and go straight
+to a CSV or write-only XLSX file, so a million rows never sit in memory at once. Every text
+cell is neutralised against formula injection; IINs and IBANs are always masked. Each file
+begins with when it was generated, its filters and the audit chain's head at that moment.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import zipfile
+from collections.abc import Callable
+from typing import BinaryIO
+
+from sqlalchemy import Select, and_, func, select, true
+from sqlalchemy.orm import Session
+
+from budget.models import BudgetLine, BudgetProgram, LedgerEntry
+from core import clock, places
+from core.audit import AuditEvent
+from core.errors import N_, DomainError
+from core.iin import mask_iin
+from incentives.models import AgendaItem, Commission, CommissionSession, Nomination, Payout
+from incentives.payouts import mask_iban
+from volunteers.importing import FORMULA_STARTS
+from volunteers.models import Member
+
+DATASETS = ("payouts", "decisions", "ledger", "register")
+FORMATS = ("csv", "xlsx")
+CHUNK = 5000
+XLSX_SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: start a new one before that
+# A CSV larger than this is stored zipped (the database keeps files whole).
+ZIP_ABOVE_BYTES = 8 * 1024 * 1024
+Translate = Callable[..., str]
+
+TEXT, INT, MONEY, DATE, TIME, IIN, IBAN = "text", "int", "money", "date", "time", "iin", "iban"
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What the screen filtered by: year, jurisdiction and a date range (all optional)."""
+
+    year: int | None = None
+    unit_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def __post_init__(self):
+        if self.year is not None and not 2000 <= self.year <= 2100:
+            raise DomainError(N_("Choose a year between 2000 and 2100."))
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise DomainError(N_("The start of the period is after its end."))
+
+    def as_dict(self) -> dict:
+        """Return the filters as JSON-ready values."""
+        return {
+            "year": self.year,
+            "unit_id": self.unit_id,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Filters:
+        """Rebuild filters from ``as_dict`` output."""
+
+        def day(value):
+            return dt.date.fromisoformat(value) if value else None
+
+        return cls(
+            year=data.get("year"),
+            unit_id=data.get("unit_id"),
+            date_from=day(data.get("date_from")),
+            date_to=day(data.get("date_to")),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Columns (msgid, cell kind) and the query that yields rows in that order."""
+
+    name: str
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    query: Select
+
+
+def _units(unit_column, scope_ids: list[int] | None, filters: Filters):
+    """Limit to the user's jurisdictions and, within them, to the unit chosen on screen."""
+    conditions = []
+    for ids in (scope_ids, [filters.unit_id] if filters.unit_id else None):
+        if ids is not None:
+            conditions.append(
+                unit_column.in_(select(places.AdminUnit.id).where(places.units_within_clause(ids)))
+            )
+    return and_(true(), *conditions)
+
+
+def _day_range(column, filters: Filters):
+    conditions = []
+    if filters.date_from:
+        conditions.append(column >= filters.date_from)
+    if filters.date_to:
+        conditions.append(column <= filters.date_to)
+    return and_(true(), *conditions)
+
+
+def _moment_range(column, filters: Filters):
+    conditions = []
+    if filters.date_from:
+        conditions.append(column >= clock.local_day_bounds(filters.date_from)[0])
+    if filters.date_to:
+        conditions.append(column < clock.local_day_bounds(filters.date_to)[1])
+    return and_(true(), *conditions)
+
+
+def _unit_name(lang: str):
+    return places.AdminUnit.name_kk if lang == "kk" else places.AdminUnit.name_ru
+
+
+def dataset(name: str, *, filters: Filters, scope_ids: list[int] | None, lang: str) -> Dataset:
+    """Return the columns and query of export ``name`` under ``filters`` and scope."""
+    unit_name = _unit_name(lang)
+    if name == "payouts":
+        recipient = func.coalesce(Member.full_name, Nomination.recipient_name)
+        query = (
+            select(
+                Payout.id,
+                Payout.order_date,
+                Payout.order_number,
+                Payout.status,
+                Payout.amount_tiyn,
+                recipient,
+                Member.iin,
+                Payout.iban,
+                Nomination.form,
+                Nomination.year,
+                CommissionSession.held_on,
+                CommissionSession.act_number,
+                unit_name,
+                Payout.recorded_at,
+            )
+            .join(AgendaItem, AgendaItem.id == Payout.item_id)
+            .join(Nomination, Nomination.id == AgendaItem.nomination_id)
+            .outerjoin(Member, Member.id == Nomination.member_id)
+            .join(CommissionSession, CommissionSession.id == AgendaItem.session_id)
+            .join(Commission, Commission.id == Nomination.commission_id)
+            .join(places.AdminUnit, places.AdminUnit.id == Commission.unit_id)
+            .where(
+                _units(Commission.unit_id, scope_ids, filters),
+                Nomination.year == filters.year if filters.year else true(),
+                _day_range(Payout.order_date, filters),
+            )
+            .order_by(Payout.id)
+        )
+        columns = (
+            (N_("Payout"), INT),
+            (N_("Payment order date"), DATE),
+            (N_("Payment order"), TEXT),
+            (N_("Status"), "code:payout_status"),
+            (N_("Amount, tenge"), MONEY),
+            (N_("Recipient"), TEXT),
+            (N_("IIN"), IIN),
+            (N_("IBAN"), IBAN),
+            (N_("Form of reward"), "code:form"),
+            (N_("Year"), INT),
+            (N_("Session date"), DATE),
+            (N_("Akimat act"), TEXT),
+            (N_("Jurisdiction"), TEXT),
+            (N_("Recorded at"), TIME),
+        )
+        return Dataset(name, N_("Payouts"), columns, query)
+    if name == "decisions":
+        recipient = func.coalesce(Member.full_name, Nomination.recipient_name)
+        query = (
+            select(
+                AgendaItem.id,
+                CommissionSession.held_on,
+                CommissionSession.status,
+                CommissionSession.act_number,
+                recipient,
+                Member.iin,
+                Nomination.form,
+                Nomination.amount_tiyn,
+                AgendaItem.outcome,
+                AgendaItem.votes_for,
+                AgendaItem.votes_against,
+                AgendaItem.abstained,
+                AgendaItem.recused,
+                unit_name,
+            )
+            .join(Nomination, Nomination.id == AgendaItem.nomination_id)
+            .outerjoin(Member, Member.id == Nomination.member_id)
+            .join(CommissionSession, CommissionSession.id == AgendaItem.session_id)
+            .join(Commission, Commission.id == CommissionSession.commission_id)
+            .join(places.AdminUnit, places.AdminUnit.id == Commission.unit_id)
+            .where(
+                AgendaItem.outcome.is_not(None),
+                _units(Commission.unit_id, scope_ids, filters),
+                Nomination.year == filters.year if filters.year else true(),
+                _day_range(CommissionSession.held_on, filters),
+            )
+            .order_by(AgendaItem.id)
+        )
+        columns = (
+            (N_("Decision"), INT),
+            (N_("Session date"), DATE),
+            (N_("Session status"), "code:session_status"),
+            (N_("Akimat act"), TEXT),
+            (N_("Recipient"), TEXT),
+            (N_("IIN"), IIN),
+            (N_("Form of reward"), "code:form"),
+            (N_("Amount, tenge"), MONEY),
+            (N_("Outcome"), "code:outcome"),
+            (N_("For"), INT),
+            (N_("Against"), INT),
+            (N_("Abstained"), INT),
+            (N_("Recused"), INT),
+            (N_("Jurisdiction"), TEXT),
+        )
+        return Dataset(name, N_("Commission decisions"), columns, query)
+    if name == "ledger":
+        code = (
+            BudgetProgram.administrator
+            + "."
+            + BudgetProgram.program
+            + "."
+            + BudgetProgram.sub_program
+        )
+        query = (
+            select(
+                LedgerEntry.id,
+                LedgerEntry.at,
+                BudgetProgram.fiscal_year,
+                code,
+                BudgetLine.purpose,
+                LedgerEntry.kind,
+                LedgerEntry.amount_tiyn,
+                LedgerEntry.reference_type,
+                LedgerEntry.reference_id,
+                LedgerEntry.note,
+                unit_name,
+            )
+            .join(BudgetLine, BudgetLine.id == LedgerEntry.line_id)
+            .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
+            .join(places.AdminUnit, places.AdminUnit.id == BudgetProgram.unit_id)
+            .where(
+                _units(BudgetProgram.unit_id, scope_ids, filters),
+                BudgetProgram.fiscal_year == filters.year if filters.year else true(),
+                _moment_range(LedgerEntry.at, filters),
+            )
+            .order_by(LedgerEntry.id)
+        )
+        columns = (
+            (N_("Entry"), INT),
+            (N_("Time"), TIME),
+            (N_("Year"), INT),
+            (N_("Program"), TEXT),
+            (N_("Purpose"), "code:purpose"),
+            (N_("Movement"), "code:entry_kind"),
+            (N_("Amount, tenge"), MONEY),
+            (N_("Reference"), TEXT),
+            (N_("Reference number"), TEXT),
+            (N_("Note"), TEXT),
+            (N_("Jurisdiction"), TEXT),
+        )
+        return Dataset(name, N_("Ledger entries"), columns, query)
+    if name == "register":
+        query = (
+            select(
+                Member.certificate_no,
+                Member.full_name,
+                Member.iin,
+                Member.kind,
+                Member.status,
+                Member.issued_on,
+                Member.expires_on,
+                unit_name,
+            )
+            .join(places.AdminUnit, places.AdminUnit.id == Member.unit_id)
+            .where(
+                _units(Member.unit_id, scope_ids, filters),
+                func.extract("year", Member.issued_on) == filters.year if filters.year else true(),
+                _day_range(Member.issued_on, filters),
+            )
+            .order_by(Member.id)
+        )
+        columns = (
+            (N_("Certificate"), TEXT),
+            (N_("Full name"), TEXT),
+            (N_("IIN"), IIN),
+            (N_("Kind"), "code:member_kind"),
+            (N_("Status"), "code:member_status"),
+            (N_("Issued"), DATE),
+            (N_("Valid until"), DATE),
+            (N_("Jurisdiction"), TEXT),
+        )
+        return Dataset(name, N_("Register of members"), columns, query)
+    raise DomainError(N_("There is no such export."))
+
+
+_DANGEROUS_STARTS = (*FORMULA_STARTS, "\n", "\0")
+
+
+def protect(value) -> str:
+    """Neutralise a text a spreadsheet would run as a formula (a leading apostrophe)."""
+    text = value if isinstance(value, str) else str(value)
+    return "'" + text if text.startswith(_DANGEROUS_STARTS) else text
+
+
+def _money_csv(v):
+    if v is None:
+        return ""
+    v = int(v)
+    sign = "-" if v < 0 else ""
+    tenge, tiyn = divmod(abs(v), 100)
+    return f"{sign}{tenge}.{tiyn:02d}"
+
+
+def _money_xlsx(v):
+    return None if v is None else int(v) / 100
+
+
+def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
+    zone = clock.zone()
+
+    def text(v):
+        return "" if v is None else protect(v)
+
+    def code(group):
+        seen: dict = {}  # a handful of codes: translate each once
+
+        def cell(v):
+            if v is None:
+                return ""
+            if v not in seen:
+                seen[v] = protect(labels(group, v))
+            return seen[v]
+
+        return cell
+
+    def plain(v):
+        return "" if v is None else v
+
+    def day(v):
+        return "" if v is None else (v.isoformat() if fmt == "csv" else v)
+
+    def moment(v):
+        return "" if v is None else v.astimezone(zone).isoformat(" ", "seconds")[:19]
+
+    def iin(v):
+        return "" if v is None else mask_iin(v)
+
+    def iban(v):
+        return "" if v is None else mask_iban(v)
+
+    by_kind = {
+        TEXT: text,
+        INT: plain,
+        MONEY: _money_csv if fmt == "csv" else _money_xlsx,
+        DATE: day,
+        TIME: moment,
+        IIN: iin,
+        IBAN: iban,
+    }
+    return [
+        code(kind[5:]) if kind.startswith("code:") else by_kind[kind] for _msgid, kind in columns
+    ]
+
+
+def chain_head(session: Session) -> tuple[int | None, str | None]:
+    """Return the audit chain's head (sequence number and hash) as it is now."""
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (head.seq, head.hash) if head else (None, None)
+
+
+def preamble(
+    *,
+    title: str,
+    filters_text: str,
+    generated_at: dt.datetime,
+    head: tuple[int | None, str | None],
+    translate: Translate,
+) -> list[list[str]]:
+    """Return the lines every export begins with: what, when, which filters, chain head."""
+    seq, digest = head
+    return [
+        [protect(title)],
+        [
+            translate(N_("Generated at")),
+            generated_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        ],
+        [translate(N_("Filters")), protect(filters_text)],
+        [
+            translate(N_("Audit chain head")),
+            f"#{seq} {digest}" if seq else translate(N_("empty chain")),
+        ],
+        [],
+    ]
+
+
+def count_rows(session: Session, data: Dataset) -> int:
+    """Return how many rows the export will hold."""
+    return session.scalar(select(func.count()).select_from(data.query.order_by(None).subquery()))
+
+
+def _chunks(session: Session, query: Select):
+    # Core, not ORM, execution: plain tuples, a server-side cursor on PostgreSQL.
+    connection = session.connection()
+    result = connection.execution_options(stream_results=True, max_row_buffer=CHUNK).execute(query)
+    yield from result.partitions(CHUNK)
+
+
+def write_rows(
+    session: Session,
+    data: Dataset,
+    *,
+    fmt: str,
+    out: BinaryIO,
+    head_lines: list[list[str]],
+    translate: Translate,
+    labels: Callable[[str, str], str] = lambda _group, value: value,
+    total: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Stream the dataset's rows into ``out`` (CSV or XLSX); return the number of rows."""
+    if fmt not in FORMATS:
+        raise DomainError(N_("Choose CSV or XLSX."))
+    header = [translate(msgid) for msgid, _kind in data.columns]
+    cells = _cell_formatters(data.columns, fmt, labels)
+    pairs = list(zip(cells, range(len(cells)), strict=True))
+    done = 0
+
+    def report():
+        if progress and total:
+            progress(min(99, 5 + int(done * 90 / total)))
+
+    if fmt == "csv":
+        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
+        writer = csv.writer(text)
+        writer.writerows(head_lines)
+        writer.writerow(header)
+        for chunk in _chunks(session, data.query):
+            writer.writerows([[f(row[i]) for f, i in pairs] for row in chunk])
+            done += len(chunk)
+            report()
+        text.flush()
+        text.detach()
+        return done
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet, in_sheet, sheets = None, XLSX_SHEET_ROWS, 0
+    for chunk in _chunks(session, data.query):
+        for row in chunk:
+            if in_sheet >= XLSX_SHEET_ROWS:
+                sheets += 1
+                sheet = book.create_sheet(f"{data.name}-{sheets}")
+                for line in head_lines:
+                    sheet.append(line)
+                sheet.append(header)
+                in_sheet = 0
+            sheet.append([f(row[i]) for f, i in pairs])
+            in_sheet += 1
+        done += len(chunk)
+        report()
+    if sheet is None:
+        sheet = book.create_sheet(data.name)
+        for line in head_lines:
+            sheet.append(line)
+        sheet.append(header)
+    book.save(out)
+    return done
+
+
+def pack(path: str, filename: str, fmt: str) -> tuple[bytes, str, str]:
+    """Return the file's bytes, name and type; a large CSV is zipped to keep the blob small."""
+    import os
+
+    if fmt == "xlsx":
+        with open(path, "rb") as f:
+            return (
+                f.read(),
+                filename,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+    if os.path.getsize(path) <= ZIP_ABOVE_BYTES:
+        with open(path, "rb") as f:
+            return f.read(), filename, "text/csv"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.write(path, arcname=filename)
+    return buffer.getvalue(), filename + ".zip", "application/zip"

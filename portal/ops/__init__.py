@@ -1,0 +1,1 @@
+"""Operations: liveness and readiness probes for the load balancer and the orchestrator."""

@@ -1,0 +1,101 @@
+"""Red flags: the latest computed run for the user's jurisdictions, and computing them now."""
+
+from __future__ import annotations
+
+import json
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from core import jobruns, places
+from incentives import flags
+from portal import jobs
+from portal.extensions import db
+from portal.forms import ConfirmForm, unit_choices
+from portal.labels import FLAG_KIND_LABELS
+from portal.oversight.views import READERS, bp, record_url, scope
+from portal.security import allow
+
+UNIT_LEVELS = ("country", "region", "city", "district")
+
+
+def _latest_run(ids: list[int]) -> jobruns.JobRun | None:
+    """The newest finished run that covers the user: a scheduled one or one of their units."""
+    return db.session.scalar(
+        select(jobruns.JobRun)
+        .where(
+            jobruns.JobRun.kind == "oversight.flags",
+            jobruns.JobRun.status == "succeeded",
+            or_(jobruns.JobRun.unit_id.is_(None), jobruns.JobRun.unit_id.in_(ids)),
+        )
+        .order_by(jobruns.JobRun.finished_at.desc(), jobruns.JobRun.id.desc())
+        .limit(1)
+    )
+
+
+def _link(row: dict) -> str | None:
+    if row["target_type"] == "audit":
+        return url_for("oversight.audit_log")
+    return record_url(row["target_type"], str(row["target_id"] or ""))
+
+
+@bp.route("/flags")
+@allow(*READERS)
+def red_flags():
+    ids = scope()
+    run = _latest_run(ids)
+    report = json.loads(run.result) if run and run.result else None
+    rows, counts = [], dict.fromkeys(flags.KINDS, 0)
+    if report:
+        visible: dict[int | None, bool] = {None: True}
+        for row in report["rows"]:
+            unit = row["unit_id"]
+            if unit not in visible:
+                visible[unit] = places.within(db.session, unit, ids)
+            if visible[unit]:
+                rows.append({**row, "url": _link(row)})
+                counts[row["kind"]] += 1
+        if run.unit_id is not None:
+            # A run of one of the user's units: every flag is theirs, even those not kept.
+            counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
+    choices = unit_choices(ids, UNIT_LEVELS)
+    return render_template(
+        "oversight/flags.html",
+        run=run,
+        report=report,
+        rows=rows,
+        counts=counts,
+        kinds=flags.KINDS,
+        FLAG_KIND_LABELS=FLAG_KIND_LABELS,
+        choices=choices,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/flags/compute", methods=["POST"])
+@allow(*READERS)
+def compute_flags():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ids = scope()
+    unit_id = request.form.get("unit_id", type=int) or (ids[0] if len(ids) == 1 else None)
+    if unit_id is None or not places.within(db.session, unit_id, ids):
+        return render_template(
+            "oversight/flags.html",
+            run=None,
+            report=None,
+            rows=[],
+            counts=dict.fromkeys(flags.KINDS, 0),
+            kinds=flags.KINDS,
+            FLAG_KIND_LABELS=FLAG_KIND_LABELS,
+            choices=unit_choices(ids, UNIT_LEVELS),
+            confirm=ConfirmForm(),
+            error=_("Choose a jurisdiction you oversee."),
+        ), 400
+    run = jobs.submit(
+        "oversight.flags", requested_by_id=current_user.id, unit_id=unit_id, params={}
+    )
+    db.session.commit()
+    return redirect(url_for("jobruns.show", run_id=run.id))

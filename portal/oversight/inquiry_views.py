@@ -1,0 +1,264 @@
+"""Deputies' inquiries: ask about a record, the akimat's queue and answers, close or follow up."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from core import accounts, audit, clock, places
+from core.db import utcnow
+from core.errors import DomainError
+from incentives import inquiries
+from incentives.inquiry_models import Inquiry
+from portal.extensions import db
+from portal.forms import ConfirmForm
+from portal.i18n import translate_error
+from portal.oversight.views import bp
+from portal.security import allow
+
+ANSWERERS = ("secretary", "finance")
+INQUIRY_USERS = ("deputy", *ANSWERERS)
+# Where each kind of record is shown: object type -> (endpoint, argument).
+RECORD_LINKS = {
+    "budget_line": ("finance.line", "line_id"),
+    "maslikhat_decision": ("finance.decision", "decision_id"),
+    "commission_session": ("commission.session_page", "session_id"),
+    "payout": ("commission.payout", "item_id"),
+}
+OBJECT_LABELS = {
+    "budget_line": _l("Budget line"),
+    "maslikhat_decision": _l("Maslikhat decision"),
+    "commission_session": _l("Commission session"),
+    "payout": _l("Payout"),
+}
+STATUS_LABELS = {
+    "open": _l("Awaiting an answer"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+}
+MESSAGE_LABELS = {"question": _l("Question"), "answer": _l("Answer"), "follow_up": _l("Follow-up")}
+
+
+class QuestionForm(FlaskForm):
+    object_type = HiddenField()
+    object_id = HiddenField()
+    text = TextAreaField(_l("Your question"), validators=[Length(max=inquiries.TEXT_LIMIT)])
+
+
+class AnswerForm(FlaskForm):
+    text = TextAreaField(_l("Answer"), validators=[Length(max=inquiries.TEXT_LIMIT)])
+
+
+class FollowUpForm(FlaskForm):
+    text = TextAreaField(_l("Follow-up question"), validators=[Length(max=inquiries.TEXT_LIMIT)])
+
+
+def record_url(object_type: str, object_id: int) -> str:
+    """Return the address of the page of the record an inquiry is about."""
+    endpoint, arg = RECORD_LINKS[object_type]
+    return url_for(endpoint, **{arg: object_id})
+
+
+@bp.context_processor
+def _inquiry_labels():
+    return {
+        "INQUIRY_OBJECT_LABELS": OBJECT_LABELS,
+        "INQUIRY_STATUS_LABELS": STATUS_LABELS,
+        "INQUIRY_MESSAGE_LABELS": MESSAGE_LABELS,
+        "inquiry_record_url": record_url,
+    }
+
+
+def _today():
+    return clock.local_date(utcnow())
+
+
+def _may_answer(inquiry: Inquiry) -> bool:
+    return places.within(db.session, inquiry.unit_id, current_user.scope(*ANSWERERS))
+
+
+def _visible(inquiry_id: int) -> Inquiry:
+    inquiry = db.session.get(Inquiry, inquiry_id)
+    if inquiry is None or not (
+        inquiry.deputy_id == current_user.id
+        or places.within(db.session, inquiry.unit_id, current_user.scope(*INQUIRY_USERS))
+    ):
+        abort(404)
+    return inquiry
+
+
+def _people(ids) -> dict[int, accounts.User]:
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.query(accounts.User).filter(accounts.User.id.in_(ids))}
+
+
+@bp.route("/inquiries")
+@allow(*INQUIRY_USERS)
+def inquiry_list():
+    mine = inquiries.asked_by(db.session, current_user.id) if current_user.has_any("deputy") else []
+    queue = inquiries.queue(
+        db.session, current_user.scope(*ANSWERERS), include_closed=bool(request.args.get("all"))
+    )
+    return render_template(
+        "oversight/inquiries.html",
+        mine=mine,
+        queue=queue,
+        answers=bool(current_user.scope(*ANSWERERS)),
+        today=_today(),
+        people=_people(i.deputy_id for i in queue),
+    )
+
+
+def _new_page(form: QuestionForm, status: int = 200, error: str | None = None):
+    try:
+        target = inquiries.resolve_target(
+            db.session, form.object_type.data or "", int(form.object_id.data or 0)
+        )
+    except (DomainError, ValueError):
+        abort(404)
+    if not places.within(db.session, target.unit_id, current_user.scope("deputy")):
+        abort(404)
+    return render_template(
+        "oversight/inquiry_new.html",
+        form=form,
+        target=target,
+        error=error,
+        earlier=inquiries.for_record(db.session, target.object_type, target.object_id),
+    ), status
+
+
+@bp.route("/inquiries/new")
+@allow("deputy")
+def new_inquiry():
+    form = QuestionForm(
+        object_type=request.args.get("object_type", ""),
+        object_id=request.args.get("object_id", ""),
+    )
+    return _new_page(form)
+
+
+@bp.route("/inquiries", methods=["POST"])
+@allow("deputy")
+def ask_inquiry():
+    form = QuestionForm()
+    if not form.validate_on_submit():
+        return _new_page(form, 400)
+    try:
+        object_id = int(form.object_id.data or 0)
+    except ValueError:
+        abort(404)
+    try:
+        inquiry = inquiries.ask(
+            db.session,
+            object_type=form.object_type.data or "",
+            object_id=object_id,
+            text=form.text.data,
+            deputy_id=current_user.id,
+            scope_ids=current_user.scope("deputy"),
+            today=_today(),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        return _new_page(form, exc.status, translate_error(exc))
+    db.session.commit()
+    flash(_("Your question is sent to the akimat."), "success")
+    return redirect(url_for("oversight.inquiry", inquiry_id=inquiry.id))
+
+
+def _inquiry_page(inquiry: Inquiry, status: int = 200, error: str | None = None, **forms):
+    mine = inquiry.deputy_id == current_user.id
+    return render_template(
+        "oversight/inquiry.html",
+        inquiry=inquiry,
+        today=_today(),
+        error=error,
+        people=_people([inquiry.deputy_id, *(m.author_id for m in inquiry.messages)]),
+        answer_form=forms.get("answer_form") or AnswerForm(prefix="answer"),
+        may_answer=_may_answer(inquiry) and inquiry.status != "closed",
+        mine=mine,
+        follow_form=forms.get("follow_form") or FollowUpForm(prefix="follow"),
+        close_form=ConfirmForm(),
+        trail=audit.events_for(db.session, "inquiry", inquiry.id),
+    ), status
+
+
+@bp.route("/inquiries/<int:inquiry_id>")
+@allow(*INQUIRY_USERS)
+def inquiry(inquiry_id: int):
+    return _inquiry_page(_visible(inquiry_id))
+
+
+def _act(inquiry_id: int, form, form_name: str, action, message: str):
+    inquiry = _visible(inquiry_id)
+    if not form.validate_on_submit():
+        return _inquiry_page(inquiry, 400, **{form_name: form})
+    try:
+        action(form)
+    except DomainError as exc:
+        db.session.rollback()
+        return _inquiry_page(
+            db.session.get(Inquiry, inquiry_id),
+            exc.status,
+            translate_error(exc),
+            **{form_name: form},
+        )
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("oversight.inquiry", inquiry_id=inquiry_id))
+
+
+@bp.route("/inquiries/<int:inquiry_id>/answer", methods=["POST"])
+@allow(*INQUIRY_USERS)  # a deputy reaches the domain, which refuses with its message
+def answer_inquiry(inquiry_id: int):
+    return _act(
+        inquiry_id,
+        AnswerForm(prefix="answer"),
+        "answer_form",
+        lambda form: inquiries.answer(
+            db.session,
+            inquiry_id=inquiry_id,
+            text=form.text.data,
+            actor_id=current_user.id,
+            scope_ids=current_user.scope(*ANSWERERS),
+        ),
+        _("The answer is recorded and the deputy is told."),
+    )
+
+
+@bp.route("/inquiries/<int:inquiry_id>/close", methods=["POST"])
+@allow("deputy")
+def close_inquiry(inquiry_id: int):
+    return _act(
+        inquiry_id,
+        ConfirmForm(),
+        "close_form",
+        lambda _form: inquiries.close(db.session, inquiry_id=inquiry_id, actor_id=current_user.id),
+        _("The inquiry is closed."),
+    )
+
+
+@bp.route("/inquiries/<int:inquiry_id>/follow-up", methods=["POST"])
+@allow("deputy")
+def follow_up_inquiry(inquiry_id: int):
+    return _act(
+        inquiry_id,
+        FollowUpForm(prefix="follow"),
+        "follow_form",
+        lambda form: inquiries.follow_up(
+            db.session,
+            inquiry_id=inquiry_id,
+            text=form.text.data,
+            actor_id=current_user.id,
+            today=_today(),
+        ),
+        _("Your follow-up question is sent; the inquiry is open again."),
+    )

@@ -1,0 +1,120 @@
+"""The reveal of a masked IIN or IBAN: password again, a reason, an audit event, one view."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from core import accounts, audit
+from core.errors import DomainError
+from incentives.models import Payout
+from portal import pii
+from portal.extensions import db
+from portal.i18n import translate_error
+from portal.oversight.views import bp
+from portal.security import allow, require_unit
+from volunteers.models import Member
+
+REVEALERS = ("registrar", "coordinator", "finance")
+_NUMBER = re.compile(r"\d{12}")
+
+
+def _member(object_id: int):
+    member = db.session.get(Member, object_id)
+    if member is None:
+        abort(404)
+    return (
+        member.unit_id,
+        ("coordinator", "registrar"),
+        url_for("volunteers.member", member_id=member.id),
+    )
+
+
+def _payout(object_id: int):
+    payout = db.session.get(Payout, object_id)
+    if payout is None or not payout.iban:
+        abort(404)
+    unit_id = payout.item.session.commission.unit_id
+    return unit_id, ("finance",), url_for("commission.payout", item_id=payout.item_id)
+
+
+# (object type, field) -> loader returning (unit id, roles that may reveal, page to return to)
+TARGETS = {("member", "iin"): _member, ("payout", "iban"): _payout}
+FIELD_LABELS = {"iin": _l("IIN"), "iban": _l("IBAN")}
+
+
+class RevealForm(FlaskForm):
+    password = PasswordField(_l("Your password"))
+    reason = TextAreaField(
+        _l("Why you need to see it in full"), validators=[DataRequired(), Length(max=500)]
+    )
+
+    def validate_reason(self, field):
+        if _NUMBER.search(field.data.replace(" ", "")):
+            raise ValidationError(_("Do not write the number itself in the reason."))
+
+
+def _target(object_type: str, object_id: int, field: str) -> str:
+    loader = TARGETS.get((object_type, field))
+    if loader is None:
+        abort(404)
+    unit_id, roles, back = loader(object_id)
+    # Deputies never see a full IIN or IBAN, whatever other roles they hold elsewhere.
+    require_unit(unit_id, *roles, private=True)
+    return back
+
+
+def _page(form, object_type, object_id, field, back, status=200, error=None):
+    return render_template(
+        "oversight/reveal.html",
+        form=form,
+        fresh=pii.is_fresh(),
+        field_label=FIELD_LABELS[field],
+        back=back,
+        error=error,
+        action=url_for(
+            "oversight.reveal", object_type=object_type, object_id=object_id, field=field
+        ),
+    ), status
+
+
+@bp.route("/reveal/<object_type>/<int:object_id>/<field>", methods=["GET", "POST"])
+@allow(*REVEALERS)
+def reveal(object_type: str, object_id: int, field: str):
+    back = _target(object_type, object_id, field)
+    form = RevealForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return _page(
+            form, object_type, object_id, field, back, 200 if request.method == "GET" else 400
+        )
+    if not pii.is_fresh():
+        try:
+            accounts.authenticate(
+                db.session,
+                login=current_user.login,
+                password=form.password.data or "",
+                ip=request.remote_addr,
+            )
+        except DomainError as exc:
+            db.session.commit()  # the failed attempt stays in the audit chain
+            return _page(form, object_type, object_id, field, back, 401, translate_error(exc))
+        pii.mark_fresh()
+    audit.record(
+        db.session,
+        action="pii.reveal",
+        object_type=object_type,
+        object_id=object_id,
+        actor_id=current_user.id,
+        payload={"field": field, "reason": form.reason.data.strip()},
+    )
+    db.session.commit()
+    pii.grant(object_type, object_id, field)
+    flash(_("Shown in full on this page view only; the reveal is recorded."), "warning")
+    return redirect(back)

@@ -1,0 +1,316 @@
+"""Red flags: each fires on a seeded case and keeps quiet otherwise; the job and the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select, text
+
+from budget.models import FiscalYearClosure, LedgerEntry
+from core import accounts
+from incentives import flags, payouts, policy, sessions
+from incentives.models import Nomination
+from tests.commission_helpers import HELD_ON, MCI_2026, nominate, nominee, setup
+from tests.conftest import login, translated, wait_for_jobs
+from tests.test_commission import FOUR, IBAN, NOW, _open, _sitting, _vote_all
+from volunteers.activity_models import Contribution
+
+
+def _kinds(found):
+    return [f.kind for f in found]
+
+
+def _close(session, s, nomination_ids, *, final=False, act=False):
+    sitting = _sitting(session, s, nomination_ids)
+    _open(session, s, sitting, ["chair", "secretary", "member2", "member3"])
+    _vote_all(session, s, sitting, dict.fromkeys(FOUR, "for"))
+    sessions.close(session, session_id=sitting.id, actor_id=s.users["secretary"], now=NOW)
+    if final:
+        sessions.finalize_minutes(
+            session,
+            session_id=sitting.id,
+            text_kk="ХАТТАМА",
+            text_ru="ПРОТОКОЛ",
+            actor_id=s.users["secretary"],
+            now=NOW,
+        )
+    if act:
+        sessions.record_act(
+            session, session_id=sitting.id, number="№ 412", date=HELD_ON, actor_id=1
+        )
+    session.commit()
+    return sitting
+
+
+def _pay(session, item, order_date, mci=10):
+    payouts.record_payment(
+        session,
+        item_id=item.id,
+        iban=IBAN,
+        order_number=f"ПП-{item.id}",
+        order_date=order_date,
+        amount_tiyn=mci * MCI_2026,
+        idempotency_key=f"pay-{item.id}",
+        actor_id=1,
+        today=dt.date(2026, 12, 31),
+    )
+    session.commit()
+
+
+def _two_rewards(session, s):
+    """One person, two cash rewards of 10 MCI each (together 20: the annual cap of setup)."""
+    member, ids = nominee(session, contributions=4)
+    first = nominate(session, s, member, ids[:2], mci=10)
+    second = nominate(session, s, member, ids[2:], mci=10)
+    sitting = _close(session, s, [first.id, second.id], final=True, act=True)
+    assert [i.outcome for i in sitting.items] == ["approved", "approved"]
+    return member, sitting.items
+
+
+def test_payout_without_final_minutes_fires(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    sitting = _close(session, s, [nominate(session, s, member, ids).id])
+    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    found = flags.payouts_without_minutes(session, [s.unit_id])
+    assert _kinds(found) == ["payout_without_minutes"]
+    assert "neither final minutes nor an akimat act" in found[0].msg
+    assert found[0].target_type == "payout"
+    # Outside the jurisdictions looked at, nothing shows.
+    other = accounts.find_by_login(session, "admin@demo.kz").unit_id
+    assert flags.payouts_without_minutes(session, [other])  # the country covers it
+    karaganda_city = session.scalar(text("SELECT id FROM admin_unit WHERE kato = '351610000'"))
+    if karaganda_city:
+        assert flags.payouts_without_minutes(session, [karaganda_city]) == []
+
+
+def test_payout_with_final_minutes_and_act_is_quiet(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    sitting = _close(session, s, [nominate(session, s, member, ids).id], final=True, act=True)
+    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    assert flags.payouts_without_minutes(session, None) == []
+
+
+def test_final_minutes_without_act_fires(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    sitting = _close(session, s, [nominate(session, s, member, ids).id], final=True)
+    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    (found,) = flags.payouts_without_minutes(session, None)
+    assert "no akimat act" in found.msg
+
+
+def test_recipient_over_annual_cap_fires(app, session):
+    s = setup(session)
+    member, _items = _two_rewards(session, s)
+    # A later resolution lowers the annual cap to 15 MCI: 20 MCI awarded is over it.
+    policy.set_policy(
+        session,
+        unit_id=s.unit_id,
+        effective_from=dt.date(2026, 2, 1),
+        resolution="№ 9 қаулы",
+        forms=["thanks", "cash"],
+        cash_cap_mci=15,
+        annual_cap_mci=15,
+        points={},
+        quorum=(2, 3),
+        chair_breaks_tie=True,
+        actor_id=1,
+    )
+    session.commit()
+    (found,) = flags.over_annual_cap(session, [s.unit_id])
+    assert found.params["iin"].endswith(member.iin[-4:]) and member.iin not in str(found.params)
+    assert found.params["n"] == 2
+
+
+def test_recipient_within_annual_cap_is_quiet(app, session):
+    s = setup(session)
+    _two_rewards(session, s)  # 20 MCI, exactly the cap of 20
+    assert flags.over_annual_cap(session, None) == []
+
+
+def test_payouts_within_30_days_over_one_reward_cap_fire(app, session):
+    s = setup(session)
+    _member, items = _two_rewards(session, s)
+    _pay(session, items[0], dt.date(2026, 10, 20))
+    _pay(session, items[1], dt.date(2026, 11, 5))
+    (found,) = flags.payouts_within_30_days(session, [s.unit_id])
+    assert found.params["n"] == 2
+    assert (found.params["start"], found.params["end"]) == ("2026-10-20", "2026-11-05")
+
+
+def test_payouts_further_apart_than_30_days_are_quiet(app, session):
+    s = setup(session)
+    _member, items = _two_rewards(session, s)
+    _pay(session, items[0], dt.date(2026, 10, 20))
+    _pay(session, items[1], dt.date(2026, 12, 1))
+    assert flags.payouts_within_30_days(session, None) == []
+
+
+def _link_member(session, member, user_id):
+    session.execute(
+        text("UPDATE member SET user_id = :u WHERE id = :m"), {"u": user_id, "m": member.id}
+    )
+    session.commit()
+
+
+def test_recipient_who_is_coordinator_or_commission_member_fires(app, session):
+    s = setup(session)
+    first, ids = nominee(session)
+    second, ids2 = nominee(session)
+    _close(
+        session,
+        s,
+        [nominate(session, s, first, ids).id, nominate(session, s, second, ids2).id],
+        final=True,
+        act=True,
+    )
+    _link_member(session, first, s.coordinator_id)  # the coordinator who also nominated
+    _link_member(session, second, s.users["member4"])
+    found = flags.recipients_who_are_insiders(session, [s.unit_id])
+    messages = sorted(f.msg for f in found)
+    assert len(found) == 3
+    assert any("commission they sit on" in m for m in messages)
+    assert any("coordinator" in m for m in messages)
+    assert any("their own nomination" in m for m in messages)
+
+
+def test_ordinary_recipient_is_quiet(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    _close(session, s, [nominate(session, s, member, ids).id], final=True, act=True)
+    assert flags.recipients_who_are_insiders(session, None) == []
+
+
+def test_contributions_confirmed_by_the_nominator_fire(app, session):
+    s = setup(session)
+    member, _ = nominee(session, contributions=0)
+    c = Contribution(
+        member_id=member.id,
+        unit_id=member.unit_id,
+        kind="offense_reported",
+        occurred_on=dt.date(2026, 9, 3),
+        description="102-ге хабарлады",
+        reference="KUSP-77",
+        status="confirmed",
+        points=5,
+        decided_by_id=s.coordinator_id,
+        decided_at=dt.datetime(2026, 9, 20, tzinfo=dt.UTC),
+    )
+    session.add(c)
+    session.flush()
+    n = nominate(session, s, member, [c.id])
+    session.commit()
+    assert session.get(Nomination, n.id).status == "submitted"
+    (found,) = flags.confirmed_by_nominator(session, [s.unit_id])
+    assert (found.target_type, found.target_id, found.params["n"]) == ("member", member.id, 1)
+
+
+def test_contributions_confirmed_by_someone_else_are_quiet(app, session):
+    s = setup(session)
+    member, ids = nominee(session)  # confirmed by the registrar, nominated by the coordinator
+    nominate(session, s, member, ids)
+    session.commit()
+    assert flags.confirmed_by_nominator(session, None) == []
+
+
+def _closure(session, s, closed_at):
+    session.add(FiscalYearClosure(unit_id=s.unit_id, fiscal_year=2026, closed_at=closed_at))
+    session.commit()
+
+
+def test_commitment_after_the_year_was_closed_fires(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    _close(session, s, [nominate(session, s, member, ids).id])
+    entry_at = session.scalar(select(LedgerEntry.at).where(LedgerEntry.kind == "commit"))
+    _closure(session, s, entry_at - dt.timedelta(days=1))
+    (found,) = flags.commits_on_closed_years(session, [s.unit_id])
+    assert (found.target_type, found.target_id, found.params["year"]) == (
+        "budget_line",
+        s.line_id,
+        2026,
+    )
+
+
+def test_commitment_before_the_closure_is_quiet(app, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    _close(session, s, [nominate(session, s, member, ids).id])
+    entry_at = session.scalar(select(LedgerEntry.at).where(LedgerEntry.kind == "commit"))
+    _closure(session, s, entry_at + dt.timedelta(days=1))
+    assert flags.commits_on_closed_years(session, None) == []
+
+
+def test_line_counters_differing_from_ledger_fire_and_balanced_are_quiet(app, session):
+    s = setup(session)
+    assert flags.lines_differing_from_ledger(session, None) == []
+    session.execute(
+        text("UPDATE budget_line SET committed_tiyn = committed_tiyn + 100 WHERE id = :id"),
+        {"id": s.line_id},
+    )
+    session.commit()
+    (found,) = flags.lines_differing_from_ledger(session, [s.unit_id])
+    assert (found.target_type, found.target_id) == ("budget_line", s.line_id)
+
+
+def test_broken_audit_chain_fires_and_intact_is_quiet(app, session):
+    setup(session)
+    assert flags.broken_audit_chain(session, None) == []
+    sql = "UPDATE audit_event SET payload = '{}' WHERE seq = 3"
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        session.execute(text(sql))
+        session.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+    else:
+        session.execute(text("DROP TRIGGER audit_event_no_update"))
+        session.execute(text(sql))
+    session.commit()
+    (found,) = flags.broken_audit_chain(session, None)
+    assert found.params == {"seq": 3}
+
+
+def test_flags_job_and_page_show_counts_explanations_and_links(app, client, session):
+    s = setup(session)
+    member, ids = nominee(session)
+    sitting = _close(session, s, [nominate(session, s, member, ids).id])
+    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    login(client, "deputy@demo.kz")
+    page = client.get("/oversight/flags")
+    assert page.status_code == 200
+    assert 'id="never-computed"' in page.text
+    deputy = accounts.find_by_login(session, "deputy@demo.kz")
+    response = client.post("/oversight/flags/compute", data={"unit_id": deputy.scope("deputy")[0]})
+    assert response.status_code == 302
+    wait_for_jobs(app)
+    job_page = client.get(response.headers["Location"])
+    assert translated(app, "Red flags found: %(n)s.", "kk", n=1) in job_page.text
+    page = client.get("/oversight/flags")
+    assert 'data-kind="payout_without_minutes"' in page.text
+    assert "/oversight/payouts/" in page.text
+    # Out of scope: a unit the deputy does not oversee is refused with a message.
+    bad = client.post("/oversight/flags/compute", data={"unit_id": 999999})
+    assert bad.status_code == 400
+    client.post("/logout")
+    login(client, "finance@demo.kz")
+    assert client.get("/oversight/flags").status_code == 403
+
+
+def test_scheduled_flags_run_covers_every_jurisdiction(app, session):
+    from portal import jobs
+
+    with app.app_context():
+        from portal.extensions import db
+
+        run = jobs.submit("oversight.flags", requested_by_id=None, unit_id=None)
+        db.session.commit()
+        run_id = run.id
+    wait_for_jobs(app)
+    session.rollback()
+    from core.jobruns import JobRun
+
+    done = session.get(JobRun, run_id)
+    assert done.status == "succeeded"
+    assert set(json.loads(done.result)["counts"]) == set(flags.KINDS)
