@@ -237,4 +237,7 @@ def install(app: Flask) -> None:
         app = current_app._get_current_object()
         if not app.config.get("REDIS_URL"):
             schedule.start_in_process(app)
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        from werkzeug.serving import run_simple
+
+        # app.run() refuses to block inside a flask command; the server it wraps does not.
+        run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)

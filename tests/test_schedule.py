@@ -82,3 +82,18 @@ def test_concurrent_ticks_submit_each_slot_once(app, session):
         )
         == 4
     )
+
+
+def test_serve_runs_the_server_and_the_in_process_schedule(app, monkeypatch):
+    import werkzeug.serving
+
+    started = {}
+    monkeypatch.setattr(
+        werkzeug.serving,
+        "run_simple",
+        lambda host, port, application, **kw: started.update(host=host, port=port, app=application),
+    )
+    monkeypatch.setattr(schedule, "start_in_process", lambda a: started.setdefault("ticks", a))
+    result = app.test_cli_runner().invoke(args=["serve", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    assert started["port"] == 5099 and started["app"] is app and started["ticks"] is app
