@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from sqlalchemy import Select, and_, func, select, true
+from sqlalchemy import Select, String, and_, case, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
@@ -24,14 +24,28 @@ from core import clock, places
 from core.audit import AuditEvent
 from core.errors import N_, DomainError
 from core.iin import mask_iin
-from incentives.models import AgendaItem, Commission, CommissionSession, Nomination, Payout
+from incentives.models import (
+    FORMS,
+    OUTCOMES,
+    PAYOUT_STATUSES,
+    SESSION_STATUSES,
+    AgendaItem,
+    Commission,
+    CommissionSession,
+    Nomination,
+    Payout,
+)
 from incentives.payouts import mask_iban
 from volunteers.importing import FORMULA_STARTS
-from volunteers.models import Member
+from volunteers.models import KINDS as MEMBER_KINDS
+from volunteers.models import MEMBER_STATUSES, Member
 
 DATASETS = ("payouts", "decisions", "ledger", "register")
 FORMATS = ("csv", "xlsx")
 CHUNK = 5000
+# On PostgreSQL a CSV is written by COPY with every cell formatted in SQL (several times faster
+# than a Python step per cell); the Python writer stays for SQLite and XLSX.
+COPY_ON_POSTGRESQL = True
 XLSX_SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: start a new one before that
 # A CSV larger than this is stored zipped (the database keeps files whole).
 ZIP_ABOVE_BYTES = 8 * 1024 * 1024
@@ -417,6 +431,74 @@ def _chunks(session: Session, query: Select):
     yield from result.partitions(CHUNK)
 
 
+# Every code a labelled column may hold, so that PostgreSQL can write its label itself.
+CODE_VALUES = {
+    "payout_status": PAYOUT_STATUSES,
+    "form": FORMS,
+    "session_status": SESSION_STATUSES,
+    "outcome": OUTCOMES,
+    "purpose": ("citizen_rewards", "sober_settlement_incentives"),
+    "entry_kind": ("commit", "release", "disburse"),
+    "member_kind": MEMBER_KINDS,
+    "member_status": MEMBER_STATUSES,
+}
+
+
+def _as_csv_text(query: Select, columns, labels: Callable[[str, str], str]) -> Select:
+    """The same rows with every cell written by PostgreSQL as the export's text.
+
+    Times in the local zone, money in tenge, codes as their labels, IINs and IBANs masked and
+    text protected against formulas, exactly as the Python formatters do; COPY then streams
+    the file without a Python step per cell.
+    """
+    zone = str(clock.zone())
+    risky = [c for c in _DANGEROUS_STARTS if c != "\0"]
+
+    def text(c):
+        c = func.cast(c, String)
+        return case((func.left(c, 1).in_(risky), literal("'") + c), else_=c)
+
+    def code(group):
+        def label(c):
+            whens = [(c == v, literal(protect(labels(group, v)))) for v in CODE_VALUES[group]]
+            return case(*whens, else_=func.cast(c, String))
+
+        return label
+
+    by_kind = {
+        TEXT: text,
+        INT: lambda c: func.cast(c, String),
+        MONEY: lambda c: func.to_char(c / 100.0, "FM999999999999990.00"),
+        DATE: lambda c: func.to_char(c, "YYYY-MM-DD"),
+        TIME: lambda c: func.to_char(func.timezone(zone, c), "YYYY-MM-DD HH24:MI:SS"),
+        IIN: lambda c: case(
+            (func.length(c) == 12, literal("\u2022" * 8) + func.right(c, 4)),
+            (c.is_(None), None),
+            else_=literal("\u2022" * 4),
+        ),
+        IBAN: lambda c: func.left(c, 2) + literal("** **** **** ") + func.right(c, 4),
+    }
+    # COPY quotes an empty string ("") and leaves only NULL bare, as the csv module writes both.
+    cells = [
+        func.nullif((code(kind[5:]) if kind.startswith("code:") else by_kind[kind])(column), "")
+        for column, (_msgid, kind) in zip(query.selected_columns, columns, strict=True)
+    ]
+    return query.with_only_columns(*cells, maintain_column_froms=True)
+
+
+def _copy_csv(session: Session, query: Select, out: BinaryIO) -> int:
+    """Stream ``query`` as CSV rows into ``out`` with PostgreSQL's COPY; return the row count."""
+    compiled = query.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
+    )
+    raw = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+            for block in copy:
+                out.write(block)
+        return cursor.rowcount
+
+
 def write_rows(
     session: Session,
     data: Dataset,
@@ -446,6 +528,13 @@ def write_rows(
         writer = csv.writer(text)
         writer.writerows(head_lines)
         writer.writerow(header)
+        if COPY_ON_POSTGRESQL and session.get_bind().dialect.name == "postgresql":
+            text.flush()
+            text.detach()
+            done = _copy_csv(session, _as_csv_text(data.query, data.columns, labels), out)
+            if progress:
+                progress(95)
+            return done
         for chunk in _chunks(session, data.query):
             writer.writerows([[f(row[i]) for f, i in pairs] for row in chunk])
             done += len(chunk)
