@@ -147,6 +147,15 @@ def test_staff_see_only_their_district_and_deputies_see_masked_iins(app, session
     )
     assert own.iin in shown.data.decode()
     assert own.iin not in police.get(f"/volunteers/members/{own.id}").data.decode()
+    # The application page masks it too and reveals it the same audited way.
+    page = police.get(f"/volunteers/applications/{own.application_id}").data.decode()
+    assert own.iin not in page and f"/oversight/reveal/application/{own.application_id}/iin" in page
+    shown = police.post(
+        f"/oversight/reveal/application/{own.application_id}/iin",
+        data={"password": DEMO_PASSWORD, "reason": "Полиция тексеруі"},
+        follow_redirects=True,
+    )
+    assert own.iin in shown.data.decode()
     deputy = app.test_client()
     login(deputy, "deputy@demo.kz")
     page = deputy.get(f"/volunteers/members/{own.id}").data.decode()

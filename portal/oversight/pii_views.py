@@ -45,8 +45,25 @@ def _payout(object_id: int):
     return unit_id, ("finance",), url_for("commission.payout", item_id=payout.item_id)
 
 
+def _application(object_id: int):
+    from volunteers.models import Application
+
+    application = db.session.get(Application, object_id)
+    if application is None:
+        abort(404)
+    return (
+        application.unit_id,
+        ("coordinator", "registrar"),
+        url_for("volunteers.application", application_id=application.id),
+    )
+
+
 # (object type, field) -> loader returning (unit id, roles that may reveal, page to return to)
-TARGETS = {("member", "iin"): _member, ("payout", "iban"): _payout}
+TARGETS = {
+    ("member", "iin"): _member,
+    ("application", "iin"): _application,
+    ("payout", "iban"): _payout,
+}
 FIELD_LABELS = {"iin": _l("IIN"), "iban": _l("IBAN")}
 
 

@@ -303,6 +303,8 @@ def application(application_id: int, refusal_form=None, status: int = 200):
         can_vet=places.within(db.session, app.unit_id, current_user.scope("coordinator")),
         can_register=places.within(db.session, app.unit_id, current_user.scope("registrar")),
         trail=audit.events_for(db.session, "application", app.id),
+        # Masked by default; in full for one view after an audited reveal (portal.pii).
+        full_iin=pii.take("application", app.id, "iin"),
     ), status
 
 
