@@ -178,6 +178,9 @@ def test_deputy_of_another_district_sees_nothing(app, session):
     board = other.get("/oversight/?year=2026")
     assert board.status_code == 200
     assert f"/oversight/lines/{s.line_id}" not in board.text
+    # The audit log shows what officials of Abai did, not the payout made for Bukhar-Zhyrau.
+    log = other.get(f"/oversight/audit?object_type=payout&object_id={payout.id}")
+    assert log.status_code == 200 and '<tr class="event">' not in log.text
     assert member.full_name not in board.text
     for url in (
         f"/oversight/lines/{s.line_id}",

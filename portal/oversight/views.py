@@ -498,8 +498,29 @@ def _audit_filters() -> tuple[dict, list[str]]:
     return filters, problems
 
 
+def _events_in_scope():
+    """Events by officials and users of the reader's jurisdictions; everything country-wide.
+
+    Events carry no jurisdiction of their own: the actor's is the honest proxy, so a district's
+    deputy does not read another district's activity. The chain's head and its verification
+    stay whole: they reveal nothing but the integrity of the whole log.
+    """
+    units = scope()
+    country = db.session.scalar(
+        select(places.AdminUnit.id).where(places.AdminUnit.kato == places.COUNTRY_KATO)
+    )
+    if country in units:
+        return select(audit.AuditEvent)
+    actors = (
+        select(User.id)
+        .join(places.AdminUnit, User.unit_id == places.AdminUnit.id)
+        .where(places.units_within_clause(units))
+    )
+    return select(audit.AuditEvent).where(audit.AuditEvent.actor_id.in_(actors))
+
+
 def _filtered_events(filters: dict):
-    query = select(audit.AuditEvent)
+    query = _events_in_scope()
     if filters["actor"] is not None:
         query = query.where(audit.AuditEvent.actor_id == filters["actor"].id)
     if filters["action"]:
