@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from budget.reports import frame
-from core import places
+from core import clock, places
 from incentives.models import (
     FORMS,
     AgendaItem,
@@ -24,6 +24,7 @@ from incentives.models import (
     NominationContribution,
     Payout,
 )
+from incentives.sober_models import Initiative
 from volunteers.activity_models import Contribution, ContributionKind
 from volunteers.models import Member
 
@@ -54,7 +55,9 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
 
     Columns: item_id, session_id, held_on, commission_unit_id, nomination_id, form, purpose,
     member_id, recipient (the member's or the named recipient's name), recipient_key (one
-    value per person), line_id, approved_tiyn, payout_id, payout_status, paid_tiyn, voided.
+    value per person), recipient_unit_id (the member's or the initiative's jurisdiction),
+    line_id, approved_tiyn, payout_id, payout_status, paid_tiyn, voided, payout_at (when the
+    payout was recorded, aware UTC; empty without one) and payout_on (its local date).
     """
     stmt = _approved_items(
         select(
@@ -68,11 +71,13 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
             Nomination.member_id,
             func.coalesce(Member.full_name, Nomination.recipient_name).label("recipient"),
             Nomination.recipient_user_id,
+            func.coalesce(Member.unit_id, Initiative.unit_id).label("recipient_unit_id"),
             AgendaItem.line_id,
             Nomination.amount_tiyn.label("approved_tiyn"),
             Payout.id.label("payout_id"),
             Payout.status.label("payout_status"),
             case((Payout.status.in_(SETTLED), Payout.amount_tiyn), else_=0).label("paid_tiyn"),
+            Payout.recorded_at.label("payout_at"),
         )
         .select_from(AgendaItem)
         .outerjoin(
@@ -81,6 +86,7 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
         scope_ids,
         year,
     ).outerjoin(Member, Nomination.member_id == Member.id)
+    stmt = stmt.outerjoin(Initiative, Nomination.initiative_id == Initiative.id)
     df = frame(session, stmt.order_by(CommissionSession.held_on, AgendaItem.id))
     if df.empty:
         return pd.DataFrame(
@@ -95,12 +101,15 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
                 "member_id",
                 "recipient",
                 "recipient_key",
+                "recipient_unit_id",
                 "line_id",
                 "approved_tiyn",
                 "payout_id",
                 "payout_status",
                 "paid_tiyn",
                 "voided",
+                "payout_at",
+                "payout_on",
             ]
         )
     df["approved_tiyn"] = df["approved_tiyn"].astype("int64")
@@ -112,6 +121,8 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
     user_key = "u" + df["recipient_user_id"].astype("Int64").astype("string")
     name_key = "n" + df["recipient"].astype("string")
     df["recipient_key"] = member_key.fillna(user_key).fillna(name_key)
+    local = pd.to_datetime(df["payout_at"], utc=True).dt.tz_convert(str(clock.zone()))
+    df["payout_on"] = local.dt.date.where(local.notna(), None)
     return df.drop(columns=["recipient_user_id"])
 
 

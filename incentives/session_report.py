@@ -2,6 +2,8 @@
 
 Spend by budget line, by district and by form of reward, the people rewarded, the sober
 settlements confirmed, the inquiries still open and the open red flags, for one jurisdiction.
+Spend and rewards come from the dashboard's pandas frames (``budget.reports`` and
+``incentives.reports``) narrowed to the period, so the report and the dashboard cannot differ.
 The result is plain JSON-ready data (money in integer tiyn); the portal renders it as a
 workbook and as a printable page in Kazakh and Russian. No names of people, no IIN, no IBAN.
 """
@@ -11,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import func, select
+import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from budget.models import BudgetLine, BudgetProgram, LedgerEntry
+from budget import reports as budget_reports
 from core import clock, jobruns, places
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.errors import N_, DomainError
+from incentives import reports as reward_reports
 from incentives.inquiry_models import Inquiry
-from incentives.models import AgendaItem, Commission, CommissionSession, Nomination, Payout
 from incentives.sober_models import SoberDeclaration
 
 SETTLED = ("paid", "handed_over")
@@ -56,53 +59,46 @@ def _within(column, unit_id: int):
     )
 
 
-def _lines(session: Session, unit_id: int, year: int, bounds) -> list[dict]:
-    spent = (
-        select(LedgerEntry.line_id, func.sum(LedgerEntry.amount_tiyn).label("spent"))
-        .where(
-            LedgerEntry.kind == "disburse",
-            LedgerEntry.at >= bounds[0],
-            LedgerEntry.at < bounds[1],
-        )
-        .group_by(LedgerEntry.line_id)
-        .subquery()
+def _code(row) -> str:
+    return "".join(
+        row[part] or ""
+        for part in ("functional_group", "sub_function", "administrator", "program", "sub_program")
     )
-    rows = session.execute(
-        select(BudgetLine, BudgetProgram, places.AdminUnit, spent.c.spent)
-        .join(BudgetProgram, BudgetLine.program_id == BudgetProgram.id)
-        .join(places.AdminUnit, places.AdminUnit.id == BudgetProgram.unit_id)
-        .outerjoin(spent, spent.c.line_id == BudgetLine.id)
-        .where(BudgetProgram.fiscal_year == year, _within(BudgetProgram.unit_id, unit_id))
-        .order_by(places.AdminUnit.kato, BudgetProgram.program, BudgetProgram.sub_program)
-    ).all()
-    out = []
-    for line, program, unit, spent_tiyn in rows:
-        code = "".join(
-            (
-                program.functional_group,
-                program.sub_function,
-                program.administrator,
-                program.program,
-                program.sub_program or "",
-            )
-        )
-        out.append(
-            {
-                "line_id": line.id,
-                "unit_kk": unit.name_kk,
-                "unit_ru": unit.name_ru,
-                "code": code,
-                "program_kk": program.name_kk,
-                "program_ru": program.name_ru,
-                "purpose": line.purpose,
-                "approved_tiyn": line.approved_tiyn,
-                "committed_tiyn": line.committed_tiyn,
-                "disbursed_tiyn": line.disbursed_tiyn,
-                "available_tiyn": line.approved_tiyn - line.committed_tiyn - line.disbursed_tiyn,
-                "spent_in_period_tiyn": int(spent_tiyn or 0),
-            }
-        )
-    return out
+
+
+def _lines(session: Session, unit_id: int, year: int, start: dt.date, end: dt.date) -> list[dict]:
+    """The year's budget lines of the jurisdiction with what was disbursed in the period.
+
+    Built from the dashboard's frames: the lines' figures from ``execution_by_line``, the
+    period's spend from ``disbursements`` filtered to the period's local dates.
+    """
+    lines = budget_reports.execution_by_line(session, scope_ids=[unit_id], year=year)
+    if lines.empty:
+        return []
+    paid = budget_reports.disbursements(session, scope_ids=[unit_id], year=year)
+    in_period = paid[(paid["local_date"] >= start) & (paid["local_date"] < end)]
+    spent = in_period.groupby("line_id")["amount_tiyn"].sum()
+    lines = lines.assign(
+        code=lines.apply(_code, axis=1),
+        spent_in_period_tiyn=lines["line_id"].map(spent).fillna(0).astype("int64"),
+    )
+    return [
+        {
+            "line_id": int(row.line_id),
+            "unit_kk": row.unit_name_kk,
+            "unit_ru": row.unit_name_ru,
+            "code": row.code,
+            "program_kk": row.program_name_kk,
+            "program_ru": row.program_name_ru,
+            "purpose": row.purpose,
+            "approved_tiyn": int(row.approved_tiyn),
+            "committed_tiyn": int(row.committed_tiyn),
+            "disbursed_tiyn": int(row.disbursed_tiyn),
+            "available_tiyn": int(row.available_tiyn),
+            "spent_in_period_tiyn": int(row.spent_in_period_tiyn),
+        }
+        for row in lines.itertuples(index=False)
+    ]
 
 
 def _district_of(units: dict[int, places.AdminUnit], unit_id: int) -> places.AdminUnit:
@@ -114,71 +110,58 @@ def _district_of(units: dict[int, places.AdminUnit], unit_id: int) -> places.Adm
     return units[unit_id]
 
 
-def _rewards(session: Session, unit_id: int, bounds) -> list[tuple[Payout, Nomination]]:
-    return list(
-        session.execute(
-            select(Payout, Nomination)
-            .join(AgendaItem, Payout.item_id == AgendaItem.id)
-            .join(Nomination, AgendaItem.nomination_id == Nomination.id)
-            .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-            .join(Commission, CommissionSession.commission_id == Commission.id)
-            .where(
-                Payout.status.in_(SETTLED),
-                Payout.recorded_at >= bounds[0],
-                Payout.recorded_at < bounds[1],
-                _within(Commission.unit_id, unit_id),
-            )
-            .order_by(Payout.id)
-        ).all()
-    )
+def paid_in_period(session: Session, unit_id: int, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The dashboard's rewards frame narrowed to rewards paid or handed over in the period."""
+    df = reward_reports.rewards(session, scope_ids=[unit_id], year=None)
+    settled = df["payout_status"].isin(SETTLED) & ~df["voided"].astype(bool)
+    on = df["payout_on"]
+    return df[settled & on.notna() & (on >= start) & (on < end)]
 
 
-def _recipient(n: Nomination) -> tuple:
-    return ("m", n.member_id) if n.member_id else ("i", n.initiative_id, n.recipient_name)
-
-
-def _reward_sections(session: Session, unit_id: int, bounds) -> dict:
-    rewards = _rewards(session, unit_id, bounds)
+def _reward_sections(session: Session, unit_id: int, start: dt.date, end: dt.date) -> dict:
+    rewards = paid_in_period(session, unit_id, start, end)
+    people = int(rewards["recipient_key"].nunique())
+    total = int(rewards["paid_tiyn"].sum())
+    summary = {
+        "people": people,
+        "rewards": len(rewards),
+        "amount_tiyn": total,
+        "average_tiyn": total // people if people else 0,
+    }
+    if rewards.empty:
+        return {"districts": [], "forms": [], "people": summary}
     units = {u.id: u for u in session.scalars(select(places.AdminUnit))}
-    districts: dict[int, dict] = {}
-    forms: dict[str, dict] = {}
-    people: set = set()
-    for payout, nomination in rewards:
-        district = _district_of(units, nomination.recipient_unit_id)
-        row = districts.setdefault(
-            district.id,
-            {
-                "kato": district.kato,
-                "district_kk": district.name_kk,
-                "district_ru": district.name_ru,
-                "rewards": 0,
-                "amount_tiyn": 0,
-                "_people": set(),
-            },
-        )
-        row["rewards"] += 1
-        row["amount_tiyn"] += payout.amount_tiyn
-        row["_people"].add(_recipient(nomination))
-        by_form = forms.setdefault(
-            nomination.form, {"form": nomination.form, "rewards": 0, "amount_tiyn": 0}
-        )
-        by_form["rewards"] += 1
-        by_form["amount_tiyn"] += payout.amount_tiyn
-        people.add(_recipient(nomination))
-    district_rows = []
-    for row in sorted(districts.values(), key=lambda r: r["kato"]):
-        row["people"] = len(row.pop("_people"))
-        district_rows.append(row)
-    total = sum(p.amount_tiyn for p, _n in rewards)
+    district_ids = {
+        u: _district_of(units, int(u)).id for u in rewards["recipient_unit_id"].unique()
+    }
+    rewards = rewards.assign(district_id=rewards["recipient_unit_id"].map(district_ids))
+    by_district = rewards.groupby("district_id").agg(
+        rewards=("item_id", "count"),
+        amount_tiyn=("paid_tiyn", "sum"),
+        people=("recipient_key", "nunique"),
+    )
+    districts = [
+        {
+            "kato": units[int(district_id)].kato,
+            "district_kk": units[int(district_id)].name_kk,
+            "district_ru": units[int(district_id)].name_ru,
+            "rewards": int(row.rewards),
+            "amount_tiyn": int(row.amount_tiyn),
+            "people": int(row.people),
+        }
+        for district_id, row in by_district.iterrows()
+    ]
+    by_form = rewards.groupby("form").agg(
+        rewards=("item_id", "count"), amount_tiyn=("paid_tiyn", "sum")
+    )
+    forms = [
+        {"form": form, "rewards": int(row.rewards), "amount_tiyn": int(row.amount_tiyn)}
+        for form, row in by_form.sort_index().iterrows()
+    ]
     return {
-        "districts": district_rows,
-        "forms": sorted(forms.values(), key=lambda r: r["form"]),
-        "people": {
-            "people": len(people),
-            "rewards": len(rewards),
-            "amount_tiyn": total,
-            "average_tiyn": total // len(people) if people else 0,
-        },
+        "districts": sorted(districts, key=lambda r: r["kato"]),
+        "forms": forms,
+        "people": summary,
     }
 
 
@@ -296,7 +279,6 @@ def build(
     unit = session.get(places.AdminUnit, unit_id)
     if unit is None:
         raise DomainError(N_("No such administrative unit."))
-    bounds = (clock.local_day_bounds(start)[0], clock.local_day_bounds(end)[0])
     head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
     report = {
         "unit_id": unit.id,
@@ -309,8 +291,8 @@ def build(
         "end": (end - dt.timedelta(days=1)).isoformat(),
         "generated_at": now.isoformat(),
         "audit_head": head or "",
-        "lines": _lines(session, unit.id, year, bounds),
-        **_reward_sections(session, unit.id, bounds),
+        "lines": _lines(session, unit.id, year, start, end),
+        **_reward_sections(session, unit.id, start, end),
         "sober": _sober(session, unit.id, end),
         "inquiries": _inquiries(session, unit.id, clock.local_date(now)),
         "flags": _flags(session, unit.id),

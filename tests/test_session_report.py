@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
@@ -75,3 +76,58 @@ def test_session_report_job_writes_workbook_and_printable_page(app, session):
     volunteer = app.test_client()
     login(volunteer, "volunteer@demo.kz")
     assert volunteer.get("/oversight/reports").status_code == 403
+
+
+def test_session_report_totals_equal_the_dashboard_frames(session):
+    from budget import reports as budget_reports
+    from budget.models import LedgerEntry
+    from incentives import reports as reward_reports
+    from incentives.models import Payout
+    from tests.test_oversight import _paid_reward
+
+    w = _paid_reward(session)
+    paid_at = dt.datetime(2026, 10, 21, 6, 0, tzinfo=dt.UTC)  # pinned inside Q4 2026
+    session.get(Payout, w.payout.id).recorded_at = paid_at
+    for entry in session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "disburse")):
+        entry.at = paid_at
+    session.commit()
+    unit = places.by_kato(session, ch.DISTRICT)
+    scope = [unit.id]
+    lines = budget_reports.execution_by_line(session, scope_ids=scope, year=2026)
+    totals = budget_reports.totals(lines)
+    quarters = budget_reports.disbursed_by_quarter(session, scope_ids=scope, year=2026)
+    forms = reward_reports.rewards_by_form(session, scope_ids=scope, year=2026)
+    summary = reward_reports.reward_summary(session, scope_ids=scope, year=2026)
+    assert summary["paid_tiyn"] > 0
+
+    for quarter in (None, 4):
+        report = session_report.build(session, unit_id=unit.id, year=2026, quarter=quarter)
+        for column in ("approved_tiyn", "committed_tiyn", "disbursed_tiyn", "available_tiyn"):
+            assert sum(r[column] for r in report["lines"]) == totals[column]
+        spent = (
+            quarters["disbursed_tiyn"].sum()
+            if quarter is None
+            else (quarters.set_index("quarter").loc[quarter, "disbursed_tiyn"])
+        )
+        assert (
+            sum(r["spent_in_period_tiyn"] for r in report["lines"])
+            == spent
+            == totals["disbursed_tiyn"]
+        )
+        people = report["people"]
+        assert people["people"] == summary["people"]
+        assert people["rewards"] == summary["rewards"]
+        assert people["amount_tiyn"] == summary["paid_tiyn"]
+        assert people["average_tiyn"] == summary["average_per_person_tiyn"]
+        assert sum(r["amount_tiyn"] for r in report["districts"]) == summary["paid_tiyn"]
+        by_form = {r["form"]: (r["rewards"], r["amount_tiyn"]) for r in report["forms"]}
+        expected = {
+            f: (int(r["rewards"]), int(r["paid_tiyn"]))
+            for f, r in forms.set_index("form").iterrows()
+            if r["rewards"]
+        }
+        assert by_form == expected
+
+    earlier = session_report.build(session, unit_id=unit.id, year=2026, quarter=3)
+    assert earlier["people"]["rewards"] == 0 and earlier["forms"] == []
+    assert sum(r["spent_in_period_tiyn"] for r in earlier["lines"]) == 0
