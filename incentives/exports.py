@@ -479,8 +479,13 @@ def _as_csv_text(query: Select, columns, labels: Callable[[str, str], str]) -> S
         IBAN: lambda c: func.left(c, 2) + literal("** **** **** ") + func.right(c, 4),
     }
     # COPY quotes an empty string ("") and leaves only NULL bare, as the csv module writes both.
+    # Only text and labels can be empty strings; times, dates and money are NULL or non-empty.
     cells = [
-        func.nullif((code(kind[5:]) if kind.startswith("code:") else by_kind[kind])(column), "")
+        func.nullif(code(kind[5:])(column), "")
+        if kind.startswith("code:")
+        else func.nullif(text(column), "")
+        if kind == TEXT
+        else by_kind[kind](column)
         for column, (_msgid, kind) in zip(query.selected_columns, columns, strict=True)
     ]
     return query.with_only_columns(*cells, maintain_column_froms=True)
