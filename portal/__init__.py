@@ -86,4 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
         oversight_bp,
     ):
         app.register_blueprint(bp)
+    from portal import throttle
+
+    throttle.install(app)
     return app

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from core import accounts
 from core.audit import AuditEvent
-from tests.conftest import DEMO_PASSWORD, login
+from tests.conftest import DEMO_PASSWORD, login, translated
 
 GENERIC = b"Wrong login or password, or the account is not active."
 
@@ -143,3 +143,17 @@ def test_deactivation_kicks_the_user_out(app, session):
 def test_passwords_are_argon2id(app, session):
     user = accounts.find_by_login(session, "admin@demo.kz")
     assert user.password_hash.startswith("$argon2id$")
+
+
+def test_failed_sign_ins_are_throttled_per_account_not_successful_ones(app, client, session):
+    for _ in range(5):
+        assert login(client, "registrar@demo.kz", "wrong password 1").status_code == 401
+    limited = login(client, "registrar@demo.kz", "wrong password 1")
+    assert limited.status_code == 429
+    assert translated(app, "Too many attempts. Wait a minute and try again.", "kk") in limited.text
+    # Even the right password waits for the window: the account is under attack.
+    assert login(client, "registrar@demo.kz").status_code == 429
+    # Another account from the same address is not held up, and successes never count.
+    for _ in range(8):
+        other = app.test_client()
+        assert login(other, "coordinator@demo.kz").status_code == 302

@@ -1,0 +1,45 @@
+"""Sign-in throttling: failed attempts per account and per address (Flask-Limiter)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+# [I] Only failures count, so the real owner, who knows the password, is never held up; a
+# guesser waits out the window. Both are settings (PORTAL_LOGIN_LIMIT_*).
+PER_ACCOUNT = "5 per 5 minutes"
+PER_ADDRESS = "30 per 15 minutes"
+
+
+def _account() -> str:
+    return "login:" + (request.form.get("login") or "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def install(app: Flask) -> None:
+    """Limit failed sign-ins; counters live in Redis when configured, else in this process.
+
+    One limiter per app (not a module-level one) so that apps never share counters.
+    """
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=app.config.get("REDIS_URL") or "memory://",
+        key_prefix=f"{app.config['RQ_QUEUE_PREFIX']}-limits",
+        strategy="moving-window",
+        headers_enabled=False,
+        swallow_errors=True,  # Redis down: sign-in still works, unthrottled, rather than 500
+    )
+    per_account = app.config.get("LOGIN_LIMIT_PER_ACCOUNT", PER_ACCOUNT)
+    per_address = app.config.get("LOGIN_LIMIT_PER_ADDRESS", PER_ADDRESS)
+    view = app.view_functions["auth.login"]
+    view = limiter.limit(per_account, key_func=_account, methods=["POST"], deduct_when=_failed)(
+        view
+    )
+    view = limiter.limit(per_address, methods=["POST"], deduct_when=_failed)(view)
+    app.view_functions["auth.login"] = view
+    app.extensions["portal_limiter"] = limiter
