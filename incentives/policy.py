@@ -264,11 +264,15 @@ def points_rule(session: Session):
     None (the kind's default) where no policy is in force on the contribution's date.
     """
 
+    found: dict[tuple[int, dt.date], RewardPolicy | None] = {}  # a bulk confirmation asks often
+
     def rule(contribution) -> int | None:
-        try:
-            found = policy_in_force(session, contribution.unit_id, contribution.occurred_on)
-        except DomainError:
-            return None
-        return points_of(found, contribution.kind_ref)
+        key = (contribution.unit_id, contribution.occurred_on)
+        if key not in found:
+            try:
+                found[key] = policy_in_force(session, *key)
+            except DomainError:
+                found[key] = None
+        return points_of(found[key], contribution.kind_ref) if found[key] else None
 
     return rule

@@ -11,6 +11,22 @@ from core.errors import DomainError
 from portal.extensions import db
 from portal.i18n import translate_error
 
+
+def refuse(exc: DomainError) -> int:
+    """Undo the request's writes, show the domain's translated message; return its 4xx status."""
+    from flask import flash
+
+    db.session.rollback()
+    flash(translate_error(exc), "danger")
+    return exc.status
+
+
+def refuse_page(template: str, exc: DomainError, **context):
+    """Refuse (see ``refuse``) and show the form page again with the 4xx status."""
+    status = refuse(exc)
+    return render_template(template, **context), status
+
+
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
     401: (_l("Sign-in needed"), _l("Sign in to continue.")),

@@ -56,7 +56,8 @@ class Shift(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
-    patrol_unit: Mapped[PatrolUnit | None] = relationship()
+    # Joined: every list of shifts shows the unit, and a lazy load per row is an N+1.
+    patrol_unit: Mapped[PatrolUnit | None] = relationship(lazy="joined")
 
 
 class Signup(Base):
@@ -99,8 +100,9 @@ class Signup(Base):
     longitude_e6: Mapped[int | None] = mapped_column(Integer)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    shift: Mapped[Shift] = relationship()
-    member: Mapped[Member] = relationship()
+    # Joined: sign-up lists show the shift and the member on every row.
+    shift: Mapped[Shift] = relationship(lazy="joined")
+    member: Mapped[Member] = relationship(lazy="joined")
 
 
 class ContributionKind(Base):

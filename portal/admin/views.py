@@ -33,6 +33,7 @@ from portal.admin.forms import (
     UserForm,
     ValidityForm,
 )
+from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -291,9 +292,7 @@ def calendar_days():
                 payload={"kind": form.kind.data},
             )
         except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "danger")
-            status = exc.status
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The date has been added to the calendar."), "success")
@@ -367,9 +366,7 @@ def register_settings():
                 actor_id=current_user.id,
             )
         except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "danger")
-            status = exc.status
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The register setting has been saved."), "success")
@@ -415,9 +412,7 @@ def contribution_kinds():
                 position=form.position.data or 0,
             )
         except DomainError as exc:
-            db.session.rollback()
-            flash(translate_error(exc), "danger")
-            status = exc.status
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The contribution kind has been saved."), "success")

@@ -18,7 +18,6 @@ from portal.commission.forms import FailureForm, HandOverForm, PaymentForm, Void
 from portal.commission.views import (
     PAYERS,
     PAYOUT_READERS,
-    _failed,
     _holds,
     _in_scope,
     _states,
@@ -26,6 +25,7 @@ from portal.commission.views import (
     _users,
     bp,
 )
+from portal.errors import refuse
 from portal.extensions import db
 from portal.security import allow, require_unit
 
@@ -130,7 +130,7 @@ def _payout_action(item_id: int, form, form_name: str, action, message: str):
     try:
         action(item, form)
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         return _payout_page(db.session.get(AgendaItem, item_id), status, **{form_name: form})
     db.session.commit()
     flash(message, "success")

@@ -38,7 +38,6 @@ from portal.commission.forms import (
 )
 from portal.commission.views import (
     SESSION_READERS,
-    _failed,
     _holds,
     _in_scope,
     _supports,
@@ -46,6 +45,7 @@ from portal.commission.views import (
     _users,
     bp,
 )
+from portal.errors import refuse
 from portal.extensions import csrf, db
 from portal.forms import ConfirmForm
 from portal.security import allow, require_unit
@@ -109,7 +109,7 @@ def plan_session():
             actor_id=current_user.id,
         )
     except DomainError as exc:
-        return _sessions_page(form, _failed(exc))
+        return _sessions_page(form, refuse(exc))
     db.session.commit()
     flash(_("The session has been planned. Now put nominations on its agenda."), "success")
     return redirect(url_for("commission.session_page", session_id=sitting.id))
@@ -189,14 +189,8 @@ def _minutes_context(sitting: CommissionSession) -> dict:
 
 
 def minutes_texts(sitting: CommissionSession) -> tuple[str, str]:
-    """Render the minutes of a closed session in Kazakh and in Russian.
-
-    The labels are passed in, not left to the blueprint's context processor, so the same
-    minutes come out of a request and of a command (the demo loader).
-    """
-    from portal.commission.views import _labels
-
-    context = {**_labels(), **_minutes_context(sitting)}
+    """Render the minutes of a closed session in Kazakh and in Russian."""
+    context = _minutes_context(sitting)
     texts = []
     for lang in ("kk", "ru"):
         with force_locale(lang):
@@ -271,7 +265,7 @@ def _secretary_action(session_id: int, action, message: str, form=None, form_nam
     try:
         result = action(sitting, form)
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         sitting = db.session.get(CommissionSession, session_id)
         return _session_page(sitting, status, **({form_name: form} if form_name else {}))
     db.session.commit()
@@ -600,7 +594,7 @@ def vote(item_id: int):
             entered_by_id=current_user.id,
         )
     except DomainError as exc:
-        return _my_sessions_page(_failed(exc), form)
+        return _my_sessions_page(refuse(exc), form)
     db.session.commit()
     flash(_("Your vote has been recorded."), "success")
     return redirect(url_for("commission.my_sessions"))

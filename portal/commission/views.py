@@ -52,9 +52,9 @@ from portal.commission.forms import (
     NominationForm,
     policy_form_class,
 )
+from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
-from portal.i18n import translate_error
 from portal.labels import (
     AMOUNT_UNIT_LABELS,
     COMMISSION_ROLE_LABELS,
@@ -95,7 +95,9 @@ def recusal_text(reason: str | None) -> str:
     return str(RECUSAL_LABELS[reason]) if reason in RECUSAL_LABELS else (reason or "")
 
 
-@bp.context_processor
+# App-wide: the minutes render outside a request (demo loader) and the sober-settlement
+# initiative page shows commission outcomes.
+@bp.app_context_processor
 def _labels():
     return {
         "REWARD_FORM_LABELS": REWARD_FORM_LABELS,
@@ -113,12 +115,6 @@ def _labels():
 
 def _today() -> dt.date:
     return clock.local_date(utcnow())
-
-
-def _failed(exc: DomainError) -> int:
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return exc.status
 
 
 def _users(ids) -> dict[int, accounts.User]:
@@ -199,7 +195,7 @@ def policies_page():
                 actor_id=current_user.id,
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The reward policy has been recorded."), "success")
@@ -240,7 +236,7 @@ def commissions():
                 db.session, unit_id=form.unit_id.data, name=form.name.data, actor_id=current_user.id
             )
         except DomainError as exc:
-            return _commissions_page(form, _failed(exc))
+            return _commissions_page(form, refuse(exc))
         db.session.commit()
         flash(_("The commission has been created. Now appoint its members."), "success")
         return redirect(url_for("commission.commission", commission_id=created.id))
@@ -295,7 +291,7 @@ def commission(commission_id: int):
             actor_id=current_user.id,
         )
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         return _commission_page(db.session.get(Commission, commission_id), form, status)
     db.session.commit()
     flash(_("The member has been appointed."), "success")
@@ -317,7 +313,7 @@ def end_term(member_id: int):
             db.session, member_id=member.id, term_to=form.term_to.data, actor_id=current_user.id
         )
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         return _commission_page(db.session.get(Commission, found.id), status=status)
     db.session.commit()
     flash(_("The member's term has been ended."), "success")
@@ -403,7 +399,7 @@ def nominate(member_id: int):
         rule = policies.policy_in_force(db.session, commission.unit_id, today)
         mci = policies.mci_tiyn(db.session, today.year)
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         return render_template("commission/nominate.html", form=None, **context), status
     eligible = _eligible(member, first, last)
     form = NominationForm()
@@ -425,7 +421,7 @@ def nominate(member_id: int):
                 today=today,
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The nomination has been submitted to the commission."), "success")
@@ -501,7 +497,7 @@ def submit_nomination(nomination_id: int):
     try:
         nominations.submit_nomination(db.session, nomination_id=found.id, actor_id=current_user.id)
     except DomainError as exc:
-        _failed(exc)
+        refuse(exc)
     else:
         db.session.commit()
         flash(_("The nomination has been submitted to the commission."), "success")
@@ -572,7 +568,7 @@ def nominate_initiative(initiative_id: int):
         )
     except DomainError as exc:
         return initiative_page(
-            db.session.get(Initiative, initiative_id), _failed(exc), nominate_form=form
+            db.session.get(Initiative, initiative_id), refuse(exc), nominate_form=form
         )
     db.session.commit()
     flash(_("The initiative has been put forward to the reward commission."), "success")

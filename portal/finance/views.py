@@ -45,6 +45,7 @@ from core.accounts import User
 from core.errors import N_, DomainError
 from core.money import format_tiyn, parse_tenge
 from portal import jobs
+from portal.errors import refuse_page
 from portal.extensions import db
 from portal.finance.forms import CloseYearForm, DecisionForm, LineForm, MCIForm, ProgramForm
 from portal.forms import ConfirmForm, unit_choices
@@ -65,13 +66,6 @@ def _labels():
         "DECISION_KIND_LABELS": DECISION_KIND_LABELS,
         "LEDGER_KIND_LABELS": LEDGER_KIND_LABELS,
     }
-
-
-def _fail(template: str, exc: DomainError, **context):
-    """Roll back, show the domain's message and re-render ``template`` with its 4xx status."""
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return render_template(template, **context), exc.status
 
 
 def _in_scope(query, unit_column, *roles: str):
@@ -287,7 +281,7 @@ def new_line():
                 actor_id=current_user.id,
             )
         except DomainError as exc:
-            return _fail("finance/line_form.html", exc, form=form)
+            return refuse_page("finance/line_form.html", exc, form=form)
         db.session.commit()
         flash(_("The line has been opened. A maslikhat decision approves its amount."), "success")
         return redirect(url_for("finance.line", line_id=created.id))
@@ -351,7 +345,7 @@ def new_program():
                 administrator_body=form.administrator_body.data.strip(),
             )
         except DomainError as exc:
-            return _fail("finance/program_form.html", exc, form=form)
+            return refuse_page("finance/program_form.html", exc, form=form)
         db.session.commit()
         flash(_("The budget program has been created. Now open its lines."), "success")
         return redirect(url_for("finance.new_line", program=program.id))
@@ -463,7 +457,7 @@ def new_decision():
                 actor_id=current_user.id,
             )
         except DomainError as exc:
-            return _fail("finance/decision_form.html", exc, form=form)
+            return refuse_page("finance/decision_form.html", exc, form=form)
         db.session.commit()
         flash(
             _(

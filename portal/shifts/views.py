@@ -15,9 +15,9 @@ from core import accounts, audit, clock, places
 from core.db import utcnow
 from core.errors import DomainError
 from incentives import policy
+from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import unit_choices
-from portal.i18n import translate_error
 from portal.labels import CONTRIBUTION_STATUS_LABELS
 from portal.security import SIGNED_IN, allow, get_in_scope
 from portal.shifts.forms import (
@@ -39,12 +39,6 @@ PLANNERS = ("coordinator",)
 
 def _local(day: dt.date, at: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, at, tzinfo=clock.zone()).astimezone(dt.UTC)
-
-
-def _failed(exc: DomainError) -> int:
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return exc.status
 
 
 # ---- the volunteer --------------------------------------------------------------------------
@@ -143,7 +137,7 @@ def sign_up(shift_id: int):
             now=utcnow(),
         )
     except DomainError as exc:
-        return _mine_page(member.id, _failed(exc))
+        return _mine_page(member.id, refuse(exc))
     db.session.commit()
     flash(_("You are signed up for the shift."), "success")
     return redirect(url_for("shifts.mine", member=member.id))
@@ -157,7 +151,7 @@ def _signup_action(signup_id: int, action, message: str):
     try:
         action(signup, form)
     except DomainError as exc:
-        return _mine_page(signup.member_id, _failed(exc))
+        return _mine_page(signup.member_id, refuse(exc))
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("shifts.mine", member=signup.member_id))
@@ -244,7 +238,7 @@ def my_contributions():
         try:
             _log_from_form(form, member)
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The contribution has been logged for confirmation."), "success")
@@ -380,7 +374,7 @@ def new_shift():
                 repeat_weeks=form.repeat_weeks.data or 0,
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(
@@ -455,7 +449,7 @@ def edit_shift(shift_id: int):
                 now=utcnow(),
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The shift has been changed; those signed up are told."), "success")
@@ -481,7 +475,7 @@ def cancel_shift(shift_id: int):
             now=utcnow(),
         )
     except DomainError as exc:
-        status = _failed(exc)
+        status = refuse(exc)
         return _shift_page(db.session.get(Shift, shift_id), status, cancel_form=form)
     db.session.commit()
     flash(_("The shift has been cancelled; those signed up are told."), "success")
@@ -504,7 +498,7 @@ def attendance(shift_id: int):
             now=utcnow(),
         )
     except DomainError as exc:
-        return _shift_page(db.session.get(Shift, shift_id), _failed(exc))
+        return _shift_page(db.session.get(Shift, shift_id), refuse(exc))
     db.session.commit()
     flash(_("Attendance recorded: %(done)s came, %(absent)s did not.", done=done, absent=absent))
     return redirect(url_for("shifts.shift", shift_id=shift.id))
@@ -586,7 +580,7 @@ def _decide_all(ids: list[int], form: DecideForm, scope: list[int]) -> int:
                     now=now,
                 )
     except DomainError as exc:
-        return _failed(exc)
+        return refuse(exc)
     db.session.commit()
     flash(
         _("%(n)s contribution(s) confirmed.", n=len(ids))
@@ -609,7 +603,7 @@ def member_contributions(member_id: int):
         try:
             _log_from_form(form, member, corrects_id=corrects)
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The contribution has been logged for confirmation."), "success")

@@ -23,9 +23,9 @@ from incentives.sober_models import (
     SoberDeclaration,
 )
 from portal import jobs
+from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
-from portal.i18n import translate_error
 from portal.labels import (
     DECLARATION_STATUS_LABELS,
     INITIATIVE_STATUS_LABELS,
@@ -52,7 +52,8 @@ PAGE = 50
 CHART_QUARTERS = 28
 
 
-@bp.context_processor
+# App-wide: the commission's nominate view answers with the initiative page.
+@bp.app_context_processor
 def _labels():
     return {
         "DECLARATION_STATUS_LABELS": DECLARATION_STATUS_LABELS,
@@ -71,12 +72,6 @@ def _num(value) -> str:
 
 def _today():
     return clock.local_date(utcnow())
-
-
-def _failed(exc: DomainError) -> int:
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return exc.status
 
 
 def _settlement_choices(scope_ids: list[int]) -> list[SelectChoice]:
@@ -201,7 +196,7 @@ def declare():
                 today=_today(),
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The declaration has been recorded."), "success")
@@ -257,7 +252,7 @@ def confirm(declaration_id: int):
             scope_ids=current_user.scope(*MANAGERS),
         )
     except DomainError as exc:
-        return _declaration_page(found, _failed(exc))
+        return _declaration_page(found, refuse(exc))
     db.session.commit()
     flash(_("The status has been confirmed."), "success")
     return redirect(url_for("sober.declaration", declaration_id=found.id))
@@ -278,7 +273,7 @@ def revoke(declaration_id: int):
             scope_ids=current_user.scope(*MANAGERS),
         )
     except DomainError as exc:
-        return _declaration_page(found, _failed(exc), revoke_form=form)
+        return _declaration_page(found, refuse(exc), revoke_form=form)
     db.session.commit()
     flash(_("The status has been revoked."), "success")
     return redirect(url_for("sober.declaration", declaration_id=found.id))
@@ -302,7 +297,7 @@ def add_outlet(declaration_id: int):
             today=_today(),
         )
     except DomainError as exc:
-        return _declaration_page(found, _failed(exc), outlet_form=form)
+        return _declaration_page(found, refuse(exc), outlet_form=form)
     db.session.commit()
     flash(_("The retail outlet has been added."), "success")
     return redirect(url_for("sober.declaration", declaration_id=found.id))
@@ -446,7 +441,7 @@ def record_indicator():
                 today=_today(),
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The value has been recorded."), "success")
@@ -467,7 +462,7 @@ def import_indicators():
         try:
             sober.read_indicator_table(content, upload.filename or "")
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             stored = uploads.store(
                 db.session,
@@ -513,7 +508,7 @@ def indicator_kinds():
                 actor_id=current_user.id,
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The indicator kind has been saved."), "success")
@@ -578,7 +573,7 @@ def submit_initiative():
                 home_unit_id=current_user.unit_id,
             )
         except DomainError as exc:
-            status = _failed(exc)
+            status = refuse(exc)
         else:
             db.session.commit()
             flash(_("The initiative has been submitted. Coordinators will review it."), "success")
@@ -607,13 +602,10 @@ def _initiative_page(initiative: Initiative, status: int = 200, **forms):
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         nominable=sober.can_be_nominated(initiative),
         **_rewards_context(initiative, can_review, forms.get("nominate_form")),
-        **_labels(),
     ), status
 
 
-# The commission's nominate view answers with this page from its own blueprint, where this
-# blueprint's context processor does not run: the page passes its labels itself.
-initiative_page = _initiative_page
+initiative_page = _initiative_page  # the commission's nominate view answers with this page
 
 
 def _rewards_context(initiative: Initiative, can_nominate: bool, nominate_form=None) -> dict:
@@ -649,16 +641,11 @@ def _rewards_context(initiative: Initiative, can_nominate: bool, nominate_form=N
             form = nominate_form or initiative_nomination_form(rule.allowed_forms)
         except DomainError:
             form = None
-    from portal import labels
-
     return {
         "nominations": rows,
         "reward_items": items,
         "reward_paid": paid,
         "nominate_form": form,
-        "REWARD_FORM_LABELS": labels.REWARD_FORM_LABELS,
-        "NOMINATION_STATUS_LABELS": labels.NOMINATION_STATUS_LABELS,
-        "PAYOUT_STATUS_LABELS": labels.PAYOUT_STATUS_LABELS,
     }
 
 
@@ -686,7 +673,7 @@ def review_initiative(initiative_id: int):
             scope_ids=current_user.scope(*MANAGERS),
         )
     except DomainError as exc:
-        return _initiative_page(found, _failed(exc), review_form=form)
+        return _initiative_page(found, refuse(exc), review_form=form)
     db.session.commit()
     flash(_("The review has been recorded."), "success")
     return redirect(url_for("sober.initiative", initiative_id=found.id))
@@ -708,7 +695,7 @@ def comment_initiative(initiative_id: int):
             scope_ids=current_user.scope(*MANAGERS),
         )
     except DomainError as exc:
-        return _initiative_page(found, _failed(exc), comment_form=form)
+        return _initiative_page(found, refuse(exc), comment_form=form)
     db.session.commit()
     flash(_("The comment has been added."), "success")
     return redirect(url_for("sober.initiative", initiative_id=found.id))

@@ -13,6 +13,7 @@ from wtforms import SelectChoice
 from core import accounts, audit, places, uploads
 from core.errors import DomainError
 from portal import jobs, pii
+from portal.errors import refuse_page
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices
 from portal.i18n import translate_error
@@ -49,13 +50,6 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
-def _fail(template: str, exc: DomainError, **context):
-    """Re-render a form page with the domain's message and its 4xx status."""
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return render_template(template, **context), exc.status
-
-
 # ---- citizens -------------------------------------------------------------------------------
 
 
@@ -84,7 +78,7 @@ def signup():
                 actor_id=None,
             )
         except DomainError as exc:
-            return _fail("volunteers/signup.html", exc, form=form)
+            return refuse_page("volunteers/signup.html", exc, form=form)
         db.session.commit()
         login_user(user)
         flash(_("Your account has been created. Now fill in the application."), "success")
@@ -640,7 +634,7 @@ def unit(patrol_unit_id: int | None = None):
                 patrol_unit_id=patrol_unit_id,
             )
         except DomainError as exc:
-            return _fail("volunteers/unit.html", exc, form=form, patrol=patrol, members=[])
+            return refuse_page("volunteers/unit.html", exc, form=form, patrol=patrol, members=[])
         db.session.commit()
         flash(_("The patrol unit has been saved."), "success")
         return redirect(url_for("volunteers.unit", patrol_unit_id=saved.id))
@@ -669,7 +663,7 @@ def import_register():
         try:
             importing.read_table(content, upload.filename or "")
         except DomainError as exc:
-            return _fail("volunteers/import.html", exc, form=form)
+            return refuse_page("volunteers/import.html", exc, form=form)
         stored = uploads.store(
             db.session,
             filename=upload.filename or "register",
