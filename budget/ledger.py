@@ -59,6 +59,9 @@ def _move(
     require_positive(amount_tiyn)
     if not idempotency_key or len(idempotency_key) > 255:
         raise DomainError(N_("An idempotency key of 1 to 255 characters is required."))
+    # Lock order: the audit chain first, then the line. The caller audits after this move;
+    # taking a line's row lock first could deadlock against a writer holding the chain.
+    audit.take_append_lock(session)
     reference_id = str(reference_id)
     request_hash = _hash(kind, line_id, amount_tiyn, reference_type, reference_id)
     line_row = get_line(session, line_id)

@@ -111,6 +111,18 @@ def compute_hash(
     return hashlib.sha256((prev_hash + canon).encode("utf-8")).hexdigest()
 
 
+def take_append_lock(session: Session) -> None:
+    """Take the audit chain's append lock now, for the rest of the transaction (PostgreSQL).
+
+    A transaction that locks several rows and audits after each must take this lock before
+    its first row lock: otherwise it can hold a row another writer wants while waiting for
+    the append lock that writer holds, a deadlock. (SQLite's IMMEDIATE write transaction
+    already serializes writers.)
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+
+
 def record(
     session: Session,
     *,
@@ -130,8 +142,7 @@ def record(
     payload = payload or {}
     _check_no_raw_iin(payload)
     body = canonical_payload(payload)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+    take_append_lock(session)
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

@@ -336,6 +336,8 @@ def close(
     an item over the cap, the person's annual cap or the line's balance is deferred with the
     reason, and the others proceed.
     """
+    # Lock order: the audit chain before any line or item row (see audit.take_append_lock).
+    audit.take_append_lock(session)
     sitting = get_session(session, session_id)
     _require(sitting, "open")
     if not sitting.quorum_met:
@@ -529,10 +531,10 @@ def attach_scan(
     session: Session, *, session_id: int, file_id: int, content: bytes, actor_id: int
 ) -> None:
     """Attach the signed scan of the final minutes (PDF only)."""
-    sitting = get_session(session, session_id)
-    _require(sitting, "minutes_final")
     if not content.startswith(b"%PDF-"):
         raise DomainError(N_("The signed scan must be a PDF file."))
+    sitting = get_session(session, session_id)
+    _require(sitting, "minutes_final")
     sitting.scan_file_id = file_id
     audit.record(
         session,

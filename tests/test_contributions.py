@@ -215,3 +215,54 @@ def test_patrol_points_count_whole_hours(app, session):
     kind = contributions.kinds(session)[0]
     assert kind.code == "patrol_hours"
     assert contributions.points_for(kind, 179) == 2
+
+
+def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
+    """Lock order, audit chain then row: otherwise two coordinators confirming overlapping
+    batches deadlock (each holds a row the other wants while waiting for the chain; seen
+    under load as DeadlockDetected 500s)."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import Session
+
+    from core import audit
+    from portal.extensions import db
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers; the lock order is a PostgreSQL matter")
+    logged = _log(session, make_member(session, 8500))
+    decider = _second_coordinator(session)
+    district = unit(session, "354000000")
+    session.commit()
+    target, decider_id, scope = logged.id, decider.id, [district.id]
+    with app.app_context():
+        engine = db.engine
+    holder = Session(engine)
+    audit.take_append_lock(holder)  # another writer is appending to the chain
+    done: list[str] = []
+
+    def confirm() -> None:
+        with Session(engine) as s:
+            contributions.confirm(
+                s, contribution_id=target, actor_id=decider_id, scope_ids=scope, now=NOW
+            )
+            s.commit()
+            done.append("confirmed")
+
+    thread = threading.Thread(target=confirm)
+    thread.start()
+    time.sleep(1.0)  # the confirmation is now waiting for the chain
+    try:
+        with Session(engine) as probe:
+            # The row is still free: the confirmation waits before touching it.
+            probe.execute(
+                text("SELECT id FROM contribution WHERE id = :id FOR UPDATE NOWAIT"),
+                {"id": target},
+            )
+            probe.rollback()
+    finally:
+        holder.rollback()
+        holder.close()
+        thread.join(timeout=30)
+    assert done == ["confirmed"]

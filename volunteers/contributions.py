@@ -153,6 +153,9 @@ def _decide(
 ) -> None:
     if not places.within(session, contribution.unit_id, scope_ids):
         raise NotFound(N_("No such contribution."))
+    # Lock order: the audit chain before the row, so that two coordinators confirming
+    # overlapping batches wait for each other instead of deadlocking (found under load).
+    audit.take_append_lock(session)
     member = session.get(Member, contribution.member_id)
     if actor_id in (contribution.logged_by_id, member.user_id):
         raise PermissionDenied(
