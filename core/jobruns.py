@@ -12,7 +12,8 @@ from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, NotFound
 
 STATUSES = ("queued", "running", "succeeded", "failed")
-# A run still marked running after this long lost its worker and may be claimed again.
+# A run still marked running after this long lost its worker and may be claimed again
+# (callers pass a longer time for jobs allowed to run longer).
 STALE_AFTER = dt.timedelta(minutes=30)
 
 
@@ -89,25 +90,57 @@ def get_run(session: Session, run_id: int) -> JobRun:
     return run
 
 
-def claim(session: Session, run_id: int, *, now: dt.datetime | None = None) -> bool:
+def claim(
+    session: Session,
+    run_id: int,
+    *,
+    now: dt.datetime | None = None,
+    stale_after: dt.timedelta = STALE_AFTER,
+    retry_of: int | None = None,
+) -> bool:
     """Mark the run as running if it is queued (or stale); False means someone else has it.
 
     One guarded UPDATE, so two deliveries of the same message cannot both run it.
+    ``retry_of`` is the attempt number that the retried delivery claimed before: it may take
+    back the run it left failed or, its worker killed, running, but only while ``attempts``
+    still equals it. The counter is compared and bumped in the same statement, so once a
+    duplicate message or an administrator's retry has claimed the run, the retry is a no-op.
     """
     now = now or utcnow()
+    takeable = [
+        JobRun.status == "queued",
+        (JobRun.status == "running") & (JobRun.started_at < now - stale_after),
+    ]
+    if retry_of is not None:
+        takeable.append(JobRun.status.in_(("running", "failed")) & (JobRun.attempts == retry_of))
     result = session.execute(
         update(JobRun)
-        .where(
-            JobRun.id == run_id,
-            or_(
-                JobRun.status == "queued",
-                (JobRun.status == "running") & (JobRun.started_at < now - STALE_AFTER),
-            ),
-        )
+        .where(JobRun.id == run_id, or_(*takeable))
         .values(status="running", started_at=now, attempts=JobRun.attempts + 1, progress=0)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+class Superseded(Exception):
+    """Another delivery has claimed the run since this execution did: it must not commit."""
+
+
+def check_claim(session: Session, run_id: int, attempt: int) -> None:
+    """Raise Superseded unless ``attempt`` is still the run's latest claim (a fencing token).
+
+    Run in the transaction about to commit: the UPDATE locks the run's row until the commit,
+    so a claim by another delivery either came first (and this raises) or waits for the
+    commit and then finds the run no longer takeable.
+    """
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.attempts == attempt)
+        .values(attempts=JobRun.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Superseded(run_id)
 
 
 def set_progress(session: Session, run_id: int, percent: int, message: str = "") -> None:

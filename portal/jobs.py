@@ -11,8 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from core import audit, jobruns
@@ -24,7 +24,20 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 _PENDING = "portal_pending_jobs"
 _NOTES = "portal_pending_notifications"
+_FENCE = "portal_job_claim"
 Progress = Callable[[int, str], None]
+
+# RQ re-runs a job whose body failed transiently, after 10, 30 and 60 s (the intervals need a
+# worker running its scheduler, as `flask worker` does); it retries a job whose worker died too.
+RETRY_MAX = 3
+RETRY_INTERVALS = (10, 30, 60)
+# RQ interrupts a job at its time limit and its worker kills it a minute later at the latest:
+# a run still "running" this long after its limit has lost its worker and may be taken back.
+STALE_MARGIN = dt.timedelta(minutes=5)
+# How long a worker remembers which attempt of a run its message claimed (for its retries).
+ATTEMPT_TTL = 7 * 86400
+# First key of the PostgreSQL advisory locks held while a run executes (the second: its id).
+LEASE_SPACE = 0x6A6F6273
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +48,11 @@ class JobSpec:
     queue: str
     body: Callable[[int, Progress], None]
     timeout: int = 1800
+
+    @property
+    def stale_after(self) -> dt.timedelta:
+        """How long a run of this kind may stay running before it counts as abandoned."""
+        return dt.timedelta(seconds=self.timeout) + STALE_MARGIN
 
 
 JOBS: dict[str, JobSpec] = {}
@@ -104,11 +122,30 @@ def _redis(app: Flask):
     return Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
 
 
+def _retry():
+    from rq import Retry
+
+    return Retry(max=RETRY_MAX, interval=list(RETRY_INTERVALS))
+
+
+def transient(exc: BaseException) -> bool:
+    """Tell whether a job's failure may pass by itself, so that RQ should run it again.
+
+    Transient: the database unreachable, restarting or dropping the connection, a lock or
+    serialization conflict, a network error or time-out. Anything else (a refused business
+    rule, bad data, a bug, the job's own time limit) would fail the same way again: the run
+    is failed at once and an administrator runs it again from the operations page.
+    """
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError)
+    return isinstance(exc, (ConnectionError, TimeoutError))
+
+
 def dispatch(app: Flask, run_id: int, kind: str) -> None:
     """Hand one committed run to RQ, or to the in-process runner when there is no Redis."""
     spec = JOBS[kind]
     if app.config.get("REDIS_URL"):
-        from rq import Queue, Retry
+        from rq import Queue
         from rq.serializers import JSONSerializer
 
         queue = Queue(
@@ -119,7 +156,7 @@ def dispatch(app: Flask, run_id: int, kind: str) -> None:
             run_id,
             job_id=f"{app.config['RQ_QUEUE_PREFIX']}-jobrun-{run_id}-{int(time.time() * 1000)}",
             job_timeout=spec.timeout,
-            retry=Retry(max=2),
+            retry=_retry(),
             failure_ttl=30 * 86400,
         )
     else:
@@ -166,7 +203,7 @@ def _send_notes_after_commit(session: Session) -> None:
     for note_id in notes:
         try:
             if app.config.get("REDIS_URL"):
-                from rq import Queue, Retry
+                from rq import Queue
                 from rq.serializers import JSONSerializer
 
                 Queue(
@@ -174,7 +211,7 @@ def _send_notes_after_commit(session: Session) -> None:
                 ).enqueue(
                     "portal.jobs.send_notification",
                     note_id,
-                    retry=Retry(max=3),
+                    retry=_retry(),
                     job_timeout=120,
                 )
             else:
@@ -205,22 +242,166 @@ def send_notification(note_id: int) -> str:
 
 
 def execute(run_id: int) -> str:
-    """Run one job run: claim it, run its body, record success or failure. Safe to repeat."""
-    if not jobruns.claim(db.session, run_id):
-        db.session.rollback()
-        return "skipped"
-    db.session.commit()
-    run = jobruns.get_run(db.session, run_id)
-    spec = JOBS[run.kind]
+    """Run one job run: claim it, run its body, record success or failure. Safe to repeat.
+
+    Every delivery of a run's message comes here; only the one that claims the run runs it,
+    the others return "skipped". A failure is recorded on the run (visible to administrators,
+    with a retry button) and raised to RQ, which runs the message again only when the failure
+    is transient and retries are left; that retry may take the run back (``jobruns.claim``).
+
+    RQ retries a job when it believes its execution died; a work-horse may outlive its worker
+    though (it runs in a process group of its own). So an execution holds a lease while it
+    runs (on PostgreSQL), and each commit of the body checks that its claim is still the
+    latest: an execution that was given up on cannot apply its effects after the retry's.
+    """
+    rq_job = _current_rq_job()
+    kind = db.session.scalar(select(jobruns.JobRun.kind).where(jobruns.JobRun.id == run_id))
     db.session.rollback()
+    if kind is None:
+        return "skipped"
+    spec = JOBS[kind]
+    lease = _take_lease(run_id)
+    if lease is False:
+        return "skipped"  # an execution of this run is alive, wherever RQ thinks it is
+    try:
+        claimed = jobruns.claim(
+            db.session, run_id, stale_after=spec.stale_after, retry_of=_claimed_attempt(rq_job)
+        )
+        if not claimed:
+            db.session.rollback()
+            return "skipped"
+        attempt = db.session.scalar(
+            select(jobruns.JobRun.attempts).where(jobruns.JobRun.id == run_id)
+        )
+        db.session.commit()
+        _remember_attempt(rq_job, attempt)
+        db.session.info[_FENCE] = (run_id, attempt)
+        try:
+            return _perform(spec, run_id, rq_job)
+        finally:
+            db.session.info.pop(_FENCE, None)
+    finally:
+        _release_lease(lease, run_id)
+
+
+def _perform(spec: JobSpec, run_id: int, rq_job) -> str:
     try:
         spec.body(run_id, _progress_reporter(run_id))
+    except jobruns.Superseded:
+        db.session.rollback()
+        log.warning("job run %s was claimed again meanwhile; this execution's work is void", run_id)
+        return "superseded"
     except Exception as exc:
         db.session.rollback()
-        jobruns.fail(db.session, run_id, error=f"{type(exc).__name__}: {exc}")
-        db.session.commit()
+        again = _retried(rq_job, exc)
+        error = f"{type(exc).__name__}: {exc}"
+        if again:
+            error += " (transient: retried automatically)"
+        try:
+            jobruns.fail(db.session, run_id, error=error)
+            db.session.commit()
+        except jobruns.Superseded:
+            db.session.rollback()
+            return "superseded"
+        except Exception:
+            # The database is what failed: the run stays running, and RQ's retry (or, failing
+            # that, the relay once the run is stale) takes it back.
+            db.session.rollback()
+            log.exception("could not record the failure of job run %s", run_id)
         raise
     return "done"
+
+
+def _take_lease(run_id: int):
+    """Hold a session advisory lock on PostgreSQL while the run executes; False if taken.
+
+    It lives on a connection of its own, which dies with the process: a lock still held means
+    an execution is still alive. (SQLite has no such lock: there the claim check alone holds.)
+    """
+    if db.engine.dialect.name != "postgresql":
+        return None
+    conn = db.engine.connect()
+    try:
+        taken = conn.execute(
+            text("SELECT pg_try_advisory_lock(:space, :run)"),
+            {"space": LEASE_SPACE, "run": run_id},
+        ).scalar()
+        conn.commit()  # a session lock outlives the transaction; the connection idles
+    except Exception:
+        conn.close()
+        raise
+    if not taken:
+        conn.close()
+        return False
+    return conn
+
+
+def _release_lease(conn, run_id: int) -> None:
+    if not conn:
+        return
+    try:
+        conn.execute(
+            text("SELECT pg_advisory_unlock(:space, :run)"), {"space": LEASE_SPACE, "run": run_id}
+        )
+        conn.commit()
+    except Exception:
+        # A pooled connection must not keep the lock: drop it, and the server releases it.
+        conn.invalidate()
+        log.exception("could not release the lease of job run %s", run_id)
+    finally:
+        conn.close()
+
+
+def _check_claim_before_commit(session: Session) -> None:
+    # The fencing check (see execute): only while a job body runs in this session.
+    fence = session.info.get(_FENCE)
+    if fence is not None:
+        jobruns.check_claim(session, *fence)
+
+
+def _current_rq_job():
+    from rq import get_current_job
+
+    return get_current_job()
+
+
+def _attempt_key(rq_job) -> str:
+    return f"rq:job:{rq_job.id}:portal-attempt"
+
+
+def _claimed_attempt(rq_job) -> int | None:
+    """Return the attempt of the run that this RQ job claimed in an earlier execution."""
+    if rq_job is None:
+        return None
+    try:
+        value = rq_job.connection.get(_attempt_key(rq_job))
+    except Exception:
+        log.exception("could not read the claimed attempt of %s", rq_job.id)
+        return None
+    return int(value) if value else None
+
+
+def _remember_attempt(rq_job, attempt: int) -> None:
+    # A key of its own rather than job.meta: when a work-horse is killed, RQ saves the job
+    # from its parent's copy and would drop what the horse wrote into meta.
+    if rq_job is None:
+        return
+    try:
+        rq_job.connection.set(_attempt_key(rq_job), attempt, ex=ATTEMPT_TTL)
+    except Exception:
+        # Without it a retry cannot take the run back; the relay does once the run is stale.
+        log.exception("could not note the claimed attempt of %s", rq_job.id)
+
+
+def _retried(rq_job, exc: BaseException) -> bool:
+    """Tell whether RQ will run the message again after ``exc``; stop it for lasting failures."""
+    if rq_job is None:
+        return False  # the in-process runner does not retry
+    if not transient(exc):
+        # RQ reads this attribute of the job being performed when the body has raised.
+        rq_job.retries_left = 0
+        return False
+    return bool(rq_job.retries_left)
 
 
 def run_job(run_id: int) -> str:
@@ -265,16 +446,29 @@ def _progress_reporter(run_id: int) -> Progress:
 
 
 def relay_stale(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
-    """Send again runs still queued after ``older_than`` (lost enqueue, Redis restart)."""
+    """Send again runs still queued after ``older_than``, and runs abandoned while running.
+
+    Queued: the enqueue after the commit was lost (Redis down or restarted). Running past
+    the kind's time limit: the worker died and no retry of its message took the run back.
+    """
+    run = jobruns.JobRun
     with app.app_context():
+        now = utcnow()
         runs = db.session.execute(
-            jobruns.JobRun.__table__.select()
-            .with_only_columns(jobruns.JobRun.id, jobruns.JobRun.kind)
-            .where(
-                jobruns.JobRun.status == "queued",
-                jobruns.JobRun.created_at < utcnow() - older_than,
+            select(run.id, run.kind).where(
+                run.status == "queued", run.created_at < now - older_than
             )
         ).all()
+        running = db.session.execute(
+            select(run.id, run.kind, run.started_at).where(
+                run.status == "running", run.started_at < now - STALE_MARGIN
+            )
+        ).all()
+        runs += [
+            (run_id, kind)
+            for run_id, kind, started_at in running
+            if kind in JOBS and started_at < now - JOBS[kind].stale_after
+        ]
         db.session.rollback()
         for run_id, kind in runs:
             dispatch(app, run_id, kind)
@@ -299,6 +493,7 @@ def install(app: Flask) -> None:
         event.listen(Session, "after_rollback", _after_rollback)
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "after_commit", _send_notes_after_commit)
+        event.listen(Session, "before_commit", _check_claim_before_commit)
         install._hooked = True
 
 
