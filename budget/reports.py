@@ -26,7 +26,8 @@ def frame(session: Session, stmt) -> pd.DataFrame:
     SQLite and PostgreSQL.
     """
     result = session.execute(stmt)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    # Plain tuples: pandas inspects each Row object otherwise, three times slower.
+    return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
 
 
 def execution_percent(disbursed: pd.Series, approved: pd.Series) -> pd.Series:

@@ -126,9 +126,18 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
     return df.drop(columns=["recipient_user_id"])
 
 
-def rewards_by_form(session: Session, *, scope_ids: list[int], year: int | None) -> pd.DataFrame:
-    """Return every form of reward (all listed) with rewards, people, approved and paid sums."""
-    df = rewards(session, scope_ids=scope_ids, year=year)
+def rewards_by_form(
+    session: Session,
+    *,
+    scope_ids: list[int],
+    year: int | None,
+    items: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return every form of reward (all listed) with rewards, people, approved and paid sums.
+
+    ``items`` is the ``rewards`` frame of the same scope and year when the caller has it.
+    """
+    df = rewards(session, scope_ids=scope_ids, year=year) if items is None else items
     live = df[~df["voided"].astype(bool)]
     grouped = live.groupby("form").agg(
         rewards=("item_id", "count"),
@@ -145,13 +154,18 @@ def rewards_by_form(session: Session, *, scope_ids: list[int], year: int | None)
 
 
 def rewards_by_contribution_kind(
-    session: Session, *, scope_ids: list[int], year: int | None
+    session: Session,
+    *,
+    scope_ids: list[int],
+    year: int | None,
+    items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return each contribution kind behind approved rewards, through the linked contributions.
 
     Columns: kind, name_kk, name_ru, name_en, contributions, points, rewards, people and
     paid_tiyn (paid for the rewards this kind backed; a reward backed by several kinds counts
-    under each, so this column does not add up to the total).
+    under each, so this column does not add up to the total). ``items`` as in
+    ``rewards_by_form``.
     """
     stmt = _approved_items(
         select(
@@ -183,7 +197,9 @@ def rewards_by_contribution_kind(
         return pd.DataFrame(
             columns=[*columns, "contributions", "points", "rewards", "people", "paid_tiyn"]
         )
-    paid = rewards(session, scope_ids=scope_ids, year=year).set_index("item_id")["paid_tiyn"]
+    if items is None:
+        items = rewards(session, scope_ids=scope_ids, year=year)
+    paid = items.set_index("item_id")["paid_tiyn"]
     grouped = (
         df.groupby(columns)
         .agg(
@@ -204,13 +220,20 @@ def rewards_by_contribution_kind(
     return grouped.sort_values(["rewards", "kind"], ascending=[False, True]).reset_index(drop=True)
 
 
-def reward_summary(session: Session, *, scope_ids: list[int], year: int | None) -> dict:
+def reward_summary(
+    session: Session,
+    *,
+    scope_ids: list[int],
+    year: int | None,
+    items: pd.DataFrame | None = None,
+) -> dict:
     """Return the headline figures: rewards, people rewarded, sums and average reward.
 
     ``average_reward_tiyn`` is the paid sum over the rewards paid in money (cash, or a gift's
     cost); ``average_per_person_tiyn`` the paid sum over the people rewarded. Both in whole tiyn.
+    ``items`` as in ``rewards_by_form``.
     """
-    df = rewards(session, scope_ids=scope_ids, year=year)
+    df = rewards(session, scope_ids=scope_ids, year=year) if items is None else items
     live = df[~df["voided"].astype(bool)]
     paid_money = live[(live["paid_tiyn"] > 0)]
     people = int(live["recipient_key"].nunique())

@@ -17,7 +17,15 @@ def install(app: Flask) -> None:
     """Register the commands on the app's CLI."""
 
     @app.cli.command("demo")
-    def demo():
+    @click.option(
+        "--scale",
+        "scale",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Also load a region of N members with a year of activity (bulk; e.g. 50000).",
+    )
+    def demo(scale):
         """Migrate the database, load reference data and demo accounts, print the logins."""
         from flask_migrate import upgrade
 
@@ -56,9 +64,28 @@ def install(app: Flask) -> None:
             click.echo("A reward commission with a finalised session and an open one loaded.")
         users = [*users, *((email, "member") for email in demo_commission.EXTRA_MEMBERS)]
         users = [*users, (demo_sober.REGION_COORDINATOR, "coordinator")]
+        if scale:
+            _load_scale(scale)
         click.echo(f"Demo accounts (password: {demo_data.DEMO_PASSWORD}):")
         for email, role in users:
             click.echo(f"  {email:<24} {role}")
+
+    def _load_scale(members: int) -> None:
+        import time
+
+        from portal import demo_scale
+
+        if demo_scale.loaded(db.session):
+            click.echo("A scale region is loaded already; nothing added.")
+            return
+        click.echo(f"Loading a region of {members:,} members (one transaction)…")
+        started = time.perf_counter()
+        for report in demo_scale.generate(
+            db.session, members=members, password=demo_data.DEMO_PASSWORD
+        ):
+            click.echo(f"  {report.line()}")
+        db.session.commit()
+        click.echo(f"Scale region committed in {time.perf_counter() - started:.1f} s.")
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
@@ -195,8 +222,10 @@ def install(app: Flask) -> None:
             Queue(queue_name(app, q), connection=connection, serializer=JSONSerializer)
             for q in names
         ]
+        # The scheduler moves retries due after their back-off interval (and other scheduled
+        # jobs) onto the queues; a burst worker moves those already due once, before working.
         Worker(rq_queues, connection=connection, serializer=JSONSerializer, name=name).work(
-            burst=burst, with_scheduler=not burst
+            burst=burst, with_scheduler=True
         )
 
     @app.cli.command("scheduler")
