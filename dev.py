@@ -35,7 +35,8 @@ def install(extra: str = "") -> None:
     if not PY.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
     sh(str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    sh(str(PY), "-m", "pip", "install", "--quiet", "-e", f".{extra}")
+    # constraints.txt pins every dependency to the versions the suite last passed with.
+    sh(str(PY), "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", f".{extra}")
 
 
 def flask(*args: str) -> None:
@@ -44,6 +45,8 @@ def flask(*args: str) -> None:
 
 def run() -> None:
     install()
+    # The demo only: its accounts sign in without a second factor; every page says so.
+    os.environ["PORTAL_DEMO_MFA_WAIVER"] = "1"
     flask("demo")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
     print(f"\nThe portal is at http://{host}:{port}/  (stop it with Ctrl+C)\n", flush=True)
@@ -55,7 +58,11 @@ def test(pytest_args: list[str]) -> None:
     sh(str(BIN / "ruff"), "check", ".")
     sh(str(BIN / "ruff"), "format", "--check", ".")
     sh(str(BIN / "lint-imports"))
-    sh(str(PY), "-m", "pytest", *pytest_args)
+    packages = ("core", "volunteers", "budget", "incentives", "portal")
+    sh(str(BIN / "bandit"), "-q", "-ll", "-r", *packages)
+    # Two or more processes (pytest-xdist); each builds its own template databases.
+    workers = os.environ.get("PORTAL_TEST_WORKERS", str(min(4, max(2, os.cpu_count() or 2))))
+    sh(str(PY), "-m", "pytest", "-n", workers, *pytest_args)
 
 
 # English msgids are the English text: new entries of the en catalog are filled in from them.

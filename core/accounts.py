@@ -223,7 +223,7 @@ def holds(session: Session, user: User, role: str, unit_id: int) -> bool:
     return within(session, unit_id, user.scope(role))
 
 
-def _require_admin_over(session: Session, actor_id: int, unit_id: int) -> User:
+def require_admin_over(session: Session, actor_id: int, unit_id: int) -> User:
     actor = get_user(session, actor_id)
     if not actor.is_active or not holds(session, actor, "admin", unit_id):
         raise PermissionDenied(N_("This jurisdiction is outside your administration."))
@@ -280,8 +280,25 @@ def authenticate(session: Session, *, login: str, password: str, ip: str | None)
     return user
 
 
+def reauthenticate(session: Session, *, user_id: int, password: str, ip: str | None) -> None:
+    """Check the signed-in user's password again before a sensitive step; audit the outcome."""
+    user = get_user(session, user_id)
+    ok = _verify(user.password_hash, password)
+    audit.record(
+        session,
+        action="auth.reauth" if ok else "auth.reauth_failed",
+        object_type="user",
+        object_id=user.id,
+        actor_id=user.id,
+        payload={"ip": ip or ""},
+    )
+    if not ok:
+        raise AuthenticationFailed(N_("The password is wrong."))
+
+
 def record_logout(session: Session, *, user_id: int) -> None:
-    """Audit a logout."""
+    """End every session of the user (a replayed old cookie is refused too) and audit it."""
+    get_user(session, user_id).session_epoch += 1
     audit.record(
         session, action="auth.logout", object_type="user", object_id=user_id, actor_id=user_id
     )
@@ -300,7 +317,7 @@ def create_user(
 ) -> User:
     """Create an account in ``unit_id``; an acting admin must administer that unit."""
     if actor_id is not None:
-        _require_admin_over(session, actor_id, unit_id)
+        require_admin_over(session, actor_id, unit_id)
     if session.get(AdminUnit, unit_id) is None:
         raise DomainError(N_("Choose a jurisdiction from the list."))
     email, phone = normalize_email(email), normalize_phone(phone)
@@ -349,8 +366,8 @@ def update_profile(
 ) -> User:
     """Change a user's details; an admin over both the old and the new unit may do it."""
     user = get_user(session, user_id)
-    _require_admin_over(session, actor_id, user.unit_id)
-    _require_admin_over(session, actor_id, unit_id)
+    require_admin_over(session, actor_id, user.unit_id)
+    require_admin_over(session, actor_id, unit_id)
     email, phone = normalize_email(email), normalize_phone(phone)
     if not email and not phone:
         raise DomainError(N_("Give an e-mail address or a phone number."))
@@ -415,7 +432,7 @@ def change_password(
 def set_active(session: Session, *, user_id: int, active: bool, actor_id: int) -> User:
     """Activate or deactivate an account; deactivation ends its sessions at once."""
     user = get_user(session, user_id)
-    _require_admin_over(session, actor_id, user.unit_id)
+    require_admin_over(session, actor_id, user.unit_id)
     if user.id == actor_id and not active:
         raise Conflict(N_("You cannot deactivate your own account."))
     if user.is_active == active:
@@ -441,7 +458,7 @@ def grant_role(
     if session.get(AdminUnit, unit_id) is None:
         raise DomainError(N_("Choose a jurisdiction from the list."))
     if actor_id is not None:
-        _require_admin_over(session, actor_id, unit_id)
+        require_admin_over(session, actor_id, unit_id)
     user = get_user(session, user_id)
     live = session.scalar(
         select(RoleGrant.id).where(
@@ -473,7 +490,7 @@ def revoke_grant(session: Session, *, grant_id: int, actor_id: int) -> RoleGrant
     grant = session.get(RoleGrant, grant_id)
     if grant is None or grant.revoked_at is not None:
         raise NotFound(N_("No such role grant."))
-    _require_admin_over(session, actor_id, grant.unit_id)
+    require_admin_over(session, actor_id, grant.unit_id)
     if grant.user_id == actor_id and grant.role == "admin":
         raise Conflict(N_("You cannot revoke your own administrator role."))
     grant.revoked_at = utcnow()

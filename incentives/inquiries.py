@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from budget.models import BudgetLine, BudgetProgram, MaslikhatDecision
@@ -233,25 +233,62 @@ def follow_up(
     return inquiry
 
 
-def asked_by(session: Session, deputy_id: int) -> list[Inquiry]:
-    """Return a deputy's inquiries, newest first."""
+def asked_by(
+    session: Session, deputy_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[Inquiry]:
+    """Return a deputy's inquiries, newest first (a page of them with ``limit``)."""
     return list(
         session.scalars(
-            select(Inquiry).where(Inquiry.deputy_id == deputy_id).order_by(Inquiry.id.desc())
+            select(Inquiry)
+            .where(Inquiry.deputy_id == deputy_id)
+            .order_by(Inquiry.id.desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
 
 
-def queue(session: Session, scope_ids: list[int], *, include_closed: bool = False) -> list[Inquiry]:
-    """Return the inquiries of the units in ``scope_ids``: waiting ones first, by deadline."""
-    if not scope_ids:
-        return []
+def count_asked_by(session: Session, deputy_id: int) -> int:
+    """Return how many inquiries a deputy has asked."""
+    return session.scalar(select(func.count()).where(Inquiry.deputy_id == deputy_id))
+
+
+def _queue_query(scope_ids: list[int], include_closed: bool):
     query = select(Inquiry).join(places.AdminUnit, places.AdminUnit.id == Inquiry.unit_id)
     query = query.where(places.units_within_clause(scope_ids))
     if not include_closed:
         query = query.where(Inquiry.status != "closed")
-    rows = session.scalars(query.order_by(Inquiry.deadline, Inquiry.id)).all()
-    return sorted(rows, key=lambda i: (i.status != "open", i.deadline, i.id))
+    return query
+
+
+def queue(
+    session: Session,
+    scope_ids: list[int],
+    *,
+    include_closed: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Inquiry]:
+    """Return the inquiries of the units in ``scope_ids``: waiting ones first, by deadline."""
+    if not scope_ids:
+        return []
+    waiting_first = case((Inquiry.status == "open", 0), else_=1)
+    return list(
+        session.scalars(
+            _queue_query(scope_ids, include_closed)
+            .order_by(waiting_first, Inquiry.deadline, Inquiry.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+def count_queue(session: Session, scope_ids: list[int], *, include_closed: bool = False) -> int:
+    """Return how many inquiries ``queue`` lists in all."""
+    if not scope_ids:
+        return 0
+    query = _queue_query(scope_ids, include_closed)
+    return session.scalar(select(func.count()).select_from(query.subquery()))
 
 
 def for_record(session: Session, object_type: str, object_id: int) -> list[Inquiry]:

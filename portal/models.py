@@ -1,7 +1,16 @@
 """Imports every model module so the metadata is complete (for Alembic and tests)."""
 
 from budget import models as budget_models  # noqa: F401
-from core import accounts, audit, calendar, jobruns, notifications, places, uploads  # noqa: F401
+from core import (  # noqa: F401
+    accounts,
+    audit,
+    calendar,
+    jobruns,
+    mfa,
+    notifications,
+    places,
+    uploads,
+)
 from incentives import (
     inquiry_models,  # noqa: F401
     sober_models,  # noqa: F401

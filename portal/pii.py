@@ -1,34 +1,21 @@
 """Revealing personal data: a fresh password, a stated reason, one page view.
 
 IINs and IBANs are masked on every page. A role that may see one in full asks to reveal it:
-the password must have been entered within the last ``FRESH_FOR`` (else it is asked again),
+the password must have been entered within the last minutes (``session_policy.is_fresh``,
+else it is asked again),
 a reason is stated, the reveal is audited (``pii.reveal``: the record, the field and the
 reason, never the value), and the value shows on the next render of that record's page only.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 from flask import session
 
-FRESH_FOR = dt.timedelta(minutes=5)
-_FRESH = "pii_fresh_at"
 _SHOWN = "pii_reveal"
 # A granted reveal not used within this many seconds lapses.
 _SHOWN_FOR = 120
-
-
-def is_fresh() -> bool:
-    """Tell whether the password was entered again within ``FRESH_FOR``."""
-    at = session.get(_FRESH)
-    return at is not None and time.time() - float(at) < FRESH_FOR.total_seconds()
-
-
-def mark_fresh() -> None:
-    """Remember that the password was just entered again."""
-    session[_FRESH] = time.time()
 
 
 def grant(object_type: str, object_id: int, field: str) -> None:

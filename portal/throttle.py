@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 # [I] Only failures count, so the real owner, who knows the password, is never held up; a
 # guesser waits out the window. Both are settings (PORTAL_LOGIN_LIMIT_*).
@@ -14,6 +15,15 @@ PER_ADDRESS = "30 per 15 minutes"
 
 def _account() -> str:
     return "login:" + (request.form.get("login") or "").strip().lower()[:254]
+
+
+def _pending_account() -> str:
+    pending = session.get("mfa_pending") or [""]
+    return f"login:{pending[0]}"
+
+
+def _signed_in_account() -> str:
+    return f"login:{current_user.get_id()}"
 
 
 def _failed(response) -> bool:
@@ -42,4 +52,13 @@ def install(app: Flask) -> None:
     )
     view = limiter.limit(per_address, methods=["POST"], deduct_when=_failed)(view)
     app.view_functions["auth.login"] = view
+    # Codes and re-entered passwords are guessed the same way: the same limits apply.
+    for endpoint, key in (
+        ("auth.mfa_verify", _pending_account),
+        ("auth.confirm", _signed_in_account),
+    ):
+        view = app.view_functions[endpoint]
+        view = limiter.limit(per_account, key_func=key, methods=["POST"], deduct_when=_failed)(view)
+        view = limiter.limit(per_address, methods=["POST"], deduct_when=_failed)(view)
+        app.view_functions[endpoint] = view
     app.extensions["portal_limiter"] = limiter

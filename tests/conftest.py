@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -45,6 +48,8 @@ def make_app(db_url: str, **config):
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
+        # As in the README's demo; tests of the MFA gate itself turn the waiver off.
+        "DEMO_MFA_WAIVER": True,
     }
     settings.update(config)
     return create_app(settings)
@@ -99,7 +104,11 @@ def pg_admin():
 def pg_url(name: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    # Test databases are thrown away: commits need not wait for the disk (durability under a
+    # crash is bench/fault.py's subject, against a server of its own).
+    url = make_url(PG_ADMIN_URL).set(database=name)
+    url = url.update_query_dict({"options": "-c synchronous_commit=off"})
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +124,77 @@ def pg_template(pg_admin):
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class PgClones:
+    """Fresh copies of the template, made ahead by a background thread.
+
+    ``CREATE DATABASE … TEMPLATE`` takes about half a second, mostly waiting on the server's
+    disk; making the next copies while a test runs takes that wait off the suite's clock.
+    Every test still gets a database nobody has touched, and every copy is dropped.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, admin, template: str):
+        self.admin, self.template = admin, template
+        self.ready: queue.Queue = queue.Queue(maxsize=self.AHEAD)
+        self.used: queue.Queue = queue.Queue()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._make, name="pg-clones", daemon=True)
+        self.thread.start()
+        self.dropper = threading.Thread(target=self._drop_used, name="pg-drops", daemon=True)
+        self.dropper.start()
+
+    def _make(self) -> None:
+        while not self.stopping.is_set():
+            name = f"portal_test_{uuid.uuid4().hex[:12]}"
+            try:
+                with self.admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            except Exception as exc:  # handed to the test that asks next
+                self.ready.put(exc)
+                return
+            self.ready.put(name)  # blocks while AHEAD copies wait
+
+    def take(self) -> str:
+        item = self.ready.get(timeout=120)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def drop(self, name: str) -> None:
+        """Drop a used copy in the background (FORCE ends any connection a test left open)."""
+        self.used.put(name)
+
+    def _drop_used(self) -> None:
+        while (name := self.used.get()) is not None:
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self.used.put(None)
+        self.dropper.join()
+        self.stopping.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                item = self.ready.get(timeout=0.1)
+                if isinstance(item, str):
+                    self._drop(item)
+        while not self.ready.empty():
+            item = self.ready.get_nowait()
+            if isinstance(item, str):
+                self._drop(item)
+
+
+@pytest.fixture(scope="session")
+def pg_clones(pg_admin, pg_template):
+    clones = PgClones(pg_admin, pg_template)
+    yield clones
+    clones.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     """A fresh database for one test, cloned from the migrated template, dropped after."""
@@ -123,16 +203,12 @@ def db_url(request, tmp_path):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    admin = request.getfixturevalue("pg_admin")
-    template = request.getfixturevalue("pg_template")
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    clones = request.getfixturevalue("pg_clones")
+    name = clones.take()
     try:
         yield pg_url(name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        clones.drop(name)
 
 
 @pytest.fixture
@@ -169,8 +245,76 @@ def session(app):
 
 
 def login(client, login: str, password: str = DEMO_PASSWORD):
-    """Sign in through the form and return the response."""
-    return client.post("/login", data={"login": login, "password": password})
+    """Sign in through the forms, as the person would, and return the password step's response.
+
+    An account with an authenticator gets its code entered; an official who must use two
+    factors and has none yet enrols one on the setup page first (outside the demo waiver).
+    """
+    response = client.post("/login", data={"login": login, "password": password})
+    if response.status_code == 302 and response.headers["Location"].endswith("/login/code"):
+        final = client.post("/login/code", data={"code": totp_code(client.application, login)})
+        assert final.status_code == 302, final.text
+        return final
+    if response.status_code == 302 and _must_enrol(client.application, login):
+        setup = client.get("/account/two-factor")
+        assert setup.status_code == 200
+        with client.session_transaction() as sess:
+            secret = sess["mfa_enrol_secret"]
+        enrolled = client.post("/account/two-factor", data={"code": _code_at(secret, None)})
+        assert enrolled.status_code == 200, enrolled.text
+    return response
+
+
+def make_stale(client) -> None:
+    """Age the client's sign-in past the fresh window, as if the password was typed long ago."""
+    with client.session_transaction() as sess:
+        sess["fresh_at"] = 0
+
+
+def _must_enrol(app, login: str) -> bool:
+    from core import accounts, mfa
+    from portal.extensions import db
+
+    with app.app_context():
+        user = accounts.find_by_login(db.session, login)
+        waived = app.config.get("DEMO_MFA_WAIVER") and (user.email or "").endswith("@demo.kz")
+        must = mfa.required_for(user) and not waived and not mfa.factor_of(db.session, user.id)
+        db.session.rollback()
+    return bool(must)
+
+
+def _code_at(secret: str, last_step: int | None) -> str:
+    """Return a TOTP code the portal accepts: a step after ``last_step``, waiting if need be."""
+    import time
+
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = int(time.time()) // totp.interval
+        step = now - 1 if last_step is None else max(now - 1, last_step + 1)
+        if step <= now + 1:
+            return totp.generate_otp(step)
+        time.sleep(1)
+
+
+def totp_code(app, login: str) -> str:
+    """Return the next code the portal accepts for the enrolled account ``login``."""
+    from sqlalchemy import select
+
+    from core import mfa
+    from core.accounts import User
+    from portal.extensions import db
+
+    with app.app_context():
+        factor = db.session.scalars(
+            select(mfa.TotpFactor)
+            .join(User, User.id == mfa.TotpFactor.user_id)
+            .where(User.email == login)
+        ).one()
+        secret, last = factor.secret, factor.last_step
+        db.session.rollback()
+    return _code_at(secret, last)
 
 
 def wait_for_jobs(app) -> None:

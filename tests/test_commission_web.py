@@ -25,7 +25,7 @@ from incentives.models import (
     Payout,
     RewardPolicy,
 )
-from tests.conftest import login, translated
+from tests.conftest import login, make_stale, translated
 from tests.volunteer_helpers import make_member, user
 from volunteers import contributions
 from volunteers.models import Member
@@ -429,6 +429,16 @@ def test_quarter_path_through_the_browser(app, session):
     )
     assert too_much.status_code == 422
     assert _count(session, Payout) == 0
+    # Paying needs a password typed in the last minutes: a stale session is sent to confirm.
+    make_stale(finance)
+    stale = finance.post(f"/commission/payouts/{item_id}/pay", data=payment)
+    assert stale.headers["Location"].startswith("/account/confirm?next=")
+    assert _count(session, Payout) == 0
+    confirmed = finance.post(
+        "/account/confirm",
+        data={"password": "demo-portal-2026", "next": f"/commission/payouts/{item_id}"},
+    )
+    assert confirmed.headers["Location"] == f"/commission/payouts/{item_id}"
     assert finance.post(f"/commission/payouts/{item_id}/pay", data=payment).status_code == 302
     assert finance.post(f"/commission/payouts/{item_id}/pay", data=payment).status_code == 302
     session.rollback()
@@ -447,6 +457,7 @@ def test_quarter_path_through_the_browser(app, session):
     page = finance.get(f"/commission/payouts/{item_id}").text
     reveal = f"/oversight/reveal/payout/{paid.id}/iban"
     assert IBAN not in page and reveal in page
+    make_stale(finance)  # the password was typed long ago: the reveal asks for it again
     no_reason = finance.post(reveal, data={"password": "demo-portal-2026", "reason": ""})
     assert no_reason.status_code == 400
     wrong = finance.post(reveal, data={"password": "wrong password", "reason": "Банк сұрады"})

@@ -25,7 +25,7 @@ from core import accounts, jobruns, places
 from core.audit import AuditEvent
 from portal import demo, jobs
 from portal.extensions import db
-from tests.conftest import login, wait_for_jobs
+from tests.conftest import login, make_stale, wait_for_jobs
 
 NBSP = "\u00a0"
 TENGE = 100
@@ -212,6 +212,12 @@ def test_a_decision_changes_nothing_until_a_second_officer_verifies_it(app, clie
 
     second = app.test_client()
     _sign_in(second, "finance2@demo.kz")
+    # Approving needs a password typed in the last minutes; a stale session must confirm.
+    make_stale(second)
+    stale = second.post(f"/finance/decisions/{decision.id}/verify")
+    assert stale.headers["Location"].startswith("/account/confirm?next=")
+    assert session.get(MaslikhatDecision, decision.id).verified_by_id is None
+    second.post("/account/confirm", data={"password": "demo-portal-2026", "next": "/"})
     done = second.post(f"/finance/decisions/{decision.id}/verify")
     assert done.status_code == 302
     assert _approved(session, line_id) == 24_500_000 * TENGE + 50

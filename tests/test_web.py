@@ -28,6 +28,7 @@ def test_public_endpoints_are_the_expected_few(app):
     )
     assert public == [
         "auth.login",
+        "auth.mfa_verify",
         "ops.healthz",
         "ops.readyz",
         "public.home",

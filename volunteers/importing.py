@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import secrets
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 
@@ -79,7 +80,8 @@ def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
             raise BadImportFile(N_("Upload a CSV or XLSX file."))
     except BadImportFile:
         raise
-    except (ValueError, UnicodeDecodeError, KeyError, OSError) as exc:
+    # BadZipFile: an .xlsx that is no workbook was a 500 (found by fuzzing, S13).
+    except (ValueError, UnicodeDecodeError, KeyError, OSError, zipfile.BadZipFile) as exc:
         raise BadImportFile(
             N_("The file cannot be read: %(error)s"), error=str(exc)[:200]
         ) from None

@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import LANGUAGE_CHOICES
+from portal.forms import LANGUAGE_CHOICES, IntegerField  # IntegerField: bounded (fuzzing fix, S13)
 from portal.labels import ROLE_LABELS
 
 

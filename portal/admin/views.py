@@ -17,14 +17,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from wtforms import SelectChoice
 
-from core import accounts, audit, calendar, jobruns, places
+from core import accounts, audit, calendar, jobruns, mfa, places
 from core.accounts import RoleGrant, User
 from core.errors import DomainError
 from core.notifications import Notification
-from portal import jobs
+from portal import jobs, session_policy
 from portal.admin.forms import (
     CalendarDayForm,
     GrantForm,
@@ -35,7 +35,7 @@ from portal.admin.forms import (
 )
 from portal.errors import refuse
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
 from portal.security import allow, get_in_scope
 
@@ -51,23 +51,38 @@ def _user_in_scope(user_id: int) -> User:
     return get_in_scope(User, user_id, "admin")
 
 
+def _administers_country() -> bool:
+    country = places.by_kato(db.session, places.COUNTRY_KATO)
+    return places.within(db.session, country.id, current_user.scope("admin"))
+
+
+def _people_in_scope():
+    """Ids of the accounts of the admin's jurisdictions (a subquery)."""
+    return (
+        select(User.id)
+        .join(places.AdminUnit, User.unit_id == places.AdminUnit.id)
+        .where(places.units_within_clause(current_user.scope("admin")))
+    )
+
+
 @bp.route("/users")
 @allow("admin")
 def users():
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = (
         select(User)
         .join(places.AdminUnit, User.unit_id == places.AdminUnit.id)
         .where(places.units_within_clause(current_user.scope("admin")))
     )
     if q:
-        like = f"%{q.lower()}%"
+        # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
+        # every account (S14 found ?q=% matching all).
         query = query.where(
             or_(
-                func.lower(User.full_name).like(like),
-                User.email.like(like),
-                User.phone.like(f"%{q}%"),
+                func.lower(User.full_name).contains(q.lower(), autoescape=True),
+                User.email.contains(q.lower(), autoescape=True),
+                User.phone.contains(q, autoescape=True),
             )
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -121,6 +136,7 @@ def _render_user_page(user: User, status: int = 200, grant_form: GrantForm | Non
         grant_form=grant_form,
         confirm=ConfirmForm(),
         history=history,
+        has_factor=mfa.factor_of(db.session, user.id) is not None,
         trail=audit.events_for(db.session, "user", user.id),
     ), status
 
@@ -178,6 +194,7 @@ def _act(user: User, action, success: str, grant_form: GrantForm | None = None):
 
 @bp.route("/users/<int:user_id>/grants", methods=["POST"])
 @allow("admin")
+@session_policy.fresh_required
 def grant(user_id: int):
     user = _user_in_scope(user_id)
     form = GrantForm()
@@ -200,6 +217,7 @@ def grant(user_id: int):
 
 @bp.route("/grants/<int:grant_id>/revoke", methods=["POST"])
 @allow("admin")
+@session_policy.fresh_required
 def revoke(grant_id: int):
     grant = db.session.get(RoleGrant, grant_id)
     if grant is None:
@@ -222,6 +240,18 @@ def deactivate(user_id: int):
             db.session, user_id=user.id, active=False, actor_id=current_user.id
         ),
         _("The account has been deactivated and its sessions ended."),
+    )
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@allow("admin")
+@session_policy.fresh_required
+def reset_mfa(user_id: int):
+    user = _user_in_scope(user_id)
+    return _act(
+        user,
+        lambda: mfa.reset(db.session, user_id=user.id, actor_id=current_user.id),
+        _("Two-factor sign-in has been reset; the user sets it up again at the next sign-in."),
     )
 
 
@@ -253,8 +283,25 @@ def audit_chain():
         last=last,
         report=report,
         confirm=ConfirmForm(),
-        events=audit.recent_events(db.session, limit=50),
+        events=_recent_events(),
     )
+
+
+def _recent_events(limit: int = 50):
+    """The newest events: of the whole chain for the national administrator.
+
+    Authorization fix (S5 IDOR matrix): a regional administrator read every event of the
+    country. Now they read the events of the people of their jurisdictions (the actor's unit,
+    as the deputies' audit log does); the verification above still covers the whole chain.
+    """
+    if _administers_country():
+        return audit.recent_events(db.session, limit=limit)
+    return db.session.scalars(
+        select(audit.AuditEvent)
+        .where(audit.AuditEvent.actor_id.in_(_people_in_scope()))
+        .order_by(audit.AuditEvent.seq.desc())
+        .limit(limit)
+    ).all()
 
 
 @bp.route("/audit/verify", methods=["POST"])
@@ -270,7 +317,9 @@ def verify_audit():
 @bp.route("/calendar", methods=["GET", "POST"])
 @allow("admin")
 def calendar_days():
-    year = request.args.get("year", dt.date.today().year, type=int)
+    year = request.args.get("year", dt.date.today().year, type=arg_int)
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:  # ?year=73833 was a 500 (fuzzing, S13)
+        year = dt.date.today().year
     form = CalendarDayForm()
     status = 200
     if form.validate_on_submit():
@@ -338,9 +387,12 @@ def remove_calendar_day(day: str):
 @bp.route("/outbox")
 @allow("admin")
 def outbox():
-    messages = db.session.scalars(
-        select(Notification).order_by(Notification.id.desc()).limit(200)
-    ).all()
+    query = select(Notification)
+    if not _administers_country():
+        # Authorization fix (S5 IDOR matrix): a regional administrator read the messages to
+        # everybody in the country; now those to the people of their jurisdictions only.
+        query = query.where(Notification.user_id.in_(_people_in_scope()))
+    messages = db.session.scalars(query.order_by(Notification.id.desc()).limit(200)).all()
     return render_template(
         "admin/outbox.html",
         messages=messages,
@@ -428,9 +480,18 @@ def contribution_kinds():
 
 
 def _runs_in_scope():
-    """Job runs of the admin's jurisdictions, and the system's own (no jurisdiction)."""
+    """Job runs of the admin's jurisdictions, and the system's own (nobody requested them).
+
+    Authorization fix (S5 IDOR matrix): every run without a jurisdiction used to count as the
+    system's, so a regional administrator saw (and could retry) the failed runs that officials
+    of other regions requested. Such a run now belongs to its requester's jurisdiction.
+    """
+    run = jobruns.JobRun
     return or_(
-        jobruns.JobRun.unit_id.is_(None),
+        and_(
+            run.unit_id.is_(None),
+            or_(run.requested_by_id.is_(None), run.requested_by_id.in_(_people_in_scope())),
+        ),
         jobruns.JobRun.unit_id.in_(
             select(places.AdminUnit.id).where(
                 places.units_within_clause(current_user.scope("admin"))
@@ -459,7 +520,10 @@ def operations():
     ).all()
     last = {
         kind: db.session.scalars(
-            select(run).where(run.kind == kind).order_by(run.id.desc()).limit(1)
+            select(run)
+            .where(run.kind == kind, _runs_in_scope())  # S5: of the admin's jurisdictions
+            .order_by(run.id.desc())
+            .limit(1)
         ).first()
         for kind in ("budget.reconcile", "audit.verify", "members.expire", "shifts.close")
     }

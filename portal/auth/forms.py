@@ -23,3 +23,29 @@ class PasswordChangeForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
     )
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=32)],
+        description=_l("The 6 digits your authenticator app shows, or a recovery code."),
+    )
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(), Length(max=16)],
+        description=_l("After adding the account, enter the 6 digits the app shows."),
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
+    code = StringField(
+        _l("Code"),
+        validators=[Length(max=32)],
+        description=_l("The 6 digits your authenticator app shows, or a recovery code."),
+    )
+    next = HiddenField()

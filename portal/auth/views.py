@@ -1,17 +1,31 @@
-"""Sign-in with e-mail or phone, sign-out, and changing one's password."""
+"""Sign-in with e-mail or phone and a second factor, sign-out, password and MFA settings."""
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
-from core import accounts
+from core import accounts, mfa
 from core.errors import DomainError
-from portal.auth.forms import LoginForm, PasswordChangeForm
+from portal import session_policy
+from portal.auth.forms import (
+    CodeForm,
+    ConfirmPasswordForm,
+    EnrolForm,
+    LoginForm,
+    PasswordChangeForm,
+)
 from portal.extensions import db
+from portal.forms import ConfirmForm
 from portal.i18n import translate_error
+from portal.qr import svg_data_uri
 from portal.security import PUBLIC, SIGNED_IN, allow, is_safe_next
+
+# The password step is valid this long for the code to be entered.
+_PENDING_SECONDS = 300
 
 bp = Blueprint("auth", __name__)
 
@@ -34,16 +48,154 @@ def login():
             db.session.commit()  # keep the audited failure
             form.password.errors.append(translate_error(exc))
             return render_template("auth/login.html", form=form), 401
+        has_factor = mfa.factor_of(db.session, user.id) is not None
         db.session.commit()
-        lang = session.get("lang")
-        session.clear()  # a fresh session on sign-in: no fixation
-        login_user(user)
-        session["lang"] = user.preferred_language or lang
+        target = form.next.data if is_safe_next(form.next.data) else url_for("public.home")
+        if has_factor:
+            lang = session.get("lang")
+            session.clear()
+            session["lang"] = lang
+            session["mfa_pending"] = [user.id, user.session_epoch, time.time(), target]
+            return redirect(url_for("auth.mfa_verify"))
+        session_policy.start(user, second_factor=False)
         flash(_("Welcome, %(name)s.", name=user.full_name), "success")
+        return redirect(target)
+    status = 400 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+def _pending_user():
+    """Return the user who passed the password step and now owes a code, or None."""
+    pending = session.get("mfa_pending")
+    if not pending or time.time() - float(pending[2]) > _PENDING_SECONDS:
+        return None
+    user = db.session.get(accounts.User, int(pending[0]))
+    if user is None or not user.is_active or user.session_epoch != pending[1]:
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+def mfa_verify():
+    user = _pending_user()
+    if user is None:
+        session.pop("mfa_pending", None)
+        flash(_("Sign in again: the code step has expired."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            kind = mfa.verify(
+                db.session, user_id=user.id, code=form.code.data, ip=request.remote_addr
+            )
+        except mfa.SecondFactorFailed as exc:
+            db.session.commit()  # keep the audited failure
+            form.code.errors.append(translate_error(exc))
+            return render_template("auth/code.html", form=form), 401
+        target = session["mfa_pending"][3]
+        db.session.commit()
+        session_policy.start(user, second_factor=True)
+        flash(_("Welcome, %(name)s.", name=user.full_name), "success")
+        if kind == "recovery":
+            flash(
+                _(
+                    "You signed in with a recovery code; %(n)s are left. "
+                    "Make new ones if you are running out.",
+                    n=mfa.recovery_codes_left(db.session, user.id),
+                ),
+                "warning",
+            )
+        return redirect(target if is_safe_next(target) else url_for("public.home"))
+    return render_template("auth/code.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/two-factor", methods=["GET", "POST"])
+@allow(SIGNED_IN)
+def mfa_setup():
+    factor = mfa.factor_of(db.session, current_user.id)
+    if factor is not None:
+        return render_template(
+            "auth/mfa_status.html",
+            factor=factor,
+            left=mfa.recovery_codes_left(db.session, current_user.id),
+            form=EnrolForm(),
+        )
+    secret = session.get("mfa_enrol_secret") or mfa.new_secret()
+    session["mfa_enrol_secret"] = secret
+    form = EnrolForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = mfa.enable(
+                db.session, user_id=current_user.id, secret=secret, code=form.code.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.code.errors.append(translate_error(exc))
+            status = exc.status
+        else:
+            db.session.commit()
+            session.pop("mfa_enrol_secret", None)
+            session["mfa"] = True
+            return render_template("auth/recovery_codes.html", codes=codes)
+    elif form.errors:
+        status = 400
+    uri = mfa.provisioning_uri(secret, current_user.login)
+    return render_template(
+        "auth/mfa_setup.html", form=form, qr=svg_data_uri(uri), secret=secret
+    ), status
+
+
+@bp.route("/account/two-factor/recovery-codes", methods=["POST"])
+@allow(SIGNED_IN)
+@session_policy.fresh_required
+def regenerate_recovery_codes():
+    # Only the CSRF token is checked. (Fuzzing, S13: reading ``EnrolForm().csrf_token`` raised
+    # AttributeError, a 500, wherever CSRF is switched off; ConfirmForm carries just the token.)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("auth.mfa_setup"))
+    try:
+        codes = mfa.regenerate_recovery_codes(db.session, user_id=current_user.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate_error(exc), "danger")
+        return redirect(url_for("auth.mfa_setup"))
+    db.session.commit()
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@allow(SIGNED_IN)
+def confirm():
+    form = ConfirmPasswordForm(next=request.args.get("next", ""))
+    needs_code = mfa.factor_of(db.session, current_user.id) is not None
+    if form.validate_on_submit():
+        try:
+            accounts.reauthenticate(
+                db.session,
+                user_id=current_user.id,
+                password=form.password.data,
+                ip=request.remote_addr,
+            )
+            if needs_code:
+                mfa.verify(
+                    db.session,
+                    user_id=current_user.id,
+                    code=form.code.data or "",
+                    ip=request.remote_addr,
+                )
+        except DomainError as exc:
+            db.session.commit()  # keep the audited failure
+            field = form.code if isinstance(exc, mfa.SecondFactorFailed) else form.password
+            field.errors.append(translate_error(exc))
+            return render_template("auth/confirm.html", form=form, needs_code=needs_code), 401
+        db.session.commit()
+        session_policy.mark_fresh()
         target = form.next.data
         return redirect(target if is_safe_next(target) else url_for("public.home"))
     status = 400 if form.errors else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/confirm.html", form=form, needs_code=needs_code), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -51,8 +203,7 @@ def login():
 def logout():
     accounts.record_logout(db.session, user_id=current_user.id)
     db.session.commit()
-    logout_user()
-    session.clear()
+    session_policy.end()
     flash(_("You have signed out."), "info")
     return redirect(url_for("public.home"))
 
@@ -75,8 +226,8 @@ def change_password():
             form.current.errors.append(translate_error(exc))
             return render_template("auth/password.html", form=form), exc.status
         db.session.commit()
-        session.clear()
-        login_user(user)  # this session continues with the new epoch; the others end
+        # This session continues with the new epoch; the others end.
+        session_policy.start(user, second_factor=bool(session.get("mfa")))
         flash(_("Your password has been changed. Other sessions were signed out."), "success")
         return redirect(url_for("public.home"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200

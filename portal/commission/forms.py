@@ -10,7 +10,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -21,6 +20,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from incentives.models import COMMISSION_ROLES, FORMS
+
+# Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
+from portal.forms import IntegerField
 from portal.labels import (
     AMOUNT_UNIT_LABELS,
     COMMISSION_ROLE_LABELS,

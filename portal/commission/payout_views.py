@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import DomainError
 from core.money import format_tiyn, parse_tenge
 from incentives import payouts
 from incentives.models import AgendaItem, Commission, CommissionSession, Payout
-from portal import pii
+from portal import pii, session_policy
 from portal.commission.forms import FailureForm, HandOverForm, PaymentForm, VoidForm
 from portal.commission.views import (
     PAYERS,
@@ -25,9 +25,12 @@ from portal.commission.views import (
     _users,
     bp,
 )
-from portal.errors import refuse
+from portal.errors import flash_form_errors, refuse
 from portal.extensions import db
+from portal.forms import arg_int  # arg_int: fuzzing fix (S13)
 from portal.security import allow, require_unit
+
+PAGE = 50
 
 # ---- finance: payouts -------------------------------------------------------------------------
 
@@ -44,20 +47,24 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
 @bp.route("/payouts")
 @allow(*PAYOUT_READERS)
 def payouts_list():
+    page = max(request.args.get("page", 1, type=arg_int), 1)
+    query = _in_scope(
+        select(AgendaItem, CommissionSession, Commission)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Commission, CommissionSession.commission_id == Commission.id),
+        Commission.unit_id,
+        *PAYOUT_READERS,
+    ).where(
+        AgendaItem.outcome == "approved",
+        CommissionSession.status.in_(("closed", "minutes_final")),
+    )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(
-        _in_scope(
-            select(AgendaItem, CommissionSession, Commission)
-            .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-            .join(Commission, CommissionSession.commission_id == Commission.id),
-            Commission.unit_id,
-            *PAYOUT_READERS,
+        query.order_by(
+            CommissionSession.held_on.desc(), CommissionSession.id.desc(), AgendaItem.position
         )
-        .where(
-            AgendaItem.outcome == "approved",
-            CommissionSession.status.in_(("closed", "minutes_final")),
-        )
-        .order_by(CommissionSession.held_on.desc(), AgendaItem.position)
-        .limit(500)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE)
     ).all()
     states = _states(item.id for item, _s, _c in rows)
     return render_template(
@@ -65,6 +72,9 @@ def payouts_list():
         rows=rows,
         states=states,
         iban=_iban,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        args={},
     )
 
 
@@ -126,6 +136,7 @@ def payout(item_id: int):
 def _payout_action(item_id: int, form, form_name: str, action, message: str):
     item = _approved_item(item_id, *PAYERS)
     if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _payout_page(item, 400, **{form_name: form})
     try:
         action(item, form)
@@ -139,6 +150,7 @@ def _payout_action(item_id: int, form, form_name: str, action, message: str):
 
 @bp.route("/payouts/<int:item_id>/pay", methods=["POST"])
 @allow(*PAYERS)
+@session_policy.fresh_required
 def pay(item_id: int):
     return _payout_action(
         item_id,
@@ -161,6 +173,7 @@ def pay(item_id: int):
 
 @bp.route("/payouts/<int:item_id>/fail", methods=["POST"])
 @allow(*PAYERS)
+@session_policy.fresh_required
 def fail(item_id: int):
     return _payout_action(
         item_id,
@@ -180,6 +193,7 @@ def fail(item_id: int):
 
 @bp.route("/payouts/<int:item_id>/void", methods=["POST"])
 @allow(*PAYERS)
+@session_policy.fresh_required
 def void(item_id: int):
     return _payout_action(
         item_id,
@@ -194,6 +208,7 @@ def void(item_id: int):
 
 @bp.route("/payouts/<int:item_id>/hand-over", methods=["POST"])
 @allow(*PAYERS)
+@session_policy.fresh_required
 def hand_over(item_id: int):
     return _payout_action(
         item_id,

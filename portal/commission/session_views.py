@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectChoice
 
 from core import audit, places, uploads
@@ -45,12 +45,13 @@ from portal.commission.views import (
     _users,
     bp,
 )
-from portal.errors import refuse
+from portal.errors import flash_form_errors, refuse
 from portal.extensions import csrf, db
-from portal.forms import ConfirmForm
+from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
 from portal.security import allow, require_unit
 
 SECRETARIES = ("secretary",)
+PAGE = 50
 VOTERS = ("member", "chair", "secretary")
 SCAN_LIMIT = 10 * 1024 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -68,22 +69,41 @@ def _secretary_commissions() -> list[Commission]:
 
 
 def _sessions_page(form: PlanForm | None = None, status: int = 200):
+    page = max(request.args.get("page", 1, type=arg_int), 1)
+    query = _in_scope(
+        select(CommissionSession, Commission).join(
+            Commission, CommissionSession.commission_id == Commission.id
+        ),
+        Commission.unit_id,
+        *SESSION_READERS,
+    )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.execute(
-        _in_scope(
-            select(CommissionSession, Commission).join(
-                Commission, CommissionSession.commission_id == Commission.id
-            ),
-            Commission.unit_id,
-            *SESSION_READERS,
-        )
-        .order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc())
-        .limit(200)
+        query.order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc())
+        .offset((page - 1) * PAGE)
+        .limit(PAGE)
     ).all()
+    # One count for the page, not a load of every session's agenda.
+    sizes = dict(
+        db.session.execute(
+            select(AgendaItem.session_id, func.count())
+            .where(AgendaItem.session_id.in_([s.id for s, _c in rows]))
+            .group_by(AgendaItem.session_id)
+        ).all()
+    )
     if form is None and "secretary" in current_user.roles():
         form = PlanForm(held_on=_today())
     if form is not None:
         form.commission_id.choices = [SelectChoice(c.id, c.name) for c in _secretary_commissions()]
-    return render_template("commission/sessions.html", rows=rows, form=form), status
+    return render_template(
+        "commission/sessions.html",
+        rows=rows,
+        sizes=sizes,
+        form=form,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        args={k: v for k, v in request.args.items() if k != "page"},
+    ), status
 
 
 @bp.route("/sessions")
@@ -261,6 +281,7 @@ def _secretary_action(session_id: int, action, message: str, form=None, form_nam
     sitting = _session_in_scope(session_id, *SECRETARIES)
     form = form if form is not None else ConfirmForm()
     if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _session_page(sitting, 400, **({form_name: form} if form_name else {}))
     try:
         result = action(sitting, form)
@@ -583,6 +604,7 @@ def vote(item_id: int):
         abort(404)
     form = VoteForm(prefix=f"i{item.id}")
     if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _my_sessions_page(400, form)
     try:
         sessions.vote(

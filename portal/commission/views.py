@@ -52,9 +52,9 @@ from portal.commission.forms import (
     NominationForm,
     policy_form_class,
 )
-from portal.errors import refuse
+from portal.errors import flash_form_errors, refuse
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import (
     AMOUNT_UNIT_LABELS,
     COMMISSION_ROLE_LABELS,
@@ -307,6 +307,7 @@ def end_term(member_id: int):
     found = get_in_scope(Commission, member.commission_id, "admin")
     form = EndTermForm()
     if not form.validate_on_submit():
+        flash_form_errors(form)  # the page shows a fresh end-of-term form: say why (S13)
         return _commission_page(found, status=400)
     try:
         policies.end_term(
@@ -326,8 +327,8 @@ def end_term(member_id: int):
 def _period() -> tuple[int, int]:
     """Return the year and quarter asked for, the current ones by default."""
     today = _today()
-    year = request.values.get("year", type=int) or today.year
-    quarter = request.values.get("quarter", type=int) or (today.month - 1) // 3 + 1
+    year = request.values.get("year", type=arg_int) or today.year
+    quarter = request.values.get("quarter", type=arg_int) or (today.month - 1) // 3 + 1
     if not 2000 <= year <= 2100 or quarter not in (1, 2, 3, 4):
         abort(400)
     return year, quarter

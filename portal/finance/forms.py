@@ -7,13 +7,14 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+# Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
+from portal.forms import IntegerField
 from portal.labels import DECISION_KIND_LABELS, PURPOSE_LABELS
 
 YEAR = NumberRange(min=2000, max=2100, message=_l("Enter a year between 2000 and 2100."))

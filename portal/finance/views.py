@@ -44,11 +44,11 @@ from core import audit, places
 from core.accounts import User
 from core.errors import N_, DomainError
 from core.money import format_tiyn, parse_tenge
-from portal import jobs
+from portal import jobs, session_policy
 from portal.errors import refuse_page
 from portal.extensions import db
 from portal.finance.forms import CloseYearForm, DecisionForm, LineForm, MCIForm, ProgramForm
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error, unit_name
 from portal.labels import DECISION_KIND_LABELS, LEDGER_KIND_LABELS, PURPOSE_LABELS
 from portal.security import allow, get_in_scope, require_unit
@@ -111,7 +111,7 @@ def _closed_years(unit_ids) -> set[tuple[int, int]]:
 @allow(*READERS)
 def lines():
     args = request.args
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=arg_int), 1)
     query = _in_scope(
         select(BudgetLine, BudgetProgram, places.AdminUnit).join(
             BudgetProgram, BudgetLine.program_id == BudgetProgram.id
@@ -119,12 +119,12 @@ def lines():
         BudgetProgram.unit_id,
         *READERS,
     )
-    year = args.get("year", type=int)
+    year = args.get("year", type=arg_int)
     if year:
         query = query.where(BudgetProgram.fiscal_year == year)
     if args.get("purpose") in PURPOSES:
         query = query.where(BudgetLine.purpose == args["purpose"])
-    unit = args.get("unit", type=int)
+    unit = args.get("unit", type=arg_int)
     if unit:
         query = query.where(places.units_within_clause([unit]))
     sub = query.with_only_columns(
@@ -203,13 +203,13 @@ def line(line_id: int):
     entries = select(LedgerEntry).where(LedgerEntry.line_id == line.id)
     if args.get("kind") in ENTRY_KINDS:
         entries = entries.where(LedgerEntry.kind == args["kind"])
-    since = args.get("from", type=dt.date.fromisoformat)
-    until = args.get("to", type=dt.date.fromisoformat)
+    since = args.get("from", type=arg_date)  # arg_date: bounded (fuzzing fix, S13)
+    until = args.get("to", type=arg_date)
     if since:
         entries = entries.where(LedgerEntry.at >= _local_day_start(since))
     if until:
         entries = entries.where(LedgerEntry.at < _local_day_start(until + dt.timedelta(days=1)))
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=arg_int), 1)
     total = db.session.scalar(select(func.count()).select_from(entries.subquery()))
     ledger = db.session.scalars(
         entries.order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
@@ -270,7 +270,7 @@ def _program_choices() -> list[SelectChoice]:
 @bp.route("/lines/new", methods=["GET", "POST"])
 @allow("finance")
 def new_line():
-    form = LineForm(program_id=request.args.get("program", type=int))
+    form = LineForm(program_id=request.args.get("program", type=arg_int))
     form.program_id.choices = _program_choices()
     if form.validate_on_submit():
         try:
@@ -294,7 +294,7 @@ def new_line():
 @bp.route("/programs")
 @allow(*READERS)
 def programs():
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=arg_int)
     query = _in_scope(select(BudgetProgram, places.AdminUnit), BudgetProgram.unit_id, *READERS)
     if year:
         query = query.where(BudgetProgram.fiscal_year == year)
@@ -358,7 +358,7 @@ def new_program():
 @bp.route("/decisions")
 @allow(*READERS)
 def decisions():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = _in_scope(select(MaslikhatDecision), MaslikhatDecision.unit_id, *READERS)
     if request.args.get("pending"):
         query = query.where(MaslikhatDecision.verified_at.is_(None))
@@ -503,6 +503,7 @@ def decision(decision_id: int):
 
 @bp.route("/decisions/<int:decision_id>/verify", methods=["POST"])
 @allow("finance")
+@session_policy.fresh_required
 def verify_decision(decision_id: int):
     decision = get_in_scope(MaslikhatDecision, decision_id, "finance")
     if not ConfirmForm().validate_on_submit():
@@ -549,6 +550,7 @@ def years():
 
 @bp.route("/years/close", methods=["POST"])
 @allow("finance")
+@session_policy.fresh_required
 def close_year():
     form = CloseYearForm()
     form.unit_id.choices = unit_choices(current_user.scope("finance"), BUDGET_LEVELS)
@@ -587,7 +589,7 @@ def _national_admin() -> bool:
 
 def _mci_page(form: MCIForm | None = None, status: int = 200):
     if form is None and _national_admin():
-        form = MCIForm(year=request.args.get("year", type=int))
+        form = MCIForm(year=request.args.get("year", type=arg_int))
         if form.year.data:
             rate = db.session.get(MCIRate, form.year.data)
             form.amount.data = format_tiyn(rate.amount_tiyn).removesuffix("\u00a0₸") if rate else ""

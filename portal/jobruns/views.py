@@ -9,7 +9,8 @@ from flask import Blueprint, abort, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import jobruns, uploads
+from core import jobruns, places, uploads
+from core.accounts import User
 from portal.extensions import db
 from portal.labels import JOB_KIND_LABELS, JOB_STATUS_LABELS
 from portal.security import SIGNED_IN, allow
@@ -17,12 +18,28 @@ from portal.security import SIGNED_IN, allow
 bp = Blueprint("jobruns", __name__, url_prefix="/jobs")
 
 
+def _administers(run: jobruns.JobRun) -> bool:
+    """Tell whether the user administers the run's jurisdiction.
+
+    Authorization fix (S5 IDOR matrix): any administrator used to see every run of the
+    country, a regional one too. A run without a jurisdiction belongs to its requester's;
+    only the system's own runs (nobody requested them) are every administrator's.
+    """
+    scope = current_user.scope("admin")
+    if not scope:
+        return False
+    unit_id = run.unit_id
+    if unit_id is None and run.requested_by_id is not None:
+        requester = db.session.get(User, run.requested_by_id)
+        unit_id = requester.unit_id if requester is not None else None
+    return unit_id is None or places.within(db.session, unit_id, scope)
+
+
 def _visible_run(run_id: int) -> jobruns.JobRun:
     run = db.session.get(jobruns.JobRun, run_id)
-    # Only the requester and administrators see a run; others learn nothing of it.
-    if run is None or (
-        run.requested_by_id != current_user.id and "admin" not in current_user.roles()
-    ):
+    # Only the requester and administrators of its jurisdiction see a run; others learn
+    # nothing of it.
+    if run is None or (run.requested_by_id != current_user.id and not _administers(run)):
         abort(404)
     return run
 

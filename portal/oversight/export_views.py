@@ -13,7 +13,7 @@ from core.errors import N_, DomainError
 from incentives import exports
 from portal import jobs
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices
 from portal.labels import EXPORT_DATASET_LABELS
 from portal.oversight.views import bp
 from portal.security import allow
@@ -39,24 +39,32 @@ def _day(text: str | None) -> dt.date | None:
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        return arg_date(text)  # bounded like the other date filters (fuzzing fix, S13)
     except ValueError:
         raise DomainError(N_("Enter dates as YYYY-MM-DD.")) from None
 
 
 def _filters(values: dict) -> exports.Filters:
+    # Parsed with arg_int: str.isdigit let "²" reach int() and a 40-digit id reach the query,
+    # both 500s found by fuzzing (S13); the year is held to the range its message names.
     year = values.get("year") or None
     if year is not None:
-        if not str(year).isdigit():
+        try:
+            year = arg_int(str(year))
+        except ValueError:
+            year = None
+        if year is None or not 2000 <= year <= 2100:
             raise DomainError(N_("Choose a year between 2000 and 2100."))
-        year = int(year)
     unit_id = values.get("unit_id") or None
     if unit_id is not None:
-        if not str(unit_id).isdigit() or not places.within(
-            db.session, int(unit_id), current_user.scope(*EXPORTERS)
+        try:
+            unit_id = arg_int(str(unit_id))
+        except ValueError:
+            unit_id = None
+        if unit_id is None or not places.within(
+            db.session, unit_id, current_user.scope(*EXPORTERS)
         ):
             raise DomainError(N_("Choose a jurisdiction you oversee."))
-        unit_id = int(unit_id)
     return exports.Filters(
         year=year,
         unit_id=unit_id,

@@ -13,12 +13,13 @@ from core import jobruns, places
 from incentives import flags
 from portal import jobs
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import FLAG_KIND_LABELS
 from portal.oversight.views import READERS, bp, record_url, scope
 from portal.security import allow
 
 UNIT_LEVELS = ("country", "region", "city", "district")
+PAGE = 50
 
 
 def _latest_run(ids: list[int]) -> jobruns.JobRun | None:
@@ -32,6 +33,20 @@ def _latest_run(ids: list[int]) -> jobruns.JobRun | None:
         )
         .order_by(jobruns.JobRun.finished_at.desc(), jobruns.JobRun.id.desc())
         .limit(1)
+    )
+
+
+def _visible_units(unit_ids: set[int | None], scope_ids: list[int]) -> set[int]:
+    """Return which of ``unit_ids`` lie within ``scope_ids``: one query for the whole report."""
+    wanted = {u for u in unit_ids if u is not None}
+    if not wanted or not scope_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(places.AdminUnit.id).where(
+                places.AdminUnit.id.in_(wanted), places.units_within_clause(scope_ids)
+            )
+        )
     )
 
 
@@ -49,23 +64,25 @@ def red_flags():
     report = json.loads(run.result) if run and run.result else None
     rows, counts = [], dict.fromkeys(flags.KINDS, 0)
     if report:
-        visible: dict[int | None, bool] = {None: True}
+        visible = _visible_units({row["unit_id"] for row in report["rows"]}, ids)
         for row in report["rows"]:
-            unit = row["unit_id"]
-            if unit not in visible:
-                visible[unit] = places.within(db.session, unit, ids)
-            if visible[unit]:
-                rows.append({**row, "url": _link(row)})
+            if row["unit_id"] is None or row["unit_id"] in visible:
+                rows.append(row)
                 counts[row["kind"]] += 1
         if run.unit_id is not None:
             # A run of one of the user's units: every flag is theirs, even those not kept.
             counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
     choices = unit_choices(ids, UNIT_LEVELS)
+    page = max(request.args.get("page", 1, type=arg_int), 1)
+    shown = [{**row, "url": _link(row)} for row in rows[(page - 1) * PAGE : page * PAGE]]
     return render_template(
         "oversight/flags.html",
         run=run,
         report=report,
-        rows=rows,
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=max(1, -(-len(rows) // PAGE)),
         counts=counts,
         kinds=flags.KINDS,
         FLAG_KIND_LABELS=FLAG_KIND_LABELS,
@@ -80,7 +97,7 @@ def compute_flags():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ids = scope()
-    unit_id = request.form.get("unit_id", type=int) or (ids[0] if len(ids) == 1 else None)
+    unit_id = request.form.get("unit_id", type=arg_int) or (ids[0] if len(ids) == 1 else None)
     if unit_id is None or not places.within(db.session, unit_id, ids):
         return render_template(
             "oversight/flags.html",

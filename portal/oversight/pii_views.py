@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from core import accounts, audit
 from core.errors import DomainError
 from incentives.models import Payout
-from portal import pii
+from portal import pii, session_policy
 from portal.extensions import db
 from portal.i18n import translate_error
 from portal.oversight.views import bp
@@ -92,7 +92,7 @@ def _page(form, object_type, object_id, field, back, status=200, error=None):
     return render_template(
         "oversight/reveal.html",
         form=form,
-        fresh=pii.is_fresh(),
+        fresh=session_policy.is_fresh(),
         field_label=FIELD_LABELS[field],
         back=back,
         error=error,
@@ -111,18 +111,18 @@ def reveal(object_type: str, object_id: int, field: str):
         return _page(
             form, object_type, object_id, field, back, 200 if request.method == "GET" else 400
         )
-    if not pii.is_fresh():
+    if not session_policy.is_fresh():
         try:
-            accounts.authenticate(
+            accounts.reauthenticate(
                 db.session,
-                login=current_user.login,
+                user_id=current_user.id,
                 password=form.password.data or "",
                 ip=request.remote_addr,
             )
         except DomainError as exc:
             db.session.commit()  # the failed attempt stays in the audit chain
             return _page(form, object_type, object_id, field, back, 401, translate_error(exc))
-        pii.mark_fresh()
+        session_policy.mark_fresh()
     audit.record(
         db.session,
         action="pii.reveal",

@@ -13,14 +13,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from openpyxl import Workbook
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField
+from wtforms import SelectField
 from wtforms.validators import DataRequired, NumberRange
 
 from core import clock, jobruns
 from core.db import utcnow
 from portal import jobs
 from portal.extensions import db
-from portal.forms import unit_choices
+from portal.forms import IntegerField, unit_choices  # IntegerField: bounded (fuzzing fix, S13)
 from portal.labels import PURPOSE_LABELS, REWARD_FORM_LABELS
 from portal.oversight.inquiry_views import OBJECT_LABELS, STATUS_LABELS
 from portal.oversight.views import bp

@@ -5,15 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
-    FloatField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
     TimeField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+# Refusing NaN, infinities and numbers beyond an INTEGER (fuzzing fixes, S13; see portal.forms).
+from portal.forms import DecimalField, FloatField, IntegerField
 
 
 class ShiftForm(FlaskForm):

@@ -9,12 +9,14 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+# Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
+from portal.forms import IntegerField
 
 SIGNATORY_ROWS = 6
 OUTLET_ROWS = 4

@@ -23,9 +23,9 @@ from incentives.sober_models import (
     SoberDeclaration,
 )
 from portal import jobs
-from portal.errors import refuse
+from portal.errors import flash_form_errors, refuse
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import (
     DECLARATION_STATUS_LABELS,
     INITIATIVE_STATUS_LABELS,
@@ -119,7 +119,7 @@ def registry():
     if status in DECLARATION_STATUSES:
         query = query.where(SoberDeclaration.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=arg_int), 1)
     rows = db.session.scalars(
         query.order_by(places.AdminUnit.kato, SoberDeclaration.id.desc())
         .limit(PAGE)
@@ -168,8 +168,8 @@ def declare():
     form.unit_id.choices = _settlement_choices(scope)
     for row in form.signatories:
         row.form.role.choices = _signatory_choices()
-    if request.method == "GET" and request.args.get("unit", type=int):
-        form.unit_id.data = request.args.get("unit", type=int)
+    if request.method == "GET" and request.args.get("unit", type=arg_int):
+        form.unit_id.data = request.args.get("unit", type=arg_int)
     status = 200
     if form.validate_on_submit():
         try:
@@ -424,8 +424,8 @@ def record_indicator():
     if request.method == "GET":
         year, quarter = sober.shift_quarter(sober.quarter_of(_today()), -1)
         form.year.data, form.quarter.data = year, quarter
-        if request.args.get("unit", type=int):
-            form.unit_id.data = request.args.get("unit", type=int)
+        if request.args.get("unit", type=arg_int):
+            form.unit_id.data = request.args.get("unit", type=arg_int)
     status = 200
     if form.validate_on_submit():
         try:
@@ -662,6 +662,7 @@ def review_initiative(initiative_id: int):
     form = ReviewForm()
     form.to_status.choices = _review_choices(found)
     if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _initiative_page(found, 400, review_form=form)
     try:
         sober.review_initiative(

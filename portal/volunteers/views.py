@@ -6,20 +6,19 @@ import datetime as dt
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
 from core import accounts, audit, places, uploads
 from core.errors import DomainError
-from portal import jobs, pii
-from portal.errors import refuse_page
+from portal import jobs, pii, qr, session_policy
+from portal.errors import flash_form_errors, refuse_page
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices
+from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
 from portal.labels import MEMBER_STATUS_LABELS
 from portal.security import PUBLIC, SIGNED_IN, allow, get_in_scope, require_unit
-from portal.volunteers import qr
 from portal.volunteers.forms import (
     ApplicationForm,
     AssignUnitForm,
@@ -80,7 +79,7 @@ def signup():
         except DomainError as exc:
             return refuse_page("volunteers/signup.html", exc, form=form)
         db.session.commit()
-        login_user(user)
+        session_policy.start(user, second_factor=False)
         flash(_("Your account has been created. Now fill in the application."), "success")
         return redirect(url_for("volunteers.apply"))
     return render_template("volunteers/signup.html", form=form), 400 if form.errors else 200
@@ -257,8 +256,12 @@ def applications():
                 (Application.status == "petitioned") & (Application.registration_due_on < today),
             )
         )
+    page = max(request.args.get("page", 1, type=arg_int), 1)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
-        query.order_by(Application.police_due_on, Application.id).limit(500)
+        query.order_by(Application.police_due_on, Application.id)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE)
     ).all()
     return render_template(
         "volunteers/applications.html",
@@ -267,6 +270,10 @@ def applications():
         due=due,
         today=today,
         statuses=APPLICATION_STATUSES,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
@@ -348,6 +355,7 @@ def refuse(application_id: int):
     form = RefusalForm()
     if not form.validate_on_submit():
         get_in_scope(Application, application_id, "coordinator")
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return application(application_id, refusal_form=form, status=400)
     return _step(
         application_id,
@@ -397,22 +405,22 @@ def register_applicant(application_id: int):
 @allow(*REGISTER_READERS)
 def members():
     args = request.args
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=arg_int), 1)
     scope = current_user.scope(*REGISTER_READERS)
     query = (
         select(Member)
         .join(places.AdminUnit, Member.unit_id == places.AdminUnit.id)
         .where(places.units_within_clause(scope))
     )
-    district = args.get("unit", type=int)
+    district = args.get("unit", type=arg_int)
     if district:
         query = query.where(places.units_within_clause([district]))
     if args.get("kind") in KINDS:
         query = query.where(Member.kind == args["kind"])
     if args.get("status") in MEMBER_STATUSES:
         query = query.where(Member.status == args["status"])
-    if args.get("patrol_unit", type=int):
-        query = query.where(Member.patrol_unit_id == args.get("patrol_unit", type=int))
+    if args.get("patrol_unit", type=arg_int):
+        query = query.where(Member.patrol_unit_id == args.get("patrol_unit", type=arg_int))
     if args.get("expiring"):
         query = query.where(
             Member.status == "active",
@@ -420,10 +428,12 @@ def members():
         )
     q = (args.get("q") or "").strip()
     if q:
+        # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
+        # the whole register (S14 found ?q=% matching every member).
         query = query.where(
             or_(
-                func.lower(Member.full_name).like(f"%{q.lower()}%"),
-                Member.certificate_no.like(f"%{q}%"),
+                func.lower(Member.full_name).contains(q.lower(), autoescape=True),
+                Member.certificate_no.contains(q, autoescape=True),
             )
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -495,6 +505,7 @@ def member(member_id: int):
 def _member_action(member: Member, form_name: str, form, action, message: str):
     """Validate a form of the member page, run one domain command, answer like the page."""
     if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _member_page(member, status=400, **{form_name: form})
     try:
         action()

@@ -412,3 +412,58 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
         assert (line.committed_tiyn, line.disbursed_tiyn) == (0, 10 * ch.MCI_2026)
         assert db.session.scalar(select(BudgetLine.id).where(BudgetLine.id == line_id))
     close_app(check)
+
+
+@pytest.fixture
+def strict_live_url(sqlite_template, tmp_path):
+    """A live portal as deployed: no demo waiver of two-factor sign-in."""
+    db = tmp_path / "strict.sqlite3"
+    shutil.copy(sqlite_template, db)
+    app = make_app(f"sqlite:///{db}", WTF_CSRF_ENABLED=True, TESTING=False, DEMO_MFA_WAIVER=False)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    close_app(app)
+
+
+def test_an_official_enrols_an_authenticator_then_signs_in_with_codes(strict_live_url, browser):
+    import pyotp
+
+    url = strict_live_url
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="en-US")
+    page.goto(f"{url}/login")
+    page.locator("#login").fill("finance@demo.kz")
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    # The budget is out of reach until a second factor is set up.
+    page.goto(f"{url}/finance/lines")
+    page.wait_for_url(f"{url}/account/two-factor")
+    assert "demo-banner" not in page.content()
+    assert page.locator("main img[src^='data:image/svg+xml']").count() == 1
+    secret = page.locator("main code").inner_text().strip()
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.locator("main form button[type=submit]").click()
+    codes = page.locator(".recovery-codes li").all_inner_texts()
+    assert len(codes) == 10
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "recovery-codes-en-360.png"), full_page=True)
+    page.goto(f"{url}/finance/lines")
+    assert page.locator("h1").count() == 1 and "/finance/lines" in page.url
+
+    # Next time: password, then a recovery code (the app's current code was just used).
+    other = browser.new_page(viewport={"width": 360, "height": 740}, locale="en-US")
+    other.goto(f"{url}/login")
+    other.locator("#login").fill("finance@demo.kz")
+    other.locator("#password").fill(DEMO_PASSWORD)
+    other.locator("main form button[type=submit]").click()
+    other.wait_for_url(f"{url}/login/code")
+    other.locator("#code").fill(codes[0])
+    other.locator("main form button[type=submit]").click()
+    other.wait_for_url(f"{url}/")
+    other.goto(f"{url}/finance/lines")
+    assert "/finance/lines" in other.url

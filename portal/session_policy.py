@@ -1,0 +1,137 @@
+"""Signed-in sessions: starting one, idle and absolute lifetimes, the MFA gate, fresh sign-in.
+
+A session carries three timestamps: ``auth_at`` (sign-in, for the absolute lifetime),
+``seen_at`` (last request, for the idle lifetime) and ``fresh_at`` (password last entered,
+for sensitive steps), plus ``mfa`` (whether a second factor was given at sign-in).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from core import mfa
+from portal.security import PUBLIC, is_safe_next
+
+DEMO_DOMAIN = "@demo.kz"
+# Endpoints an official without a second factor may still use: enrolling one and leaving.
+_MFA_SETUP_ENDPOINTS = frozenset({"auth.mfa_setup", "auth.logout", "static"})
+
+
+def start(user, *, second_factor: bool) -> None:
+    """Begin a new session for ``user`` (new id: no fixation), keeping the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    login_user(user)
+    now = time.time()
+    session.update(auth_at=now, seen_at=now, fresh_at=now, mfa=second_factor)
+    session["lang"] = user.preferred_language or lang
+
+
+def end() -> None:
+    """End the session in this browser."""
+    logout_user()
+    session.clear()
+
+
+def mfa_waived(user) -> bool:
+    """Tell whether the demo waiver covers ``user`` (demo accounts, demo configuration only)."""
+    return bool(current_app.config.get("DEMO_MFA_WAIVER")) and (user.email or "").endswith(
+        DEMO_DOMAIN
+    )
+
+
+def needs_mfa_setup(user) -> bool:
+    """Tell whether ``user`` must enrol a second factor before using their screens."""
+    return not session.get("mfa") and mfa.required_for(user) and not mfa_waived(user)
+
+
+def is_fresh() -> bool:
+    """Tell whether the password was entered within ``FRESH_LOGIN_SECONDS``."""
+    at = session.get("fresh_at")
+    limit = current_app.config["FRESH_LOGIN_SECONDS"]
+    return at is not None and time.time() - float(at) < limit
+
+
+def mark_fresh() -> None:
+    """Remember that the password was just entered again."""
+    session["fresh_at"] = time.time()
+
+
+def fresh_required(view):
+    """Ask for the password again before ``view`` unless it was entered in the last minutes.
+
+    Used for paying, approving budget decisions, changing roles and revealing personal data.
+    A GET returns to the page after confirmation; a refused POST returns to the page the
+    form was on, where the user repeats the action knowingly.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not is_fresh():
+            if request.method == "GET":
+                back = request.full_path if request.query_string else request.path
+            else:
+                back = _referrer_path() or url_for("public.home")
+            flash(_("Confirm your password to continue."), "warning")
+            return redirect(url_for("auth.confirm", next=back))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _referrer_path() -> str | None:
+    from urllib.parse import urlsplit
+
+    ref = request.referrer
+    if not ref:
+        return None
+    parts = urlsplit(ref)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if is_safe_next(path) else None
+
+
+def install(app: Flask) -> None:
+    """Enforce the session lifetimes and the MFA gate before every request."""
+    app.config.setdefault("SESSION_IDLE_SECONDS", 30 * 60)
+    app.config.setdefault("SESSION_ABSOLUTE_SECONDS", 8 * 3600)
+    app.config.setdefault("FRESH_LOGIN_SECONDS", 5 * 60)
+
+    @app.context_processor
+    def _demo_waiver():
+        return {"mfa_demo_waiver": bool(app.config.get("DEMO_MFA_WAIVER"))}
+
+    @app.before_request
+    def _enforce():
+        if request.endpoint in ("static", None) or request.blueprint == "ops":
+            return None
+        if not current_user.is_authenticated:
+            return None
+        now = time.time()
+        auth_at = float(session.get("auth_at", 0))
+        seen_at = float(session.get("seen_at", 0))
+        if (
+            now - auth_at > app.config["SESSION_ABSOLUTE_SECONDS"]
+            or now - seen_at > app.config["SESSION_IDLE_SECONDS"]
+        ):
+            end()
+            flash(_("Your session has ended. Sign in again."), "info")
+            if request.method == "GET":
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth.login"))
+        # Refresh at most once a minute so that every request does not rewrite the cookie.
+        if now - seen_at > 60:
+            session["seen_at"] = now
+        if needs_mfa_setup(current_user) and request.endpoint not in _MFA_SETUP_ENDPOINTS:
+            view = app.view_functions.get(request.endpoint)
+            if PUBLIC in getattr(view, "_required_roles", ()):
+                return None
+            flash(_("Your role requires two-factor sign-in. Set it up to continue."), "warning")
+            return redirect(url_for("auth.mfa_setup"))
+        return None
