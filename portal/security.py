@@ -50,6 +50,22 @@ def require_unit(unit_id: int, *roles: str, private: bool = False) -> None:
         abort(404 if private else 403)
 
 
+def administers_country() -> bool:
+    """Tell whether the current user is an administrator of the whole country.
+
+    National reference data (the MCI, the working-day calendar, contribution and indicator
+    kinds) applies everywhere: a regional administrator reads it but does not change it.
+    """
+    country = places.by_kato(db.session, places.COUNTRY_KATO)
+    return places.within(db.session, country.id, current_user.scope("admin"))
+
+
+def require_country_admin() -> None:
+    """Abort with 403 unless the current user administers the whole country."""
+    if not administers_country():
+        abort(403)
+
+
 def get_in_scope(model, record_id: int, *roles: str):
     """Load a record that has a ``unit_id``; 404 when missing or outside the user's ``roles``."""
     record = db.session.get(model, record_id)

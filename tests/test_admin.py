@@ -306,3 +306,79 @@ def test_admin_sees_failed_jobs_and_runs_one_again(app, client, session, monkeyp
     assert client.post(f"/admin/operations/runs/{run_id}/retry").status_code == 409
     retried = session.scalars(select(AuditEvent).where(AuditEvent.action == "job.retry")).all()
     assert [e.object_id for e in retried] == [str(run_id)]
+
+
+def test_national_reference_data_is_changed_only_by_an_admin_of_the_whole_country(
+    app, client, session
+):
+    """The calendar, contribution and indicator kinds and the MCI apply in every region: a
+    regional administrator reads them, but every change is refused and writes nothing."""
+    from core.calendar import CalendarDay
+
+    _regional_admin(session)
+    existing = session.scalar(select(CalendarDay.day).order_by(CalendarDay.day))
+    session.rollback()
+
+    def marks():
+        session.rollback()
+        return (
+            session.scalar(select(func.count()).select_from(AuditEvent)),
+            session.scalar(select(func.count()).select_from(CalendarDay)),
+        )
+
+    login(client, "karaganda-admin@demo.kz", "regional admin pass")
+    page = client.get(f"/admin/calendar?year={existing.year}")
+    assert page.status_code == 200
+    assert "изменяет его только администратор всей страны" in page.text  # they read Russian
+    assert 'name="day"' not in page.text and "/remove" not in page.text
+    for path, field in (
+        ("/admin/contribution-kinds", 'name="code"'),
+        ("/sober/indicator-kinds", 'name="code"'),
+        ("/finance/mci", 'name="amount"'),
+    ):
+        shown = client.get(path)
+        assert shown.status_code == 200 and field not in shown.text, path
+    before = marks()
+    refused = {
+        "/admin/calendar": {
+            "day": "2031-03-09",
+            "kind": "day_off",
+            "name_kk": "Демалыс",
+            "name_ru": "Выходной",
+        },
+        f"/admin/calendar/{existing.isoformat()}/remove": {},
+        "/admin/contribution-kinds": {
+            "code": "zz_regional",
+            "measure": "count",
+            "points": "5",
+            "name_kk": "Сынақ",
+            "name_ru": "Проба",
+            "name_en": "Trial",
+            "active": "y",
+        },
+        "/sober/indicator-kinds": {
+            "code": "zz_regional",
+            "name_kk": "Сынақ",
+            "name_ru": "Проба",
+            "name_en": "Trial",
+            "active": "y",
+        },
+        "/finance/mci": {"year": "2031", "amount": "9 999"},
+    }
+    for path, data in refused.items():
+        assert client.post(path, data=data).status_code == 403, path
+    assert marks() == before
+
+    client.post("/logout")
+    login(client, "admin@demo.kz")
+    added = client.post("/admin/calendar", data=refused["/admin/calendar"])
+    assert added.status_code == 302
+    session.rollback()
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "calendar.add", AuditEvent.object_id == "2031-03-09")
+        )
+        == 1
+    )

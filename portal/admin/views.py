@@ -37,7 +37,7 @@ from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
-from portal.security import allow, get_in_scope
+from portal.security import administers_country, allow, get_in_scope, require_country_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
@@ -49,11 +49,6 @@ def _unit_choices() -> list[SelectChoice]:
 
 def _user_in_scope(user_id: int) -> User:
     return get_in_scope(User, user_id, "admin")
-
-
-def _administers_country() -> bool:
-    country = places.by_kato(db.session, places.COUNTRY_KATO)
-    return places.within(db.session, country.id, current_user.scope("admin"))
 
 
 def _people_in_scope():
@@ -294,7 +289,7 @@ def _recent_events(limit: int = 50):
     country. Now they read the events of the people of their jurisdictions (the actor's unit,
     as the deputies' audit log does); the verification above still covers the whole chain.
     """
-    if _administers_country():
+    if administers_country():
         return audit.recent_events(db.session, limit=limit)
     return db.session.scalars(
         select(audit.AuditEvent)
@@ -317,6 +312,8 @@ def verify_audit():
 @bp.route("/calendar", methods=["GET", "POST"])
 @allow("admin")
 def calendar_days():
+    if request.method == "POST":
+        require_country_admin()
     year = request.args.get("year", dt.date.today().year, type=arg_int)
     if not dt.MINYEAR <= year <= dt.MAXYEAR:  # ?year=73833 was a 500 (fuzzing, S13)
         year = dt.date.today().year
@@ -354,13 +351,19 @@ def calendar_days():
         .order_by(calendar.CalendarDay.day)
     ).all()
     return render_template(
-        "admin/calendar.html", days=days, year=year, form=form, confirm=ConfirmForm()
+        "admin/calendar.html",
+        days=days,
+        year=year,
+        form=form,
+        confirm=ConfirmForm(),
+        can_change=administers_country(),
     ), status
 
 
 @bp.route("/calendar/<day>/remove", methods=["POST"])
 @allow("admin")
 def remove_calendar_day(day: str):
+    require_country_admin()
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -388,7 +391,7 @@ def remove_calendar_day(day: str):
 @allow("admin")
 def outbox():
     query = select(Notification)
-    if not _administers_country():
+    if not administers_country():
         # Authorization fix (S5 IDOR matrix): a regional administrator read the messages to
         # everybody in the country; now those to the people of their jurisdictions only.
         query = query.where(Notification.user_id.in_(_people_in_scope()))
@@ -440,6 +443,8 @@ def contribution_kinds():
     """Kinds of contributions, their names in three languages and default points."""
     from volunteers import contributions
 
+    if request.method == "POST":
+        require_country_admin()
     edit = request.args.get("code")
     existing = db.session.get(contributions.ContributionKind, edit) if edit else None
     form = KindForm(obj=existing if request.method == "GET" else None)
@@ -476,6 +481,7 @@ def contribution_kinds():
         kinds=contributions.kinds(db.session, active_only=False),
         form=form,
         editing=existing,
+        can_change=administers_country(),
     ), status
 
 

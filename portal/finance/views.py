@@ -51,7 +51,13 @@ from portal.finance.forms import CloseYearForm, DecisionForm, LineForm, MCIForm,
 from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error, unit_name
 from portal.labels import DECISION_KIND_LABELS, LEDGER_KIND_LABELS, PURPOSE_LABELS
-from portal.security import allow, get_in_scope, require_unit
+from portal.security import (
+    administers_country,
+    allow,
+    get_in_scope,
+    require_country_admin,
+    require_unit,
+)
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 PAGE = 50
@@ -582,13 +588,8 @@ def reconcile():
     return redirect(url_for("jobruns.show", run_id=run.id))
 
 
-def _national_admin() -> bool:
-    country = places.by_kato(db.session, places.COUNTRY_KATO)
-    return places.within(db.session, country.id, current_user.scope("admin"))
-
-
 def _mci_page(form: MCIForm | None = None, status: int = 200):
-    if form is None and _national_admin():
+    if form is None and administers_country():
         form = MCIForm(year=request.args.get("year", type=arg_int))
         if form.year.data:
             rate = db.session.get(MCIRate, form.year.data)
@@ -617,8 +618,7 @@ def mci():
 @bp.route("/mci", methods=["POST"])
 @allow("admin")
 def set_mci():
-    if not _national_admin():
-        abort(403)
+    require_country_admin()
     form = MCIForm()
     if not form.validate_on_submit():
         return _mci_page(form, 400)

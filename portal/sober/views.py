@@ -32,7 +32,15 @@ from portal.labels import (
     PROPOSER_ROLE_LABELS,
     SIGNATORY_ROLE_LABELS,
 )
-from portal.security import PUBLIC, SIGNED_IN, allow, get_in_scope, require_unit
+from portal.security import (
+    PUBLIC,
+    SIGNED_IN,
+    administers_country,
+    allow,
+    get_in_scope,
+    require_country_admin,
+    require_unit,
+)
 from portal.sober.forms import (
     CommentForm,
     DeclarationForm,
@@ -491,6 +499,8 @@ def import_indicators():
 def indicator_kinds():
     from incentives.sober_models import IndicatorKind
 
+    if request.method == "POST":
+        require_country_admin()
     edit = request.args.get("code")
     existing = db.session.get(IndicatorKind, edit) if edit else None
     form = IndicatorKindForm(obj=existing if request.method == "GET" else None)
@@ -520,6 +530,7 @@ def indicator_kinds():
         kinds=sober.indicator_kinds(db.session, active_only=False),
         form=form,
         editing=existing,
+        can_change=administers_country(),
     ), status
 
 
