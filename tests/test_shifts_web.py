@@ -360,3 +360,35 @@ def test_cancelling_in_the_browser_tells_the_volunteer_in_their_language(app, cl
     assert note.status in ("kept", "sent")
     assert "Ауыл клубы" in note.body and "Боран" in note.body
     assert note.language == volunteer.preferred_language
+
+
+def test_a_long_history_is_paged_for_the_member_and_the_coordinator(app, client, session):
+    """Every record stays reachable (the page showed only the last 100 before) and a phone
+    gets 20 cards at a time."""
+    _volunteer, member = _volunteer_member(session)
+    login(client, "volunteer@demo.kz")
+    today = clock.local_date(utcnow())
+    for n in range(45):
+        logged = client.post(
+            "/my/contributions",
+            data={
+                "kind": "preventive_event",
+                "occurred_on": (today - dt.timedelta(days=n)).isoformat(),
+                "description": f"Record number {n:02d}",
+            },
+        )
+        assert logged.status_code == 302
+    first = client.get(f"/my/contributions?member={member.id}")
+    assert first.text.count('<article class="card') == 20
+    assert "Record number 00" in first.text and "Record number 20" not in first.text
+    assert f"/my/contributions?member={member.id}&amp;page=3" in first.text
+    last = client.get(f"/my/contributions?member={member.id}&page=3")
+    assert last.text.count('<article class="card') == 5 and "Record number 44" in last.text
+    beyond = client.get(f"/my/contributions?member={member.id}&page=99")
+    assert beyond.status_code == 200 and "Record number 44" in beyond.text
+    client.post("/logout")
+    login(client, "coordinator@demo.kz")
+    second = client.get(f"/volunteers/members/{member.id}/contributions?page=2")
+    assert second.status_code == 200
+    assert second.text.count('<article class="card') == 20 and "Record number 20" in second.text
+    assert f"/volunteers/members/{member.id}/contributions?page=3" in second.text

@@ -251,19 +251,30 @@ def my_contributions():
         members=members,
         form=form,
         quarters=contributions.points_by_quarter(db.session, member.id),
-        records=_history(member.id),
+        **_history(member.id),
     ), status
 
 
-def _history(member_id: int, limit: int = 100) -> list[Contribution]:
-    return list(
-        db.session.scalars(
-            select(Contribution)
-            .where(Contribution.member_id == member_id)
-            .order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
-            .limit(limit)
-        )
-    )
+HISTORY_PAGE = 20  # cards of a member's history per page: short enough for a phone
+
+
+def _history(member_id: int) -> dict:
+    """One page of a member's contributions, newest first, with what the pager needs."""
+    query = select(Contribution).where(Contribution.member_id == member_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // HISTORY_PAGE))
+    page = min(max(request.args.get("page", 1, type=arg_int), 1), pages)
+    records = db.session.scalars(
+        query.order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
+        .offset((page - 1) * HISTORY_PAGE)
+        .limit(HISTORY_PAGE)
+    ).all()
+    return {
+        "records": records,
+        "page": page,
+        "pages": pages,
+        "args": {k: v for k, v in request.args.items() if k != "page"},
+    }
 
 
 # ---- the coordinator ------------------------------------------------------------------------
@@ -622,8 +633,8 @@ def member_contributions(member_id: int):
         form=form,
         corrects=corrects,
         quarters=contributions.points_by_quarter(db.session, member.id),
-        records=_history(member.id),
         statuses=CONTRIBUTION_STATUS_LABELS,
+        **_history(member.id),
     ), status
 
 
