@@ -108,10 +108,18 @@ def program_code(row) -> str:
 
 
 def execution_by_program(
-    session: Session, *, scope_ids: list[int], year: int | None
+    session: Session,
+    *,
+    scope_ids: list[int],
+    year: int | None,
+    lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return one row per program: its lines' figures summed, with code, names and jurisdiction."""
-    lines = execution_by_line(session, scope_ids=scope_ids, year=year)
+    """Return one row per program: its lines' figures summed, with code, names and jurisdiction.
+
+    ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
+    """
+    if lines is None:
+        lines = execution_by_line(session, scope_ids=scope_ids, year=year)
     keys = [
         "program_id",
         "fiscal_year",
@@ -145,10 +153,18 @@ def execution_by_program(
 
 
 def execution_by_district(
-    session: Session, *, scope_ids: list[int], year: int | None
+    session: Session,
+    *,
+    scope_ids: list[int],
+    year: int | None,
+    lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return one row per jurisdiction whose maslikhat adopted the programs, figures summed."""
-    lines = execution_by_line(session, scope_ids=scope_ids, year=year)
+    """Return one row per jurisdiction whose maslikhat adopted the programs, figures summed.
+
+    ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
+    """
+    if lines is None:
+        lines = execution_by_line(session, scope_ids=scope_ids, year=year)
     keys = ["unit_id", "unit_kato", "unit_name_kk", "unit_name_ru", "unit_path"]
     if lines.empty:
         return pd.DataFrame(columns=[*keys, "lines", *MONEY, "execution_pct"])

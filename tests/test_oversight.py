@@ -141,6 +141,11 @@ def test_dashboard_figures_equal_the_ledger(app, session):
     assert row["disbursed_tiyn"] == disbursed
     assert row["available_tiyn"] == line.approved_tiyn - line.committed_tiyn - disbursed
     assert row["execution_pct"] == round(disbursed * 100 / line.approved_tiyn, 1)
+    for rollup in (budget_reports.execution_by_program, budget_reports.execution_by_district):
+        # The dashboard hands its line frame in; the sums are those of a fresh query.
+        alone = rollup(session, scope_ids=[region.id], year=2026)
+        given = rollup(session, scope_ids=[region.id], year=2026, lines=frame.copy())
+        assert alone.equals(given) and alone["disbursed_tiyn"].sum() == disbursed
     months = budget_reports.disbursed_by_month(session, scope_ids=[region.id], year=2026)
     assert months["disbursed_tiyn"].sum() == disbursed
     paid_on = clock.local_date(
