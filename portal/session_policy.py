@@ -14,7 +14,8 @@ from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core import mfa
+from core import accounts, mfa
+from portal.extensions import db
 from portal.security import PUBLIC, is_safe_next
 
 DEMO_DOMAIN = "@demo.kz"
@@ -22,13 +23,17 @@ DEMO_DOMAIN = "@demo.kz"
 _MFA_SETUP_ENDPOINTS = frozenset({"auth.mfa_setup", "auth.logout", "static"})
 
 
-def start(user, *, second_factor: bool) -> None:
-    """Begin a new session for ``user`` (new id: no fixation), keeping the chosen language."""
+def start(user, *, second_factor: bool, auth_at: float | None = None) -> None:
+    """Begin a new session for ``user`` (new id: no fixation), keeping the chosen language.
+
+    ``auth_at``: when the person signed in, for a session that goes on under a new id (after
+    a password change), so that the absolute lifetime is not restarted.
+    """
     lang = session.get("lang")
     session.clear()
     login_user(user)
     now = time.time()
-    session.update(auth_at=now, seen_at=now, fresh_at=now, mfa=second_factor)
+    session.update(auth_at=auth_at or now, seen_at=now, fresh_at=now, mfa=second_factor)
     session["lang"] = user.preferred_language or lang
 
 
@@ -60,6 +65,25 @@ def is_fresh() -> bool:
 def mark_fresh() -> None:
     """Remember that the password was just entered again."""
     session["fresh_at"] = time.time()
+
+
+def needs_code() -> bool:
+    """Tell whether re-confirming the current user asks for a second-factor code too."""
+    return mfa.factor_of(db.session, current_user.id) is not None
+
+
+def reconfirm(password: str, code: str | None) -> None:
+    """Check the password again, and the code when a factor is enrolled; then mark fresh.
+
+    The one way a session becomes fresh after sign-in (``auth.confirm`` and the reveal of
+    personal data alike). Raises ``DomainError`` (``mfa.SecondFactorFailed`` for the code);
+    the caller commits, so that the audited failure stays.
+    """
+    ip = request.remote_addr
+    accounts.reauthenticate(db.session, user_id=current_user.id, password=password, ip=ip)
+    if needs_code():
+        mfa.verify(db.session, user_id=current_user.id, code=code or "", ip=ip)
+    mark_fresh()
 
 
 def fresh_required(view):

@@ -56,6 +56,7 @@ def install(app: Flask) -> None:
     for endpoint, key in (
         ("auth.mfa_verify", _pending_account),
         ("auth.confirm", _signed_in_account),
+        ("oversight.reveal", _signed_in_account),
     ):
         view = app.view_functions[endpoint]
         view = limiter.limit(per_account, key_func=key, methods=["POST"], deduct_when=_failed)(view)

@@ -325,3 +325,59 @@ def test_confirmation_never_redirects_off_site(app, client):
         "/account/confirm", data={"password": DEMO_PASSWORD, "next": "//evil.example/"}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_revealing_personal_data_asks_for_the_code_too(strict):
+    """The reveal page re-confirms like /account/confirm: a password alone neither shows the
+    IIN nor makes the session fresh for paying or changing roles."""
+    from core import places
+    from portal.extensions import db
+    from tests.conftest import make_stale
+    from volunteers.models import Member
+
+    with strict.app_context():
+        district = places.by_kato(db.session, "354000000")
+        member_id = db.session.scalars(
+            select(Member.id).where(
+                Member.unit_id.in_(places.unit_ids_within(db.session, [district.id]))
+            )
+        ).first()
+        iin = db.session.get(Member, member_id).iin
+    client = strict.test_client()
+    _password_only(client, "coordinator@demo.kz")
+    _enrol(client)  # optional for a coordinator; once enrolled, it is asked for
+    make_stale(client)
+    reveal = f"/oversight/reveal/member/{member_id}/iin"
+    assert 'name="code"' in client.get(reveal).text
+    password_only = client.post(reveal, data={"password": DEMO_PASSWORD, "reason": "Тексеру"})
+    assert password_only.status_code == 401 and iin not in password_only.text
+    still_stale = client.post(reveal, data={"reason": "Тексеру"})
+    assert still_stale.status_code == 401
+    shown = client.post(
+        reveal,
+        data={
+            "password": DEMO_PASSWORD,
+            "code": totp_code(strict, "coordinator@demo.kz"),
+            "reason": "Тексеру",
+        },
+        follow_redirects=True,
+    )
+    assert iin in shown.text
+
+
+def test_changing_the_password_does_not_restart_the_absolute_lifetime(app, client):
+    login(client, "coordinator@demo.kz")
+    signed_in = time.time() - app.config["SESSION_ABSOLUTE_SECONDS"] + 60  # a minute left
+    with client.session_transaction() as sess:
+        sess["auth_at"] = signed_in
+    changed = client.post(
+        "/account/password",
+        data={
+            "current": DEMO_PASSWORD,
+            "new": "a new long passphrase 2026",
+            "confirm": "a new long passphrase 2026",
+        },
+    )
+    assert changed.status_code == 302
+    with client.session_transaction() as sess:
+        assert sess["auth_at"] == signed_in

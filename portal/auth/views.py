@@ -169,29 +169,16 @@ def regenerate_recovery_codes():
 @allow(SIGNED_IN)
 def confirm():
     form = ConfirmPasswordForm(next=request.args.get("next", ""))
-    needs_code = mfa.factor_of(db.session, current_user.id) is not None
+    needs_code = session_policy.needs_code()
     if form.validate_on_submit():
         try:
-            accounts.reauthenticate(
-                db.session,
-                user_id=current_user.id,
-                password=form.password.data,
-                ip=request.remote_addr,
-            )
-            if needs_code:
-                mfa.verify(
-                    db.session,
-                    user_id=current_user.id,
-                    code=form.code.data or "",
-                    ip=request.remote_addr,
-                )
+            session_policy.reconfirm(form.password.data, form.code.data)
         except DomainError as exc:
             db.session.commit()  # keep the audited failure
             field = form.code if isinstance(exc, mfa.SecondFactorFailed) else form.password
             field.errors.append(translate_error(exc))
             return render_template("auth/confirm.html", form=form, needs_code=needs_code), 401
         db.session.commit()
-        session_policy.mark_fresh()
         target = form.next.data
         return redirect(target if is_safe_next(target) else url_for("public.home"))
     status = 400 if form.errors else 200
@@ -227,7 +214,9 @@ def change_password():
             return render_template("auth/password.html", form=form), exc.status
         db.session.commit()
         # This session continues with the new epoch; the others end.
-        session_policy.start(user, second_factor=bool(session.get("mfa")))
+        session_policy.start(
+            user, second_factor=bool(session.get("mfa")), auth_at=session.get("auth_at")
+        )
         flash(_("Your password has been changed. Other sessions were signed out."), "success")
         return redirect(url_for("public.home"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200

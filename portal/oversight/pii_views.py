@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, TextAreaField
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from core import accounts, audit
+from core import audit
 from core.errors import DomainError
 from incentives.models import Payout
 from portal import pii, session_policy
@@ -68,7 +68,12 @@ FIELD_LABELS = {"iin": _l("IIN"), "iban": _l("IBAN")}
 
 
 class RevealForm(FlaskForm):
-    password = PasswordField(_l("Your password"))
+    password = PasswordField(_l("Your password"), validators=[Length(max=128)])
+    code = StringField(
+        _l("Code"),
+        validators=[Length(max=32)],
+        description=_l("The 6 digits your authenticator app shows, or a recovery code."),
+    )
     reason = TextAreaField(
         _l("Why you need to see it in full"), validators=[DataRequired(), Length(max=500)]
     )
@@ -93,6 +98,7 @@ def _page(form, object_type, object_id, field, back, status=200, error=None):
         "oversight/reveal.html",
         form=form,
         fresh=session_policy.is_fresh(),
+        needs_code=session_policy.needs_code(),
         field_label=FIELD_LABELS[field],
         back=back,
         error=error,
@@ -113,16 +119,10 @@ def reveal(object_type: str, object_id: int, field: str):
         )
     if not session_policy.is_fresh():
         try:
-            accounts.reauthenticate(
-                db.session,
-                user_id=current_user.id,
-                password=form.password.data or "",
-                ip=request.remote_addr,
-            )
+            session_policy.reconfirm(form.password.data or "", form.code.data)
         except DomainError as exc:
             db.session.commit()  # the failed attempt stays in the audit chain
             return _page(form, object_type, object_id, field, back, 401, translate_error(exc))
-        session_policy.mark_fresh()
     audit.record(
         db.session,
         action="pii.reveal",
