@@ -30,7 +30,8 @@ def flash_form_errors(form) -> None:
     from flask import flash
 
     for field in form:
-        errors = [e for e in field.errors if isinstance(e, str)] if field.errors else []
+        # Field errors are strings, lazy strings included; a form field's errors are a dict.
+        errors = [str(e) for e in field.errors if not isinstance(e, (list, dict))]
         if errors:
             flash(f"{field.label.text}: {' '.join(errors)}", "danger")
 

@@ -37,10 +37,10 @@ from portal.errors import refuse
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
+from portal.paging import PAGE_SIZE, other_args, page_of
 from portal.security import administers_country, allow, get_in_scope, require_country_admin
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-PAGE = 50
 
 
 def _unit_choices() -> list[SelectChoice]:
@@ -64,7 +64,6 @@ def _people_in_scope():
 @allow("admin")
 def users():
     q = (request.args.get("q") or "").strip()
-    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = (
         select(User)
         .join(places.AdminUnit, User.unit_id == places.AdminUnit.id)
@@ -80,12 +79,15 @@ def users():
                 User.phone.contains(q, autoescape=True),
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(User.full_name, User.id).offset((page - 1) * PAGE).limit(PAGE)
-    ).all()
+    found = page_of(query.order_by(User.full_name, User.id))
     return render_template(
-        "admin/users.html", users=rows, q=q, page=page, total=total, pages=max(1, -(-total // PAGE))
+        "admin/users.html",
+        users=found.rows,
+        q=q,
+        page=found.page,
+        total=found.total,
+        pages=found.pages,
+        args=other_args(),
     )
 
 
@@ -522,7 +524,7 @@ def operations():
         select(run)
         .where(run.status == "failed", _runs_in_scope())
         .order_by(run.finished_at.desc(), run.id.desc())
-        .limit(PAGE)
+        .limit(PAGE_SIZE)
     ).all()
     last = {
         kind: db.session.scalars(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.errors import DomainError
 from core.money import format_tiyn, parse_tenge
@@ -27,10 +27,8 @@ from portal.commission.views import (
 )
 from portal.errors import flash_form_errors, refuse
 from portal.extensions import db
-from portal.forms import arg_int  # arg_int: fuzzing fix (S13)
+from portal.paging import page_of
 from portal.security import allow, require_unit
-
-PAGE = 50
 
 # ---- finance: payouts -------------------------------------------------------------------------
 
@@ -47,7 +45,6 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
 @bp.route("/payouts")
 @allow(*PAYOUT_READERS)
 def payouts_list():
-    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = _in_scope(
         select(AgendaItem, CommissionSession, Commission)
         .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
@@ -58,22 +55,21 @@ def payouts_list():
         AgendaItem.outcome == "approved",
         CommissionSession.status.in_(("closed", "minutes_final")),
     )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
+    found = page_of(
         query.order_by(
             CommissionSession.held_on.desc(), CommissionSession.id.desc(), AgendaItem.position
-        )
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+        ),
+        rows=True,
+    )
+    rows = found.rows
     states = _states(item.id for item, _s, _c in rows)
     return render_template(
         "commission/payouts.html",
         rows=rows,
         states=states,
         iban=_iban,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        page=found.page,
+        pages=found.pages,
         args={},
     )
 

@@ -47,11 +47,11 @@ from portal.commission.views import (
 )
 from portal.errors import flash_form_errors, refuse
 from portal.extensions import csrf, db
-from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
+from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
+from portal.paging import other_args, page_of
 from portal.security import allow, require_unit
 
 SECRETARIES = ("secretary",)
-PAGE = 50
 VOTERS = ("member", "chair", "secretary")
 SCAN_LIMIT = 10 * 1024 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -69,7 +69,6 @@ def _secretary_commissions() -> list[Commission]:
 
 
 def _sessions_page(form: PlanForm | None = None, status: int = 200):
-    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = _in_scope(
         select(CommissionSession, Commission).join(
             Commission, CommissionSession.commission_id == Commission.id
@@ -77,12 +76,10 @@ def _sessions_page(form: PlanForm | None = None, status: int = 200):
         Commission.unit_id,
         *SESSION_READERS,
     )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
-        query.order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc())
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+    found = page_of(
+        query.order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc()), rows=True
+    )
+    rows = found.rows
     # One count for the page, not a load of every session's agenda.
     sizes = dict(
         db.session.execute(
@@ -100,9 +97,9 @@ def _sessions_page(form: PlanForm | None = None, status: int = 200):
         rows=rows,
         sizes=sizes,
         form=form,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
-        args={k: v for k, v in request.args.items() if k != "page"},
+        page=found.page,
+        pages=found.pages,
+        args=other_args(),
     ), status
 
 

@@ -51,6 +51,7 @@ from portal.finance.forms import CloseYearForm, DecisionForm, LineForm, MCIForm,
 from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error, unit_name
 from portal.labels import DECISION_KIND_LABELS, LEDGER_KIND_LABELS, PURPOSE_LABELS
+from portal.paging import PAGE_SIZE, page_of, pages_for
 from portal.security import (
     administers_country,
     allow,
@@ -60,7 +61,6 @@ from portal.security import (
 )
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
-PAGE = 50
 READERS = ("finance", "deputy")
 BUDGET_LEVELS = ("region", "city", "district")  # where a maslikhat adopts a budget
 
@@ -155,8 +155,8 @@ def lines():
             BudgetProgram.sub_program,
             BudgetLine.purpose,
         )
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
     ).all()
     years = db.session.scalars(
         _in_scope(select(BudgetProgram.fiscal_year), BudgetProgram.unit_id, *READERS)
@@ -172,7 +172,7 @@ def lines():
         code=appropriations.program_code,
         count=count,
         page=page,
-        pages=max(1, -(-count // PAGE)),
+        pages=pages_for(count),
         args=args,
         years=years,
         units=unit_choices(current_user.scope(*READERS), BUDGET_LEVELS),
@@ -215,13 +215,8 @@ def line(line_id: int):
         entries = entries.where(LedgerEntry.at >= _local_day_start(since))
     if until:
         entries = entries.where(LedgerEntry.at < _local_day_start(until + dt.timedelta(days=1)))
-    page = max(args.get("page", 1, type=arg_int), 1)
-    total = db.session.scalar(select(func.count()).select_from(entries.subquery()))
-    ledger = db.session.scalars(
-        entries.order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc())
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+    found = page_of(entries.order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()))
+    ledger = found.rows
     people = _users(
         [e.actor_id for e in ledger]
         + [d.entered_by_id for _a, d in history]
@@ -236,9 +231,9 @@ def line(line_id: int):
         shares=shares(line),
         history=history,
         ledger=ledger,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         args=args,
         since=since,
         until=until,
@@ -364,18 +359,15 @@ def new_program():
 @bp.route("/decisions")
 @allow(*READERS)
 def decisions():
-    page = max(request.args.get("page", 1, type=arg_int), 1)
     query = _in_scope(select(MaslikhatDecision), MaslikhatDecision.unit_id, *READERS)
     if request.args.get("pending"):
         query = query.where(MaslikhatDecision.verified_at.is_(None))
     if request.args.get("kind") in DECISION_KINDS:
         query = query.where(MaslikhatDecision.kind == request.args["kind"])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
+    found = page_of(
         query.order_by(MaslikhatDecision.decided_on.desc(), MaslikhatDecision.id.desc())
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+    )
+    rows = found.rows
     return render_template(
         "finance/decisions.html",
         decisions=rows,
@@ -386,9 +378,9 @@ def decisions():
                 select(places.AdminUnit).where(places.AdminUnit.id.in_({d.unit_id for d in rows}))
             )
         },
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         args=request.args,
     )
 

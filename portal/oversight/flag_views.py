@@ -16,10 +16,10 @@ from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import FLAG_KIND_LABELS
 from portal.oversight.views import READERS, bp, record_url, scope
+from portal.paging import PAGE_SIZE, pages_for
 from portal.security import allow
 
 UNIT_LEVELS = ("country", "region", "city", "district")
-PAGE = 50
 
 
 def _latest_run(ids: list[int]) -> jobruns.JobRun | None:
@@ -74,7 +74,7 @@ def red_flags():
             counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
     choices = unit_choices(ids, UNIT_LEVELS)
     page = max(request.args.get("page", 1, type=arg_int), 1)
-    shown = [{**row, "url": _link(row)} for row in rows[(page - 1) * PAGE : page * PAGE]]
+    shown = [{**row, "url": _link(row)} for row in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
     return render_template(
         "oversight/flags.html",
         run=run,
@@ -82,7 +82,7 @@ def red_flags():
         rows=shown,
         total=len(rows),
         page=page,
-        pages=max(1, -(-len(rows) // PAGE)),
+        pages=pages_for(len(rows)),
         counts=counts,
         kinds=flags.KINDS,
         FLAG_KIND_LABELS=FLAG_KIND_LABELS,

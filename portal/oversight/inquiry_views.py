@@ -19,11 +19,11 @@ from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
 from portal.oversight.views import bp
+from portal.paging import PAGE_SIZE, pages_for
 from portal.security import allow
 
 ANSWERERS = ("secretary", "finance")
 INQUIRY_USERS = ("deputy", *ANSWERERS)
-PAGE = 50
 # Where each kind of record is shown: object type -> (endpoint, argument).
 RECORD_LINKS = {
     "budget_line": ("finance.line", "line_id"),
@@ -108,7 +108,9 @@ def inquiry_list():
     mine_page = max(args.get("mine_page", 1, type=arg_int), 1)
     asking = current_user.has_any("deputy")
     mine = (
-        inquiries.asked_by(db.session, current_user.id, limit=PAGE, offset=(mine_page - 1) * PAGE)
+        inquiries.asked_by(
+            db.session, current_user.id, limit=PAGE_SIZE, offset=(mine_page - 1) * PAGE_SIZE
+        )
         if asking
         else []
     )
@@ -116,7 +118,7 @@ def inquiry_list():
     scope = current_user.scope(*ANSWERERS)
     closed = bool(args.get("all"))
     queue = inquiries.queue(
-        db.session, scope, include_closed=closed, limit=PAGE, offset=(page - 1) * PAGE
+        db.session, scope, include_closed=closed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     total = inquiries.count_queue(db.session, scope, include_closed=closed)
     return render_template(
@@ -127,9 +129,9 @@ def inquiry_list():
         today=_today(),
         people=_people(i.deputy_id for i in queue),
         page=page,
-        pages=max(1, -(-total // PAGE)),
+        pages=pages_for(total),
         mine_page=mine_page,
-        mine_pages=max(1, -(-mine_total // PAGE)),
+        mine_pages=pages_for(mine_total),
         args=args,
     )
 

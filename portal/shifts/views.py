@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import accounts, audit, clock, places
@@ -19,6 +19,7 @@ from portal.errors import flash_form_errors, refuse
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import CONTRIBUTION_STATUS_LABELS
+from portal.paging import other_args, page_of
 from portal.security import SIGNED_IN, allow, get_in_scope
 from portal.shifts.forms import (
     CancelShiftForm,
@@ -33,7 +34,6 @@ from volunteers.activity_models import Contribution, Shift, Signup
 from volunteers.models import Member, PatrolUnit
 
 bp = Blueprint("shifts", __name__)
-PAGE = 50
 PLANNERS = ("coordinator",)
 
 
@@ -260,21 +260,13 @@ HISTORY_PAGE = 20  # cards of a member's history per page: short enough for a ph
 
 def _history(member_id: int) -> dict:
     """One page of a member's contributions, newest first, with what the pager needs."""
-    query = select(Contribution).where(Contribution.member_id == member_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // HISTORY_PAGE))
-    page = min(max(request.args.get("page", 1, type=arg_int), 1), pages)
-    records = db.session.scalars(
-        query.order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
-        .offset((page - 1) * HISTORY_PAGE)
-        .limit(HISTORY_PAGE)
-    ).all()
-    return {
-        "records": records,
-        "page": page,
-        "pages": pages,
-        "args": {k: v for k, v in request.args.items() if k != "page"},
-    }
+    found = page_of(
+        select(Contribution)
+        .where(Contribution.member_id == member_id)
+        .order_by(Contribution.occurred_on.desc(), Contribution.id.desc()),
+        size=HISTORY_PAGE,
+    )
+    return {"records": found.rows, "page": found.page, "pages": found.pages, "args": other_args()}
 
 
 # ---- the coordinator ------------------------------------------------------------------------
@@ -319,7 +311,6 @@ def _supervisor_choices() -> list[SelectChoice]:
 @allow(*PLANNERS)
 def manage():
     args = request.args
-    page = max(args.get("page", 1, type=arg_int), 1)
     scope = current_user.scope(*PLANNERS)
     # The units as a list of ids, not a correlated test per shift: the planner then sees how
     # many shifts match and reads a region's history in index order instead of sorting it all.
@@ -338,15 +329,14 @@ def manage():
         )
     else:
         query = query.where(Shift.ends_at <= now).order_by(Shift.starts_at.desc(), Shift.id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.offset((page - 1) * PAGE).limit(PAGE)).all()
+    found = page_of(query)
     return render_template(
         "shifts/manage.html",
-        shifts=rows,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
-        args=args,
+        shifts=found.rows,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        args=other_args(),
         when=when,
         units=unit_choices(scope, ("district", "city")),
     )
@@ -542,18 +532,13 @@ def queue():
                 return redirect(url_for("shifts.queue"))
     elif form.errors:
         status = 400
-    page = max(request.args.get("page", 1, type=arg_int), 1)
-    query = (
+    found = page_of(
         select(Contribution)
         .join(places.AdminUnit, Contribution.unit_id == places.AdminUnit.id)
         .where(Contribution.status == "logged", places.units_within_clause(scope))
+        .order_by(Contribution.occurred_on, Contribution.id)
     )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Contribution.occurred_on, Contribution.id)
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+    rows = found.rows
     members = {
         m.id: m
         for m in db.session.scalars(
@@ -564,9 +549,10 @@ def queue():
         "shifts/queue.html",
         rows=rows,
         members=members,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        args=other_args(),
         form=form,
         duplicates=contributions.possible_duplicates(db.session, [c.id for c in rows]),
         me=current_user.id,

@@ -32,6 +32,7 @@ from portal.labels import (
     PROPOSER_ROLE_LABELS,
     SIGNATORY_ROLE_LABELS,
 )
+from portal.paging import other_args, page_of
 from portal.security import (
     PUBLIC,
     SIGNED_IN,
@@ -56,7 +57,6 @@ from portal.sober.forms import (
 bp = Blueprint("sober", __name__)
 MANAGERS = ("coordinator",)
 READERS = ("coordinator", "deputy")
-PAGE = 50
 CHART_QUARTERS = 28
 
 
@@ -126,13 +126,8 @@ def registry():
     status = args.get("status")
     if status in DECLARATION_STATUSES:
         query = query.where(SoberDeclaration.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page = max(args.get("page", 1, type=arg_int), 1)
-    rows = db.session.scalars(
-        query.order_by(places.AdminUnit.kato, SoberDeclaration.id.desc())
-        .limit(PAGE)
-        .offset((page - 1) * PAGE)
-    ).all()
+    found = page_of(query.order_by(places.AdminUnit.kato, SoberDeclaration.id.desc()))
+    rows = found.rows
     counts = dict(
         db.session.execute(
             select(SoberDeclaration.status, func.count())
@@ -157,8 +152,9 @@ def registry():
         rows=rows,
         counts=counts,
         status=status,
-        page=page,
-        pages=max((total + PAGE - 1) // PAGE, 1),
+        page=found.page,
+        pages=found.pages,
+        args=other_args(),
         districts=sorted(districts.values(), key=lambda u: u.kato),
         can_manage="coordinator" in current_user.roles(),
     )

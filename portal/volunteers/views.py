@@ -18,6 +18,7 @@ from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
 from portal.labels import MEMBER_STATUS_LABELS
+from portal.paging import other_args, page_of
 from portal.security import PUBLIC, SIGNED_IN, allow, get_in_scope, require_unit
 from portal.volunteers.forms import (
     ApplicationForm,
@@ -39,7 +40,6 @@ from volunteers.models import (
 )
 
 bp = Blueprint("volunteers", __name__)
-PAGE = 50
 VETTING = ("coordinator", "registrar")
 REGISTER_READERS = ("coordinator", "registrar", "deputy")
 EXPIRY_WARNING_DAYS = 60
@@ -256,24 +256,18 @@ def applications():
                 (Application.status == "petitioned") & (Application.registration_due_on < today),
             )
         )
-    page = max(request.args.get("page", 1, type=arg_int), 1)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Application.police_due_on, Application.id)
-        .offset((page - 1) * PAGE)
-        .limit(PAGE)
-    ).all()
+    found = page_of(query.order_by(Application.police_due_on, Application.id))
     return render_template(
         "volunteers/applications.html",
-        applications=rows,
+        applications=found.rows,
         status=status,
         due=due,
         today=today,
         statuses=APPLICATION_STATUSES,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
-        args={k: v for k, v in request.args.items() if k != "page"},
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        args=other_args(),
     )
 
 
@@ -405,7 +399,6 @@ def register_applicant(application_id: int):
 @allow(*REGISTER_READERS)
 def members():
     args = request.args
-    page = max(args.get("page", 1, type=arg_int), 1)
     scope = current_user.scope(*REGISTER_READERS)
     query = (
         select(Member)
@@ -436,16 +429,13 @@ def members():
                 Member.certificate_no.contains(q, autoescape=True),
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Member.full_name, Member.id).offset((page - 1) * PAGE).limit(PAGE)
-    ).all()
+    found = page_of(query.order_by(Member.full_name, Member.id))
     return render_template(
         "volunteers/members.html",
-        members=rows,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
+        members=found.rows,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         args=args,
         units=unit_choices(scope, ("district", "city")),
         patrols=_patrol_choices(scope),
