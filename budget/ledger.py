@@ -23,7 +23,10 @@ class IdempotencyConflict(Conflict):
     """The key was used before for a different request."""
 
 
-def _hash(kind: str, line_id: int, amount: int, reference_type: str, reference_id: str) -> str:
+def request_hash(
+    kind: str, line_id: int, amount: int, reference_type: str, reference_id: str
+) -> str:
+    """Return the fingerprint of a movement that its idempotency key is bound to."""
     text = f"{kind}|{line_id}|{amount}|{reference_type}|{reference_id}"
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -63,7 +66,7 @@ def _move(
     # taking a line's row lock first could deadlock against a writer holding the chain.
     audit.take_append_lock(session)
     reference_id = str(reference_id)
-    request_hash = _hash(kind, line_id, amount_tiyn, reference_type, reference_id)
+    fingerprint = request_hash(kind, line_id, amount_tiyn, reference_type, reference_id)
     line_row = get_line(session, line_id)
     entry = LedgerEntry(
         line_id=line_id,
@@ -73,7 +76,7 @@ def _move(
         reference_id=reference_id,
         actor_id=actor_id,
         idempotency_key=idempotency_key,
-        request_hash=request_hash,
+        request_hash=fingerprint,
     )
     # Claim the key first: a concurrent request with the same key waits here for us and then
     # finds our entry; only the claimant moves money, so a retry can never pay twice.
@@ -87,7 +90,7 @@ def _move(
         )
         if prior is None:
             raise
-        if prior.request_hash != request_hash:
+        if prior.request_hash != fingerprint:
             raise IdempotencyConflict(
                 N_("The key %(key)s was already used for a different request."), key=idempotency_key
             ) from None

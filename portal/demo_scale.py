@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import queue
 import random
@@ -31,7 +30,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from stdnum import iban as stdiban
 
-from budget import appropriations
+from budget import appropriations, ledger
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import accounts, audit, calendar, calendar_rules, clock, places
 from core.accounts import RoleGrant, User
@@ -52,6 +51,7 @@ from incentives.models import (
     RewardPolicy,
     Vote,
 )
+from incentives.sober import quarter_of
 from portal import demo
 from volunteers import contributions, enrolment, register
 from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
@@ -318,10 +318,6 @@ def _token(rng: random.Random) -> str:
 def _iban(member_id: int) -> str:
     account = f"KZ00125KZT{member_id:010d}"
     return f"KZ{stdiban.calc_check_digits(account)}{account[4:]}"
-
-
-def _quarter(day: dt.date) -> tuple[int, int]:
-    return day.year, (day.month - 1) // 3 + 1
 
 
 def _split(total: int, weights: dict[str, int]) -> dict[str, int]:
@@ -962,7 +958,7 @@ class _Scale:
         return row
 
     def _merit(self, member_id: int, day: dt.date, points: int, cid: int) -> None:
-        entry = self.merit.setdefault((member_id, _quarter(day)), [0, []])
+        entry = self.merit.setdefault((member_id, quarter_of(day)), [0, []])
         entry[0] += points
         if len(entry[1]) < 6:
             entry[1].append(cid)
@@ -1118,7 +1114,7 @@ class _Scale:
     def _quarters(self) -> list[tuple[tuple[int, int], dt.date]]:
         """Quarters of the year shown whose session has been held, with the session's day."""
         found = []
-        year, quarter = _quarter(self.first_day)
+        year, quarter = quarter_of(self.first_day)
         while True:
             end = dt.date(year + (quarter == 4), quarter % 4 * 3 + 1, 1)
             held = end + dt.timedelta(days=14)
@@ -1363,7 +1359,6 @@ class _Scale:
         """Add a ledger entry as budget.ledger writes one; return its id."""
         (eid,) = self.bulk.ids(LedgerEntry, 1)
         ref_type, ref_id = reference
-        digest = hashlib.sha256(f"{kind}|{line_id}|{amount}|{ref_type}|{ref_id}".encode())
         rows["ledger_entry"].append(
             _row(
                 LEDGER_COLUMNS,
@@ -1376,7 +1371,7 @@ class _Scale:
                 actor_id=actor_id,
                 at=at,
                 idempotency_key=key,
-                request_hash=digest.hexdigest(),
+                request_hash=ledger.request_hash(kind, line_id, amount, ref_type, str(ref_id)),
                 note="",
             )
         )
@@ -1432,7 +1427,7 @@ class _Scale:
 
     def _waiting_nominations(self, rows) -> None:
         """Submit nominations for the quarter under way: they wait for the next session."""
-        period = _quarter(self.today)
+        period = quarter_of(self.today)
         by_issuer: dict[int, list] = defaultdict(list)
         for person in self.people:
             entry = self.merit.get((person.id, period))
