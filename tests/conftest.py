@@ -111,17 +111,28 @@ def pg_url(name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def create_database(admin, name: str, template: str | None = None) -> None:
+    """Create database ``name`` on the admin engine, copied from ``template`` if given."""
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+
+
+def drop_database(admin, name: str) -> None:
+    """Drop database ``name`` (FORCE ends any connection a test left open)."""
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def pg_template(pg_admin):
     name = f"portal_test_{RUN_ID}_template"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    create_database(pg_admin, name)
     try:
         build_template(pg_url(name))
         yield name
     finally:
-        with pg_admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(pg_admin, name)
 
 
 class PgClones:
@@ -148,8 +159,7 @@ class PgClones:
         while not self.stopping.is_set():
             name = f"portal_test_{uuid.uuid4().hex[:12]}"
             try:
-                with self.admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+                create_database(self.admin, name, self.template)
             except Exception as exc:  # handed to the test that asks next
                 self.ready.put(exc)
                 return
@@ -170,8 +180,7 @@ class PgClones:
             self._drop(name)
 
     def _drop(self, name: str) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(self.admin, name)
 
     def close(self) -> None:
         self.used.put(None)

@@ -7,7 +7,8 @@ finance officer, a deputy's inquiry, a failed job run, and two accounts of its o
 sessions the tests may end, one the administrator's forms may change).
 
 It is built once per backend and test session and cloned for each user of it (a file copy on
-SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL). ``WORLD_IDS`` names the records by role.
+SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL); ``clone_world`` also returns the ids
+of its records by role.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from tests.conftest import DEMO_PASSWORD, RUN_ID, close_app, make_app, pg_url
+from tests.conftest import (
+    DEMO_PASSWORD,
+    RUN_ID,
+    close_app,
+    create_database,
+    drop_database,
+    make_app,
+    pg_url,
+)
 
 SELF_LOGIN = "fuzz-self@demo.kz"  # signed in only; logging out or changing the password is safe
 TARGET_LOGIN = "fuzz-target@demo.kz"  # the account the administrator's forms change
@@ -415,14 +424,8 @@ def world_template(request, backend: str) -> tuple[str, dict]:
         return _templates[backend]
     admin = request.getfixturevalue("pg_admin")
     name = f"portal_test_{RUN_ID}_world"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    request.config.add_cleanup(drop)
+    create_database(admin, name)
+    request.config.add_cleanup(lambda: drop_database(admin, name))
     ids = _build_template(pg_url(name))
     _templates[backend] = (name, ids)
     return _templates[backend]
@@ -437,14 +440,8 @@ def clone_world(request, backend: str, tmp_path: Path):
         return f"sqlite:///{path}", ids, lambda: None
     admin = request.getfixturevalue("pg_admin")
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{location}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return pg_url(name), ids, drop
+    create_database(admin, name, location)
+    return pg_url(name), ids, lambda: drop_database(admin, name)
 
 
 def table_counts(app) -> dict[str, int]:

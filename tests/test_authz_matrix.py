@@ -42,7 +42,7 @@ import uuid
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from portal.security import PUBLIC, SIGNED_IN
 from tests.conftest import DEMO_PASSWORD, close_app, login, make_app, pg_url, wait_for_jobs
@@ -916,12 +916,9 @@ def world(request, tmp_path_factory):
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         url, drop = f"sqlite:///{path}", None
     else:
-        admin = request.getfixturevalue("pg_admin")
-        template = request.getfixturevalue("pg_template")
-        name = f"portal_test_authz_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        url, drop = pg_url(name), name
+        clones = request.getfixturevalue("pg_clones")
+        name = clones.take()
+        url, drop = pg_url(name), lambda: clones.drop(name)
     app = make_app(url, **TEST_CONFIG)
     try:
         with app.app_context():
@@ -954,8 +951,7 @@ def world(request, tmp_path_factory):
     finally:
         close_app(app)
         if drop:
-            with request.getfixturevalue("pg_admin").connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{drop}" WITH (FORCE)'))
+            drop()
 
 
 # ---- the matrix -------------------------------------------------------------------------------
