@@ -30,3 +30,17 @@ def local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time(), tzinfo=_zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=_zone)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def now() -> dt.datetime:
+    """Return the current moment, aware, in UTC (stored and compared as such)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def today() -> dt.date:
+    """Return today's date in the local zone: the one date every deadline, quarter and year use.
+
+    Never ``date.today()``: on a server kept in UTC that is yesterday from 00:00 to 05:00 in
+    Almaty, which moves legal deadlines.
+    """
+    return local_date(now())

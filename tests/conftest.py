@@ -367,3 +367,57 @@ def translated(app, msgid: str, lang: str, **params) -> str:
 
     with app.test_request_context(), force_locale(lang):
         return str(escape(gettext(msgid, **params)))
+
+
+@pytest.fixture
+def pg_app(request):
+    """An app on a fresh PostgreSQL copy only: for races, locks and the ledger under load.
+
+    Its pool holds enough connections for ``race``'s threads to run truly at once.
+    """
+    clones = request.getfixturevalue("pg_clones")
+    name = clones.take()
+    app = make_app(
+        pg_url(name),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 24, "max_overflow": 8},
+    )
+    try:
+        yield app
+    finally:
+        close_app(app)
+        clones.drop(name)
+
+
+def race(n: int, action) -> list:
+    """Run ``action(i)`` for i in range(n) in n threads released at once; return the results.
+
+    An exception raised by an action is returned in its place, so a test sees every outcome.
+    """
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = action(i)
+        except Exception as exc:  # the test asserts on it
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def same_browser(client):
+    """Return a new test client carrying ``client``'s cookies: the same signed-in person.
+
+    Signing in 20 clients would hash the password 20 times; a copied session is the same
+    browser sending 20 requests at once (a double click, a retried form).
+    """
+    other = client.application.test_client()
+    for cookie in client._cookies.values():
+        other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+    return other
