@@ -39,16 +39,47 @@ ROLES = (
 LANGUAGES = ("kk", "ru", "en")
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 
-# argon2id with the library's RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
-_hasher = PasswordHasher()
-# Verified against when the login is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+PASSWORD_PROFILES = {
+    # argon2id with the library's RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
+    "standard": PasswordHasher(),
+    # Test suites only (the portal refuses it outside TESTING): the same algorithm at its
+    # cheapest, so that thousands of sign-ins do not spend minutes of the suite hashing.
+    "test": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+_hasher = PASSWORD_PROFILES["standard"]
+_dummy_hashes: dict[int, str] = {}
+
+
+def set_password_profile(name: str) -> None:
+    """Hash new passwords with the profile ``name`` (``standard``; ``test`` for test suites)."""
+    global _hasher
+    _hasher = PASSWORD_PROFILES[name]
+
+
+def _dummy_hash() -> str:
+    """Return the hash verified against when the login is unknown (same cost as a real one)."""
+    key = id(_hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = _hasher.hash("not-a-real-password-for-timing")
+    return _dummy_hashes[key]
 
 
 class AuthenticationFailed(DomainError):
     """Wrong login or password, or an inactive account: deliberately one message for all."""
 
     status = 401
+
+
+class OutsideReach(PermissionDenied):
+    """The account holds a role (or lives) outside the acting administrator's jurisdictions."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            N_(
+                "This account holds a role outside your jurisdiction: only an administrator"
+                " over every one of its roles can change it."
+            )
+        )
 
 
 class User(Base):
@@ -224,9 +255,65 @@ def holds(session: Session, user: User, role: str, unit_id: int) -> bool:
 
 
 def require_admin_over(session: Session, actor_id: int, unit_id: int) -> User:
+    """Return the acting admin, or raise PermissionDenied unless they administer ``unit_id``."""
     actor = get_user(session, actor_id)
     if not actor.is_active or not holds(session, actor, "admin", unit_id):
         raise PermissionDenied(N_("This jurisdiction is outside your administration."))
+    return actor
+
+
+def administered(session: Session, admin: User, user_ids) -> set[int]:
+    """Return those of ``user_ids`` whose accounts ``admin`` may act on.
+
+    An administrator acts on an account only when its home unit and the unit of every live
+    role grant lie within the administrator's own jurisdictions: a regional administrator may
+    not deactivate, edit or reset the second factor of a national official who lives in the
+    region, nor take over such an account by changing its e-mail.
+    """
+    ids = {i for i in user_ids if i is not None}
+    scope_ids = admin.scope("admin") if admin.is_active else []
+    if not ids or not scope_ids:
+        return set()
+    scope_paths = list(session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(scope_ids))))
+    units: dict[int, set[int]] = {}
+    for user_id, unit_id in session.execute(select(User.id, User.unit_id).where(User.id.in_(ids))):
+        units.setdefault(user_id, set()).add(unit_id)
+    for user_id, unit_id in session.execute(
+        select(RoleGrant.user_id, RoleGrant.unit_id).where(
+            RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)
+        )
+    ):
+        units.setdefault(user_id, set()).add(unit_id)
+    every_unit = set().union(*units.values()) if units else set()
+    paths = {
+        unit_id: path
+        for unit_id, path in session.execute(
+            select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(every_unit))
+        )
+    }
+
+    def covered(unit_id: int) -> bool:
+        path = paths.get(unit_id)
+        return path is not None and any(path.startswith(p) for p in scope_paths)
+
+    return {user_id for user_id, held in units.items() if all(covered(u) for u in held)}
+
+
+def administers(session: Session, admin: User, target: User) -> bool:
+    """Tell whether ``admin`` may act on ``target`` (see ``administered``)."""
+    return target.id in administered(session, admin, [target.id])
+
+
+def require_administers(session: Session, actor_id: int, target: User) -> User:
+    """Return the acting admin, or raise PermissionDenied unless they may act on ``target``.
+
+    The target's row is locked first, so that a grant given meanwhile by another administrator
+    is seen (granting locks the same row) and cannot slip past the check.
+    """
+    session.execute(select(User.id).where(User.id == target.id).with_for_update())
+    actor = get_user(session, actor_id)
+    if not administers(session, actor, target):
+        raise OutsideReach()
     return actor
 
 
@@ -254,7 +341,7 @@ def authenticate(session: Session, *, login: str, password: str, ip: str | None)
     Every outcome is audited; the caller commits even on failure so the attempt is kept.
     """
     user = find_by_login(session, login)
-    ok = _verify(user.password_hash if user else _DUMMY_HASH, password)
+    ok = _verify(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or not user.is_active:
         reason = "unknown_login" if user is None else ("bad_password" if not ok else "inactive")
         audit.record(
@@ -364,9 +451,9 @@ def update_profile(
     unit_id: int,
     actor_id: int,
 ) -> User:
-    """Change a user's details; an admin over both the old and the new unit may do it."""
+    """Change a user's details; an admin over the account (every grant) and the new unit may."""
     user = get_user(session, user_id)
-    require_admin_over(session, actor_id, user.unit_id)
+    require_administers(session, actor_id, user)
     require_admin_over(session, actor_id, unit_id)
     email, phone = normalize_email(email), normalize_phone(phone)
     if not email and not phone:
@@ -432,7 +519,7 @@ def change_password(
 def set_active(session: Session, *, user_id: int, active: bool, actor_id: int) -> User:
     """Activate or deactivate an account; deactivation ends its sessions at once."""
     user = get_user(session, user_id)
-    require_admin_over(session, actor_id, user.unit_id)
+    require_administers(session, actor_id, user)
     if user.id == actor_id and not active:
         raise Conflict(N_("You cannot deactivate your own account."))
     if user.is_active == active:
@@ -452,14 +539,15 @@ def set_active(session: Session, *, user_id: int, active: bool, actor_id: int) -
 def grant_role(
     session: Session, *, user_id: int, role: str, unit_id: int, actor_id: int | None
 ) -> RoleGrant:
-    """Grant ``role`` on ``unit_id``; an acting admin must administer that unit."""
+    """Grant ``role`` on ``unit_id``; an acting admin must administer that unit and the account."""
     if role not in ROLES:
         raise DomainError(N_("Choose a role from the list."))
     if session.get(AdminUnit, unit_id) is None:
         raise DomainError(N_("Choose a jurisdiction from the list."))
+    user = get_user(session, user_id)
     if actor_id is not None:
         require_admin_over(session, actor_id, unit_id)
-    user = get_user(session, user_id)
+        require_administers(session, actor_id, user)
     live = session.scalar(
         select(RoleGrant.id).where(
             RoleGrant.user_id == user.id,
@@ -491,6 +579,7 @@ def revoke_grant(session: Session, *, grant_id: int, actor_id: int) -> RoleGrant
     if grant is None or grant.revoked_at is not None:
         raise NotFound(N_("No such role grant."))
     require_admin_over(session, actor_id, grant.unit_id)
+    require_administers(session, actor_id, get_user(session, grant.user_id))
     if grant.user_id == actor_id and grant.role == "admin":
         raise Conflict(N_("You cannot revoke your own administrator role."))
     grant.revoked_at = utcnow()

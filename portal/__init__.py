@@ -40,9 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
     # <int:id> of every rule stops at an INTEGER column's largest value: /members/1e20 (in
     # digits) was a 500 (found by fuzzing, S13). Set before any blueprint adds its rules.
     app.url_map.converters["int"] = IdConverter
-    from core import clock
+    from core import accounts, clock
 
     clock.set_zone(app.config["BABEL_DEFAULT_TIMEZONE"])
+    profile = app.config.get("PASSWORD_HASH_PROFILE", "standard")
+    if profile not in accounts.PASSWORD_PROFILES or (
+        profile != "standard" and not app.config.get("TESTING")
+    ):
+        raise RuntimeError(f"PASSWORD_HASH_PROFILE={profile!r} is only for test suites")
+    accounts.set_password_profile(profile)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit, jobruns
 from core.db import utcnow
 from core.notifications import Notification
-from portal.database import read_only
+from portal.database import READ_ONLY_OPTION, read_only
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,7 @@ def _take_lease(run_id: int):
     """
     if db.engine.dialect.name != "postgresql":
         return None
-    conn = db.engine.connect()
+    conn = db.engine.execution_options(**{READ_ONLY_OPTION: True}).connect()
     try:
         taken = conn.execute(
             text("SELECT pg_try_advisory_lock(:space, :run)"),
@@ -425,7 +425,9 @@ def _progress_reporter(run_id: int) -> Progress:
             return
         last.update(at=now, pct=percent)
         sqlite = db.engine.dialect.name == "sqlite"
-        with db.engine.connect() as conn:
+        # A connection of its own that never takes the audit chain's lock (it writes no audit
+        # event): the job's own transaction may hold that lock, and waiting for it would hang.
+        with db.engine.execution_options(**{READ_ONLY_OPTION: True}).connect() as conn:
             raw = conn.connection.dbapi_connection
             if sqlite:
                 # The job's own transaction may hold SQLite's single write lock: then skip
@@ -557,9 +559,7 @@ def finish_import(run_id: int, user, report, filename: str) -> None:
 @job("members.import", queue="default", timeout=3600)
 def import_members(run_id: int, progress: Progress) -> None:
     """Import an uploaded register file; the rows not imported go to a downloadable report."""
-    import datetime as dt
-
-    from core import accounts, uploads
+    from core import accounts, clock, uploads
     from volunteers import importing
 
     run = jobruns.get_run(db.session, run_id)
@@ -573,7 +573,7 @@ def import_members(run_id: int, progress: Progress) -> None:
         rows,
         actor_id=user.id,
         scope_ids=user.scope("registrar"),
-        today=dt.date.today(),
+        today=clock.today(),
         progress=progress,
     )
     finish_import(run_id, user, report, f"import-{run_id}-problems.csv")
@@ -582,31 +582,48 @@ def import_members(run_id: int, progress: Progress) -> None:
 @job("members.expire", queue="default", timeout=600)
 def expire_members(run_id: int, progress: Progress) -> None:
     """Mark memberships whose certificate expired before today (daily; safe to repeat)."""
-    import datetime as dt
-
+    from core import clock
     from volunteers import register
 
-    expired = register.expire_due(db.session, today=dt.date.today())
+    expired = register.expire_due(db.session, today=clock.today())
     jobruns.finish(db.session, run_id, result=json.dumps({"expired": expired}))
     db.session.commit()
 
 
-@job("budget.reconcile", queue="default", timeout=1800)
-def reconcile_budget(run_id: int, progress: Progress) -> None:
-    """Compare every budget line's counters with its ledger sums; record the outcome (nightly)."""
-    from budget import ledger
+def reconcile_books() -> list:
+    """Run every reconciliation check of the books in one read-only snapshot; return findings.
 
-    progress(1, "")
+    Lines against their ledger and their verified decisions, approved rewards against their
+    commitments, payouts against their disbursements (``incentives.reconcile.everything``).
+    The CLI ``flask budget reconcile`` and the nightly job both run this.
+    """
+    from incentives import reconcile
+
     with read_only():
         if db.engine.dialect.name == "postgresql":
             # Sums and counters from one snapshot: an entry committed between the two reads
             # would otherwise look like a drift. (An SQLite transaction is one snapshot.)
             db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        drifts = ledger.reconcile(db.session)
-        db.session.rollback()
-    report = {"ok": not drifts, "drifts": [dataclasses.asdict(d) for d in drifts]}
-    if drifts:
-        log.error("budget reconcile: %d line(s) differ from their ledger", len(drifts))
+        try:
+            return reconcile.everything(db.session)
+        finally:
+            db.session.rollback()
+
+
+@job("budget.reconcile", queue="default", timeout=1800)
+def reconcile_budget(run_id: int, progress: Progress) -> None:
+    """Reconcile the books (lines, decisions, rewards, payouts); record the outcome (nightly)."""
+    from incentives import reconcile
+
+    progress(1, "")
+    findings = reconcile_books()
+    report = reconcile.report(findings)
+    if findings:
+        log.error(
+            "budget reconcile: %d difference(s): %s",
+            len(findings),
+            "; ".join(f.describe() for f in findings[:20]),
+        )
     run = jobruns.get_run(db.session, run_id)
     audit.record(
         db.session,
@@ -636,7 +653,7 @@ def remind_shifts(run_id: int, progress: Progress) -> None:
     from core import clock
     from volunteers import shifts
 
-    tomorrow = clock.local_date(utcnow()) + dt.timedelta(days=1)
+    tomorrow = clock.today() + dt.timedelta(days=1)
     start, end = clock.local_day_bounds(tomorrow)
     sent = shifts.remind(db.session, day_start=start, day_end=end)
     jobruns.finish(db.session, run_id, result=json.dumps({"reminded": sent}))
@@ -661,7 +678,7 @@ def import_sober_indicators(run_id: int, progress: Progress) -> None:
         rows,
         actor_id=user.id,
         scope_ids=user.scope("coordinator"),
-        today=clock.local_date(utcnow()),
+        today=clock.today(),
         progress=progress,
     )
     finish_import(run_id, user, report, f"indicators-{run_id}-problems.csv")

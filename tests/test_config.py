@@ -84,3 +84,16 @@ def test_unreachable_redis_gives_one_clear_line(tmp_path):
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("portal: cannot reach Redis at 127.0.0.1:9")
+
+
+def test_the_cheap_password_profile_is_refused_outside_a_test_suite(tmp_path, monkeypatch):
+    from core import accounts
+    from portal import create_app
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setattr(accounts, "_hasher", accounts._hasher)  # restored after the test
+    with pytest.raises(RuntimeError, match="only for test suites"):
+        create_app({"PASSWORD_HASH_PROFILE": "test", "TESTING": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.sqlite3"})
+    with app.app_context():
+        assert "m=65536,t=3,p=4" in accounts.hash_password("a password of twelve")

@@ -227,6 +227,7 @@ def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
     from sqlalchemy.orm import Session
 
     from core import audit
+    from portal.database import READ_ONLY_OPTION
     from portal.extensions import db
 
     if session.get_bind().dialect.name != "postgresql":
@@ -254,7 +255,8 @@ def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
     thread.start()
     time.sleep(1.0)  # the confirmation is now waiting for the chain
     try:
-        with Session(engine) as probe:
+        # A reader's session: a writer's would queue for the chain behind the holder too.
+        with Session(engine.execution_options(**{READ_ONLY_OPTION: True})) as probe:
             # The row is still free: the confirmation waits before touching it.
             probe.execute(
                 text("SELECT id FROM contribution WHERE id = :id FOR UPDATE NOWAIT"),
