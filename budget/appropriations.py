@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from budget.models import (
@@ -17,10 +18,11 @@ from budget.models import (
     MaslikhatDecision,
     MCIRate,
 )
-from core import audit, places
-from core.db import utcnow
+from budget.workflow import DECISION
+from core import audit, clock, places
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.money import format_tiyn, require_positive
+from core.transitions import advance
 
 CODE_PARTS = ("functional_group", "sub_function", "administrator", "program", "sub_program")
 
@@ -191,16 +193,49 @@ def _below_spent(line: BudgetLine, delta: int) -> Conflict:
 
 
 def verify_decision(session: Session, *, decision_id: int, actor_id: int) -> MaslikhatDecision:
-    """A second finance user verifies: every amendment applies, or none does."""
+    """A second finance user verifies: the decision moves to verified and every amendment applies.
+
+    The step is taken first, by one guarded UPDATE of the decision's status: of two requests
+    verifying the same decision (a double click, ten parallel posts) exactly one moves it, and
+    only that one applies the amendments; the other gets a 409 and changes nothing. A line that
+    can no longer take its amendment undoes the whole verification.
+    """
     decision = session.get(MaslikhatDecision, decision_id)
     if decision is None:
         raise NotFound(N_("No such decision."))
-    if decision.verified_at is not None:
-        raise Conflict(N_("The decision is already verified."))
     if decision.entered_by_id == actor_id:
         raise PermissionDenied(
             N_("A decision must be verified by someone other than who entered it.")
         )
+    # Lock order: the audit chain first, then the decision and line rows (as budget.ledger
+    # does), so that a verification and a ledger movement on the same line cannot deadlock.
+    audit.take_append_lock(session)
+    try:
+        with session.begin_nested():
+            amendments = _verify(session, decision, actor_id)
+    except DomainError:
+        session.expire(decision)
+        raise
+    audit.record(
+        session,
+        action="budget.decision_verify",
+        object_type="maslikhat_decision",
+        object_id=decision.id,
+        actor_id=actor_id,
+        payload={"changes": [[a.line_id, a.delta_tiyn] for a in amendments]},
+    )
+    return decision
+
+
+def _verify(session: Session, decision: MaslikhatDecision, actor_id: int) -> list[Amendment]:
+    """Take the verify step, then apply the decision's amendments; raise to undo both."""
+    advance(
+        session,
+        DECISION,
+        decision,
+        "verify",
+        values={"verified_by_id": actor_id, "verified_at": clock.now()},
+    )
     amendments = session.scalars(
         select(Amendment).where(Amendment.decision_id == decision.id).order_by(Amendment.line_id)
     ).all()
@@ -221,30 +256,27 @@ def verify_decision(session: Session, *, decision_id: int, actor_id: int) -> Mas
             current = session.get(BudgetLine, amendment.line_id)
             session.refresh(current)
             raise _below_spent(current, amendment.delta_tiyn)
-    decision.verified_by_id = actor_id
-    decision.verified_at = utcnow()
-    # Write the verification before expiring: expire_all() discards unflushed changes, which
-    # left the decision unverified (and verifiable again) while its amounts had applied.
-    session.flush()
     for amendment in amendments:
         session.expire(session.get(BudgetLine, amendment.line_id))
-    audit.record(
-        session,
-        action="budget.decision_verify",
-        object_type="maslikhat_decision",
-        object_id=decision.id,
-        actor_id=actor_id,
-        payload={"changes": [[a.line_id, a.delta_tiyn] for a in amendments]},
-    )
-    return decision
+    return amendments
 
 
 def close_fiscal_year(session: Session, *, unit_id: int, year: int, actor_id: int) -> None:
-    """Close a jurisdiction's fiscal year: no new commitments on its lines."""
+    """Close a jurisdiction's fiscal year: no new commitments on its lines.
+
+    Closing twice at once leaves one closure: the second insert meets the first's primary key
+    and is refused with a 409, not an error page.
+    """
+    already = Conflict(N_("The fiscal year is already closed."))
     if session.get(FiscalYearClosure, (unit_id, year)) is not None:
-        raise Conflict(N_("The fiscal year is already closed."))
-    session.add(FiscalYearClosure(unit_id=unit_id, fiscal_year=year, closed_by_id=actor_id))
-    session.flush()
+        raise already
+    audit.take_append_lock(session)
+    try:
+        with session.begin_nested():
+            session.add(FiscalYearClosure(unit_id=unit_id, fiscal_year=year, closed_by_id=actor_id))
+            session.flush()
+    except IntegrityError:
+        raise already from None
     audit.record(
         session,
         action="budget.year_close",

@@ -20,7 +20,13 @@ class InsufficientFunds(Conflict):
 
 
 class IdempotencyConflict(Conflict):
-    """The key was used before for a different request."""
+    """The key was used before for a different request: refused (422), nothing moves.
+
+    Not a 409: the request itself is wrong (a reused key with other details), not late; a
+    retry with the same details gets the first movement back, never a silent second one.
+    """
+
+    status = 422
 
 
 def request_hash(

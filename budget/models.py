@@ -20,6 +20,9 @@ from core.db import Base, UTCDateTime, utcnow
 
 PURPOSES = ("citizen_rewards", "sober_settlement_incentives")
 DECISION_KINDS = ("adoption", "clarification")
+# A decision is entered by one finance officer and verified by another; only then do its
+# amendments change the lines (budget.workflow.DECISION, applied by core.transitions.advance).
+DECISION_STATUSES = ("entered", "verified")
 ENTRY_KINDS = ("commit", "release", "disburse")
 
 
@@ -83,6 +86,13 @@ class MaslikhatDecision(Base):
         CheckConstraint(
             "verified_by_id IS NULL OR verified_by_id <> entered_by_id", name="four_eyes"
         ),
+        CheckConstraint(f"status IN {DECISION_STATUSES!r}", name="status_known"),
+        # The state and its record agree: a verified decision names who verified it and when.
+        CheckConstraint(
+            "(status = 'entered' AND verified_by_id IS NULL AND verified_at IS NULL)"
+            " OR (status = 'verified' AND verified_by_id IS NOT NULL AND verified_at IS NOT NULL)",
+            name="verification_recorded",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,6 +104,7 @@ class MaslikhatDecision(Base):
     reference: Mapped[str] = mapped_column(String(400))
     entered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="entered")
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 

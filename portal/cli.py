@@ -156,11 +156,10 @@ def install(app: Flask) -> None:
     @members_cli.command("expire")
     def members_expire():
         """Mark memberships whose certificate has expired (run daily, e.g. from cron)."""
-        import datetime as dt
-
+        from core import clock
         from volunteers import register
 
-        expired = register.expire_due(db.session, today=dt.date.today())
+        expired = register.expire_due(db.session, today=clock.today())
         db.session.commit()
         click.echo(f"{expired} membership(s) marked expired.")
 
@@ -181,19 +180,24 @@ def install(app: Flask) -> None:
 
     @budget_cli.command("reconcile")
     def budget_reconcile():
-        """Compare every line's counters with its ledger sums; exit 1 on any difference."""
-        from budget import ledger
+        """Reconcile the books; print every difference and exit 1 if there is any.
 
-        drifts = ledger.reconcile(db.session)
-        if not drifts:
-            click.echo("OK: every line's counters equal its ledger sums.")
-            return
-        for d in drifts:
+        Checks every line's counters against its ledger and its approved amount against its
+        verified decisions, every approved money reward's commitment and every paid or
+        handed-over payout's disbursement.
+        """
+        from portal.jobs import reconcile_books
+
+        findings = reconcile_books()
+        if not findings:
             click.echo(
-                f"line {d.line_id}: committed {d.committed} vs ledger {d.committed_by_ledger}, "
-                f"disbursed {d.disbursed} vs ledger {d.disbursed_by_ledger}",
-                err=True,
+                "OK: every line agrees with its ledger and its verified decisions, every "
+                "approved reward with its commitment, every payout with its disbursement."
             )
+            return
+        for finding in findings:
+            click.echo(f"{finding.check}: {finding.describe()}", err=True)
+        click.echo(f"{len(findings)} difference(s) found.", err=True)
         sys.exit(1)
 
     @app.cli.command("worker")

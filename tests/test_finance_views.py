@@ -510,11 +510,15 @@ def test_reconcile_job_records_its_outcome(app, session):
     assert result["ok"] is False
     assert result["drifts"] == [
         {
-            "line_id": line_id,
-            "committed": 1_000 * TENGE + 1,
-            "committed_by_ledger": 1_000 * TENGE,
-            "disbursed": 0,
-            "disbursed_by_ledger": 0,
+            "check": "line_ledger",
+            "object_type": "budget_line",
+            "object_id": line_id,
+            "numbers": {
+                "committed": 1_000 * TENGE + 1,
+                "committed_by_ledger": 1_000 * TENGE,
+                "disbursed": 0,
+                "disbursed_by_ledger": 0,
+            },
         }
     ]
 
@@ -528,7 +532,7 @@ def test_finance_starts_the_reconcile_from_the_lines_page(app, client, session):
     status = client.get(response.headers["Location"] + "/status.json").get_json()
     assert status["status"] == "succeeded" and status["result"]["ok"] is True
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "counters equal the sums of its ledger." in page
+    assert "The books agree: every line with its ledger and its verified decisions" in page
 
 
 def test_demo_budget_loads_once(app, session):

@@ -285,7 +285,8 @@ def test_a_verified_decision_names_its_verifier_and_applies_once(app, session):
     decision = session.get(MaslikhatDecision, raise_.id)
     assert decision.verified_by_id == admin.id and decision.verified_at is not None
     assert session.get(BudgetLine, line_id).approved_tiyn == 1250 * TENGE
-    with pytest.raises(Conflict, match="already verified"):
+    # The step's guard refuses a second verification, naming who verified (core.transitions).
+    with pytest.raises(Conflict, match="Already done by"):
         appropriations.verify_decision(session, decision_id=raise_.id, actor_id=admin.id)
     session.rollback()
     assert session.get(BudgetLine, line_id).approved_tiyn == 1250 * TENGE

@@ -40,7 +40,8 @@ from budget.models import (
     MaslikhatDecision,
     MCIRate,
 )
-from core import audit, places
+from budget.workflow import DECISION
+from core import audit, clock, places
 from core.accounts import User
 from core.errors import N_, DomainError
 from core.money import format_tiyn, parse_tenge
@@ -361,7 +362,7 @@ def new_program():
 def decisions():
     query = _in_scope(select(MaslikhatDecision), MaslikhatDecision.unit_id, *READERS)
     if request.args.get("pending"):
-        query = query.where(MaslikhatDecision.verified_at.is_(None))
+        query = query.where(MaslikhatDecision.status == "entered")
     if request.args.get("kind") in DECISION_KINDS:
         query = query.where(MaslikhatDecision.kind == request.args["kind"])
     found = page_of(
@@ -477,7 +478,7 @@ def _decision_page(decision: MaslikhatDecision, status: int = 200):
         .where(Amendment.decision_id == decision.id)
         .order_by(Amendment.id)
     ).all()
-    may_verify = decision.verified_at is None and places.within(
+    may_verify = DECISION.can(decision, "verify") and places.within(
         db.session, decision.unit_id, current_user.scope("finance")
     )
     return render_template(
@@ -529,7 +530,7 @@ def _years_page(form: CloseYearForm | None = None, status: int = 200):
         ).order_by(FiscalYearClosure.fiscal_year.desc(), places.AdminUnit.path)
     ).all()
     if form is None and "finance" in current_user.roles():
-        form = CloseYearForm(year=dt.date.today().year)
+        form = CloseYearForm(year=clock.today().year)
     if form is not None:
         form.unit_id.choices = unit_choices(current_user.scope("finance"), BUDGET_LEVELS)
     return render_template(
@@ -591,7 +592,7 @@ def _mci_page(form: MCIForm | None = None, status: int = 200):
         "finance/mci.html",
         rates=rates,
         form=form,
-        this_year=dt.date.today().year,
+        this_year=clock.today().year,
         trail=db.session.scalars(
             select(audit.AuditEvent)
             .where(audit.AuditEvent.object_type == "mci_rate")
@@ -620,7 +621,7 @@ def set_mci():
             year=form.year.data,
             amount_tiyn=parse_tenge(form.amount.data),
             actor_id=current_user.id,
-            today=dt.date.today(),
+            today=clock.today(),
         )
     except DomainError as exc:
         db.session.rollback()
