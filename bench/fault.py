@@ -173,6 +173,7 @@ def pay_demo_item(app, kind: str, actor_id: int) -> None:
                         handed_on=dt.date.today(),
                         actor_id=actor_id,
                         today=dt.date.today(),
+                        idempotency_key="fault-demo-item-4",  # a retry is the same hand-over
                     )
                 db.session.commit()
                 return

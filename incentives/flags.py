@@ -15,15 +15,15 @@ from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from budget import ledger
+from budget import reconcile as budget_reconcile
 from budget.models import BudgetLine, BudgetProgram, FiscalYearClosure, LedgerEntry
-from core import audit, places
+from core import audit, clock, places
 from core.accounts import RoleGrant
 from core.errors import N_, DomainError
 from core.iin import mask_iin
 from core.money import format_tiyn
-from incentives import policy
+from incentives import caps, policy
 from incentives.models import (
-    MONEY_FORMS,
     AgendaItem,
     Commission,
     CommissionMember,
@@ -32,6 +32,7 @@ from incentives.models import (
     NominationContribution,
     Payout,
 )
+from volunteers import persons
 from volunteers.activity_models import Contribution
 from volunteers.models import Member
 
@@ -43,6 +44,7 @@ KINDS = (
     "confirmed_by_nominator",
     "commit_on_closed_year",
     "line_ledger_drift",
+    "line_decision_drift",
     "audit_chain_broken",
 )
 WINDOW_DAYS = 30
@@ -129,35 +131,26 @@ def _cap_tiyn(session: Session, unit_id: int, day, which: str) -> int | None:
 
 
 def over_annual_cap(session: Session, scope_ids: list[int] | None) -> list[Flag]:
-    """People (by IIN) whose approved money rewards in a year exceed the annual cap."""
-    rows = session.execute(
-        select(
-            Member.iin,
-            Nomination.year,
-            Commission.unit_id,
-            func.max(Member.full_name).label("name"),
-            func.sum(Nomination.amount_tiyn).label("total"),
-            func.count(Nomination.id).label("rewards"),
-            func.max(CommissionSession.held_on).label("last_day"),
-            func.max(AgendaItem.id).label("last_item"),
+    """People (by IIN) whose approved money rewards of a year exceed the annual cap.
+
+    The same definition as closing a session (``incentives.caps``): by the person's IIN
+    whatever entry or account the rewards named, by the year of the decision, across the
+    commissions of one top-level jurisdiction; the cap of the policy in force for the last
+    decision.
+    """
+    in_scope = None
+    if scope_ids is not None:
+        in_scope = set(
+            session.scalars(
+                select(places.AdminUnit.id).where(places.units_within_clause(scope_ids))
+            )
         )
-        .join(Member, Member.id == Nomination.member_id)
-        .join(AgendaItem, (AgendaItem.nomination_id == Nomination.id))
-        .join(CommissionSession, CommissionSession.id == AgendaItem.session_id)
-        .join(Commission, Commission.id == Nomination.commission_id)
-        .where(
-            Nomination.status == "approved",
-            AgendaItem.outcome == "approved",
-            Nomination.form.in_(MONEY_FORMS),
-            _in_scope(Commission.unit_id, scope_ids),
-        )
-        .group_by(Member.iin, Nomination.year, Commission.unit_id)
-        .order_by(Nomination.year, Member.iin)
-    ).all()
     flags = []
-    for row in rows:
-        cap = _cap_tiyn(session, row.unit_id, row.last_day, "annual_cap_mci")
-        if cap is None or int(row.total) <= cap:
+    for person in caps.per_person_year(session):
+        if in_scope is not None and not person.unit_ids & in_scope:
+            continue
+        cap = _cap_tiyn(session, person.last_unit_id, person.last_day, "annual_cap_mci")
+        if cap is None or person.total_tiyn <= cap:
             continue
         flags.append(
             Flag(
@@ -167,16 +160,16 @@ def over_annual_cap(session: Session, scope_ids: list[int] | None) -> list[Flag]
                     " over the annual cap of %(cap)s."
                 ),
                 {
-                    "name": row.name,
-                    "iin": mask_iin(row.iin),
-                    "total": format_tiyn(row.total),
-                    "year": row.year,
-                    "n": row.rewards,
+                    "name": person.name,
+                    "iin": mask_iin(person.iin),
+                    "total": format_tiyn(person.total_tiyn),
+                    "year": person.year,
+                    "n": person.rewards,
                     "cap": format_tiyn(cap),
                 },
                 "agenda_item",
-                row.last_item,
-                row.unit_id,
+                person.last_item,
+                person.last_unit_id,
             )
         )
     return flags
@@ -265,16 +258,9 @@ def payouts_within_30_days(session: Session, scope_ids: list[int] | None) -> lis
 
 
 def _same_person(recipient_user, recipient_iin, other_user_id):
-    """The recipient is the account ``other_user_id``, or has the IIN of a member it links to."""
-    linked = aliased(Member)
-    return or_(
-        recipient_user == other_user_id,
-        and_(
-            recipient_iin.is_not(None),
-            exists()
-            .where(linked.user_id == other_user_id, linked.iin == recipient_iin)
-            .correlate_except(linked),
-        ),
+    """The recipient is the account ``other_user_id`` or the same person (by IIN)."""
+    return persons.same_person(
+        iin=recipient_iin, user_id=recipient_user, other_user_id=other_user_id
     )
 
 
@@ -410,7 +396,7 @@ def commits_on_closed_years(session: Session, scope_ids: list[int] | None) -> li
             N_("%(amount)s was committed on %(date)s on a line of %(year)s, a closed year."),
             {
                 "amount": format_tiyn(row.amount_tiyn),
-                "date": row.at.date().isoformat(),
+                "date": clock.local_date(row.at).isoformat(),
                 "year": row.fiscal_year,
             },
             "budget_line",
@@ -459,6 +445,41 @@ def lines_differing_from_ledger(session: Session, scope_ids: list[int] | None) -
     ]
 
 
+def lines_differing_from_decisions(session: Session, scope_ids: list[int] | None) -> list[Flag]:
+    """Budget lines whose approved amount differs from the sum of their verified decisions."""
+    drifts = budget_reconcile.lines_against_decisions(session)
+    if not drifts:
+        return []
+    units = dict(
+        session.execute(
+            select(BudgetLine.id, BudgetProgram.unit_id)
+            .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
+            .where(
+                BudgetLine.id.in_([d.object_id for d in drifts]),
+                _in_scope(BudgetProgram.unit_id, scope_ids),
+            )
+        ).all()
+    )
+    return [
+        Flag(
+            "line_decision_drift",
+            N_(
+                "The line's approved amount, %(approved)s, differs from the sum of its verified"
+                " maslikhat decisions, %(decided)s."
+            ),
+            {
+                "approved": format_tiyn(d.numbers["approved"]),
+                "decided": format_tiyn(d.numbers["approved_by_decisions"]),
+            },
+            "budget_line",
+            d.object_id,
+            units[d.object_id],
+        )
+        for d in drifts
+        if d.object_id in units
+    ]
+
+
 def broken_audit_chain(session: Session, scope_ids: list[int] | None) -> list[Flag]:
     """The audit chain, if a link is broken (the chain is one for all jurisdictions)."""
     report = audit.verify_chain(session)
@@ -480,6 +501,7 @@ CHECKS: dict[str, Callable[[Session, list[int] | None], list[Flag]]] = {
     "confirmed_by_nominator": confirmed_by_nominator,
     "commit_on_closed_year": commits_on_closed_years,
     "line_ledger_drift": lines_differing_from_ledger,
+    "line_decision_drift": lines_differing_from_decisions,
     "audit_chain_broken": broken_audit_chain,
 }
 

@@ -16,8 +16,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from core.db import Base, UTCDateTime, utcnow
 from incentives.sober_models import Initiative
@@ -30,6 +31,8 @@ NOMINATION_STATUSES = ("draft", "submitted", "on_agenda", "approved", "rejected"
 SESSION_STATUSES = ("planned", "open", "closed", "minutes_final")
 CHOICES = ("for", "against", "abstain", "recused")
 OUTCOMES = ("approved", "rejected", "deferred")
+# Who presides and casts the deciding vote of a tie when the chair is absent.
+STAND_INS = ("deputy_chair", "nobody")
 PAYOUT_STATUSES = ("pending", "paid", "failed", "voided", "handed_over")
 
 
@@ -56,6 +59,8 @@ class RewardPolicy(Base):
     forms: Mapped[str] = mapped_column(String(100))  # comma-separated FORMS
     cash_cap_mci: Mapped[int] = mapped_column(Integer, default=15)
     annual_cap_mci: Mapped[int] = mapped_column(Integer, default=30)
+    # The act that sets the annual cap per person (it may differ from ``resolution``).
+    annual_cap_basis: Mapped[str] = mapped_column(String(300), default="", server_default="")
     points: Mapped[str] = mapped_column(Text, default="{}")
     quorum_numerator: Mapped[int] = mapped_column(Integer, default=2)
     quorum_denominator: Mapped[int] = mapped_column(Integer, default=3)
@@ -70,13 +75,23 @@ class RewardPolicy(Base):
 
 
 class Commission(Base):
-    """The reward commission under an akimat (one per jurisdiction)."""
+    """The reward commission under an akimat (one per jurisdiction), with its rules of procedure.
+
+    ``secretary_votes``: whether the secretary is a voting member (if not, the secretary counts
+    neither for the quorum nor among the voters). ``chair_stand_in``: who presides and casts
+    the deciding vote of a tie when the chair is absent.
+    """
 
     __tablename__ = "commission"
+    __table_args__ = (CheckConstraint(f"chair_stand_in IN {STAND_INS!r}", name="stand_in_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), unique=True)
     name: Mapped[str] = mapped_column(String(300))
+    secretary_votes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    chair_stand_in: Mapped[str] = mapped_column(
+        String(15), default="deputy_chair", server_default="deputy_chair"
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     members: Mapped[list[CommissionMember]] = relationship(
@@ -205,6 +220,15 @@ class CommissionSession(Base):
             " AND minutes_ru IS NOT NULL)",
             name="final_minutes_complete",
         ),
+        # The order of a reward: the akimat's act and the signed scan only on final minutes.
+        CheckConstraint(
+            "(act_number IS NULL AND act_date IS NULL) OR (status = 'minutes_final'"
+            " AND act_number IS NOT NULL AND act_date IS NOT NULL)",
+            name="act_on_final_minutes",
+        ),
+        CheckConstraint(
+            "scan_file_id IS NULL OR status = 'minutes_final'", name="scan_on_final_minutes"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,6 +276,17 @@ class AgendaItem(Base):
     __table_args__ = (
         UniqueConstraint("session_id", "nomination_id", name="once_per_session"),
         CheckConstraint(f"outcome IS NULL OR outcome IN {OUTCOMES!r}", name="outcome_known"),
+        # Only an approved item holds a commitment, and a nomination is approved at most once.
+        CheckConstraint(
+            "ledger_entry_id IS NULL OR outcome = 'approved'", name="commitment_only_approved"
+        ),
+        Index(
+            "uq_agenda_item_approved_nomination",
+            "nomination_id",
+            unique=True,
+            postgresql_where=text("outcome = 'approved'"),
+            sqlite_where=text("outcome = 'approved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -270,6 +305,9 @@ class AgendaItem(Base):
     session: Mapped[CommissionSession] = relationship(back_populates="items")
     nomination: Mapped[Nomination] = relationship(lazy="joined")
     votes: Mapped[list[Vote]] = relationship(order_by="Vote.id")
+    declarations: Mapped[list[ConflictDeclaration]] = relationship(
+        order_by="ConflictDeclaration.id", viewonly=True
+    )
 
 
 class Vote(Base):
@@ -297,13 +335,37 @@ class Vote(Base):
     commission_member: Mapped[CommissionMember] = relationship(lazy="joined")
 
 
+class ConflictDeclaration(Base):
+    """A member's declared conflict of interest on an agenda item: they are recused from it."""
+
+    __tablename__ = "conflict_declaration"
+    __table_args__ = (
+        UniqueConstraint("item_id", "commission_member_id", name="once_per_item"),
+        CheckConstraint("length(reason) > 0", name="has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id"), index=True)
+    commission_member_id: Mapped[int] = mapped_column(ForeignKey("commission_member.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    commission_member: Mapped[CommissionMember] = relationship(lazy="joined")
+
+
 class Payout(Base):
     """Paying (or handing over) an approved reward; money moves only through the ledger."""
 
     __tablename__ = "payout"
     __table_args__ = (
         CheckConstraint(f"status IN {PAYOUT_STATUSES!r}", name="status_known"),
-        CheckConstraint("amount_tiyn >= 0", name="amount_nonneg"),
+        # Gross is what the commission's decision costs the line; the tax withheld from it is
+        # spent too (paid to the budget by the finance department), the recipient gets net.
+        CheckConstraint(
+            "withheld_tiyn >= 0 AND net_tiyn >= 0 AND gross_tiyn = withheld_tiyn + net_tiyn",
+            name="gross_is_withheld_plus_net",  # and so all three >= 0
+        ),
         # One settled outcome per item: paid, handed over or voided (failures may repeat).
         Index(
             "uq_payout_live_item",
@@ -316,8 +378,18 @@ class Payout(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("agenda_item.id"), index=True)
-    amount_tiyn: Mapped[int] = mapped_column(BigInteger)
+    gross_tiyn: Mapped[int] = mapped_column(BigInteger)
+    withheld_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    net_tiyn: Mapped[int] = mapped_column(BigInteger)
+    # The amount that left the line, under the name reports, flags and exports have read.
+    amount_tiyn = synonym("gross_tiyn")
+    # The rate the withholding was computed with (none entered: nothing withheld).
+    tax_rate_id: Mapped[int | None] = mapped_column(ForeignKey("payout_tax_rate.id"))
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    # The form's key and the fingerprint of what it asked for: a re-sent form with the same
+    # details is the same payout, with other details it is refused (see incentives.payouts).
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     iban: Mapped[str | None] = mapped_column(String(34))
     order_number: Mapped[str | None] = mapped_column(String(40))
     order_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -327,3 +399,32 @@ class Payout(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     item: Mapped[AgendaItem] = relationship()
+
+
+class PayoutTaxRate(Base):
+    """A rate of tax withheld from rewards of one form, from a date, in a jurisdiction.
+
+    Entered by the jurisdiction's finance officer with its legal basis; the portal never
+    assumes a rate. ``exempt_tiyn`` of every payout is free of tax (0: none). The rate of the
+    nearest jurisdiction up the tree with the latest ``effective_from`` on the payment date
+    applies.
+    """
+
+    __tablename__ = "payout_tax_rate"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "form", "effective_from", name="once_per_day"),
+        CheckConstraint(f"form IN {MONEY_FORMS!r}", name="form_known"),
+        CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_in_range"),
+        CheckConstraint("exempt_tiyn >= 0", name="exempt_nonneg"),
+        CheckConstraint("length(legal_basis) > 0", name="has_legal_basis"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
+    form: Mapped[str] = mapped_column(String(14))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    rate_bp: Mapped[int] = mapped_column(Integer)  # basis points: 1000 = 10 %
+    exempt_tiyn: Mapped[int] = mapped_column(BigInteger, default=0)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    entered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

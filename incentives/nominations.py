@@ -9,11 +9,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit, places
+from core import audit, clock, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.money import format_tiyn
+from core.transitions import advance
+from incentives import caps
 from incentives import policy as policies
 from incentives.models import MONEY_FORMS, Nomination, NominationContribution
+from volunteers import persons
 from volunteers.activity_models import Contribution
 from volunteers.models import Member
 
@@ -78,9 +81,15 @@ def amount_in_tiyn(session: Session, *, amount: Decimal, unit: str, year: int) -
 
 
 def _checked_amount(
-    session: Session, unit_id: int, form: str, amount_tiyn: int, today: dt.date
+    session: Session,
+    unit_id: int,
+    form: str,
+    amount_tiyn: int,
+    today: dt.date,
+    iin: str | None = None,
 ) -> int:
-    """Check the form and amount against the policy in force; non-money forms carry none."""
+    """Check the form and amount against the policy in force and, for a person (``iin``),
+    against what the annual cap leaves them this year; non-money forms carry none."""
     rule = policies.policy_in_force(session, unit_id, today)
     if form not in rule.allowed_forms:
         raise DomainError(N_("The reward policy in force does not allow this form of reward."))
@@ -96,6 +105,19 @@ def _checked_amount(
             mci=rule.cash_cap_mci,
             cap=format_tiyn(cap),
         )
+    if iin is not None:
+        standing = caps.standing(session, iin=iin, unit_id=unit_id, day=today)
+        if not standing.allows(amount_tiyn):
+            raise DomainError(
+                N_(
+                    "%(amount)s would take the person over the annual cap of %(mci)s MCI:"
+                    " %(already)s already awarded in %(year)s."
+                ),
+                amount=format_tiyn(amount_tiyn),
+                mci=standing.cap_mci,
+                already=format_tiyn(standing.awarded_tiyn),
+                year=standing.year,
+            )
     return amount_tiyn
 
 
@@ -123,7 +145,9 @@ def nominate(
     justification = (justification or "").strip()
     if not justification:
         raise DomainError(N_("Write why this member deserves the reward."))
-    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today)
+    amount_tiyn = _checked_amount(
+        session, commission.unit_id, form, amount_tiyn, today, iin=member.iin
+    )
     ids = sorted(set(contribution_ids))
     if not ids:
         raise DomainError(N_("A nomination needs at least one confirmed contribution."))
@@ -188,11 +212,12 @@ def get_nomination(session: Session, nomination_id: int) -> Nomination:
 
 def submit_nomination(session: Session, *, nomination_id: int, actor_id: int) -> Nomination:
     """Send a draft to the commission's secretary."""
+    from incentives.workflow import NOMINATION
+
     nomination = get_nomination(session, nomination_id)
-    if nomination.status != "draft":
+    if not NOMINATION.can(nomination, "submit"):
         raise Conflict(N_("Only a draft can be submitted."))
-    nomination.status = "submitted"
-    nomination.submitted_at = dt.datetime.now(dt.UTC)
+    advance(session, NOMINATION, nomination, "submit", values={"submitted_at": clock.now()})
     audit.record(
         session,
         action="nomination.submit",
@@ -254,8 +279,7 @@ def nominate_initiative(
         raise DomainError(N_("Write why this member deserves the reward."))
     if recipient not in RECIPIENTS:
         raise DomainError(N_("Choose who is to be rewarded."))
-    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today)
-    member_id = recipient_name = recipient_user_id = None
+    member_id = recipient_name = recipient_user_id = iin = None
     if recipient == "activist":
         activist = session.get(User, initiative.submitted_by_id)
         recipient_user_id = activist.id
@@ -269,6 +293,9 @@ def nominate_initiative(
         recipient_name = f"{initiative.title}: {initiative.team}"[:300]
     else:
         recipient_name = f"{initiative.unit.name_kk} — {initiative.unit.name_ru}"[:300]
+    if recipient_user_id is not None:
+        iin = min(persons.iins_of(session, [recipient_user_id])[recipient_user_id], default=None)
+    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today, iin=iin)
     nomination = Nomination(
         commission_id=commission.id,
         member_id=member_id,

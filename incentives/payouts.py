@@ -1,23 +1,53 @@
-"""Payouts of approved rewards: payment, failure and retry, voiding, handing over non-cash ones."""
+"""Payouts of approved rewards: payment, failure and retry, voiding, handing over non-cash ones.
+
+The order of a reward is minutes → act → payment: paying, handing over and recording a failed
+payment need the item's session to have final minutes and the akimat's act (checked here to say
+what comes first, and by the database's ``payout_legal_order`` trigger whatever writes the row).
+
+A payout is a record of what happened, inserted once in its state (``incentives.workflow``
+PAYOUT): one live outcome per item, kept by the unique index ``uq_payout_live_item``. Each
+action carries the key of the form that asked for it and the fingerprint of what it asked: the
+same form sent again is the same payout and moves no money twice; the same form with other
+details is refused (422) and changes nothing; another form for a settled item is a 409 naming
+who settled it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
-from sqlalchemy import select
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import iban as stdiban
 from stdnum.exceptions import ValidationError
 
 from budget import ledger
-from budget.models import LedgerEntry
-from core import audit
+from core import audit, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.money import format_tiyn
-from incentives.models import AgendaItem, Payout
+from core.transitions import already_moved
+from incentives.models import AgendaItem, CommissionSession, Payout, PayoutTaxRate
+from incentives.workflow import PAYOUT
 
 LIVE = ("pending", "paid", "handed_over")
+
+MINUTES_FIRST = N_(
+    "The minutes of this session are not final yet. First the secretary makes the minutes"
+    " final, then the akimat's act is recorded; only then can the reward be paid."
+)
+ACT_FIRST = N_(
+    "The akimat's act on this session is not recorded yet. Record the akimat's act first;"
+    " then the reward can be paid."
+)
+
+NO_KEY = N_("The form's key is missing or too long: reload the page and send the form again.")
+
+
+class FormResent(DomainError):
+    """The same form (its idempotency key) came back asking for something else (422)."""
 
 
 def normalize_iban(text: str) -> str:
@@ -40,38 +70,140 @@ def mask_iban(value: str | None) -> str:
     return f"{value[:2]}** **** **** {value[-4:]}"
 
 
-def _approved_item(session: Session, item_id: int) -> AgendaItem:
+def what_comes_first(sitting: CommissionSession) -> str | None:
+    """Return why an item of ``sitting`` cannot be paid yet (a msgid), or None when it can."""
+    if sitting.status != "minutes_final":
+        return MINUTES_FIRST
+    if not sitting.act_number:
+        return ACT_FIRST
+    return None
+
+
+# ---- tax withheld -----------------------------------------------------------------------------
+
+
+def rate_for(session: Session, *, unit_id: int, form: str, on: dt.date) -> PayoutTaxRate | None:
+    """Return the tax rate of ``form`` in force on ``on`` for a commission of ``unit_id``.
+
+    The nearest jurisdiction up the tree that entered a rate for the form wins (a district's
+    own rate before its region's); within it, the latest ``effective_from`` not after ``on``.
+    """
+    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
+    if path is None:
+        return None
+    return session.scalar(
+        select(PayoutTaxRate)
+        .join(places.AdminUnit, places.AdminUnit.id == PayoutTaxRate.unit_id)
+        .where(
+            PayoutTaxRate.form == form,
+            PayoutTaxRate.effective_from <= on,
+            literal(path).like(places.AdminUnit.path + "%"),
+        )
+        .order_by(
+            func.length(places.AdminUnit.path).desc(),
+            PayoutTaxRate.effective_from.desc(),
+            PayoutTaxRate.id.desc(),
+        )
+        .limit(1)
+    )
+
+
+def withholding(rate: PayoutTaxRate | None, gross_tiyn: int) -> int:
+    """Return the tax withheld from ``gross_tiyn`` at ``rate``, rounded half up to the tiyn.
+
+    No rate entered: nothing is withheld. The rate's exempt amount of each payout is free.
+    """
+    if rate is None:
+        return 0
+    taxable = max(0, gross_tiyn - rate.exempt_tiyn)
+    return (taxable * rate.rate_bp + 5_000) // 10_000
+
+
+# ---- the steps ----------------------------------------------------------------------------------
+
+
+def _approved_item(session: Session, item_id: int, *, needs_act: bool) -> AgendaItem:
     item = session.get(AgendaItem, item_id)
     if item is None or item.outcome != "approved":
         raise NotFound(N_("No approved reward of this number."))
     if item.session.status not in ("closed", "minutes_final"):
         raise Conflict(N_("The session is not closed yet."))
-    # Voiding released the item's commitment: paying it now would draw on other items'.
-    voided = session.scalar(
-        select(Payout.id).where(Payout.item_id == item_id, Payout.status == "voided")
-    )
-    if voided:
-        raise Conflict(N_("This reward has been voided and can no longer be paid."))
+    if needs_act:
+        session.refresh(item.session)  # read the session as it is now, not as first loaded
+        blocker = what_comes_first(item.session)
+        if blocker:
+            raise Conflict(blocker)
     return item
 
 
-def _live(session: Session, item_id: int) -> Payout | None:
-    return session.scalar(select(Payout).where(Payout.item_id == item_id, Payout.status.in_(LIVE)))
+def _fingerprint(kind: str, item_id: int, **details) -> str:
+    """Return the fingerprint of what a form asked for, which its key is bound to."""
+    text = json.dumps({"kind": kind, "item": item_id, **details}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _already_paid():
-    raise Conflict(N_("This reward has already been paid."))
-
-
-def _same_request(session: Session, item_id: int, key: str) -> Payout | None:
-    """Return the live payout when it was made with ``key``; refuse when another was."""
-    existing = _live(session, item_id)
-    if existing is None:
+def _sent_before(session: Session, key: str | None, fingerprint: str) -> Payout | None:
+    """Return the payout this form made before; refuse when it asked for something else."""
+    if key is None:
         return None
-    entry = session.get(LedgerEntry, existing.ledger_entry_id) if existing.ledger_entry_id else None
-    if entry is not None and entry.idempotency_key == key:
-        return existing
-    return _already_paid()
+    prior = session.scalar(select(Payout).where(Payout.idempotency_key == key))
+    if prior is None:
+        return None
+    if prior.request_hash != fingerprint:
+        raise FormResent(
+            N_(
+                "This form was already sent with other details (account, amount, payment"
+                " order or date): what was recorded then stands and nothing was changed."
+                " Reload the page to see it; a different payment needs a new form."
+            )
+        )
+    return prior
+
+
+def _settled_by_other(session: Session, item_id: int) -> None:
+    """Refuse (409, naming who) when the item already has a live or a voided outcome."""
+    settled = session.scalar(
+        select(Payout)
+        .where(Payout.item_id == item_id, Payout.status.in_((*LIVE, "voided")))
+        .order_by(Payout.id.desc())
+        .limit(1)
+    )
+    if settled is None:
+        return
+    if settled.status == "voided":
+        # Voiding released the item's commitment: paying it now would draw on other items'.
+        raise Conflict(N_("This reward has been voided and can no longer be paid."))
+    raise already_moved(session, PAYOUT, settled.id, settled.status)
+
+
+def _insert(session: Session, payout: Payout, fingerprint: str) -> Payout | None:
+    """Insert ``payout`` (one of PAYOUT's initial states); return the winner of a clash, if any.
+
+    The unique index of live outcomes and the unique key make the database pick one winner
+    among concurrent requests; the loser finds the winner's row once it is committed.
+    """
+    if payout.status not in PAYOUT.initial:  # later states are reached only by advance()
+        raise ValueError(f"a payout is not created as {payout.status!r}")
+    try:
+        with session.begin_nested():
+            session.add(payout)
+            session.flush()
+    except IntegrityError:
+        prior = _sent_before(session, payout.idempotency_key, fingerprint)
+        if prior is not None:
+            return prior
+        _settled_by_other(session, payout.item_id)
+        raise
+    return None
+
+
+def _key(idempotency_key: str | None) -> str | None:
+    key = (idempotency_key or "").strip()
+    if not key:
+        return None
+    if len(key) > 64:
+        raise DomainError(NO_KEY)
+    return key
 
 
 def record_payment(
@@ -86,19 +218,22 @@ def record_payment(
     actor_id: int,
     today: dt.date,
 ) -> Payout:
-    """Record a cash reward paid by payment order; it disburses the commitment once.
+    """Record a cash reward paid by payment order: its gross leaves the line once.
 
-    The same ``idempotency_key`` (a double click, a retried request) returns the same payout.
-    A smaller payment than approved releases the rest of the commitment.
+    ``amount_tiyn`` is the gross paid (at most what the commission approved); the tax rate in
+    force on the order date decides the part withheld, the rest is the net the recipient gets.
+    The whole gross is disbursed (the withheld part is paid to the budget, not given back);
+    only an unpaid remainder of the approved amount is released. The same form sent again
+    returns the same payout; with other details it is refused.
     """
-    item = _approved_item(session, item_id)
+    audit.take_append_lock(session)  # before any row lock: the ledger and audit take it
+    item = _approved_item(session, item_id, needs_act=True)
     nomination = item.nomination
     if nomination.form != "cash":
         raise Conflict(N_("This reward is not paid in cash: record it as handed over."))
-    key = f"payout:{idempotency_key}"
-    existing = _same_request(session, item_id, key)
-    if existing is not None:
-        return existing
+    key = _key(idempotency_key)
+    if key is None:
+        raise DomainError(NO_KEY)
     if amount_tiyn <= 0:
         raise DomainError(N_("The amount must be greater than zero."))
     if amount_tiyn > nomination.amount_tiyn:
@@ -113,22 +248,35 @@ def record_payment(
     if order_date > today:
         raise DomainError(N_("The payment order cannot be dated in the future."))
     account = normalize_iban(iban)
+    fingerprint = _fingerprint(
+        "pay", item_id, iban=account, order=order_number, date=order_date, gross=amount_tiyn
+    )
+    prior = _sent_before(session, key, fingerprint)
+    if prior is not None:
+        return prior
+    _settled_by_other(session, item_id)
+    rate = rate_for(
+        session, unit_id=item.session.commission.unit_id, form=nomination.form, on=order_date
+    )
+    withheld = withholding(rate, amount_tiyn)
     payout = Payout(
         item_id=item_id,
-        amount_tiyn=amount_tiyn,
+        gross_tiyn=amount_tiyn,
+        withheld_tiyn=withheld,
+        net_tiyn=amount_tiyn - withheld,
+        tax_rate_id=rate.id if rate else None,
         status="paid",
+        idempotency_key=key,
+        request_hash=fingerprint,
         iban=account,
         order_number=order_number,
         order_date=order_date,
         recorded_by_id=actor_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(payout)
-            session.flush()
-    except IntegrityError:
-        # A concurrent request got there first: the same one if the key matches.
-        return _same_request(session, item_id, key) or _already_paid()
+    winner = _insert(session, payout, fingerprint)
+    if winner is not None:
+        return winner
+    ledger_key = f"payout:{key}"
     entry = ledger.disburse_funds(
         session,
         line_id=item.line_id,
@@ -136,7 +284,7 @@ def record_payment(
         reference_type="payout",
         reference_id=payout.id,
         actor_id=actor_id,
-        idempotency_key=key,
+        idempotency_key=ledger_key,
     )
     payout.ledger_entry_id = entry.id
     rest = nomination.amount_tiyn - amount_tiyn
@@ -148,7 +296,7 @@ def record_payment(
             reference_type="payout",
             reference_id=payout.id,
             actor_id=actor_id,
-            idempotency_key=f"{key}:rest",
+            idempotency_key=f"{ledger_key}:rest",
         )
     audit.record(
         session,
@@ -158,7 +306,10 @@ def record_payment(
         actor_id=actor_id,
         payload={
             "item_id": item_id,
-            "amount_tiyn": amount_tiyn,
+            "gross_tiyn": amount_tiyn,
+            "withheld_tiyn": withheld,
+            "net_tiyn": amount_tiyn - withheld,
+            "tax_rate_id": payout.tax_rate_id,
             "order": order_number,
             "iban": mask_iban(account),
         },
@@ -174,25 +325,39 @@ def record_failure(
     order_number: str,
     reason: str,
     actor_id: int,
+    idempotency_key: str | None = None,
 ) -> Payout:
     """Record a payment the bank returned; no money moved, and the payment can be retried."""
-    item = _approved_item(session, item_id)
-    if _live(session, item_id) is not None:
-        raise Conflict(N_("This reward has already been paid."))
+    audit.take_append_lock(session)
+    item = _approved_item(session, item_id, needs_act=True)
+    key = _key(idempotency_key)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
+    account = (iban or "").replace(" ", "").upper()[:34] or None
+    order_number = (order_number or "").strip() or None
+    fingerprint = _fingerprint("fail", item_id, iban=account, order=order_number, reason=reason)
+    prior = _sent_before(session, key, fingerprint)
+    if prior is not None:
+        return prior
+    _settled_by_other(session, item_id)
+    attempted = item.nomination.amount_tiyn
     payout = Payout(
         item_id=item_id,
-        amount_tiyn=item.nomination.amount_tiyn,
+        gross_tiyn=attempted,  # what was to be paid; nothing left the line
+        withheld_tiyn=0,
+        net_tiyn=attempted,
         status="failed",
-        iban=(iban or "").replace(" ", "").upper()[:34] or None,
-        order_number=(order_number or "").strip() or None,
+        idempotency_key=key,
+        request_hash=fingerprint,
+        iban=account,
+        order_number=order_number,
         failure_reason=reason,
         recorded_by_id=actor_id,
     )
-    session.add(payout)
-    session.flush()
+    winner = _insert(session, payout, fingerprint)
+    if winner is not None:
+        return winner
     audit.record(
         session,
         action="payout.failed",
@@ -204,27 +369,49 @@ def record_failure(
     return payout
 
 
-def void(session: Session, *, item_id: int, reason: str, actor_id: int) -> Payout:
-    """Give up paying an approved reward: its commitment is released."""
-    item = _approved_item(session, item_id)
-    if _live(session, item_id) is not None:
-        raise Conflict(N_("This reward has already been paid."))
+def void(
+    session: Session,
+    *,
+    item_id: int,
+    reason: str,
+    actor_id: int,
+    idempotency_key: str | None = None,
+) -> Payout:
+    """Give up paying an approved reward: its commitment is released.
+
+    It needs no act: the akimat may never sign one, and the money must come back to the line.
+    """
+    audit.take_append_lock(session)
+    item = _approved_item(session, item_id, needs_act=False)
+    key = _key(idempotency_key)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
+    fingerprint = _fingerprint("void", item_id, reason=reason)
+    prior = _sent_before(session, key, fingerprint)
+    if prior is not None:
+        return prior
+    settled = session.scalar(
+        select(Payout)
+        .where(Payout.item_id == item_id, Payout.status.in_((*LIVE, "voided")))
+        .limit(1)
+    )
+    if settled is not None:
+        raise already_moved(session, PAYOUT, settled.id, settled.status)
     payout = Payout(
         item_id=item_id,
-        amount_tiyn=0,
+        gross_tiyn=0,
+        withheld_tiyn=0,
+        net_tiyn=0,
         status="voided",
+        idempotency_key=key,
+        request_hash=fingerprint,
         failure_reason=reason,
         recorded_by_id=actor_id,
     )
-    try:
-        with session.begin_nested():  # a concurrent payment or void of the item wins
-            session.add(payout)
-            session.flush()
-    except IntegrityError:
-        raise Conflict(N_("This reward has already been paid or voided.")) from None
+    winner = _insert(session, payout, fingerprint)
+    if winner is not None:
+        return winner
     if item.line_id and item.nomination.amount_tiyn:
         ledger.release_funds(
             session,
@@ -247,36 +434,61 @@ def void(session: Session, *, item_id: int, reason: str, actor_id: int) -> Payou
 
 
 def hand_over(
-    session: Session, *, item_id: int, handed_on: dt.date, actor_id: int, today: dt.date
+    session: Session,
+    *,
+    item_id: int,
+    handed_on: dt.date,
+    actor_id: int,
+    today: dt.date,
+    idempotency_key: str | None = None,
 ) -> Payout:
-    """Record a non-cash reward as handed over; a gift's cost is disbursed. Safe to repeat."""
-    item = _approved_item(session, item_id)
+    """Record a non-cash reward as handed over; a gift's cost is disbursed once.
+
+    A gift's cost is its gross; a tax rate entered for valuable gifts decides the part of it
+    withheld (the recipient's net is the rest). The same form sent again is the same record.
+    """
+    audit.take_append_lock(session)
+    item = _approved_item(session, item_id, needs_act=True)
     nomination = item.nomination
     if nomination.form == "cash":
         raise Conflict(N_("A cash reward is recorded with its payment order."))
-    existing = _live(session, item_id)
-    if existing is not None:
-        return existing
+    key = _key(idempotency_key)
     if handed_on > today:
         raise DomainError(N_("The date cannot be in the future."))
+    fingerprint = _fingerprint("hand_over", item_id, date=handed_on)
+    prior = _sent_before(session, key, fingerprint)
+    if prior is not None:
+        return prior
+    _settled_by_other(session, item_id)
+    gross = nomination.amount_tiyn
+    rate = (
+        rate_for(
+            session, unit_id=item.session.commission.unit_id, form=nomination.form, on=handed_on
+        )
+        if gross
+        else None
+    )
+    withheld = withholding(rate, gross)
     payout = Payout(
         item_id=item_id,
-        amount_tiyn=nomination.amount_tiyn,
+        gross_tiyn=gross,
+        withheld_tiyn=withheld,
+        net_tiyn=gross - withheld,
+        tax_rate_id=rate.id if rate else None,
         status="handed_over",
+        idempotency_key=key,
+        request_hash=fingerprint,
         order_date=handed_on,
         recorded_by_id=actor_id,
     )
-    try:
-        with session.begin_nested():
-            session.add(payout)
-            session.flush()
-    except IntegrityError:
-        return _live(session, item_id)
-    if nomination.amount_tiyn:
+    winner = _insert(session, payout, fingerprint)
+    if winner is not None:
+        return winner
+    if gross:
         entry = ledger.disburse_funds(
             session,
             line_id=item.line_id,
-            amount_tiyn=nomination.amount_tiyn,
+            amount_tiyn=gross,
             reference_type="payout",
             reference_id=payout.id,
             actor_id=actor_id,
@@ -289,6 +501,12 @@ def hand_over(
         object_type="payout",
         object_id=payout.id,
         actor_id=actor_id,
-        payload={"item_id": item_id, "amount_tiyn": nomination.amount_tiyn},
+        payload={
+            "item_id": item_id,
+            "gross_tiyn": gross,
+            "withheld_tiyn": withheld,
+            "net_tiyn": gross - withheld,
+            "tax_rate_id": payout.tax_rate_id,
+        },
     )
     return payout

@@ -14,6 +14,7 @@ from core.errors import N_, Conflict, DomainError, NotFound
 from incentives.models import (
     COMMISSION_ROLES,
     FORMS,
+    STAND_INS,
     Commission,
     CommissionMember,
     RewardPolicy,
@@ -42,11 +43,19 @@ def set_policy(
     quorum: tuple[int, int],
     chair_breaks_tie: bool,
     actor_id: int | None,
+    annual_cap_basis: str = "",
 ) -> RewardPolicy:
-    """Record a version of the akimat's reward policy, in force from ``effective_from``."""
+    """Record a version of the akimat's reward policy, in force from ``effective_from``.
+
+    ``annual_cap_basis`` cites the act that sets the annual cap per person when it is not the
+    policy's own resolution.
+    """
     resolution = (resolution or "").strip()
     if not resolution:
         raise DomainError(N_("Cite the akimat's resolution that sets this policy."))
+    annual_cap_basis = " ".join((annual_cap_basis or "").split())
+    if len(annual_cap_basis) > 300:
+        raise DomainError(N_("The legal basis of the annual cap is at most 300 characters."))
     unknown = [f for f in forms if f not in FORMS]
     if not forms or unknown:
         raise DomainError(N_("Choose the allowed forms of reward."))
@@ -78,6 +87,7 @@ def set_policy(
         forms=",".join(f for f in FORMS if f in forms),
         cash_cap_mci=cash_cap_mci,
         annual_cap_mci=annual_cap_mci,
+        annual_cap_basis=annual_cap_basis,
         points=json.dumps(points, sort_keys=True),
         quorum_numerator=numerator,
         quorum_denominator=denominator,
@@ -99,6 +109,7 @@ def set_policy(
             "forms": policy.forms,
             "cash_cap_mci": cash_cap_mci,
             "annual_cap_mci": annual_cap_mci,
+            "annual_cap_basis": annual_cap_basis,
             "quorum": f"{numerator}/{denominator}",
             "chair_breaks_tie": chair_breaks_tie,
             "points": points,
@@ -173,6 +184,40 @@ def create_commission(session: Session, *, unit_id: int, name: str, actor_id: in
         object_id=commission.id,
         actor_id=actor_id,
         payload={"unit_id": unit_id, "name": name},
+    )
+    return commission
+
+
+def set_rules(
+    session: Session,
+    *,
+    commission_id: int,
+    secretary_votes: bool,
+    chair_stand_in: str,
+    actor_id: int,
+) -> Commission:
+    """Set the commission's rules of procedure: whether the secretary votes, and who presides
+    and casts the deciding vote of a tie when the chair is absent."""
+    commission = get_commission(session, commission_id)
+    if chair_stand_in not in STAND_INS:
+        raise DomainError(N_("Choose who presides when the chair is absent."))
+    before = {
+        "secretary_votes": commission.secretary_votes,
+        "chair_stand_in": commission.chair_stand_in,
+    }
+    after = {"secretary_votes": bool(secretary_votes), "chair_stand_in": chair_stand_in}
+    if before == after:
+        return commission
+    commission.secretary_votes = after["secretary_votes"]
+    commission.chair_stand_in = chair_stand_in
+    session.flush()
+    audit.record(
+        session,
+        action="commission.rules",
+        object_type="commission",
+        object_id=commission_id,
+        actor_id=actor_id,
+        payload={"before": before, "after": after},
     )
     return commission
 

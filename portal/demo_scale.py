@@ -1201,8 +1201,10 @@ class _Scale:
                     if outcome == "approved":
                         self._pay(sitting, item["id"], person, form, amount, line, rows, moved)
         self._waiting_nominations(rows)
+        # Payouts go in after the minutes are final and the act recorded (minutes → act → pay).
         for model, columns in COMMISSION_TABLES:
-            bulk.write(model, columns, rows[model.__tablename__])
+            if model is not Payout:
+                bulk.write(model, columns, rows[model.__tablename__])
         for line_id, (committed, disbursed) in sorted(moved.items()):
             # Guarded like the ledger's own movements: the counters never pass the approved sum.
             done = session.execute(
@@ -1222,6 +1224,7 @@ class _Scale:
             if done != 1:
                 raise RuntimeError(f"budget line {line_id} cannot take the scale rewards")
         self._final_minutes(sittings)
+        bulk.write(Payout, PAYOUT_COLUMNS, rows["payout"])
         return {
             model.__tablename__: len(rows[model.__tablename__]) for model, _ in COMMISSION_TABLES
         }
@@ -1236,6 +1239,7 @@ class _Scale:
             "opened": opened,
             "closed": opened + dt.timedelta(hours=2),
             "act": held + dt.timedelta(days=3),
+            "act_number": f"№ {100 + n} (демо)",
             "secretary": secretary,
         }
         rows["commission_session"].append(
@@ -1250,8 +1254,9 @@ class _Scale:
                 opened_at=opened,
                 closed_at=sitting["closed"],
                 quorum_met=True,
-                act_number=f"№ {100 + n} (демо)",
-                act_date=sitting["act"],
+                # The act is recorded after the minutes are final (a CHECK requires it).
+                act_number=None,
+                act_date=None,
                 planned_by_id=secretary,
             )
         )
@@ -1396,7 +1401,9 @@ class _Scale:
         at = min(_local(day, 15), self.now)
         payout = {
             "item_id": item_id,
-            "amount_tiyn": amount,
+            "gross_tiyn": amount,
+            "withheld_tiyn": 0,  # the scale region's finance department entered no tax rate
+            "net_tiyn": amount,
             "iban": None,
             "order_number": None,
             "order_date": day,
@@ -1458,6 +1465,13 @@ class _Scale:
                 text_ru=text_ru,
                 actor_id=sitting["secretary"],
                 now=sitting["closed"] + dt.timedelta(days=1),
+            )
+            sessions.record_act(
+                session,
+                session_id=found.id,
+                number=sitting["act_number"],
+                date=sitting["act"],
+                actor_id=sitting["secretary"],
             )
             session.flush()
 
@@ -1670,7 +1684,9 @@ VOTE_COLUMNS = (
 PAYOUT_COLUMNS = (
     "id",
     "item_id",
-    "amount_tiyn",
+    "gross_tiyn",
+    "withheld_tiyn",
+    "net_tiyn",
     "status",
     "iban",
     "order_number",

@@ -329,6 +329,7 @@ FLAG_KIND_LABELS = {
     "confirmed_by_nominator": _l("Contributions confirmed by the nominator"),
     "commit_on_closed_year": _l("Commitment on a closed year"),
     "line_ledger_drift": _l("Line counters differ from the ledger"),
+    "line_decision_drift": _l("Approved amount differs from the verified decisions"),
     "audit_chain_broken": _l("Broken audit chain"),
 }
 
@@ -360,3 +361,20 @@ AUDIT_ACTION_LABELS.update(
         "pii.reveal": _l("Personal data shown in full"),
     }
 )
+
+# The states of every declared workflow (core.transitions), by workflow name: the 409 of a
+# step someone else took first names the state the record is in now, in the reader's language.
+WORKFLOW_STATE_LABELS = {
+    "application": APPLICATION_STATUS_LABELS,
+    "member": MEMBER_STATUS_LABELS,
+    "shift": {"planned": _l("Planned"), "cancelled": _l("Cancelled")},
+    "signup": SIGNUP_STATUS_LABELS,
+    "contribution": CONTRIBUTION_STATUS_LABELS,
+    "maslikhat_decision": {"entered": _l("Awaiting verification"), "verified": _l("Verified")},
+    "commission_session": SESSION_STATUS_LABELS,
+    "nomination": NOMINATION_STATUS_LABELS,
+    "payout": PAYOUT_STATUS_LABELS,
+    "inquiry": {"open": _l("Open"), "answered": _l("Answered"), "closed": _l("Closed")},
+    "sober_declaration": DECLARATION_STATUS_LABELS,
+    "sober_initiative": INITIATIVE_STATUS_LABELS,
+}

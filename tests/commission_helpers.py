@@ -9,7 +9,7 @@ import itertools
 from budget import appropriations
 from core import accounts, places
 from incentives import nominations, policy
-from tests.volunteer_helpers import make_member
+from tests.volunteer_helpers import iin_for, make_member
 from volunteers.activity_models import Contribution
 
 DISTRICT = "354000000"
@@ -141,7 +141,12 @@ def setup(
 
 def nominee(session, *, contributions: int = 2, applicant=None, points: int = 5):
     """A registered member with confirmed contributions; returns (member, contribution ids)."""
-    member = make_member(session, next(_SERIALS), applicant=applicant, today=dt.date(2026, 3, 18))
+    # A serial without a check digit makes the IIN of the next one (core.iin.make_iin): skip
+    # it, or two nominees of one test would be one person.
+    serial = next(_SERIALS)
+    while iin_for(serial)[7:11] != f"{serial:04d}":
+        serial = next(_SERIALS)
+    member = make_member(session, serial, applicant=applicant, today=dt.date(2026, 3, 18))
     ids = []
     for n in range(contributions):
         c = Contribution(
@@ -176,3 +181,53 @@ def nominate(session, s: Setup, member, contribution_ids, *, form="cash", mci=10
         nominator_id=kw.get("nominator_id", s.coordinator_id),
         today=kw.get("today", dt.date(2026, 10, 1)),
     )
+
+
+NOW = dt.datetime(2026, 10, 15, 6, 0, tzinfo=dt.UTC)
+FOUR = ("chair", "secretary", "member2", "member3")
+
+
+def plan_sitting(session, s: Setup, nomination_ids, *, held_on=HELD_ON, on_paper=False):
+    """Plan a session of the commission and put the nominations on its agenda."""
+    from incentives import sessions
+
+    sitting = sessions.plan(
+        session,
+        commission_id=s.commission_id,
+        held_on=held_on,
+        place="Әкімдік, мәжіліс залы",
+        on_paper=on_paper,
+        actor_id=s.users["secretary"],
+    )
+    sessions.add_to_agenda(
+        session, session_id=sitting.id, nomination_ids=nomination_ids, actor_id=s.users["secretary"]
+    )
+    return sitting
+
+
+def open_sitting(session, s: Setup, sitting, present):
+    from incentives import sessions
+
+    return sessions.open_session(
+        session,
+        session_id=sitting.id,
+        present_ids={s.members[p] for p in present},
+        actor_id=s.users["secretary"],
+        now=NOW,
+    )
+
+
+def vote_all(session, s: Setup, sitting, choices: dict[str, str]):
+    """Each labelled present member votes the same on every item (own vote)."""
+    from incentives import sessions
+
+    for item in sitting.items:
+        for label, choice in choices.items():
+            sessions.vote(
+                session,
+                item_id=item.id,
+                commission_member_id=s.members[label],
+                choice=choice,
+                reason=None,
+                entered_by_id=s.users[label],
+            )

@@ -138,7 +138,9 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "commission.candidates": [page()],
     "commission.close_session": [obj(session_id=SESSION)],
     "commission.commission": [obj(commission_id=COMMISSION)],
+    "commission.commission_rules": [obj(commission_id=COMMISSION)],
     "commission.commissions": [page()],
+    "commission.declare_conflict": [obj(item_id=ITEM)],
     "commission.end_term": [obj(member_id=SEAT)],
     "commission.fail": [obj(item_id=ITEM)],
     "commission.finalize_minutes": [obj(session_id=SESSION)],
@@ -163,6 +165,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "commission.session_page": [obj(session_id=SESSION)],
     "commission.sessions_list": [page()],
     "commission.submit_nomination": [obj(nomination_id=NOMINATION)],
+    "commission.tax_rates_page": [page()],
     "commission.void": [obj(item_id=ITEM)],
     "commission.vote": [obj(item_id=ITEM)],
     # the budget

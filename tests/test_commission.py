@@ -160,15 +160,20 @@ def test_nominator_on_the_commission_is_recused_automatically(app, session):
     member, ids = nominee(session)
     n = nominate(session, s, member, ids, form="thanks")
     sitting = _sitting(session, s, [n.id])
-    _open(session, s, sitting, ["chair", "secretary", "member2", "coordinator"])
+    _open(session, s, sitting, ["chair", "secretary", "member2", "member3", "coordinator"])
     recusal = [v for v in sitting.items[0].votes if v.choice == "recused"]
     assert [(v.commission_member_id, v.automatic, v.reason) for v in recusal] == [
         (s.members["coordinator"], True, "nominator")
     ]
     with pytest.raises(Conflict, match="recused"):
         _vote_all(session, s, sitting, {"coordinator": "for"})
-    # 2 for of 3 voters who are not recused: a majority.
-    _vote_all(session, s, sitting, {"chair": "for", "secretary": "for", "member2": "against"})
+    # 3 for of the 4 voters who are not recused (the quorum of 4 holds after the recusal).
+    _vote_all(
+        session,
+        s,
+        sitting,
+        {"chair": "for", "secretary": "for", "member2": "for", "member3": "against"},
+    )
     sessions.close(session, session_id=sitting.id, actor_id=s.users["secretary"], now=NOW)
     item = sitting.items[0]
     assert (item.outcome, item.recused) == ("approved", 1)
@@ -179,7 +184,7 @@ def test_paper_session_votes_are_entered_by_the_secretary(app, session):
     member, ids = nominee(session)
     n = nominate(session, s, member, ids, form="certificate")
     sitting = _sitting(session, s, [n.id], on_paper=True)
-    _open(session, s, sitting, ["chair", "secretary", "member2", "member3"])
+    _open(session, s, sitting, ["chair", "secretary", "member2", "member3", "member4"])
     item = sitting.items[0]
     with pytest.raises(PermissionDenied):
         sessions.vote(
@@ -190,7 +195,7 @@ def test_paper_session_votes_are_entered_by_the_secretary(app, session):
             reason=None,
             entered_by_id=s.users["chair"],
         )
-    for label in ("chair", "secretary", "member2", "member3"):
+    for label in ("chair", "secretary", "member2", "member3", "member4"):
         sessions.vote(
             session,
             item_id=item.id,
@@ -276,7 +281,7 @@ def test_final_minutes_cannot_change_and_cannot_be_finalised_twice(app, session)
     )
     session.commit()
     assert sitting.minutes_hash == sessions.minutes_hash("ХАТТАМА", "ПРОТОКОЛ")
-    with pytest.raises(Conflict, match="already final"):
+    with pytest.raises(Conflict, match="Already done by"):
         sessions.finalize_minutes(
             session, session_id=sitting.id, text_kk="x", text_ru="y", actor_id=1, now=NOW
         )
@@ -298,13 +303,25 @@ def test_final_minutes_cannot_change_and_cannot_be_finalised_twice(app, session)
     session.commit()
 
 
-def _approved_cash(session, s, mci=10):
+def _approved_cash(session, s, mci=10, *, act=True):
     member, ids = nominee(session)
     n = nominate(session, s, member, ids, mci=mci)
     sitting = _sitting(session, s, [n.id])
     _open(session, s, sitting, ["chair", "secretary", "member2", "member3"])
     _vote_all(session, s, sitting, dict.fromkeys(FOUR, "for"))
     sessions.close(session, session_id=sitting.id, actor_id=s.users["secretary"], now=NOW)
+    if act:  # minutes → act → payment
+        sessions.finalize_minutes(
+            session,
+            session_id=sitting.id,
+            text_kk="ХАТТАМА",
+            text_ru="ПРОТОКОЛ",
+            actor_id=1,
+            now=NOW,
+        )
+        sessions.record_act(
+            session, session_id=sitting.id, number="№ 412", date=HELD_ON, actor_id=1
+        )
     session.commit()
     return sitting.items[0]
 
@@ -334,7 +351,7 @@ def test_payment_is_idempotent_and_checked(app, session):
     again = payouts.record_payment(session, **kwargs)  # a double click
     session.commit()
     assert again.id == first.id
-    with pytest.raises(Conflict, match="already been paid"):
+    with pytest.raises(Conflict, match="Already done by"):
         payouts.record_payment(session, **{**kwargs, "idempotency_key": "another-form"})
     session.rollback()
     line = session.get(BudgetLine, s.line_id)
@@ -528,6 +545,10 @@ def test_an_initiative_reward_is_paid_from_the_sober_line_only(app, session):
     _open(session, s, sitting, list(FOUR))
     _vote_all(session, s, sitting, dict.fromkeys(FOUR, "for"))
     sessions.close(session, session_id=sitting.id, actor_id=s.users["secretary"], now=NOW)
+    sessions.finalize_minutes(
+        session, session_id=sitting.id, text_kk="ХАТТАМА", text_ru="ПРОТОКОЛ", actor_id=1, now=NOW
+    )
+    sessions.record_act(session, session_id=sitting.id, number="№ 413", date=HELD_ON, actor_id=1)
     session.commit()
     item = next(i for i in sitting.items if i.nomination_id == team.id)
     assert (item.outcome, item.line_id) == ("approved", sober_line)

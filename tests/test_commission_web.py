@@ -152,6 +152,7 @@ def _world(session, *, on_paper_members: bool = False) -> World:
         ("member@demo.kz", "member"),
         ("member2@bz.kz", "member"),
         ("member3@bz.kz", "member"),
+        ("member4@bz.kz", "member"),
     ]
     seats = {}
     for email, role in people:
@@ -302,8 +303,8 @@ def test_quarter_path_through_the_browser(app, session):
             app,
             "%(present)s of %(total)s present, %(needed)s needed.",
             "kk",
-            present=4,
-            total=5,
+            present=5,
+            total=6,
             needed=4,
         )
         in page.text
@@ -331,6 +332,8 @@ def test_quarter_path_through_the_browser(app, session):
     assert session.get(CommissionSession, session_id).status == "open"
     assert _vote(app, "secretary@demo.kz", item_id, "for").status_code == 302
     assert _vote(app, "member@demo.kz", item_id, "for").status_code == 302
+    assert _vote(app, "member4@bz.kz", item_id, "for", password=PASSWORD).status_code == 302
+    # A recusal leaves 4 voters of the 4 the quorum needs: the item is decided.
     recused = _vote(
         app, "member2@bz.kz", item_id, "recused", "Номинанттың туысы", password=PASSWORD
     )
@@ -359,7 +362,18 @@ def test_quarter_path_through_the_browser(app, session):
     assert "Member3 Тестов" in sitting.minutes_ru  # the absent member is listed
     twice = secretary.post(f"{url}/minutes")
     assert twice.status_code == 409
-    assert translated(app, "The minutes are already final and cannot change.", "kk") in twice.text
+    secretary_name = user(session, "secretary@demo.kz").full_name
+    assert (
+        translated(
+            app,
+            "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
+            "reload the page to see where it stands.",
+            "kk",
+            who=secretary_name,
+            state="minutes_final",
+        )
+        in twice.text
+    )
     session.rollback()
     again = session.get(CommissionSession, session_id)
     assert (again.minutes_kk, again.minutes_ru, again.minutes_hash) == frozen
@@ -555,6 +569,7 @@ def test_paper_session_votes_are_entered_by_the_secretary(app, session):
         ("member@demo.kz", "against"),
         ("member2@bz.kz", "abstain"),
         ("member3@bz.kz", "against"),
+        ("member4@bz.kz", "against"),
     ]:
         response = secretary.post(
             f"{url}/items/{item_id}/votes",
@@ -572,7 +587,7 @@ def test_paper_session_votes_are_entered_by_the_secretary(app, session):
     assert (item.outcome, item.votes_for, item.votes_against, item.abstained) == (
         "rejected",
         1,
-        3,
+        4,
         1,
     )
     line = session.get(BudgetLine, w.line_id)
@@ -642,6 +657,10 @@ def _approve(app, session, w: World, nomination_id: int) -> int:
         password = PASSWORD if email.endswith("@bz.kz") else None
         assert _vote(app, email, item_id, "for", password=password).status_code == 302
     assert secretary.post(f"{url}/close").status_code == 302
+    # Minutes → act → payment: the reward is payable once both are recorded.
+    assert secretary.post(f"{url}/minutes").status_code == 302
+    act = secretary.post(f"{url}/act", data={"number": "245", "date": w.today.isoformat()})
+    assert act.status_code == 302
     return item_id
 
 

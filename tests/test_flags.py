@@ -58,6 +58,40 @@ def _pay(session, item, order_date, mci=10):
     session.commit()
 
 
+def _pay_before_the_rule(session, item, order_date, mci=10):
+    """A payout recorded before final minutes and the act, as the portal allowed before
+    migration 0015: written past the trigger that now refuses it (restored right after)."""
+    from incentives.models import Payout
+
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        trigger = session.scalar(
+            text("SELECT sql FROM sqlite_master WHERE name = 'payout_legal_order'")
+        )
+        session.execute(text("DROP TRIGGER payout_legal_order"))
+    else:
+        session.execute(text("ALTER TABLE payout DISABLE TRIGGER payout_legal_order"))
+    amount = mci * MCI_2026
+    session.add(
+        Payout(
+            item_id=item.id,
+            gross_tiyn=amount,
+            withheld_tiyn=0,
+            net_tiyn=amount,
+            status="paid",
+            iban=IBAN,
+            order_number=f"ПП-{item.id}",
+            order_date=order_date,
+            recorded_by_id=1,
+        )
+    )
+    session.flush()
+    session.execute(
+        text(trigger if sqlite else "ALTER TABLE payout ENABLE TRIGGER payout_legal_order")
+    )
+    session.commit()
+
+
 def _two_rewards(session, s):
     """One person, two cash rewards of 10 MCI each (together 20: the annual cap of setup)."""
     member, ids = nominee(session, contributions=4)
@@ -72,7 +106,7 @@ def test_payout_without_final_minutes_fires(app, session):
     s = setup(session)
     member, ids = nominee(session)
     sitting = _close(session, s, [nominate(session, s, member, ids).id])
-    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    _pay_before_the_rule(session, sitting.items[0], dt.date(2026, 10, 20))
     found = flags.payouts_without_minutes(session, [s.unit_id])
     assert _kinds(found) == ["payout_without_minutes"]
     assert "neither final minutes nor an akimat act" in found[0].msg
@@ -97,7 +131,7 @@ def test_final_minutes_without_act_fires(app, session):
     s = setup(session)
     member, ids = nominee(session)
     sitting = _close(session, s, [nominate(session, s, member, ids).id], final=True)
-    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    _pay_before_the_rule(session, sitting.items[0], dt.date(2026, 10, 20))
     (found,) = flags.payouts_without_minutes(session, None)
     assert "no akimat act" in found.msg
 
@@ -276,7 +310,7 @@ def test_flags_job_and_page_show_counts_explanations_and_links(app, client, sess
     s = setup(session)
     member, ids = nominee(session)
     sitting = _close(session, s, [nominate(session, s, member, ids).id])
-    _pay(session, sitting.items[0], dt.date(2026, 10, 20))
+    _pay_before_the_rule(session, sitting.items[0], dt.date(2026, 10, 20))
     login(client, "deputy@demo.kz")
     page = client.get("/oversight/flags")
     assert page.status_code == 200
@@ -314,3 +348,17 @@ def test_scheduled_flags_run_covers_every_jurisdiction(app, session):
     done = session.get(JobRun, run_id)
     assert done.status == "succeeded"
     assert set(json.loads(done.result)["counts"]) == set(flags.KINDS)
+
+
+def test_line_approved_beyond_its_verified_decisions_fires_and_balanced_is_quiet(app, session):
+    # Finding 1 of issue 15: an amount applied twice went unnoticed by the red flags.
+    s = setup(session)
+    assert flags.lines_differing_from_decisions(session, None) == []
+    session.execute(
+        text("UPDATE budget_line SET approved_tiyn = approved_tiyn * 2 WHERE id = :id"),
+        {"id": s.line_id},
+    )
+    session.commit()
+    (found,) = flags.lines_differing_from_decisions(session, [s.unit_id])
+    assert (found.target_type, found.target_id) == ("budget_line", s.line_id)
+    assert flags.lines_differing_from_decisions(session, [s.unit_id + 10_000]) == []

@@ -245,6 +245,8 @@ POST_TARGETS: dict[str, Target] = {
         page=lambda ids: f"/commission/sessions/{ids['paper_session']}",
     ),
     "commission.close_session": Target(S, _ids(session_id="open_session"), examples=FEW),
+    # After the close: a declared conflict would recuse the member from the vote above.
+    "commission.declare_conflict": Target(M, _ids(item_id="open_item"), names=("reason",)),
     "commission.finalize_minutes": Target(S, _ids(session_id="open_session"), examples=FEW),
     "commission.record_act": Target(
         S,
@@ -267,6 +269,17 @@ POST_TARGETS: dict[str, Target] = {
     ),
     "commission.hand_over": Target(
         F, _ids(item_id="gift_item"), page=lambda ids: f"/commission/payouts/{ids['gift_item']}"
+    ),
+    "commission.tax_rates_page": Target(
+        F,
+        page=lambda ids: "/commission/tax-rates",
+        fill=lambda ids: {"rate": "10", "legal_basis": "Салық кодексі"},
+    ),
+    # Last of the commission's forms: the rules it sets apply to sessions closed from now on.
+    "commission.commission_rules": Target(
+        A,
+        _ids(commission_id="commission"),
+        names=("secretary_votes", "chair_stand_in"),
     ),
     # the budget
     "finance.new_program": Target(

@@ -494,6 +494,9 @@ def test_payment_status_amount_and_line_cannot_be_set(w):
         **w.injected(),
         "status": "voided",
         "amount_tiyn": "1",
+        "gross_tiyn": "1",
+        "withheld_tiyn": "0",
+        "net_tiyn": "1",
         "iban": "KZ86125KZT5004100100",
         "order_number": "ПП-1",
         "order_date": _today().isoformat(),
@@ -504,7 +507,8 @@ def test_payment_status_amount_and_line_cannot_be_set(w):
     assert response.status_code == 302, _why(response)
     paid = w.last(Payout)
     assert paid["item_id"] == item_id and paid["status"] == "paid"
-    assert paid["amount_tiyn"] == amount_tiyn and paid["recorded_by_id"] == w.users[F]
+    assert paid["gross_tiyn"] == amount_tiyn and paid["recorded_by_id"] == w.users[F]
+    assert paid["withheld_tiyn"] + paid["net_tiyn"] == amount_tiyn
     assert w.row(BudgetLine, w.ids["other_line"]) == other_before
 
 

@@ -72,6 +72,11 @@ class PolicyForm(FlaskForm):
         description=_l("The default quorum is two thirds of the members (2/3)."),
     )
     chair_breaks_tie = BooleanField(_l("The chair's vote decides a tie"), default=True)
+    annual_cap_basis = StringField(
+        _l("Legal basis of the annual cap"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("The act that sets the cap per person, if not the resolution above."),
+    )
 
 
 def policy_form_class(kinds, locale: str) -> type[PolicyForm]:
@@ -112,6 +117,25 @@ class MemberForm(FlaskForm):
     )
     term_from = DateField(_l("Term from"), validators=[DataRequired()])
     term_to = DateField(_l("Term to"), validators=[Optional()])
+
+
+class RulesForm(FlaskForm):
+    secretary_votes = BooleanField(_l("The secretary votes"))
+    chair_stand_in = SelectField(
+        _l("When the chair is absent"),
+        choices=[
+            SelectChoice(
+                "deputy_chair", _l("the deputy chair presides and casts the deciding vote")
+            ),
+            SelectChoice("nobody", _l("nobody casts a deciding vote")),
+        ],
+    )
+
+
+class ConflictForm(FlaskForm):
+    reason = StringField(
+        _l("Conflict of interest: the reason"), validators=[DataRequired(), Length(max=1000)]
+    )
 
 
 class EndTermForm(FlaskForm):

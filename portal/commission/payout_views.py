@@ -9,19 +9,21 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from core import clock
 from core.errors import DomainError
 from core.money import format_tiyn, parse_tenge
 from incentives import payouts
-from incentives.models import AgendaItem, Commission, CommissionSession, Payout
+from incentives.models import AgendaItem, Commission, CommissionSession, Payout, PayoutTaxRate
 from portal import pii, session_policy
-from portal.commission.forms import FailureForm, HandOverForm, PaymentForm, VoidForm
+from portal.commission.forms import PaymentForm
+from portal.commission.payout_forms import KeyedFailureForm, KeyedHandOverForm, KeyedVoidForm
+from portal.commission.tax_views import percent  # its routes register on ``bp`` too
 from portal.commission.views import (
     PAYERS,
     PAYOUT_READERS,
     _holds,
     _in_scope,
     _states,
-    _today,
     _users,
     bp,
 )
@@ -67,6 +69,7 @@ def payouts_list():
         "commission/payouts.html",
         rows=rows,
         states=states,
+        waiting={s.id: payouts.what_comes_first(s) for _i, s, _c in rows},
         iban=_iban,
         page=found.page,
         pages=found.pages,
@@ -97,9 +100,19 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
     revealed = frozenset(
         p.id for p in history if may_pay and p.iban and pii.take("payout", p.id, "iban")
     )
+    nomination = item.nomination
+    today = clock.today()
+    # What comes first (final minutes, then the akimat's act), shown instead of the forms.
+    blocker = payouts.what_comes_first(item.session)
+    money = nomination.form in ("cash", "valuable_gift") and nomination.amount_tiyn > 0
+    rate = (
+        payouts.rate_for(db.session, unit_id=unit_id, form=nomination.form, on=today)
+        if money
+        else None
+    )
     context = {
         "item": item,
-        "nomination": item.nomination,
+        "nomination": nomination,
         "sitting": item.session,
         "history": history,
         "state": state,
@@ -107,20 +120,39 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
         "revealed": lambda p: p.id in revealed,
         "may_pay": may_pay,
         "people": _users(p.recorded_by_id for p in history),
+        "blocker": _(blocker) if blocker else None,  # a plain str: the page escapes it
+        "money": money,
+        "rate": rate,
+        "withheld": payouts.withholding(rate, nomination.amount_tiyn),
+        "rates": {r.id: r for r in _rates_of(history)},
+        "percent": percent,
     }
     settled = state is not None and state.status in (*payouts.LIVE, "voided")
     if may_pay and not settled:
-        if item.nomination.form == "cash":
+        if blocker is None and nomination.form == "cash":
             context["pay_form"] = forms.get("pay_form") or PaymentForm(
-                amount=format_tiyn(item.nomination.amount_tiyn).removesuffix("\u00a0₸"),
-                order_date=_today(),
+                amount=format_tiyn(nomination.amount_tiyn).removesuffix("\u00a0₸"),
+                order_date=today,
                 key=uuid.uuid4().hex,
             )
-            context["fail_form"] = forms.get("fail_form") or FailureForm(prefix="fail")
-        else:
-            context["hand_form"] = forms.get("hand_form") or HandOverForm(handed_on=_today())
-        context["void_form"] = forms.get("void_form") or VoidForm(prefix="void")
+            context["fail_form"] = forms.get("fail_form") or KeyedFailureForm(
+                prefix="fail", key=uuid.uuid4().hex
+            )
+        elif blocker is None:
+            context["hand_form"] = forms.get("hand_form") or KeyedHandOverForm(
+                handed_on=today, hand_key=uuid.uuid4().hex
+            )
+        context["void_form"] = forms.get("void_form") or KeyedVoidForm(
+            prefix="void", key=uuid.uuid4().hex
+        )
     return render_template("commission/payout.html", **context), status
+
+
+def _rates_of(history) -> list[PayoutTaxRate]:
+    ids = {p.tax_rate_id for p in history if p.tax_rate_id}
+    if not ids:
+        return []
+    return list(db.session.scalars(select(PayoutTaxRate).where(PayoutTaxRate.id.in_(ids))))
 
 
 @bp.route("/payouts/<int:item_id>")
@@ -161,7 +193,7 @@ def pay(item_id: int):
             amount_tiyn=parse_tenge(f.amount.data),
             idempotency_key=f.key.data,
             actor_id=current_user.id,
-            today=_today(),
+            today=clock.today(),
         ),
         _("The payment has been recorded."),
     )
@@ -173,7 +205,7 @@ def pay(item_id: int):
 def fail(item_id: int):
     return _payout_action(
         item_id,
-        FailureForm(prefix="fail"),
+        KeyedFailureForm(prefix="fail"),
         "fail_form",
         lambda item, f: payouts.record_failure(
             db.session,
@@ -182,6 +214,7 @@ def fail(item_id: int):
             order_number=f.order_number.data,
             reason=f.reason.data,
             actor_id=current_user.id,
+            idempotency_key=f.key.data,
         ),
         _("The failed payment has been recorded; the payment can be retried."),
     )
@@ -193,10 +226,14 @@ def fail(item_id: int):
 def void(item_id: int):
     return _payout_action(
         item_id,
-        VoidForm(prefix="void"),
+        KeyedVoidForm(prefix="void"),
         "void_form",
         lambda item, f: payouts.void(
-            db.session, item_id=item.id, reason=f.reason.data, actor_id=current_user.id
+            db.session,
+            item_id=item.id,
+            reason=f.reason.data,
+            actor_id=current_user.id,
+            idempotency_key=f.key.data,
         ),
         _("The reward has been voided; its commitment is released."),
     )
@@ -208,14 +245,15 @@ def void(item_id: int):
 def hand_over(item_id: int):
     return _payout_action(
         item_id,
-        HandOverForm(),
+        KeyedHandOverForm(),
         "hand_form",
         lambda item, f: payouts.hand_over(
             db.session,
             item_id=item.id,
             handed_on=f.handed_on.data,
             actor_id=current_user.id,
-            today=_today(),
+            today=clock.today(),
+            idempotency_key=f.hand_key.data,
         ),
         _("The reward has been recorded as handed over."),
     )

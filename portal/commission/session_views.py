@@ -24,12 +24,14 @@ from incentives.models import (
     Commission,
     CommissionMember,
     CommissionSession,
+    ConflictDeclaration,
     Nomination,
     Vote,
 )
 from portal.commission.forms import (
     ActForm,
     AgendaForm,
+    ConflictForm,
     OpenForm,
     PaperVoteForm,
     PlanForm,
@@ -159,15 +161,20 @@ def _quorum(sitting: CommissionSession) -> dict:
     """Members serving on the day, how many must be present under the policy, how many are."""
     members = policies.members_on(db.session, sitting.commission_id, sitting.held_on)
     attendance = _attendance(sitting)
-    # Once the session is open, the attendance recorded then is the record of who served.
-    total = len(attendance) if attendance else len(members)
+    commission = sitting.commission
+    # Once the session is open, the attendance recorded then is the record of who served;
+    # a secretary who does not vote under the rules counts for neither side of the quorum.
+    serving = [a.commission_member for a in attendance] if attendance else members
+    total = sum(1 for m in serving if sessions.votes(commission, m))
     try:
         rule = policies.policy_in_force(db.session, sitting.commission.unit_id, sitting.held_on)
     except DomainError:
         needed = None
     else:
         needed = sessions.quorum_needed(total, rule.quorum_numerator, rule.quorum_denominator)
-    present = sum(1 for a in attendance if a.present)
+    present = sum(
+        1 for a in attendance if a.present and sessions.votes(commission, a.commission_member)
+    )
     return {"members": members, "total": total, "needed": needed, "present": present}
 
 
@@ -193,12 +200,14 @@ def _paper_form(item: AgendaItem, present: list[CommissionMember], formdata=None
 def _minutes_context(sitting: CommissionSession) -> dict:
     attendance = _attendance(sitting)
     items = sitting.items
+    present = [a.commission_member for a in attendance if a.present]
     return {
         "sitting": sitting,
         "commission": sitting.commission,
         "unit": db.session.get(places.AdminUnit, sitting.commission.unit_id),
-        "present": [a.commission_member for a in attendance if a.present],
+        "present": present,
         "absent": [a.commission_member for a in attendance if not a.present],
+        "presiding": sessions.presiding(sitting.commission, present),
         "quorum": _quorum(sitting),
         "items": items,
         "people": _users(i.nomination.nominator_id for i in items),
@@ -258,13 +267,22 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
         }
     if sitting.status == "closed":
         context["preview"] = minutes_texts(sitting)
-    if may_act and sitting.status in ("closed", "minutes_final"):
-        context["act_form"] = forms.get("act_form") or ActForm(
-            number=sitting.act_number, date=sitting.act_date or _today()
-        )
-    if may_act and sitting.status == "minutes_final":
+    # Why the next steps are not yet possible, and what comes first (minutes → act → payment).
+    context["act_waits"] = _why_not(sitting, "record_act") if not sitting.act_number else None
+    context["payment_waits"] = sitting.status != "minutes_final" or not sitting.act_number
+    if may_act and sitting.status == "minutes_final" and not sitting.act_number:
+        context["act_form"] = forms.get("act_form") or ActForm(date=_today())
+    if may_act and sitting.status == "minutes_final" and not sitting.scan_file_id:
         context["scan_form"] = forms.get("scan_form") or ScanForm()
     return render_template("commission/session.html", **context), status
+
+
+def _why_not(sitting: CommissionSession, step: str) -> str | None:
+    """Return, translated, why ``step`` cannot be taken yet (None when it can)."""
+    if sitting.status in sessions.SESSION.step(step).sources:
+        return None
+    refused = sessions.refusal(db.session, sitting, step)
+    return _(refused.message, **refused.params) if refused is not None else None
 
 
 @bp.route("/sessions/<int:session_id>")
@@ -511,7 +529,9 @@ def _my_seats() -> list[CommissionMember]:
     )
 
 
-def _my_sessions_page(status: int = 200, posted: VoteForm | None = None):
+def _my_sessions_page(
+    status: int = 200, posted: VoteForm | None = None, posted_conflict: ConflictForm | None = None
+):
     seats = _my_seats()
     seat_ids = [s.id for s in seats]
     sittings = (
@@ -556,6 +576,23 @@ def _my_sessions_page(status: int = 200, posted: VoteForm | None = None):
         if seat_ids
         else []
     )
+    declared = {}
+    if seat_ids:
+        for d in db.session.scalars(
+            select(ConflictDeclaration).where(
+                ConflictDeclaration.commission_member_id.in_(seat_ids)
+            )
+        ):
+            declared[d.item_id] = d
+    conflict_forms = {
+        item.id: (
+            posted_conflict
+            if posted_conflict is not None and posted_conflict._prefix == f"c{item.id}-"
+            else ConflictForm(prefix=f"c{item.id}", formdata=None)
+        )
+        for s in planned
+        for item in s.items
+    }
     forms = {}
     for sitting in sittings:
         for item in sitting.items:
@@ -572,6 +609,8 @@ def _my_sessions_page(status: int = 200, posted: VoteForm | None = None):
         mine=mine,
         past=past,
         forms=forms,
+        declared=declared,
+        conflict_forms=conflict_forms,
         supports=_supports(i.nomination_id for i in items),
     ), status
 
@@ -616,4 +655,40 @@ def vote(item_id: int):
         return _my_sessions_page(refuse(exc), form)
     db.session.commit()
     flash(_("Your vote has been recorded."), "success")
+    return redirect(url_for("commission.my_sessions"))
+
+
+@bp.route("/my-sessions/items/<int:item_id>/conflict", methods=["POST"])
+@allow(*VOTERS)
+def declare_conflict(item_id: int):
+    item = db.session.get(AgendaItem, item_id)
+    if item is None:
+        abort(404)
+    sitting = item.session
+    seat = next(
+        (
+            s
+            for s in _my_seats()
+            if s.commission_id == sitting.commission_id and s.serves_on(sitting.held_on)
+        ),
+        None,
+    )
+    if seat is None:
+        abort(404)
+    form = ConflictForm(prefix=f"c{item.id}")
+    if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
+        return _my_sessions_page(400, posted_conflict=form)
+    try:
+        sessions.declare_conflict(
+            db.session,
+            item_id=item.id,
+            commission_member_id=seat.id,
+            reason=form.reason.data,
+            actor_id=current_user.id,
+        )
+    except DomainError as exc:
+        return _my_sessions_page(refuse(exc), posted_conflict=form)
+    db.session.commit()
+    flash(_("Your conflict of interest is recorded: you are recused from this item."), "success")
     return redirect(url_for("commission.my_sessions"))

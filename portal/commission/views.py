@@ -29,7 +29,6 @@ from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
 from core import accounts, audit, clock, places
-from core.db import utcnow
 from core.errors import DomainError
 from core.money import parse_tenge
 from incentives import nominations, payouts
@@ -50,6 +49,7 @@ from portal.commission.forms import (
     EndTermForm,
     MemberForm,
     NominationForm,
+    RulesForm,
     policy_form_class,
 )
 from portal.errors import flash_form_errors, refuse
@@ -114,7 +114,7 @@ def _labels():
 
 
 def _today() -> dt.date:
-    return clock.local_date(utcnow())
+    return clock.today()
 
 
 def _users(ids) -> dict[int, accounts.User]:
@@ -193,6 +193,7 @@ def policies_page():
                 quorum=(form.quorum_numerator.data, form.quorum_denominator.data),
                 chair_breaks_tie=form.chair_breaks_tie.data,
                 actor_id=current_user.id,
+                annual_cap_basis=form.annual_cap_basis.data or "",
             )
         except DomainError as exc:
             status = refuse(exc)
@@ -253,16 +254,26 @@ def _person_choices() -> list[SelectChoice]:
     return [SelectChoice(u.id, f"{u.full_name} ({u.login})") for u in users]
 
 
-def _commission_page(commission: Commission, form: MemberForm | None = None, status: int = 200):
+def _commission_page(
+    commission: Commission,
+    form: MemberForm | None = None,
+    status: int = 200,
+    rules_form: RulesForm | None = None,
+):
     if form is None:
         form = MemberForm(term_from=_today())
     form.user_id.choices = _person_choices()
+    if rules_form is None:
+        rules_form = RulesForm(
+            secretary_votes=commission.secretary_votes, chair_stand_in=commission.chair_stand_in
+        )
     return render_template(
         "commission/commission.html",
         commission=commission,
         unit=db.session.get(places.AdminUnit, commission.unit_id),
         members=commission.members,
         form=form,
+        rules_form=rules_form,
         end_form=EndTermForm(term_to=_today()),
         today=_today(),
         trail=audit.events_for(db.session, "commission", commission.id),
@@ -295,6 +306,32 @@ def commission(commission_id: int):
         return _commission_page(db.session.get(Commission, commission_id), form, status)
     db.session.commit()
     flash(_("The member has been appointed."), "success")
+    return redirect(url_for("commission.commission", commission_id=found.id))
+
+
+@bp.route("/admin/commissions/<int:commission_id>/rules", methods=["POST"])
+@allow("admin")
+def commission_rules(commission_id: int):
+    found = get_in_scope(Commission, commission_id, "admin")
+    form = RulesForm()
+    if not form.validate_on_submit():
+        flash_form_errors(form)
+        return _commission_page(found, status=400, rules_form=form)
+    try:
+        policies.set_rules(
+            db.session,
+            commission_id=found.id,
+            secretary_votes=form.secretary_votes.data,
+            chair_stand_in=form.chair_stand_in.data,
+            actor_id=current_user.id,
+        )
+    except DomainError as exc:
+        status = refuse(exc)
+        return _commission_page(
+            db.session.get(Commission, found.id), status=status, rules_form=form
+        )
+    db.session.commit()
+    flash(_("The commission's rules of procedure have been recorded."), "success")
     return redirect(url_for("commission.commission", commission_id=found.id))
 
 

@@ -392,6 +392,12 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     secretary.get_by_role("button", name="Finalise the minutes").click()
     secretary.wait_for_load_state()
     assert name in secretary.locator("main").inner_text()
+    # Payment comes after the akimat's act, recorded on the final minutes.
+    secretary.locator("#number").fill("127")
+    secretary.locator("#date").fill(clock.local_date(utcnow()).isoformat())
+    secretary.get_by_role("button", name="Record the act").click()
+    secretary.wait_for_load_state()
+    assert "127" in secretary.locator("main").inner_text()
     # Finance pays; a second click of the same form pays nothing more.
     finance = _sign_in(browser, live_url, "finance@demo.kz")
     finance.goto(f"{live_url}/commission/payouts")
