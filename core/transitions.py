@@ -17,7 +17,12 @@ REGISTRY: dict[str, Workflow] = {}
 
 
 class AlreadyMoved(Conflict):
-    """Someone else moved the record first: the step had no effect (409)."""
+    """Someone else moved the record first: the step had no effect (409).
+
+    ``workflow`` names the workflow, so that the portal can show ``state`` by its label.
+    """
+
+    workflow: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,38 @@ def advance(
         set_committed_value(record, name, value)
 
 
+def advance_all(
+    session: Session,
+    workflow: Workflow,
+    step: str,
+    *,
+    where: Iterable[ColumnElement[bool]],
+    values: Mapping[str, object] | None = None,
+) -> list[int]:
+    """Apply ``step`` to every row matching ``where`` that is in a source state; return their ids.
+
+    One guarded UPDATE over a set (cancelling a shift cancels its sign-ups; closing it marks
+    the absent as no-shows): rows another request already moved are simply not in the set.
+    The caller's ORM objects of those rows are expired so that they reload the new state.
+    """
+    transition = workflow.steps[step]
+    model = workflow.model
+    column = getattr(model, workflow.column)
+    ids = list(
+        session.scalars(
+            update(model)
+            .where(column.in_(transition.sources), *where)
+            .values({workflow.column: transition.target, **(values or {})})
+            .returning(model.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    for record in list(session.identity_map.values()):
+        if isinstance(record, model) and record.id in ids:
+            session.expire(record)
+    return ids
+
+
 def already_moved(session: Session, workflow: Workflow, record_id: int, state) -> AlreadyMoved:
     """Return the 409 for a record another request moved first, naming who did it when known."""
     from core.accounts import User
@@ -126,7 +163,7 @@ def already_moved(session: Session, workflow: Workflow, record_id: int, state) -
         .limit(1)
     )
     if who:
-        return AlreadyMoved(
+        error = AlreadyMoved(
             N_(
                 "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
                 "reload the page to see where it stands."
@@ -134,10 +171,13 @@ def already_moved(session: Session, workflow: Workflow, record_id: int, state) -
             who=who,
             state=state or "—",
         )
-    return AlreadyMoved(
-        N_(
-            "Already done by someone else: it is now “%(state)s”. Nothing was changed; "
-            "reload the page to see where it stands."
-        ),
-        state=state or "—",
-    )
+    else:
+        error = AlreadyMoved(
+            N_(
+                "Already done by someone else: it is now “%(state)s”. Nothing was changed; "
+                "reload the page to see where it stands."
+            ),
+            state=state or "—",
+        )
+    error.workflow = workflow.name
+    return error

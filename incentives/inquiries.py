@@ -19,8 +19,10 @@ from core import accounts, audit, calendar, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.notifications import queue_message
+from core.transitions import advance
 from incentives.inquiry_models import OBJECT_TYPES, Inquiry, InquiryMessage
 from incentives.models import AgendaItem, Commission, CommissionSession
+from incentives.workflow import INQUIRY
 
 # [I] The akimat answers a deputy's inquiry within this many working days (configurable).
 ANSWER_WORKING_DAYS = 10
@@ -172,10 +174,8 @@ def answer(
     if inquiry.status == "closed":
         raise Conflict(N_("The inquiry is closed: the deputy may reopen it with a follow-up."))
     body = _text(text, N_("Write the answer."))
+    advance(session, INQUIRY, inquiry, "answer", values={"answered_at": now})
     _message(session, inquiry, "answer", body, actor_id, now)
-    inquiry.status = "answered"
-    inquiry.answered_at = now
-    session.flush()
     _audit(session, inquiry, "inquiry.answer", actor_id, now)
     deputy = accounts.get_user(session, inquiry.deputy_id)
     queue_message(
@@ -204,9 +204,7 @@ def close(
     inquiry = _own(session, inquiry_id, actor_id)
     if inquiry.status == "closed":
         raise Conflict(N_("The inquiry is already closed."))
-    inquiry.status = "closed"
-    inquiry.closed_at = now
-    session.flush()
+    advance(session, INQUIRY, inquiry, "close", values={"closed_at": now})
     _audit(session, inquiry, "inquiry.close", actor_id, now)
     return inquiry
 
@@ -224,11 +222,17 @@ def follow_up(
     now = now or utcnow()
     inquiry = _own(session, inquiry_id, actor_id)
     body = _text(text, N_("Write the question."))
+    advance(
+        session,
+        INQUIRY,
+        inquiry,
+        "follow_up",
+        values={
+            "closed_at": None,
+            "deadline": calendar.add_working_days(session, today, ANSWER_WORKING_DAYS),
+        },
+    )
     _message(session, inquiry, "follow_up", body, actor_id, now)
-    inquiry.status = "open"
-    inquiry.closed_at = None
-    inquiry.deadline = calendar.add_working_days(session, today, ANSWER_WORKING_DAYS)
-    session.flush()
     _audit(session, inquiry, "inquiry.follow_up", actor_id, now)
     return inquiry
 

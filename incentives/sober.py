@@ -16,11 +16,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, places, uploads
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.transitions import advance
 from incentives.sober_models import (
     PROPOSER_ROLES,
     SIGNATORY_ROLES,
@@ -33,6 +35,7 @@ from incentives.sober_models import (
     SoberSignatory,
     SoberStatusChange,
 )
+from incentives.workflow import INITIATIVE, SOBER_DECLARATION
 from volunteers.importing import FORMULA_STARTS, BadImportFile, ImportReport
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
@@ -44,11 +47,8 @@ IMPORT_COLUMNS = ("kato", "kind", "year", "quarter", "value")
 MAX_IMPORT_ROWS = 50_000
 AUDIT_CHUNK = 500
 
-# Which status a review may move an initiative to, from which.
-REVIEW_STEPS = {
-    "submitted": ("under_review", "declined"),
-    "under_review": ("supported", "declined"),
-}
+# The review step that leads to each status (the steps: incentives.workflow.INITIATIVE).
+REVIEW_STEP_TO = {step.target: name for name, step in INITIATIVE.steps.items()}
 
 Quarter = tuple[int, int]  # (year, quarter 1..4)
 
@@ -195,12 +195,13 @@ def declare(
         if not (name or "").strip() and stopped_on is None:
             continue
         shops.append((_check_outlet(name, stopped_on, today), stopped_on))
+    in_force = Conflict(N_("This settlement already has a declaration in force."))
     if session.scalar(
         select(SoberDeclaration.id).where(
             SoberDeclaration.unit_id == unit.id, SoberDeclaration.status != "revoked"
         )
     ):
-        raise Conflict(N_("This settlement already has a declaration in force."))
+        raise in_force
     now = now or utcnow()
     declaration = SoberDeclaration(
         unit_id=unit.id,
@@ -212,8 +213,13 @@ def declare(
         declared_by_id=actor_id,
         declared_at=now,
     )
-    session.add(declaration)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(declaration)
+            session.flush()
+    except IntegrityError:
+        # Lost a race with a concurrent declaration: the partial unique index decided.
+        raise in_force from None
     for position, (name, role) in enumerate(signed):
         session.add(
             SoberSignatory(
@@ -271,13 +277,13 @@ def _change_status(
     now: dt.datetime,
 ) -> None:
     before = declaration.status
-    declaration.status = to_status
-    declaration.decided_by_id = actor_id
-    declaration.decided_at = now
+    values = {"decided_by_id": actor_id, "decided_at": now}
     if to_status == "confirmed":
-        declaration.confirmed_at = now
+        values["confirmed_at"] = now
     if to_status == "revoked":
-        declaration.revoke_reason = reason
+        values["revoke_reason"] = reason
+    step = "confirm" if to_status == "confirmed" else "revoke"
+    advance(session, SOBER_DECLARATION, declaration, step, values=values)
     session.add(
         SoberStatusChange(
             declaration_id=declaration.id,
@@ -928,7 +934,8 @@ def review_initiative(
     comment = (comment or "").strip() or None
     if comment and len(comment) > 4000:
         raise DomainError(N_("A text is longer than %(n)s characters."), n=4000)
-    if to_status not in REVIEW_STEPS.get(initiative.status, ()):
+    step = REVIEW_STEP_TO.get(to_status)
+    if step is None or not INITIATIVE.can(initiative, step):
         raise Conflict(N_("The initiative cannot move to this status from its current one."))
     if to_status == "declined" and not comment:
         raise DomainError(N_("Write why the initiative is declined."))
@@ -936,10 +943,14 @@ def review_initiative(
         raise PermissionDenied(N_("You cannot decide on an initiative you submitted."))
     now = now or utcnow()
     before = initiative.status
-    initiative.status = to_status
-    if to_status in ("supported", "declined"):
-        initiative.decided_by_id = actor_id
-        initiative.decided_at = now
+    decided = {"decided_by_id": actor_id, "decided_at": now}
+    advance(
+        session,
+        INITIATIVE,
+        initiative,
+        step,
+        values=decided if to_status in ("supported", "declined") else None,
+    )
     session.add(
         InitiativeComment(
             initiative_id=initiative.id,
@@ -991,6 +1002,11 @@ def comment_initiative(
         payload={"comment_id": row.id},
     )
     return row
+
+
+def review_targets(status: str) -> list[str]:
+    """Return the statuses a review may move an initiative that is ``status`` to."""
+    return [step.target for step in INITIATIVE.steps.values() if status in step.sources]
 
 
 def can_be_nominated(initiative: Initiative) -> bool:

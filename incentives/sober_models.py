@@ -119,6 +119,10 @@ class SoberStatusChange(Base):
     __tablename__ = "sober_status_change"
     __table_args__ = (
         CheckConstraint(f"to_status IN {DECLARATION_STATUSES!r}", name="to_status_known"),
+        CheckConstraint(
+            f"from_status IS NULL OR from_status IN {DECLARATION_STATUSES!r}",
+            name="from_status_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -182,6 +186,10 @@ class Initiative(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {INITIATIVE_STATUSES!r}", name="status_known"),
         CheckConstraint(f"proposer_role IN {PROPOSER_ROLES!r}", name="proposer_role_known"),
+        CheckConstraint(
+            "status NOT IN ('supported', 'declined') OR decided_at IS NOT NULL",
+            name="decided_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from core.iin import mask_iin
 from core.money import format_tiyn
+from portal.labels import WORKFLOW_STATE_LABELS
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 DEFAULT = "kk"
@@ -31,8 +32,15 @@ def normalize(code: str | None) -> str:
 
 
 def translate_error(exc) -> str:
-    """Translate a DomainError's msgid and substitute its parameters."""
-    return gettext(exc.message, **exc.params)
+    """Translate a DomainError's msgid and substitute its parameters.
+
+    A workflow's state (the 409 of a step another request took first) is shown by its label.
+    """
+    params = exc.params
+    states = WORKFLOW_STATE_LABELS.get(getattr(exc, "workflow", ""))
+    if states and params.get("state") in states:
+        params = {**params, "state": str(states[params["state"]])}
+    return gettext(exc.message, **params)
 
 
 def unit_name(unit) -> str:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import Integer, and_, func, select, update
+from sqlalchemy import Integer, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, places
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.transitions import advance
 from volunteers import register
 from volunteers.activity_models import Contribution, ContributionKind
 from volunteers.models import Member
+from volunteers.workflow import CONTRIBUTION
 
 MAX_MINUTES_PER_DAY = 16 * 60
 COUNTED = ("logged", "confirmed")  # what the daily hours limit and duplicate check look at
@@ -161,8 +163,8 @@ def _decide(
         raise PermissionDenied(
             N_("You cannot decide on a contribution that is yours or that you logged.")
         )
-    if contribution.status != "logged":
-        raise Conflict(N_("This contribution has already been decided."))
+    # Whether it is still "logged" is decided by the guarded step (advance): a second
+    # decision gets a 409 naming who decided first.
 
 
 def confirm(
@@ -182,22 +184,16 @@ def confirm(
     _decide(session, contribution, actor_id=actor_id, scope_ids=scope_ids, now=now)
     per = points_rule(contribution) if points_rule else None
     points = points_for(contribution.kind_ref, contribution.minutes, per)
-    done = session.execute(
-        update(Contribution)
-        .where(Contribution.id == contribution_id, Contribution.status == "logged")
-        .values(status="confirmed", decided_by_id=actor_id, decided_at=now, points=points)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
-        raise Conflict(N_("This contribution has already been decided."))
+    advance(
+        session,
+        CONTRIBUTION,
+        contribution,
+        "confirm",
+        values={"decided_by_id": actor_id, "decided_at": now, "points": points},
+    )
     if contribution.corrects_id:
-        session.execute(
-            update(Contribution)
-            .where(Contribution.id == contribution.corrects_id, Contribution.status == "confirmed")
-            .values(status="superseded")
-            .execution_options(synchronize_session=False)
-        )
-    session.expire(contribution)
+        original = get_contribution(session, contribution.corrects_id)
+        advance(session, CONTRIBUTION, original, "supersede")
     audit.record(
         session,
         action="contribution.confirm",
@@ -224,15 +220,13 @@ def reject(
         raise DomainError(N_("Write the reason for this decision."))
     contribution = get_contribution(session, contribution_id)
     _decide(session, contribution, actor_id=actor_id, scope_ids=scope_ids, now=now)
-    done = session.execute(
-        update(Contribution)
-        .where(Contribution.id == contribution_id, Contribution.status == "logged")
-        .values(status="rejected", decided_by_id=actor_id, decided_at=now, rejection_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
-        raise Conflict(N_("This contribution has already been decided."))
-    session.expire(contribution)
+    advance(
+        session,
+        CONTRIBUTION,
+        contribution,
+        "reject",
+        values={"decided_by_id": actor_id, "decided_at": now, "rejection_reason": reason},
+    )
     audit.record(
         session,
         action="contribution.reject",

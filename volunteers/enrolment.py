@@ -8,12 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import accounts, audit, calendar, notifications, places
+from core import accounts, audit, calendar, clock, notifications, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.iin import age_on, mask_iin, parse_iin
+from core.transitions import advance, already_moved
 from volunteers import register
 from volunteers.models import KINDS, Application, Consent, ConsentText, PatrolUnit
+from volunteers.workflow import APPLICATION
 
 POLICE_CHECK_DAYS = 30  # calendar days from submission (domain.md §2.2)
 REGISTRATION_WORKING_DAYS = 7  # working days from the petition
@@ -52,6 +54,13 @@ def _require(app: Application, *states: str) -> None:
             N_("The application is “%(status)s”; this step is not possible now."),
             status=app.status,
         )
+
+
+def _not_done_yet(session: Session, app: Application, step: str) -> None:
+    """Refuse a step already taken (a double click, a second tab) with the 409 naming who."""
+    transition = APPLICATION.steps[step]
+    if app.status == transition.target and app.status not in transition.sources:
+        raise already_moved(session, APPLICATION, app.id, app.status)
 
 
 def _event(session, app, action, actor_id, **extra) -> None:
@@ -100,7 +109,7 @@ def submit_application(
     today: dt.date | None = None,
 ) -> Application:
     """Record an application with its consent; a coordinator may enter a walk-in one."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     if kind not in KINDS:
         raise DomainError(N_("Choose whether you apply as a public assistant or a patrol member."))
     parsed = parse_iin(iin)
@@ -177,9 +186,9 @@ def _insert_live(session: Session, app: Application) -> None:
 def take_check(session: Session, *, application_id: int, actor_id: int) -> Application:
     """A coordinator takes the police check of a submitted application."""
     app = get_application(session, application_id)
+    _not_done_yet(session, app, "take_check")
     _require(app, "submitted")
-    app.status = "police_check"
-    app.check_by_id = actor_id
+    advance(session, APPLICATION, app, "take_check", values={"check_by_id": actor_id})
     _event(session, app, "application.take_check", actor_id)
     _notify(session, app)
     return app
@@ -191,22 +200,25 @@ def record_check(
     """Record the outcome: passed, or refused with a written reason (never medical details)."""
     app = get_application(session, application_id)
     _require(app, "police_check")
+    recorded = InvalidTransition(N_("The outcome of the check is already recorded."))
     if app.check_outcome is not None:
-        raise InvalidTransition(N_("The outcome of the check is already recorded."))
-    app.checked_at = utcnow()
-    app.check_by_id = actor_id
+        raise recorded
+    reason = (reason or "").strip()
+    if not passed and not reason:
+        raise DomainError(N_("A refusal needs a written reason."))
+    now = utcnow()
+    # Guarded by "no outcome yet": of two coordinators recording at once, one wins.
+    once = [Application.check_outcome.is_(None)]
+    values = {"checked_at": now, "check_by_id": actor_id}
     if passed:
-        app.check_outcome = "passed"
+        values["check_outcome"] = "passed"
+        advance(
+            session, APPLICATION, app, "record_pass", values=values, where=once, refused=recorded
+        )
         _event(session, app, "application.check_passed", actor_id)
         return app
-    reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(N_("A refusal needs a written reason."))
-    app.check_outcome = "refused"
-    app.status = "refused"
-    app.refusal_reason = reason
-    app.live = False
-    app.closed_at = utcnow()
+    values.update(check_outcome="refused", refusal_reason=reason, live=False, closed_at=now)
+    advance(session, APPLICATION, app, "refuse", values=values, where=once, refused=recorded)
     _event(session, app, "application.refuse", actor_id)
     _notify(session, app)
     return app
@@ -216,14 +228,27 @@ def petition(
     session: Session, *, application_id: int, actor_id: int, today: dt.date | None = None
 ) -> Application:
     """Petition the akimat to register an applicant who passed the check."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     app = get_application(session, application_id)
+    _not_done_yet(session, app, "petition")
     _require(app, "police_check")
+    not_passed = InvalidTransition(N_("Record a passed check before petitioning the akimat."))
     if app.check_outcome != "passed":
-        raise InvalidTransition(N_("Record a passed check before petitioning the akimat."))
-    app.status = "petitioned"
-    app.petitioned_at = utcnow()
-    app.registration_due_on = calendar.add_working_days(session, today, REGISTRATION_WORKING_DAYS)
+        raise not_passed
+    advance(
+        session,
+        APPLICATION,
+        app,
+        "petition",
+        values={
+            "petitioned_at": utcnow(),
+            "registration_due_on": calendar.add_working_days(
+                session, today, REGISTRATION_WORKING_DAYS
+            ),
+        },
+        where=[Application.check_outcome == "passed"],
+        refused=not_passed,
+    )
     _event(session, app, "application.petition", actor_id, due=app.registration_due_on.isoformat())
     _notify(session, app)
     return app
@@ -238,11 +263,13 @@ def register_applicant(
     today: dt.date | None = None,
 ):
     """Register a petitioned applicant in the akimat's register and issue the certificate."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     app = get_application(session, application_id)
+    _not_done_yet(session, app, "register")
     _require(app, "petitioned")
-    app.status = "registered"
-    app.registered_at = utcnow()
+    # The step first: of twenty registrars' clicks one registers, and only it takes a
+    # certificate number; the others get a 409 before anything is written.
+    advance(session, APPLICATION, app, "register", values={"registered_at": utcnow()})
     member = register.create_member(
         session,
         application=app,
@@ -269,10 +296,9 @@ def withdraw_application(
     app = get_application(session, application_id)
     if app.applicant_id != actor_id:
         raise PermissionDenied(N_("Only the applicant can withdraw the application."))
+    _not_done_yet(session, app, "withdraw")
     _require(app, "submitted", "police_check", "petitioned")
-    app.status = "withdrawn"
-    app.live = False
-    app.closed_at = utcnow()
+    advance(session, APPLICATION, app, "withdraw", values={"live": False, "closed_at": utcnow()})
     _event(session, app, "application.withdraw", actor_id, channel=channel)
     return app
 
@@ -287,11 +313,13 @@ def withdraw_consent(
     live = [c for c in app.consents if c.withdrawn_at is None]
     if not live:
         raise Conflict(N_("The consent is already withdrawn."))
+    if APPLICATION.can(app, "withdraw"):
+        advance(
+            session, APPLICATION, app, "withdraw", values={"live": False, "closed_at": utcnow()}
+        )
     for consent in live:
         consent.withdrawn_at = utcnow()
         consent.withdrawal_channel = channel
-    if app.status in ("submitted", "police_check", "petitioned"):
-        app.status = "withdrawn"
     member = register.member_of_application(session, app.id)
     if member is not None and member.status in ("active", "suspended"):
         register.change_status(

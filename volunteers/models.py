@@ -91,6 +91,19 @@ class Application(Base):
             "check_outcome IS NULL OR check_outcome IN ('passed', 'refused')",
             name="outcome_known",
         ),
+        # The legal order as constraints (migration 0012): the akimat is petitioned and
+        # registers only after a passed check; only the check refuses; a closed one is not live.
+        CheckConstraint(
+            "status NOT IN ('petitioned', 'registered') OR coalesce(check_outcome, '') = 'passed'",
+            name="passed_before_petition",
+        ),
+        CheckConstraint(
+            "status <> 'refused' OR coalesce(check_outcome, '') = 'refused'",
+            name="refused_by_check",
+        ),
+        CheckConstraint(
+            "status NOT IN ('refused', 'withdrawn') OR NOT live", name="closed_not_live"
+        ),
         Index(
             "uq_application_live_iin_kind",
             "iin",
@@ -206,6 +219,13 @@ class MemberStatusChange(Base):
     """One change of a member's status, with the reason and who decided."""
 
     __tablename__ = "member_status_change"
+    __table_args__ = (
+        CheckConstraint(f"to_status IN {MEMBER_STATUSES!r}", name="to_status_known"),
+        CheckConstraint(
+            f"from_status IS NULL OR from_status IN {MEMBER_STATUSES!r}",
+            name="from_status_known",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import accounts, audit, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.iin import mask_iin
+from core.transitions import advance
 from volunteers.models import (
     Application,
     CertificateCounter,
@@ -21,14 +22,11 @@ from volunteers.models import (
     MemberStatusChange,
     PatrolUnit,
 )
+from volunteers.workflow import MEMBER, MEMBER_STEP_TO
 
 DEFAULT_VALIDITY_MONTHS = 36  # [I] domain.md: set per jurisdiction in MembershipSetting
 ISSUING_LEVELS = ("district", "city")
-# Which status may follow which, and whether a reason must be written.
-TRANSITIONS = {
-    "active": {"suspended", "expelled", "withdrawn", "expired"},
-    "suspended": {"active", "expelled", "withdrawn", "expired"},
-}
+# Which decisions need a written reason (the steps themselves: volunteers.workflow.MEMBER).
 REASON_REQUIRED = {"suspended", "expelled"}
 
 
@@ -223,13 +221,18 @@ def create_member(
     return member
 
 
+def next_statuses(status: str) -> list[str]:
+    """Return the statuses a member who is ``status`` may be moved to, in a stable order."""
+    return sorted(step.target for step in MEMBER.steps.values() if status in step.sources)
+
+
 def change_status(
     session: Session, *, member_id: int, to_status: str, reason: str, actor_id: int | None
 ) -> Member:
     """Suspend, reinstate, expel or withdraw a member, keeping the history."""
     member = get_member(session, member_id)
-    allowed = TRANSITIONS.get(member.status, set())
-    if to_status not in allowed:
+    step = MEMBER_STEP_TO.get(to_status)
+    if step is None or not MEMBER.can(member, step):
         raise Conflict(
             N_("A member who is “%(status)s” cannot become “%(target)s”."),
             status=member.status,
@@ -238,17 +241,17 @@ def change_status(
     reason = (reason or "").strip()
     if to_status in REASON_REQUIRED and not reason:
         raise DomainError(N_("Write the reason for this decision."))
+    previous = member.status
+    advance(session, MEMBER, member, step, values={"status_reason": reason or None})
     session.add(
         MemberStatusChange(
             member_id=member.id,
-            from_status=member.status,
+            from_status=previous,
             to_status=to_status,
             reason=reason,
             actor_id=actor_id,
         )
     )
-    previous, member.status = member.status, to_status
-    member.status_reason = reason or None
     if to_status in ("expelled", "withdrawn", "expired"):
         application = session.get(Application, member.application_id)
         application.live = False  # the person may apply again
@@ -270,15 +273,20 @@ def expire_due(session: Session, *, today: dt.date) -> int:
             Member.status.in_(("active", "suspended")), Member.expires_on < today
         )
     ).all()
+    expired = 0
     for member_id in due:
-        change_status(
-            session,
-            member_id=member_id,
-            to_status="expired",
-            reason="certificate expired",
-            actor_id=None,
-        )
-    return len(due)
+        try:
+            change_status(
+                session,
+                member_id=member_id,
+                to_status="expired",
+                reason="certificate expired",
+                actor_id=None,
+            )
+        except Conflict:
+            continue  # a registrar decided on this member meanwhile: nothing was written
+        expired += 1
+    return expired
 
 
 def save_patrol_unit(

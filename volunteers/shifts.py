@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from core import audit, clock, notifications, places
 from core.accounts import User
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.transitions import advance, advance_all
 from volunteers import enrolment, register
 from volunteers.activity_models import Contribution, Shift, Signup
 from volunteers.models import Member, PatrolUnit
+from volunteers.workflow import SHIFT, SIGNUP
 
 MAX_CAPACITY = 500
 MAX_REPEAT_WEEKS = 26
@@ -241,18 +243,22 @@ def cancel_shift(
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
+    not_cancellable = Conflict(N_("Only a planned shift that has not ended can be cancelled."))
     if shift.status != "planned" or shift.ends_at <= now:
-        raise Conflict(N_("Only a planned shift that has not ended can be cancelled."))
-    _notify_signed_up(session, shift, "shift.cancelled", {"reason": reason})
-    session.execute(
-        update(Signup)
-        .where(Signup.shift_id == shift_id, Signup.status == "signed_up")
-        .values(status="cancelled", cancelled_at=now)
-        .execution_options(synchronize_session=False)
+        raise not_cancellable
+    advance(
+        session,
+        SHIFT,
+        shift,
+        "cancel",
+        values={"cancel_reason": reason, "taken": 0},
+        where=[Shift.ends_at > now],
+        refused=not_cancellable,
     )
-    shift.status = "cancelled"
-    shift.cancel_reason = reason
-    shift.taken = 0
+    _notify_signed_up(session, shift, "shift.cancelled", {"reason": reason})
+    advance_all(
+        session, SIGNUP, "cancel", where=[Signup.shift_id == shift_id], values={"cancelled_at": now}
+    )
     audit.record(
         session,
         action="shift.cancel",
@@ -300,7 +306,7 @@ def sign_up(
 ) -> Signup:
     """Take a place on a shift; capacity and overlap are decided by the database."""
     member = register.get_member(session, member_id)
-    if member.status != "active" or member.expires_on < now.date():
+    if member.status != "active" or member.expires_on < clock.local_date(now):
         raise PermissionDenied(
             N_("Only an active member with a valid certificate can sign up for shifts.")
         )
@@ -361,23 +367,24 @@ def sign_up(
 def cancel_signup(session: Session, *, signup_id: int, actor_id: int, now: dt.datetime) -> Signup:
     """Give up a place before the shift starts."""
     signup = get_signup(session, signup_id)
+    too_late = Conflict(N_("A sign-up can be cancelled only before the shift starts."))
     if signup.status != "signed_up" or signup.starts_at <= now:
-        raise Conflict(N_("A sign-up can be cancelled only before the shift starts."))
-    done = session.execute(
-        update(Signup)
-        .where(Signup.id == signup_id, Signup.status == "signed_up")
-        .values(status="cancelled", cancelled_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not done:
-        raise Conflict(N_("A sign-up can be cancelled only before the shift starts."))
+        raise too_late
+    advance(
+        session,
+        SIGNUP,
+        signup,
+        "cancel",
+        values={"cancelled_at": now},
+        where=[Signup.starts_at > now],
+        refused=too_late,
+    )
     session.execute(
         update(Shift)
         .where(Shift.id == signup.shift_id, Shift.taken > 0)
         .values(taken=Shift.taken - 1)
         .execution_options(synchronize_session=False)
     )
-    session.expire(signup)
     audit.record(
         session,
         action="signup.cancel",
@@ -413,11 +420,18 @@ def check_in(
         and -90 <= latitude <= 90
         and -180 <= longitude <= 180
     )
-    signup.status = "checked_in"
-    signup.checked_in_at = now
-    signup.attendance_by_id = actor_id
-    signup.latitude_e6 = round(latitude * 1_000_000) if located else None
-    signup.longitude_e6 = round(longitude * 1_000_000) if located else None
+    advance(
+        session,
+        SIGNUP,
+        signup,
+        "check_in",
+        values={
+            "checked_in_at": now,
+            "attendance_by_id": actor_id,
+            "latitude_e6": round(latitude * 1_000_000) if located else None,
+            "longitude_e6": round(longitude * 1_000_000) if located else None,
+        },
+    )
     audit.record(
         session,
         action="signup.check_in",
@@ -453,11 +467,21 @@ def _minutes(signup: Signup) -> int:
 
 
 def _complete(
-    session: Session, signup: Signup, out_at: dt.datetime, logged_by_id: int | None
+    session: Session,
+    signup: Signup,
+    out_at: dt.datetime,
+    logged_by_id: int | None,
+    *,
+    attendance_by_id: int | None = None,
+    checked_in_at: dt.datetime | None = None,
 ) -> None:
     """Mark a sign-up completed and log its patrol hours once (the sign-up id is unique)."""
-    signup.status = "completed"
-    signup.checked_out_at = max(out_at, signup.checked_in_at)
+    values = {"checked_out_at": max(out_at, checked_in_at or signup.checked_in_at)}
+    if checked_in_at is not None:
+        values["checked_in_at"] = checked_in_at
+    if attendance_by_id is not None:
+        values["attendance_by_id"] = attendance_by_id
+    advance(session, SIGNUP, signup, "complete", values=values)
     minutes = min(_minutes(signup), 960)
     if minutes <= 0:
         return
@@ -509,13 +533,17 @@ def record_attendance(
     ).all()
     for signup in signups:
         if signup.id in present:
-            if signup.checked_in_at is None:
-                signup.checked_in_at = shift.starts_at
-            signup.attendance_by_id = actor_id
-            _complete(session, signup, min(now, shift.ends_at), actor_id)
+            _complete(
+                session,
+                signup,
+                min(now, shift.ends_at),
+                actor_id,
+                attendance_by_id=actor_id,
+                checked_in_at=signup.checked_in_at or shift.starts_at,
+            )
             completed += 1
         elif signup.status == "signed_up":
-            signup.status = "no_show"
+            advance(session, SIGNUP, signup, "no_show")
             no_show += 1
     audit.record(
         session,
@@ -538,17 +566,24 @@ def close_ended(session: Session, *, now: dt.datetime) -> int:
             Shift.status == "planned", Shift.ends_at <= now, Shift.closed_at.is_(None)
         )
     ).all()
+    closed = 0
     for shift in ended:
+        # Claimed once: a second run of the job (or a parallel one) finds it closed.
+        claimed = session.execute(
+            update(Shift)
+            .where(Shift.id == shift.id, Shift.closed_at.is_(None))
+            .values(closed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            continue
+        session.expire(shift, ["closed_at"])
+        closed += 1
+        advance_all(session, SIGNUP, "no_show", where=[Signup.shift_id == shift.id])
         for signup in session.scalars(
-            select(Signup).where(
-                Signup.shift_id == shift.id, Signup.status.in_(("signed_up", "checked_in"))
-            )
+            select(Signup).where(Signup.shift_id == shift.id, Signup.status == "checked_in")
         ):
-            if signup.status == "signed_up":
-                signup.status = "no_show"
-            else:
-                _complete(session, signup, shift.ends_at, None)
-        shift.closed_at = now
+            _complete(session, signup, shift.ends_at, None)
         audit.record(
             session,
             action="shift.close",
@@ -557,7 +592,7 @@ def close_ended(session: Session, *, now: dt.datetime) -> int:
             actor_id=None,
             payload={},
         )
-    return len(ended)
+    return closed
 
 
 def remind(session: Session, *, day_start: dt.datetime, day_end: dt.datetime) -> int:

@@ -11,7 +11,6 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from core import accounts, audit, clock, places
-from core.db import utcnow
 from core.errors import DomainError
 from incentives import inquiries
 from incentives.inquiry_models import Inquiry
@@ -76,7 +75,7 @@ def _inquiry_labels():
 
 
 def _today():
-    return clock.local_date(utcnow())
+    return clock.today()
 
 
 def _may_answer(inquiry: Inquiry) -> bool:

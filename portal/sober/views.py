@@ -79,7 +79,7 @@ def _num(value) -> str:
 
 
 def _today():
-    return clock.local_date(utcnow())
+    return clock.today()
 
 
 def _settlement_choices(scope_ids: list[int]) -> list[SelectChoice]:
@@ -593,7 +593,7 @@ def submit_initiative():
 def _review_choices(initiative: Initiative) -> list[SelectChoice]:
     return [
         SelectChoice(s, INITIATIVE_STATUS_LABELS[s])
-        for s in sober.REVIEW_STEPS.get(initiative.status, ())
+        for s in sober.review_targets(initiative.status)
     ]
 
 

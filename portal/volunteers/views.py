@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from wtforms import SelectChoice
 
-from core import accounts, audit, places, uploads
+from core import accounts, audit, clock, places, uploads
 from core.errors import DomainError
 from portal import jobs, pii, qr, session_policy
 from portal.errors import flash_form_errors, refuse_page
@@ -46,7 +46,7 @@ EXPIRY_WARNING_DAYS = 60
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return clock.today()
 
 
 # ---- citizens -------------------------------------------------------------------------------
@@ -465,7 +465,7 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
     status_form = status_form or MemberStatusForm()
     status_form.status.choices = [
         SelectChoice(s, MEMBER_STATUS_LABELS[s])
-        for s in sorted(register.TRANSITIONS.get(member.status, ()))
+        for s in register.next_statuses(member.status)
         if s != "expired"
     ]
     assign_form = assign_form or AssignUnitForm(patrol_unit_id=member.patrol_unit_id or 0)
