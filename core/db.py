@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from core import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -18,8 +20,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    """Return the current time as an aware UTC datetime."""
-    return dt.datetime.now(dt.UTC)
+    """Return the current time as an aware UTC datetime (the one clock, ``core.clock.now``)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

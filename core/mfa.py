@@ -13,7 +13,7 @@ from sqlalchemy import ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.accounts import User, get_user, require_admin_over
+from core.accounts import User, get_user, require_administers
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, Conflict, DomainError
 
@@ -207,7 +207,7 @@ def reset(session: Session, *, user_id: int, actor_id: int) -> None:
     an attacker holding one admin password must not be able to drop that admin's own factor.
     """
     user = get_user(session, user_id)
-    require_admin_over(session, actor_id, user.unit_id)
+    require_administers(session, actor_id, user)
     if user_id == actor_id:
         raise Conflict(N_("Another administrator must reset your two-factor sign-in."))
     factor = factor_of(session, user_id)

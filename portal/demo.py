@@ -7,7 +7,7 @@ import random
 
 from sqlalchemy import func, select
 
-from core import accounts, calendar, places
+from core import accounts, calendar, clock, places
 from core.iin import make_iin
 from volunteers import enrolment, register
 from volunteers.models import Application
@@ -160,7 +160,7 @@ def load_register(session, today: dt.date | None = None) -> int:
     """Populate the demo region: patrol units, members, applications in every state."""
     if session.scalar(select(func.count()).select_from(Application)):
         return 0  # already loaded
-    today = today or dt.date.today()
+    today = today or clock.today()
     rng = random.Random(2026)  # noqa: S311  (reproducible demo data, not a secret)
     coordinator = accounts.find_by_login(session, "coordinator@demo.kz")
     registrar = accounts.find_by_login(session, "registrar@demo.kz")

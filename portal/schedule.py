@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import jobruns
+from core import clock, jobruns
 from portal import jobs
 from portal.extensions import db
 
@@ -55,7 +55,7 @@ def tick(app: Flask, now: dt.datetime | None = None) -> list[str]:
     exactly one of them write the run, the others see the conflict and skip.
     """
     zone = ZoneInfo(app.config["BABEL_DEFAULT_TIMEZONE"])
-    now_local = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
+    now_local = (now or clock.now()).astimezone(zone)
     due = {p.kind: p.slot(now_local) for p in PERIODIC}
     due = {kind: slot for kind, slot in due.items() if slot}
     if not due:

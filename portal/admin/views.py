@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 from wtforms import SelectChoice
 
-from core import accounts, audit, calendar, jobruns, mfa, places
+from core import accounts, audit, calendar, clock, jobruns, mfa, places
 from core.accounts import RoleGrant, User
 from core.errors import DomainError
 from core.notifications import Notification
@@ -49,6 +49,20 @@ def _unit_choices() -> list[SelectChoice]:
 
 def _user_in_scope(user_id: int) -> User:
     return get_in_scope(User, user_id, "admin")
+
+
+def _outside_reach(user: User):
+    """Answer 403 with the reason, nothing written, unless the admin may act on ``user``.
+
+    A regional administrator lists and reads the accounts whose home unit lies in the region,
+    but changes only those whose every role grant lies inside their jurisdictions too.
+    """
+    if accounts.administers(db.session, current_user, user):
+        return None
+    db.session.rollback()
+    exc = accounts.OutsideReach()
+    flash(translate_error(exc), "danger")
+    return _render_user_page(user, exc.status)
 
 
 def _people_in_scope():
@@ -83,6 +97,7 @@ def users():
     return render_template(
         "admin/users.html",
         users=found.rows,
+        manageable=accounts.administered(db.session, current_user, [u.id for u in found.rows]),
         q=q,
         page=found.page,
         total=found.total,
@@ -134,6 +149,8 @@ def _render_user_page(user: User, status: int = 200, grant_form: GrantForm | Non
         confirm=ConfirmForm(),
         history=history,
         has_factor=mfa.factor_of(db.session, user.id) is not None,
+        can_manage=accounts.administers(db.session, current_user, user),
+        reach_note=translate_error(accounts.OutsideReach()),
         trail=audit.events_for(db.session, "user", user.id),
     ), status
 
@@ -148,6 +165,8 @@ def user(user_id: int):
 @allow("admin")
 def edit_user(user_id: int):
     user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
     form = UserForm(obj=user)
     form.unit_id.choices = _unit_choices()
     if form.validate_on_submit():
@@ -194,6 +213,8 @@ def _act(user: User, action, success: str, grant_form: GrantForm | None = None):
 @session_policy.fresh_required
 def grant(user_id: int):
     user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
     form = GrantForm()
     form.unit_id.choices = _unit_choices()
     if not form.validate_on_submit():
@@ -220,6 +241,8 @@ def revoke(grant_id: int):
     if grant is None:
         abort(404)
     user = _user_in_scope(grant.user_id)
+    if refused := _outside_reach(user):
+        return refused
     return _act(
         user,
         lambda: accounts.revoke_grant(db.session, grant_id=grant_id, actor_id=current_user.id),
@@ -231,6 +254,8 @@ def revoke(grant_id: int):
 @allow("admin")
 def deactivate(user_id: int):
     user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
     return _act(
         user,
         lambda: accounts.set_active(
@@ -245,6 +270,8 @@ def deactivate(user_id: int):
 @session_policy.fresh_required
 def reset_mfa(user_id: int):
     user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
     return _act(
         user,
         lambda: mfa.reset(db.session, user_id=user.id, actor_id=current_user.id),
@@ -256,6 +283,8 @@ def reset_mfa(user_id: int):
 @allow("admin")
 def activate(user_id: int):
     user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
     return _act(
         user,
         lambda: accounts.set_active(
@@ -316,9 +345,9 @@ def verify_audit():
 def calendar_days():
     if request.method == "POST":
         require_country_admin()
-    year = request.args.get("year", dt.date.today().year, type=arg_int)
+    year = request.args.get("year", clock.today().year, type=arg_int)
     if not dt.MINYEAR <= year <= dt.MAXYEAR:  # ?year=73833 was a 500 (fuzzing, S13)
-        year = dt.date.today().year
+        year = clock.today().year
     form = CalendarDayForm()
     status = 200
     if form.validate_on_submit():

@@ -15,7 +15,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from budget import reports as budget_reports
 from budget.models import (
@@ -28,7 +29,6 @@ from budget.models import (
 )
 from core import accounts, audit, clock, jobruns, places
 from core.accounts import User
-from core.db import utcnow
 from incentives import payouts
 from incentives import reports as reward_reports
 from incentives.models import (
@@ -55,6 +55,7 @@ from portal.labels import (
     VOTE_CHOICE_LABELS,
 )
 from portal.security import allow, require_unit
+from volunteers import persons
 from volunteers.activity_models import Contribution
 from volunteers.models import Member
 
@@ -146,7 +147,7 @@ def _records(df) -> list[dict]:
 @allow(*READERS)
 def dashboard():
     years = _years()
-    today_year = clock.local_date(utcnow()).year
+    today_year = clock.today().year
     year = request.args.get("year", type=arg_int)
     if year is None or not 2000 <= year <= 2100:
         if request.args.get("year"):
@@ -390,36 +391,64 @@ def payout(payout_id: int):
     )
 
 
+def _payments_of(item_ids) -> dict[int, list[Payout]]:
+    """Return every payout of each item, oldest first (voided and failed ones too)."""
+    ids = list(item_ids)
+    found: dict[int, list[Payout]] = {}
+    if not ids:
+        return found
+    for p in db.session.scalars(select(Payout).where(Payout.item_id.in_(ids)).order_by(Payout.id)):
+        found.setdefault(p.item_id, []).append(p)
+    return found
+
+
 @bp.route("/members/<int:member_id>")
 @allow(*READERS)
 def member(member_id: int):
+    """The person behind a register entry (by IIN): every reward and payment they received."""
     person = db.session.get(Member, member_id)
     if person is None:
         abort(404)
     in_scope(person.unit_id)
+    # A person may be in the register more than once (a public assistant and a patrol member,
+    # or again after leaving), from the web, a walk-in application or an import; an activist
+    # rewarded for a sober-settlement initiative is named by an account linked to the IIN.
+    entries = db.session.scalars(
+        select(Member).where(Member.iin == person.iin).order_by(Member.issued_on, Member.id)
+    ).all()
+    entry = aliased(Member)
+    recipient = or_(
+        entry.iin == person.iin,
+        and_(
+            Nomination.member_id.is_(None),
+            persons.iin_is_user(person.iin, Nomination.recipient_user_id),
+        ),
+    )
     rewarded = db.session.execute(
         select(AgendaItem, CommissionSession, Commission)
         .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
         .join(Commission, CommissionSession.commission_id == Commission.id)
         .join(Nomination, AgendaItem.nomination_id == Nomination.id)
+        .outerjoin(entry, entry.id == Nomination.member_id)
         .join(places.AdminUnit, Commission.unit_id == places.AdminUnit.id)
-        .where(
-            Nomination.member_id == person.id,
-            AgendaItem.outcome == "approved",
-            places.units_within_clause(scope()),
-        )
+        .where(recipient, AgendaItem.outcome == "approved", places.units_within_clause(scope()))
         .order_by(CommissionSession.held_on.desc(), AgendaItem.id.desc())
     ).all()
     backing = _backing(item.nomination_id for item, _s, _c in rewarded)
     contributions = [c for item, _s, _c in rewarded for c in backing.get(item.nomination_id, [])]
+    payments = _payments_of(item.id for item, _s, _c in rewarded)
+    paid = [p for found in payments.values() for p in found if p.status == "paid"]
     return render_template(
         "oversight/member.html",
         person=person,
+        entries=[m for m in entries if places.within(db.session, m.unit_id, scope())],
         rewarded=rewarded,
         backing=backing,
-        states=_payout_states(item.id for item, _s, _c in rewarded),
+        payments=payments,
+        paid_count=len(paid),
+        paid_total=sum(p.amount_tiyn for p in paid),
         people=_users(c.decided_by_id for c in contributions),
-        trail=_trail(("member", person.id)),
+        trail=_trail(*(("member", m.id) for m in entries)),
     )
 
 

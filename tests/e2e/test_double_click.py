@@ -1,0 +1,234 @@
+"""A double click in a real browser (Debian chromium through Playwright) records one effect.
+
+The page is served by a threaded live server, so the two submissions of a double click (or of
+two fast clicks) reach the portal at the same time, each in its own request and transaction:
+on SQLite and on PostgreSQL the step must happen once, the other request changing nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
+
+CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.e2e
+CLICKS = ("dblclick", "two fast clicks")
+
+
+@pytest.fixture
+def live(db_url):
+    """A live server on a fresh database (SQLite and PostgreSQL); yields (url, database url)."""
+    app = make_app(
+        db_url,
+        WTF_CSRF_ENABLED=True,
+        TESTING=False,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4},
+    )
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", db_url
+    server.shutdown()
+    thread.join(timeout=10)
+    close_app(app)
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+def _sign_in(browser, url: str, login: str):
+    page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+    page.goto(f"{url}/login")
+    page.locator("#login").fill(login)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{url}/")
+    return page
+
+
+def _posts_to(page, path: str) -> list:
+    """Collect the POST requests the page sends to ``path`` (to show both clicks went out)."""
+    sent = []
+    page.on(
+        "request", lambda r: sent.append(r) if r.method == "POST" and r.url.endswith(path) else None
+    )
+    return sent
+
+
+def _press_twice(page, button, how: str) -> None:
+    """A real double click, or two single clicks with no pause between them."""
+    button.scroll_into_view_if_needed()
+    if how == "dblclick":
+        button.dblclick()
+    else:
+        box = button.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.click(x, y)
+        page.mouse.click(x, y)
+    page.wait_for_load_state()
+    page.wait_for_timeout(1500)  # let the second request finish before the books are read
+
+
+def _helper(db_url):
+    return make_app(db_url)
+
+
+def _events(session, action: str, object_type: str, object_id: int) -> int:
+    from core.audit import AuditEvent
+
+    return session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == str(object_id),
+        )
+    )
+
+
+@pytest.mark.parametrize("how", CLICKS)
+def test_double_click_on_verify_applies_the_decision_once(live, browser, how):
+    from budget import appropriations
+    from budget.models import BudgetLine, BudgetProgram, MaslikhatDecision
+    from core import accounts
+    from portal import demo
+    from portal.extensions import db
+
+    url, db_url = live
+    delta = 1_250_000_50  # tiyn
+    helper = _helper(db_url)
+    with helper.app_context():
+        demo.load_budget(db.session)
+        finance = accounts.find_by_login(db.session, "finance@demo.kz")
+        accounts.find_by_login(db.session, "finance2@demo.kz").preferred_language = "en"
+        line, program = db.session.execute(
+            select(BudgetLine, BudgetProgram)
+            .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
+            .order_by(BudgetLine.id)
+        ).first()
+        line_id, approved = line.id, line.approved_tiyn
+        decision = appropriations.enter_decision(
+            db.session,
+            unit_id=program.unit_id,
+            number="41/377",
+            decided_on=dt.date(2026, 11, 20),
+            session_number="41",
+            kind="clarification",
+            reference="https://karaganda-maslikhat.example.kz/41-377",
+            amendments=[(line_id, delta)],
+            actor_id=finance.id,
+        )
+        decision_id = decision.id
+        db.session.commit()
+    close_app(helper)
+
+    page = _sign_in(browser, url, "finance2@demo.kz")
+    page.goto(f"{url}/finance/decisions/{decision_id}")
+    sent = _posts_to(page, f"/finance/decisions/{decision_id}/verify")
+    _press_twice(page, page.get_by_role("button", name="verify"), how)
+    assert len(sent) >= 1
+    assert "500" not in page.title()
+
+    helper = _helper(db_url)
+    with helper.app_context():
+        assert db.session.get(BudgetLine, line_id).approved_tiyn == approved + delta
+        assert db.session.get(MaslikhatDecision, decision_id).verified_at is not None
+        assert _events(db.session, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
+        db.session.rollback()
+    close_app(helper)
+
+
+@pytest.mark.parametrize("how", CLICKS)
+def test_double_click_on_close_decides_the_session_once(live, browser, how):
+    from budget.models import BudgetLine, LedgerEntry
+    from core import accounts
+    from incentives import sessions
+    from incentives.models import AgendaItem, CommissionSession
+    from portal.extensions import db
+    from tests.commission_helpers import HELD_ON, MCI_2026, nominate, nominee, setup
+
+    url, db_url = live
+    helper = _helper(db_url)
+    with helper.app_context():
+        s = setup(db.session, members=4)
+        member, ids = nominee(db.session)
+        nomination = nominate(db.session, s, member, ids, mci=10)
+        secretary = s.users["secretary"]
+        sitting = sessions.plan(
+            db.session,
+            commission_id=s.commission_id,
+            held_on=HELD_ON,
+            place="Әкімдік, мәжіліс залы",
+            on_paper=False,
+            actor_id=secretary,
+        )
+        sessions.add_to_agenda(
+            db.session, session_id=sitting.id, nomination_ids=[nomination.id], actor_id=secretary
+        )
+        present = ("chair", "secretary", "member2", "member3")
+        sessions.open_session(
+            db.session,
+            session_id=sitting.id,
+            present_ids={s.members[label] for label in present},
+            actor_id=secretary,
+            now=dt.datetime(2026, 10, 15, 6, 0, tzinfo=dt.UTC),
+        )
+        for label in present:
+            sessions.vote(
+                db.session,
+                item_id=sitting.items[0].id,
+                commission_member_id=s.members[label],
+                choice="for",
+                reason=None,
+                entered_by_id=s.users[label],
+            )
+        db.session.get(accounts.User, secretary).preferred_language = "en"
+        session_id, item_id, line_id = sitting.id, sitting.items[0].id, s.line_id
+        login = db.session.get(accounts.User, secretary).email
+        db.session.commit()
+    close_app(helper)
+
+    page = _sign_in(browser, url, login)
+    page.goto(f"{url}/commission/sessions/{session_id}")
+    sent = _posts_to(page, f"/commission/sessions/{session_id}/close")
+    _press_twice(page, page.get_by_role("button", name="Close the session and decide"), how)
+    assert len(sent) >= 1
+    assert "500" not in page.title()
+
+    helper = _helper(db_url)
+    with helper.app_context():
+        assert db.session.get(CommissionSession, session_id).status == "closed"
+        assert db.session.get(AgendaItem, item_id).outcome == "approved"
+        assert _events(db.session, "session.close", "commission_session", session_id) == 1
+        commits = db.session.scalars(
+            select(LedgerEntry.amount_tiyn).where(
+                LedgerEntry.kind == "commit",
+                LedgerEntry.reference_type == "agenda_item",
+                LedgerEntry.reference_id == str(item_id),
+            )
+        ).all()
+        assert commits == [10 * MCI_2026]
+        assert db.session.get(BudgetLine, line_id).committed_tiyn == 10 * MCI_2026
+        db.session.rollback()
+    close_app(helper)
