@@ -426,3 +426,22 @@ def same_browser(client):
     for cookie in client._cookies.values():
         other.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
     return other
+
+
+def already_done(app, lang: str, *, who: str, workflow: str, state: str) -> str:
+    """Return the 409 of a step another request took first, as the loser's page shows it."""
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    from core.transitions import AlreadyMoved
+    from portal.i18n import translate_error
+
+    error = AlreadyMoved(
+        "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
+        "reload the page to see where it stands.",
+        who=who,
+        state=state,
+    )
+    error.workflow = workflow
+    with app.test_request_context(), force_locale(lang):
+        return str(escape(translate_error(error)))

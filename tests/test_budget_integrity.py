@@ -26,7 +26,7 @@ from incentives import reconcile
 from incentives.models import AgendaItem, Payout
 from portal import demo, jobs
 from portal.extensions import db
-from tests.conftest import login, race, same_browser, translated, wait_for_jobs
+from tests.conftest import already_done, login, race, same_browser, wait_for_jobs
 
 N = 20
 TENGE = 100
@@ -79,13 +79,8 @@ def _entered_decision(s: Session, line_id: int, amount_tiyn: int) -> int:
 
 
 def _already_done(app, who, state: str) -> str:
-    return translated(
-        app,
-        "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
-        "reload the page to see where it stands.",
-        who.preferred_language,
-        who=who.full_name,
-        state=state,
+    return already_done(
+        app, who.preferred_language, who=who.full_name, workflow="maslikhat_decision", state=state
     )
 
 

@@ -25,7 +25,7 @@ from incentives.models import (
     Payout,
     RewardPolicy,
 )
-from tests.conftest import login, make_stale, translated
+from tests.conftest import already_done, login, make_stale, translated
 from tests.volunteer_helpers import make_member, user
 from volunteers import contributions
 from volunteers.models import Member
@@ -364,13 +364,8 @@ def test_quarter_path_through_the_browser(app, session):
     assert twice.status_code == 409
     secretary_name = user(session, "secretary@demo.kz").full_name
     assert (
-        translated(
-            app,
-            "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
-            "reload the page to see where it stands.",
-            "kk",
-            who=secretary_name,
-            state="minutes_final",
+        already_done(
+            app, "kk", who=secretary_name, workflow="commission_session", state="minutes_final"
         )
         in twice.text
     )

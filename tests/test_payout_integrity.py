@@ -19,7 +19,7 @@ from incentives import payouts, sessions, tax_rates
 from incentives import reconcile as reward_reconcile
 from incentives.models import Payout, PayoutTaxRate
 from tests.commission_helpers import HELD_ON, MCI_2026, nominate, nominee, setup
-from tests.conftest import login, race, same_browser, translated
+from tests.conftest import already_done, login, race, same_browser, translated
 from tests.test_commission import FOUR, IBAN, NOW, _approved_cash, _open, _sitting, _vote_all
 
 OTHER_IBAN = "KZ75125KZT2069100100"
@@ -523,14 +523,7 @@ def test_twenty_parallel_payments_pay_once(pg_app, pg_session):
     )
     assert _statuses(results) == [302] + [409] * 19
     who = accounts.find_by_login(session, "finance@demo.kz").full_name
-    refusal = translated(
-        pg_app,
-        "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; reload the page"
-        " to see where it stands.",
-        "kk",
-        who=who,
-        state="paid",
-    )
+    refusal = already_done(pg_app, "kk", who=who, workflow="payout", state="paid")
     assert all(refusal in r.text for r in results if r.status_code == 409)
     # The same form twenty times (a double click, a retry): one payment, the same answer.
     key = _form_key(finance.get(f"/commission/payouts/{twice}").text)

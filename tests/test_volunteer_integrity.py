@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.audit import AuditEvent
 from core.errors import Conflict
-from tests.conftest import login, race, same_browser, translated
+from tests.conftest import already_done, login, race, same_browser
 from tests.volunteer_helpers import TODAY, fields, iin_for, make_member, user
 from volunteers import contributions, enrolment
 from volunteers.activity_models import Contribution
@@ -65,15 +65,10 @@ def _chain_verifies(s: Session) -> bool:
     return audit.verify_chain(s).ok
 
 
-def _already_done(app, who, state: str) -> str:
+def _already_done(app, who, state: str, workflow: str = "application") -> str:
     """Return the 409's message as the loser's page shows it, in the loser's language."""
-    return translated(
-        app,
-        "Already done by %(who)s: it is now “%(state)s”. Nothing was changed; "
-        "reload the page to see where it stands.",
-        who.preferred_language,
-        who=who.full_name,
-        state=state,
+    return already_done(
+        app, who.preferred_language, who=who.full_name, workflow=workflow, state=state
     )
 
 
@@ -164,7 +159,7 @@ def test_twenty_confirmations_of_one_contribution_confirm_it_once(pg_app):
         contribution_id = logged.id
         coordinator = user(s, "coordinator@demo.kz")
         coordinator_id = coordinator.id
-        told = _already_done(pg_app, coordinator, "confirmed")
+        told = _already_done(pg_app, coordinator, "confirmed", "contribution")
         s.commit()
     client = pg_app.test_client()
     login(client, "coordinator@demo.kz")
