@@ -407,21 +407,23 @@ def commits_on_closed_years(session: Session, scope_ids: list[int] | None) -> li
     ]
 
 
-def lines_differing_from_ledger(session: Session, scope_ids: list[int] | None) -> list[Flag]:
-    """Budget lines whose counters differ from the sums of their ledger entries."""
-    drifts = ledger.reconcile(session)
-    if not drifts:
-        return []
-    units = dict(
+def _line_units(session: Session, line_ids: list[int], scope_ids: list[int] | None) -> dict:
+    """Return {line id: its program's unit} for the lines of ``line_ids`` inside the scope."""
+    if not line_ids:
+        return {}
+    return dict(
         session.execute(
             select(BudgetLine.id, BudgetProgram.unit_id)
             .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
-            .where(
-                BudgetLine.id.in_([d.line_id for d in drifts]),
-                _in_scope(BudgetProgram.unit_id, scope_ids),
-            )
+            .where(BudgetLine.id.in_(line_ids), _in_scope(BudgetProgram.unit_id, scope_ids))
         ).all()
     )
+
+
+def lines_differing_from_ledger(session: Session, scope_ids: list[int] | None) -> list[Flag]:
+    """Budget lines whose counters differ from the sums of their ledger entries."""
+    drifts = ledger.reconcile(session)
+    units = _line_units(session, [d.line_id for d in drifts], scope_ids)
     return [
         Flag(
             "line_ledger_drift",
@@ -448,18 +450,7 @@ def lines_differing_from_ledger(session: Session, scope_ids: list[int] | None) -
 def lines_differing_from_decisions(session: Session, scope_ids: list[int] | None) -> list[Flag]:
     """Budget lines whose approved amount differs from the sum of their verified decisions."""
     drifts = budget_reconcile.lines_against_decisions(session)
-    if not drifts:
-        return []
-    units = dict(
-        session.execute(
-            select(BudgetLine.id, BudgetProgram.unit_id)
-            .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
-            .where(
-                BudgetLine.id.in_([d.object_id for d in drifts]),
-                _in_scope(BudgetProgram.unit_id, scope_ids),
-            )
-        ).all()
-    )
+    units = _line_units(session, [d.object_id for d in drifts], scope_ids)
     return [
         Flag(
             "line_decision_drift",

@@ -621,9 +621,8 @@ def my_sessions():
     return _my_sessions_page()
 
 
-@bp.route("/my-sessions/items/<int:item_id>/vote", methods=["POST"])
-@allow(*VOTERS)
-def vote(item_id: int):
+def _item_and_my_seat(item_id: int):
+    """Return the agenda item and the signed-in member's seat on its commission, or 404."""
     item = db.session.get(AgendaItem, item_id)
     if item is None:
         abort(404)
@@ -638,6 +637,13 @@ def vote(item_id: int):
     )
     if seat is None:
         abort(404)
+    return item, seat
+
+
+@bp.route("/my-sessions/items/<int:item_id>/vote", methods=["POST"])
+@allow(*VOTERS)
+def vote(item_id: int):
+    item, seat = _item_and_my_seat(item_id)
     form = VoteForm(prefix=f"i{item.id}")
     if not form.validate_on_submit():
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
@@ -661,20 +667,7 @@ def vote(item_id: int):
 @bp.route("/my-sessions/items/<int:item_id>/conflict", methods=["POST"])
 @allow(*VOTERS)
 def declare_conflict(item_id: int):
-    item = db.session.get(AgendaItem, item_id)
-    if item is None:
-        abort(404)
-    sitting = item.session
-    seat = next(
-        (
-            s
-            for s in _my_seats()
-            if s.commission_id == sitting.commission_id and s.serves_on(sitting.held_on)
-        ),
-        None,
-    )
-    if seat is None:
-        abort(404)
+    item, seat = _item_and_my_seat(item_id)
     form = ConflictForm(prefix=f"c{item.id}")
     if not form.validate_on_submit():
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import CI, DEMO_PASSWORD, close_app, make_app, unavailable
+from tests.conftest import CI, DEMO_PASSWORD, close_app, make_app
+from tests.e2e.conftest import CHROMIUM, serving
 
-CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 pytestmark = pytest.mark.e2e
 
@@ -21,29 +18,8 @@ pytestmark = pytest.mark.e2e
 def live_url(sqlite_template, tmp_path):
     db = tmp_path / "e2e.sqlite3"
     shutil.copy(sqlite_template, db)
-    app = make_app(f"sqlite:///{db}", WTF_CSRF_ENABLED=True, TESTING=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    close_app(app)
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+    with serving(f"sqlite:///{db}") as url:
+        yield url
 
 
 def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
@@ -425,14 +401,8 @@ def strict_live_url(sqlite_template, tmp_path):
     """A live portal as deployed: no demo waiver of two-factor sign-in."""
     db = tmp_path / "strict.sqlite3"
     shutil.copy(sqlite_template, db)
-    app = make_app(f"sqlite:///{db}", WTF_CSRF_ENABLED=True, TESTING=False, DEMO_MFA_WAIVER=False)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    close_app(app)
+    with serving(f"sqlite:///{db}", DEMO_MFA_WAIVER=False) as url:
+        yield url
 
 
 def test_an_official_enrols_an_authenticator_then_signs_in_with_codes(strict_live_url, browser):

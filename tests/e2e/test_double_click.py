@@ -8,17 +8,13 @@ on SQLite and on PostgreSQL the step must happen once, the other request changin
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
+from tests.conftest import DEMO_PASSWORD, close_app, make_app
+from tests.e2e.conftest import serving
 
-CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.e2e
 CLICKS = ("dblclick", "two fast clicks")
 
@@ -26,34 +22,9 @@ CLICKS = ("dblclick", "two fast clicks")
 @pytest.fixture
 def live(db_url):
     """A live server on a fresh database (SQLite and PostgreSQL); yields (url, database url)."""
-    app = make_app(
-        db_url,
-        WTF_CSRF_ENABLED=True,
-        TESTING=False,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4},
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", db_url
-    server.shutdown()
-    thread.join(timeout=10)
-    close_app(app)
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
+    pool = {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4}
+    with serving(db_url, SQLALCHEMY_ENGINE_OPTIONS=pool) as url:
+        yield url, db_url
 
 
 def _sign_in(browser, url: str, login: str):
