@@ -8,6 +8,9 @@ from decimal import Decimal, InvalidOperation
 from core.errors import N_, DomainError
 
 _AMOUNT = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+# A trillion tenge: above any budget of the country, far below a BIGINT column's limit, so an
+# absurd amount is refused with a message instead of overflowing the database (a 500).
+MAX_TIYN = 10**12 * 100
 
 
 def parse_tenge(text: str) -> int:
@@ -21,7 +24,12 @@ def parse_tenge(text: str) -> int:
         raise DomainError(N_("Enter an amount in tenge, e.g. 1 234 567,89.")) from None
     if value.as_tuple().exponent < -2:
         raise DomainError(N_("An amount has at most two decimals (tiyn): %(text)s."), text=text)
-    return int(value * 100)
+    tiyn = int(value * 100)
+    if abs(tiyn) > MAX_TIYN:
+        raise DomainError(
+            N_("The amount is too large: at most %(max)s."), max=format_tiyn(MAX_TIYN)
+        )
+    return tiyn
 
 
 def require_positive(amount_tiyn: int) -> int:

@@ -152,16 +152,18 @@ def already_moved(session: Session, workflow: Workflow, record_id: int, state) -
     from core.accounts import User
     from core.audit import AuditEvent
 
-    who = session.scalar(
+    # The latest event of the record, whoever wrote it: a job's (no actor) names nobody.
+    who = session.execute(
         select(User.full_name)
-        .join(AuditEvent, AuditEvent.actor_id == User.id)
+        .select_from(AuditEvent)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(
             AuditEvent.object_type == workflow.model.__tablename__,
             AuditEvent.object_id == str(record_id),
         )
         .order_by(AuditEvent.seq.desc())
         .limit(1)
-    )
+    ).scalar()
     if who:
         error = AlreadyMoved(
             N_(

@@ -17,6 +17,7 @@ from incentives.models import (
     STAND_INS,
     Commission,
     CommissionMember,
+    CommissionSession,
     RewardPolicy,
 )
 from volunteers.activity_models import ContributionKind
@@ -208,6 +209,17 @@ def set_rules(
     after = {"secretary_votes": bool(secretary_votes), "chair_stand_in": chair_stand_in}
     if before == after:
         return commission
+    # Quorum is taken when a session opens and counted again when it closes: rules changed
+    # in between would count the same sitting two ways.
+    sitting = session.scalar(
+        select(CommissionSession.id).where(
+            CommissionSession.commission_id == commission_id, CommissionSession.status == "open"
+        )
+    )
+    if sitting is not None:
+        raise Conflict(
+            N_("A session of the commission is sitting: change its rules after it closes.")
+        )
     commission.secretary_votes = after["secretary_votes"]
     commission.chair_stand_in = chair_stand_in
     session.flush()

@@ -45,7 +45,10 @@ def _entries_by_reference(session: Session, reference_type: str) -> dict[int, di
             key = int(reference_id)
         except ValueError:
             key = -1  # not an id: no record can own it, reported as held by "item -1"
-        found[key][kind] = [int(count), int(total or 0)]
+        # Add, not assign: "7" and "07" (or two references that are not ids) share a key.
+        held = found[key].setdefault(kind, [0, 0])
+        held[0] += int(count)
+        held[1] += int(total or 0)
     return found
 
 

@@ -445,3 +445,28 @@ def already_done(app, lang: str, *, who: str, workflow: str, state: str) -> str:
     error.workflow = workflow
     with app.test_request_context(), force_locale(lang):
         return str(escape(translate_error(error)))
+
+
+def engine_of(app):
+    """Return the app's engine, for sessions of their own (one per racing thread)."""
+    from portal.extensions import db
+
+    with app.app_context():
+        return db.engine
+
+
+def audit_count(s, action: str, object_type: str, object_id: int) -> int:
+    """Return how many audit events ``action`` the record has: one per effect of a step."""
+    from sqlalchemy import func, select
+
+    from core.audit import AuditEvent
+
+    return s.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == str(object_id),
+        )
+    )

@@ -26,29 +26,20 @@ from incentives import reconcile
 from incentives.models import AgendaItem, Payout
 from portal import demo, jobs
 from portal.extensions import db
-from tests.conftest import already_done, login, race, same_browser, wait_for_jobs
+from tests.conftest import (
+    already_done,
+    audit_count,
+    engine_of,
+    login,
+    race,
+    same_browser,
+    wait_for_jobs,
+)
 
 N = 20
 TENGE = 100
 BZ = "354000000"  # Bukhar-Zhyrau district: citizen rewards 23,500,000 ₸ after the demo budget
 ABAI = "353200000"
-
-
-def _engine(app):
-    with app.app_context():
-        return db.engine
-
-
-def _events(s: Session, action: str, object_type: str, object_id: int) -> int:
-    return s.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.action == action,
-            AuditEvent.object_type == object_type,
-            AuditEvent.object_id == str(object_id),
-        )
-    )
 
 
 def _line_id(s: Session, kato: str, purpose: str = "citizen_rewards") -> int:
@@ -89,7 +80,7 @@ def _already_done(app, who, state: str) -> str:
 
 def test_twenty_verify_posts_raise_the_line_once(pg_app):
     """A second finance officer double-clicks "verify" twenty times: one verification."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         demo.load_budget(s)
         s.commit()
@@ -113,7 +104,7 @@ def test_twenty_verify_posts_raise_the_line_once(pg_app):
         assert s.get(BudgetLine, line_id).approved_tiyn == before + 5_000_000 * TENGE
         decision = s.get(MaslikhatDecision, decision_id)
         assert decision.status == "verified" and decision.verified_by_id == verifier.id
-        assert _events(s, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
+        assert audit_count(s, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
         assert reconcile.everything(s) == []
         assert audit.verify_chain(s).ok
     # The decision's page shows who verified it and when, and offers no second verification.
@@ -124,7 +115,7 @@ def test_twenty_verify_posts_raise_the_line_once(pg_app):
 
 def test_twenty_sessions_verifying_one_decision_apply_it_once(pg_app):
     """The same race at the domain level, each attempt in its own transaction."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         demo.load_budget(s)
         s.commit()
@@ -148,7 +139,7 @@ def test_twenty_sessions_verifying_one_decision_apply_it_once(pg_app):
     assert all(isinstance(r, AlreadyMoved) and r.status == 409 for r in losers), losers
     with Session(engine) as s:
         assert s.get(BudgetLine, line_id).approved_tiyn == before + 1_234_567 * TENGE
-        assert _events(s, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
+        assert audit_count(s, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
         assert reconcile.everything(s) == []
 
 
@@ -170,7 +161,7 @@ def test_a_verification_decided_on_a_stale_read_changes_nothing(app, session):
     admin_id = accounts.find_by_login(session, "admin@demo.kz").id
     before = session.get(BudgetLine, line_id).approved_tiyn
     session.commit()
-    engine = _engine(app)
+    engine = engine_of(app)
     with Session(
         engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
     ) as late:
@@ -186,13 +177,13 @@ def test_a_verification_decided_on_a_stale_read_changes_nothing(app, session):
     session.rollback()
     assert session.get(BudgetLine, line_id).approved_tiyn == before + 3_000_000 * TENGE
     assert session.get(MaslikhatDecision, decision_id).verified_by_id == admin_id
-    assert _events(session, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
+    assert audit_count(session, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
     assert reconcile.everything(session) == []
 
 
 def test_twenty_closings_of_one_fiscal_year_close_it_once(pg_app):
     """Closing a year twice at once is a clean 409, not an error page."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         demo.load_budget(s)
         s.commit()

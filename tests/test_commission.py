@@ -15,26 +15,22 @@ from budget.models import BudgetLine, LedgerEntry
 from core.errors import Conflict, DomainError, PermissionDenied
 from incentives import payouts, sessions
 from incentives.models import AgendaItem, Nomination
-from tests.commission_helpers import HELD_ON, MCI_2026, nominate, nominee, setup
+from tests.commission_helpers import (
+    FOUR,
+    HELD_ON,
+    MCI_2026,
+    NOW,
+    nominate,
+    nominee,
+    plan_sitting,
+    setup,
+)
 
-NOW = dt.datetime(2026, 10, 15, 6, 0, tzinfo=dt.UTC)
 IBAN = "KZ86125KZT5004100100"
-FOUR = ("chair", "secretary", "member2", "member3")
 
 
-def _sitting(session, s, nomination_ids, *, on_paper=False):
-    sitting = sessions.plan(
-        session,
-        commission_id=s.commission_id,
-        held_on=HELD_ON,
-        place="Әкімдік, мәжіліс залы",
-        on_paper=on_paper,
-        actor_id=s.users["secretary"],
-    )
-    sessions.add_to_agenda(
-        session, session_id=sitting.id, nomination_ids=nomination_ids, actor_id=s.users["secretary"]
-    )
-    return sitting
+# The session helpers live in commission_helpers; other test modules import these names.
+_sitting = plan_sitting
 
 
 def _vote_all(session, s, sitting, choices: dict[str, str]):

@@ -234,6 +234,24 @@ def test_a_secretary_who_does_not_vote_counts_for_no_quorum(app, session):
     assert sitting.items[0].outcome == "approved"
 
 
+def test_rules_cannot_change_while_a_session_sits(app, session):
+    # Quorum is taken at opening and counted again at closing: one set of rules for both.
+    s = setup(session)
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    member, ids = nominee(session)
+    n = nominate(session, s, member, ids, form="certificate")
+    sitting = plan_sitting(session, s, [n.id])
+    open_sitting(session, s, sitting, ["chair", "secretary", "member2", "member3"])
+    with pytest.raises(Conflict, match="is sitting"):
+        policy.set_rules(
+            session,
+            commission_id=s.commission_id,
+            secretary_votes=False,
+            chair_stand_in="deputy_chair",
+            actor_id=admin.id,
+        )
+
+
 def _with_deputy_chair(session, s):
     admin = accounts.find_by_login(session, "admin@demo.kz")
     deputy = accounts.create_user(

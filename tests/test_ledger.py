@@ -328,7 +328,7 @@ def test_parse_tenge_reads_what_people_type(text, tiyn):
     assert parse_tenge(text) == tiyn
 
 
-@pytest.mark.parametrize("text", ["1,234", "abc", "", "1.2.3"])
+@pytest.mark.parametrize("text", ["1,234", "abc", "", "1.2.3", "99999999999999999999"])
 def test_parse_tenge_refuses_more_than_two_decimals_or_garbage(text):
     with pytest.raises(DomainError):
         parse_tenge(text)

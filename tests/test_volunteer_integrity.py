@@ -11,34 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.audit import AuditEvent
 from core.errors import Conflict
-from tests.conftest import already_done, login, race, same_browser
+from tests.conftest import already_done, audit_count, engine_of, login, race, same_browser
 from tests.volunteer_helpers import TODAY, fields, iin_for, make_member, user
 from volunteers import contributions, enrolment
 from volunteers.activity_models import Contribution
 from volunteers.models import Application, CertificateCounter, Member
 
 N = 20
-
-
-def _engine(app):
-    from portal.extensions import db
-
-    with app.app_context():
-        return db.engine
-
-
-def _events(s: Session, action: str, object_type: str, object_id: int) -> int:
-    return s.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.action == action,
-            AuditEvent.object_type == object_type,
-            AuditEvent.object_id == str(object_id),
-        )
-    )
 
 
 def _in_police_check(s: Session, serial: int) -> Application:
@@ -74,7 +54,7 @@ def _already_done(app, who, state: str, workflow: str = "application") -> str:
 
 def test_twenty_registrations_of_one_applicant_issue_one_certificate(pg_app):
     """Twenty clicks of "register" (one registrar, one browser): one member, one number."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         app_id = _petitioned(s, 9101).id
         told = _already_done(pg_app, user(s, "registrar@demo.kz"), "registered")
@@ -97,14 +77,14 @@ def test_twenty_registrations_of_one_applicant_issue_one_certificate(pg_app):
         numbers_after = s.scalar(select(func.coalesce(func.sum(CertificateCounter.last), 0)))
         assert numbers_after == numbers_before + 1  # no number taken by a loser
         assert s.get(Application, app_id).status == "registered"
-        assert _events(s, "application.register", "application", app_id) == 1
-        assert _events(s, "member.register", "member", members[0].id) == 1
+        assert audit_count(s, "application.register", "application", app_id) == 1
+        assert audit_count(s, "member.register", "member", members[0].id) == 1
         assert _chain_verifies(s)
 
 
 def test_twenty_coordinators_recording_one_police_check_record_one_outcome(pg_app):
     """Half record "passed", half "refused", all at once: one outcome, recorded once."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         app_id = _in_police_check(s, 9102).id
         coordinator_id = user(s, "coordinator@demo.kz").id
@@ -134,15 +114,15 @@ def test_twenty_coordinators_recording_one_police_check_record_one_outcome(pg_ap
         application = s.get(Application, app_id)
         assert application.check_outcome == winners[0]
         assert application.status == ("police_check" if winners[0] == "passed" else "refused")
-        passed_events = _events(s, "application.check_passed", "application", app_id)
-        refused_events = _events(s, "application.refuse", "application", app_id)
+        passed_events = audit_count(s, "application.check_passed", "application", app_id)
+        refused_events = audit_count(s, "application.refuse", "application", app_id)
         assert passed_events + refused_events == 1
         assert _chain_verifies(s)
 
 
 def test_twenty_confirmations_of_one_contribution_confirm_it_once(pg_app):
     """Twenty "confirm" posts of one coordinator's queue: one confirmation, its points once."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         member = make_member(s, 9103)
         logged = contributions.log_contribution(
@@ -179,13 +159,13 @@ def test_twenty_confirmations_of_one_contribution_confirm_it_once(pg_app):
         contribution = s.get(Contribution, contribution_id)
         assert contribution.status == "confirmed"
         assert contribution.decided_by_id == coordinator_id
-        assert _events(s, "contribution.confirm", "contribution", contribution_id) == 1
+        assert audit_count(s, "contribution.confirm", "contribution", contribution_id) == 1
         assert _chain_verifies(s)
 
 
 def test_a_lost_registration_race_in_the_domain_is_a_409_not_a_database_error(pg_app):
     """The domain function itself, not only the page: the losers raise Conflict (409)."""
-    engine = _engine(pg_app)
+    engine = engine_of(pg_app)
     with Session(engine) as s:
         app_id = _petitioned(s, 9104).id
         registrar_id = user(s, "registrar@demo.kz").id

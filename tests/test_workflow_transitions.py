@@ -376,6 +376,21 @@ def test_advance_moves_once_and_names_who_moved_first(app):
         assert gettext("Police check") in shown and "police_check" not in shown
         assert name in shown
 
+    # A later event without an actor (a job's) is what moved the record last: nobody is named.
+    with Session(engine) as s:
+        audit.record(
+            s,
+            action="application.job_touch",
+            object_type="application",
+            object_id=app_id,
+            actor_id=None,
+            payload={},
+        )
+        s.commit()
+    with Session(engine) as s, pytest.raises(AlreadyMoved) as unnamed:
+        advance(s, APPLICATION, s.get(Application, app_id), "take_check")
+    assert "who" not in unnamed.value.params
+
     # The state allows the step but an extra guard does not: the caller's refusal, no change.
     refusal = DomainError("Record a passed check first.")
     with Session(engine) as s:
