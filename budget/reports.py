@@ -1,20 +1,24 @@
-"""Execution of the budget as pandas DataFrames: by line, program, district, month and quarter.
+"""Execution of the budget by line, program, district, month and quarter: frames and page rows.
 
-Every function reads one SQL query and shapes it with pandas; the deputies' dashboard, the
-exports and the reports to the maslikhat's session all use these same frames, so a figure on
-screen and in a file cannot differ. Money stays integer tiyn (``int64``); only the execution
-percent is a float. ``scope_ids`` are administrative-unit ids: a program counts when its
-jurisdiction lies within one of them.
+The frame functions read one SQL query each and shape it with pandas; the exports and the
+reports to the maslikhat's session use these frames. The deputies' dashboard, read on every
+request, takes the same figures as plain rows summed by the database (``execution_rows``,
+``disbursed_by_period``); tests hold both to the same numbers. Money stays integer tiyn
+(``int64``); only the execution percent is a float. A ``Scope`` says where to look: a program
+counts when its jurisdiction lies within it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import clock, places
+from core.scope import Scope, scoped
 
 MONEY = ["approved_tiyn", "committed_tiyn", "disbursed_tiyn", "available_tiyn"]
 
@@ -44,16 +48,18 @@ def _with_figures(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _scoped_programs(stmt, scope_ids: list[int], year: int | None):
-    stmt = stmt.join(places.AdminUnit, BudgetProgram.unit_id == places.AdminUnit.id).where(
-        places.units_within_clause(scope_ids)
+def _scoped_programs(stmt, scope: Scope, year: int | None):
+    stmt = scoped(
+        stmt.join(places.AdminUnit, BudgetProgram.unit_id == places.AdminUnit.id),
+        places.AdminUnit.id,
+        scope,
     )
     if year is not None:
         stmt = stmt.where(BudgetProgram.fiscal_year == year)
     return stmt
 
 
-def execution_by_line(session: Session, *, scope_ids: list[int], year: int | None) -> pd.DataFrame:
+def execution_by_line(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return one row per budget line: its program, jurisdiction and the five figures.
 
     Columns: line_id, purpose, program_id, fiscal_year, the code parts (functional_group,
@@ -61,7 +67,11 @@ def execution_by_line(session: Session, *, scope_ids: list[int], year: int | Non
     unit_id, unit_kato, unit_name_kk, unit_name_ru, unit_path, approved_tiyn, committed_tiyn,
     disbursed_tiyn, available_tiyn, execution_pct.
     """
-    stmt = _scoped_programs(
+    return _with_figures(frame(session, _lines_statement(scope, year)))
+
+
+def _lines_statement(scope: Scope, year: int | None):
+    return _scoped_programs(
         select(
             BudgetLine.id.label("line_id"),
             BudgetLine.purpose,
@@ -83,7 +93,7 @@ def execution_by_line(session: Session, *, scope_ids: list[int], year: int | Non
             BudgetLine.committed_tiyn,
             BudgetLine.disbursed_tiyn,
         ).join(BudgetProgram, BudgetLine.program_id == BudgetProgram.id),
-        scope_ids,
+        scope,
         year,
     ).order_by(
         BudgetProgram.fiscal_year.desc(),
@@ -92,7 +102,6 @@ def execution_by_line(session: Session, *, scope_ids: list[int], year: int | Non
         BudgetProgram.sub_program,
         BudgetLine.purpose,
     )
-    return _with_figures(frame(session, stmt))
 
 
 def program_code(row) -> str:
@@ -110,7 +119,7 @@ def program_code(row) -> str:
 def execution_by_program(
     session: Session,
     *,
-    scope_ids: list[int],
+    scope: Scope,
     year: int | None,
     lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -119,7 +128,7 @@ def execution_by_program(
     ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
     """
     if lines is None:
-        lines = execution_by_line(session, scope_ids=scope_ids, year=year)
+        lines = execution_by_line(session, scope=scope, year=year)
     keys = [
         "program_id",
         "fiscal_year",
@@ -155,7 +164,7 @@ def execution_by_program(
 def execution_by_district(
     session: Session,
     *,
-    scope_ids: list[int],
+    scope: Scope,
     year: int | None,
     lines: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -164,7 +173,7 @@ def execution_by_district(
     ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
     """
     if lines is None:
-        lines = execution_by_line(session, scope_ids=scope_ids, year=year)
+        lines = execution_by_line(session, scope=scope, year=year)
     keys = ["unit_id", "unit_kato", "unit_name_kk", "unit_name_ru", "unit_path"]
     if lines.empty:
         return pd.DataFrame(columns=[*keys, "lines", *MONEY, "execution_pct"])
@@ -183,7 +192,7 @@ def execution_by_district(
     return _with_figures(grouped)
 
 
-def disbursements(session: Session, *, scope_ids: list[int], year: int | None) -> pd.DataFrame:
+def disbursements(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return every disbursement of the scope's lines: entry_id, line_id, at, amount_tiyn.
 
     Adds ``local_date``, ``month`` (1-12) and ``quarter`` (1-4) of the moment in local time.
@@ -197,7 +206,7 @@ def disbursements(session: Session, *, scope_ids: list[int], year: int | None) -
         )
         .join(BudgetLine, LedgerEntry.line_id == BudgetLine.id)
         .join(BudgetProgram, BudgetLine.program_id == BudgetProgram.id),
-        scope_ids,
+        scope,
         year,
     ).where(LedgerEntry.kind == "disburse")
     df = frame(session, stmt.order_by(LedgerEntry.at, LedgerEntry.id))
@@ -221,17 +230,15 @@ def disbursements(session: Session, *, scope_ids: list[int], year: int | None) -
     return df
 
 
-def disbursed_by_month(session: Session, *, scope_ids: list[int], year: int | None) -> pd.DataFrame:
+def disbursed_by_month(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return months 1-12 (every one listed) with the number and sum of disbursements."""
-    df = disbursements(session, scope_ids=scope_ids, year=year)
+    df = disbursements(session, scope=scope, year=year)
     return _by_period(df, "month", range(1, 13))
 
 
-def disbursed_by_quarter(
-    session: Session, *, scope_ids: list[int], year: int | None
-) -> pd.DataFrame:
+def disbursed_by_quarter(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return quarters 1-4 (every one listed) with the number and sum of disbursements."""
-    df = disbursements(session, scope_ids=scope_ids, year=year)
+    df = disbursements(session, scope=scope, year=year)
     return _by_period(df, "quarter", range(1, 5))
 
 
@@ -255,3 +262,127 @@ def totals(lines: pd.DataFrame) -> dict[str, int | float]:
         round(sums["disbursed_tiyn"] * 100 / approved, 1) if approved > 0 else 0.0
     )
     return sums
+
+
+# ---- the same figures as plain rows, summed by the database (the dashboard, per request) -------
+
+PROGRAM_KEYS = (
+    "program_id",
+    "fiscal_year",
+    "functional_group",
+    "sub_function",
+    "administrator",
+    "program",
+    "sub_program",
+    "program_name_kk",
+    "program_name_ru",
+    "unit_id",
+    "unit_kato",
+    "unit_name_kk",
+    "unit_name_ru",
+    "unit_path",
+)
+DISTRICT_KEYS = ("unit_id", "unit_kato", "unit_name_kk", "unit_name_ru", "unit_path")
+
+
+def _figured(row: dict) -> dict:
+    """Add available_tiyn and execution_pct as ``_with_figures`` does (numpy's rounding)."""
+    approved, disbursed = row["approved_tiyn"], row["disbursed_tiyn"]
+    row["available_tiyn"] = approved - row["committed_tiyn"] - disbursed
+    row["execution_pct"] = (
+        round(float(disbursed) * 100 / float(approved) * 10) / 10 if approved > 0 else 0.0
+    )
+    return row
+
+
+def _summed(lines: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    groups: dict[tuple, dict] = {}
+    for line in lines:
+        key = tuple(line[k] for k in keys)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {
+                **dict(zip(keys, key, strict=True)),
+                "lines": 0,
+                "approved_tiyn": 0,
+                "committed_tiyn": 0,
+                "disbursed_tiyn": 0,
+            }
+        group["lines"] += 1
+        for column in ("approved_tiyn", "committed_tiyn", "disbursed_tiyn"):
+            group[column] += line[column]
+    return [_figured(group) for group in groups.values()]
+
+
+def execution_rows(session: Session, *, scope: Scope, year: int | None):
+    """Return (lines, programs, districts, totals): the frames' figures as plain rows.
+
+    The same rows as ``execution_by_line``, ``execution_by_program`` (first-seen order, with
+    ``code``), ``execution_by_district`` (by path) and ``totals``, without building three
+    DataFrames for a dozen lines on every request (issue 16).
+    """
+    result = session.execute(_lines_statement(scope, year))
+    keys = list(result.keys())
+    lines = [_figured(dict(zip(keys, row, strict=True))) for row in result]
+    programs = _summed(lines, PROGRAM_KEYS)
+    for program in programs:
+        program["code"] = program_code(program)
+    districts = sorted(_summed(lines, DISTRICT_KEYS), key=lambda d: d["unit_path"])
+    sums = {c: sum(line[c] for line in lines) for c in MONEY}
+    approved = sums["approved_tiyn"]
+    sums["execution_pct"] = (
+        round(sums["disbursed_tiyn"] * 100 / approved, 1) if approved > 0 else 0.0
+    )
+    return lines, programs, districts, sums
+
+
+def disbursed_by_period(session: Session, *, scope: Scope, year: int):
+    """Return (months 1-12, quarters 1-4) with payments and disbursed_tiyn, every one listed.
+
+    The figures of ``disbursed_by_month`` and ``disbursed_by_quarter``, grouped by the database:
+    a disbursement's local month is found by comparing its moment with the year's month
+    boundaries (local midnights, in UTC), so the query returns twelve rows however long the
+    ledger is. Disbursements outside the fiscal year's calendar fall in a bucket 0; when there
+    are any, they are read one by one and placed by their local month as the frames do.
+    """
+    zone = clock.zone()
+    bounds = [dt.datetime(year, m, 1, tzinfo=zone) for m in range(1, 13)]
+    bounds.append(dt.datetime(year + 1, 1, 1, tzinfo=zone))
+    bounds = [b.astimezone(dt.UTC) for b in bounds]
+    month = case(
+        (LedgerEntry.at < bounds[0], 0),
+        *((LedgerEntry.at < bounds[m], m) for m in range(1, 13)),
+        else_=0,
+    )
+    base = _scoped_programs(
+        select()
+        .select_from(LedgerEntry)
+        .join(BudgetLine, LedgerEntry.line_id == BudgetLine.id)
+        .join(BudgetProgram, BudgetLine.program_id == BudgetProgram.id),
+        scope,
+        year,
+    ).where(LedgerEntry.kind == "disburse")
+    sums = {m: [0, 0] for m in range(13)}
+    grouped = base.add_columns(
+        month.label("month"), func.count(LedgerEntry.id), func.sum(LedgerEntry.amount_tiyn)
+    )
+    for m, payments, amount in session.execute(grouped.group_by(month)):
+        sums[m][0] += payments
+        sums[m][1] += int(amount or 0)
+    if sums.pop(0)[0]:
+        outside = base.add_columns(LedgerEntry.at, LedgerEntry.amount_tiyn).where(
+            or_(LedgerEntry.at < bounds[0], LedgerEntry.at >= bounds[12])
+        )
+        for at, amount in session.execute(outside):
+            sums[at.astimezone(zone).month][0] += 1
+            sums[at.astimezone(zone).month][1] += amount
+    months = [{"month": m, "payments": p, "disbursed_tiyn": a} for m, (p, a) in sums.items()]
+    quarters = [
+        {
+            "quarter": q,
+            "payments": sum(months[m]["payments"] for m in range(3 * q - 3, 3 * q)),
+            "disbursed_tiyn": sum(months[m]["disbursed_tiyn"] for m in range(3 * q - 3, 3 * q)),
+        }
+        for q in range(1, 5)
+    ]
+    return months, quarters

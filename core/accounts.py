@@ -1,73 +1,81 @@
-"""User accounts, argon2id passwords, and role grants scoped to jurisdictions."""
+"""Account administration: creation, profile, activation, role grants and an admin's reach.
+
+The account models live in ``core.account_models``, passwords in ``core.passwords`` and
+sign-in in ``core.authentication``; their public names are re-exported here, so that
+``accounts.X`` stays the one name callers, migrations and tests use.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    or_,
-    select,
-    text,
-)
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import Base, UTCDateTime, utcnow
-from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
-from core.places import AdminUnit, within
-
-ROLES = (
-    "volunteer",
-    "coordinator",
-    "registrar",
-    "secretary",
-    "member",
-    "chair",
-    "finance",
-    "deputy",
-    "admin",
+from core.account_models import (
+    LANGUAGES,
+    ROLES,
+    RoleGrant,
+    User,
+    find_by_login,
+    get_user,
+    normalize_email,
+    normalize_phone,
+    users_by_id,
 )
-LANGUAGES = ("kk", "ru", "en")
-PASSWORD_MIN, PASSWORD_MAX = 12, 128
+from core.authentication import (
+    AuthenticationFailed,
+    authenticate,
+    reauthenticate,
+    record_logout,
+)
+from core.db import utcnow
+from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.passwords import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    PASSWORD_PROFILES,
+    check_password_policy,
+    hash_password,
+    set_password_profile,
+    verify_password,
+)
+from core.places import AdminUnit
+from core.scope import Scope
 
-PASSWORD_PROFILES = {
-    # argon2id with the library's RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
-    "standard": PasswordHasher(),
-    # Test suites only (the portal refuses it outside TESTING): the same algorithm at its
-    # cheapest, so that thousands of sign-ins do not spend minutes of the suite hashing.
-    "test": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-}
-_hasher = PASSWORD_PROFILES["standard"]
-_dummy_hashes: dict[int, str] = {}
-
-
-def set_password_profile(name: str) -> None:
-    """Hash new passwords with the profile ``name`` (``standard``; ``test`` for test suites)."""
-    global _hasher
-    _hasher = PASSWORD_PROFILES[name]
-
-
-def _dummy_hash() -> str:
-    """Return the hash verified against when the login is unknown (same cost as a real one)."""
-    key = id(_hasher)
-    if key not in _dummy_hashes:
-        _dummy_hashes[key] = _hasher.hash("not-a-real-password-for-timing")
-    return _dummy_hashes[key]
-
-
-class AuthenticationFailed(DomainError):
-    """Wrong login or password, or an inactive account: deliberately one message for all."""
-
-    status = 401
+__all__ = [
+    "LANGUAGES",
+    "PASSWORD_MAX",
+    "PASSWORD_MIN",
+    "PASSWORD_PROFILES",
+    "ROLES",
+    "AuthenticationFailed",
+    "OutsideReach",
+    "RoleGrant",
+    "User",
+    "administered",
+    "administers",
+    "authenticate",
+    "change_password",
+    "check_password_policy",
+    "create_user",
+    "find_by_login",
+    "get_user",
+    "grant_role",
+    "hash_password",
+    "holds",
+    "normalize_email",
+    "normalize_phone",
+    "reauthenticate",
+    "record_logout",
+    "require_admin_over",
+    "require_administers",
+    "revoke_grant",
+    "set_active",
+    "set_language",
+    "set_password_profile",
+    "update_profile",
+    "users_by_id",
+]
 
 
 class OutsideReach(PermissionDenied):
@@ -82,176 +90,12 @@ class OutsideReach(PermissionDenied):
         )
 
 
-class User(Base):
-    """A person who signs in: citizen, official, deputy or operator."""
-
-    __tablename__ = "user_account"
-    __table_args__ = (
-        CheckConstraint(f"preferred_language IN {LANGUAGES!r}", name="language_known"),
-        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
-        CheckConstraint("session_epoch >= 0", name="epoch_nonneg"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
-    full_name: Mapped[str] = mapped_column(String(200))
-    preferred_language: Mapped[str] = mapped_column(String(2), default="kk")
-    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    # Bumped on password change and deactivation; sessions carrying an older epoch end.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-    unit: Mapped[AdminUnit] = relationship(lazy="joined")
-    grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="user",
-        foreign_keys="RoleGrant.user_id",
-        primaryjoin="and_(User.id == RoleGrant.user_id, RoleGrant.revoked_at.is_(None))",
-        viewonly=True,
-        lazy="selectin",
-    )
-
-    # The session protocol Flask-Login expects; the id carries the epoch so that a password
-    # change or deactivation ends every session issued before it.
-    is_anonymous = False
-
-    @property
-    def is_authenticated(self) -> bool:
-        return bool(self.is_active)
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
-
-    @property
-    def login(self) -> str:
-        """Return the identifier shown for the account."""
-        return self.email or self.phone or ""
-
-    def roles(self) -> set[str]:
-        """Return the roles the user holds anywhere."""
-        return {g.role for g in self.grants}
-
-    def has_any(self, *roles: str) -> bool:
-        """Tell whether the user holds any of ``roles`` anywhere."""
-        return bool(self.roles() & set(roles))
-
-    def scope(self, *roles: str) -> list[int]:
-        """Return the unit ids where the user holds any of ``roles``."""
-        return sorted({g.unit_id for g in self.grants if g.role in roles})
-
-
-class RoleGrant(Base):
-    """A role held within a jurisdiction; it covers the unit and every unit below it."""
-
-    __tablename__ = "role_grant"
-    __table_args__ = (
-        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
-        CheckConstraint("revoked_at IS NULL OR revoked_by_id IS NOT NULL", name="revoker_known"),
-        Index(
-            "uq_role_grant_live",
-            "user_id",
-            "role",
-            "unit_id",
-            unique=True,
-            postgresql_where=text("revoked_at IS NULL"),
-            sqlite_where=text("revoked_at IS NULL"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    role: Mapped[str] = mapped_column(String(20))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"))
-    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-
-    user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="grants")
-    unit: Mapped[AdminUnit] = relationship(lazy="joined")
-
-
-# ---- normalization and passwords -------------------------------------------------------------
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def normalize_email(raw: str | None) -> str | None:
-    """Return the e-mail lower-cased, or None when empty; refuse an impossible address."""
-    value = (raw or "").strip().lower()
-    if not value:
-        return None
-    if len(value) > 254 or not _EMAIL.match(value):
-        raise DomainError(N_("Enter a valid e-mail address."))
-    return value
-
-
-def normalize_phone(raw: str | None) -> str | None:
-    """Return a Kazakhstan mobile or landline number as +7XXXXXXXXXX, or None when empty."""
-    value = re.sub(r"[\s()\-]", "", raw or "")
-    if not value:
-        return None
-    if value.startswith("8") and len(value) == 11:
-        value = "+7" + value[1:]
-    if not re.fullmatch(r"\+7\d{10}", value):
-        raise DomainError(N_("Enter the phone number in the +7 format, e.g. +7 701 123 45 67."))
-    return value
-
-
-def check_password_policy(password: str) -> None:
-    """Refuse passwords that are too short or too long (ASVS: length over composition rules)."""
-    if len(password) < PASSWORD_MIN:
-        raise DomainError(N_("The password must have at least %(n)s characters."), n=PASSWORD_MIN)
-    if len(password) > PASSWORD_MAX:
-        raise DomainError(N_("The password must have at most %(n)s characters."), n=PASSWORD_MAX)
-
-
-def hash_password(password: str) -> str:
-    """Return an argon2id hash of ``password``."""
-    return _hasher.hash(password)
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-# ---- lookups ----------------------------------------------------------------------------------
-
-
-def find_by_login(session: Session, login: str) -> User | None:
-    """Find a user by e-mail or phone (in any accepted phone spelling)."""
-    login = (login or "").strip()
-    if not login:
-        return None
-    candidates = [login.lower()]
-    try:
-        phone = normalize_phone(login)
-        if phone:
-            candidates.append(phone)
-    except DomainError:
-        pass
-    return session.scalar(
-        select(User).where(or_(User.email.in_(candidates), User.phone.in_(candidates)))
-    )
-
-
-def get_user(session: Session, user_id: int) -> User:
-    """Return the user or raise NotFound."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound(N_("No such user."))
-    return user
+# ---- an administrator's reach ----------------------------------------------------------------
 
 
 def holds(session: Session, user: User, role: str, unit_id: int) -> bool:
     """Tell whether ``user`` holds ``role`` on ``unit_id`` or on a unit above it."""
-    return within(session, unit_id, user.scope(role))
+    return Scope.of(user, role).contains(session, unit_id)
 
 
 def require_admin_over(session: Session, actor_id: int, unit_id: int) -> User:
@@ -271,10 +115,12 @@ def administered(session: Session, admin: User, user_ids) -> set[int]:
     region, nor take over such an account by changing its e-mail.
     """
     ids = {i for i in user_ids if i is not None}
-    scope_ids = admin.scope("admin") if admin.is_active else []
-    if not ids or not scope_ids:
+    administering = admin.scope("admin") if admin.is_active else []
+    if not ids or not administering:
         return set()
-    scope_paths = list(session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(scope_ids))))
+    scope_paths = list(
+        session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(administering)))
+    )
     units: dict[int, set[int]] = {}
     for user_id, unit_id in session.execute(select(User.id, User.unit_id).where(User.id.in_(ids))):
         units.setdefault(user_id, set()).add(unit_id)
@@ -332,63 +178,7 @@ def _refuse_login_clash(
         raise Conflict(N_("An account with this e-mail or phone already exists."))
 
 
-# ---- commands ---------------------------------------------------------------------------------
-
-
-def authenticate(session: Session, *, login: str, password: str, ip: str | None) -> User:
-    """Return the active user with this login and password, or raise AuthenticationFailed.
-
-    Every outcome is audited; the caller commits even on failure so the attempt is kept.
-    """
-    user = find_by_login(session, login)
-    ok = _verify(user.password_hash if user else _dummy_hash(), password)
-    if user is None or not ok or not user.is_active:
-        reason = "unknown_login" if user is None else ("bad_password" if not ok else "inactive")
-        audit.record(
-            session,
-            action="auth.login_failed",
-            object_type="user",
-            object_id=user.id if user else None,
-            actor_id=None,
-            payload={"reason": reason, "ip": ip or ""},
-        )
-        raise AuthenticationFailed(N_("Wrong login or password, or the account is not active."))
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record(
-        session,
-        action="auth.login",
-        object_type="user",
-        object_id=user.id,
-        actor_id=user.id,
-        payload={"ip": ip or ""},
-    )
-    return user
-
-
-def reauthenticate(session: Session, *, user_id: int, password: str, ip: str | None) -> None:
-    """Check the signed-in user's password again before a sensitive step; audit the outcome."""
-    user = get_user(session, user_id)
-    ok = _verify(user.password_hash, password)
-    audit.record(
-        session,
-        action="auth.reauth" if ok else "auth.reauth_failed",
-        object_type="user",
-        object_id=user.id,
-        actor_id=user.id,
-        payload={"ip": ip or ""},
-    )
-    if not ok:
-        raise AuthenticationFailed(N_("The password is wrong."))
-
-
-def record_logout(session: Session, *, user_id: int) -> None:
-    """End every session of the user (a replayed old cookie is refused too) and audit it."""
-    get_user(session, user_id).session_epoch += 1
-    audit.record(
-        session, action="auth.logout", object_type="user", object_id=user_id, actor_id=user_id
-    )
+# ---- commands -------------------------------------------------------------------------------
 
 
 def create_user(
@@ -499,7 +289,7 @@ def change_password(
     user = get_user(session, user_id)
     if actor_id != user_id:
         raise PermissionDenied(N_("You can change only your own password."))
-    if not _verify(user.password_hash, current):
+    if not verify_password(user.password_hash, current):
         raise DomainError(N_("The current password is wrong."))
     if new == current:
         raise DomainError(N_("The new password must differ from the current one."))

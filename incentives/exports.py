@@ -4,43 +4,64 @@ Rows come from the database in chunks (a server-side cursor on PostgreSQL) and g
 to a CSV or write-only XLSX file, so a million rows never sit in memory at once. Every text
 cell is neutralised against formula injection; IINs and IBANs are always masked. Each file
 begins with when it was generated, its filters and the audit chain's head at that moment.
+What each dataset holds is in ``incentives.export_datasets`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 import zipfile
 from collections.abc import Callable
 from typing import BinaryIO
 
-from sqlalchemy import Select, String, and_, case, func, literal, select, true
+from sqlalchemy import Select, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from budget.models import BudgetLine, BudgetProgram, LedgerEntry
-from core import clock, places
+from core import clock
 from core.audit import AuditEvent
 from core.errors import N_, DomainError
 from core.iin import mask_iin
-from incentives.models import (
-    FORMS,
-    OUTCOMES,
-    PAYOUT_STATUSES,
-    SESSION_STATUSES,
-    AgendaItem,
-    Commission,
-    CommissionSession,
-    Nomination,
-    Payout,
+from incentives.export_datasets import (
+    DATASETS,
+    DATE,
+    IBAN,
+    IIN,
+    INT,
+    MONEY,
+    TEXT,
+    TIME,
+    Dataset,
+    Filters,
+    dataset,
 )
+from incentives.models import FORMS, OUTCOMES, PAYOUT_STATUSES, SESSION_STATUSES
 from incentives.payouts import mask_iban
 from volunteers.importing import FORMULA_STARTS
 from volunteers.models import KINDS as MEMBER_KINDS
-from volunteers.models import MEMBER_STATUSES, Member
+from volunteers.models import MEMBER_STATUSES
 
-DATASETS = ("payouts", "decisions", "ledger", "register")
+__all__ = [
+    "CHUNK",
+    "CODE_VALUES",
+    "COPY_ON_POSTGRESQL",
+    "DATASETS",
+    "FORMATS",
+    "XLSX_SHEET_ROWS",
+    "ZIP_ABOVE_BYTES",
+    "Dataset",
+    "Filters",
+    "Translate",
+    "chain_head",
+    "count_rows",
+    "dataset",
+    "pack",
+    "preamble",
+    "protect",
+    "write_rows",
+]
+
 FORMATS = ("csv", "xlsx")
 CHUNK = 5000
 # On PostgreSQL a CSV is written by COPY with every cell formatted in SQL (several times faster
@@ -50,275 +71,6 @@ XLSX_SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: start a new one bef
 # A CSV larger than this is stored zipped (the database keeps files whole).
 ZIP_ABOVE_BYTES = 8 * 1024 * 1024
 Translate = Callable[..., str]
-
-TEXT, INT, MONEY, DATE, TIME, IIN, IBAN = "text", "int", "money", "date", "time", "iin", "iban"
-
-
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    """What the screen filtered by: year, jurisdiction and a date range (all optional)."""
-
-    year: int | None = None
-    unit_id: int | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-
-    def __post_init__(self):
-        if self.year is not None and not 2000 <= self.year <= 2100:
-            raise DomainError(N_("Choose a year between 2000 and 2100."))
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise DomainError(N_("The start of the period is after its end."))
-
-    def as_dict(self) -> dict:
-        """Return the filters as JSON-ready values."""
-        return {
-            "year": self.year,
-            "unit_id": self.unit_id,
-            "date_from": self.date_from.isoformat() if self.date_from else None,
-            "date_to": self.date_to.isoformat() if self.date_to else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Filters:
-        """Rebuild filters from ``as_dict`` output."""
-
-        def day(value):
-            return dt.date.fromisoformat(value) if value else None
-
-        return cls(
-            year=data.get("year"),
-            unit_id=data.get("unit_id"),
-            date_from=day(data.get("date_from")),
-            date_to=day(data.get("date_to")),
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """Columns (msgid, cell kind) and the query that yields rows in that order."""
-
-    name: str
-    title: str
-    columns: tuple[tuple[str, str], ...]
-    query: Select
-
-
-def _units(unit_column, scope_ids: list[int] | None, filters: Filters):
-    """Limit to the user's jurisdictions and, within them, to the unit chosen on screen."""
-    conditions = []
-    for ids in (scope_ids, [filters.unit_id] if filters.unit_id else None):
-        if ids is not None:
-            conditions.append(
-                unit_column.in_(select(places.AdminUnit.id).where(places.units_within_clause(ids)))
-            )
-    return and_(true(), *conditions)
-
-
-def _day_range(column, filters: Filters):
-    conditions = []
-    if filters.date_from:
-        conditions.append(column >= filters.date_from)
-    if filters.date_to:
-        conditions.append(column <= filters.date_to)
-    return and_(true(), *conditions)
-
-
-def _moment_range(column, filters: Filters):
-    conditions = []
-    if filters.date_from:
-        conditions.append(column >= clock.local_day_bounds(filters.date_from)[0])
-    if filters.date_to:
-        conditions.append(column < clock.local_day_bounds(filters.date_to)[1])
-    return and_(true(), *conditions)
-
-
-def _unit_name(lang: str):
-    return places.AdminUnit.name_kk if lang == "kk" else places.AdminUnit.name_ru
-
-
-def dataset(name: str, *, filters: Filters, scope_ids: list[int] | None, lang: str) -> Dataset:
-    """Return the columns and query of export ``name`` under ``filters`` and scope."""
-    unit_name = _unit_name(lang)
-    if name == "payouts":
-        recipient = func.coalesce(Member.full_name, Nomination.recipient_name)
-        query = (
-            select(
-                Payout.id,
-                Payout.order_date,
-                Payout.order_number,
-                Payout.status,
-                Payout.amount_tiyn,  # gross: what left the line
-                Payout.withheld_tiyn,
-                Payout.net_tiyn,
-                recipient,
-                Member.iin,
-                Payout.iban,
-                Nomination.form,
-                Nomination.year,
-                CommissionSession.held_on,
-                CommissionSession.act_number,
-                unit_name,
-                Payout.recorded_at,
-            )
-            .join(AgendaItem, AgendaItem.id == Payout.item_id)
-            .join(Nomination, Nomination.id == AgendaItem.nomination_id)
-            .outerjoin(Member, Member.id == Nomination.member_id)
-            .join(CommissionSession, CommissionSession.id == AgendaItem.session_id)
-            .join(Commission, Commission.id == Nomination.commission_id)
-            .join(places.AdminUnit, places.AdminUnit.id == Commission.unit_id)
-            .where(
-                _units(Commission.unit_id, scope_ids, filters),
-                Nomination.year == filters.year if filters.year else true(),
-                _day_range(Payout.order_date, filters),
-            )
-            .order_by(Payout.id)
-        )
-        columns = (
-            (N_("Payout"), INT),
-            (N_("Payment order date"), DATE),
-            (N_("Payment order"), TEXT),
-            (N_("Status"), "code:payout_status"),
-            (N_("Amount, tenge"), MONEY),
-            (N_("Tax withheld, tenge"), MONEY),
-            (N_("Net paid, tenge"), MONEY),
-            (N_("Recipient"), TEXT),
-            (N_("IIN"), IIN),
-            (N_("IBAN"), IBAN),
-            (N_("Form of reward"), "code:form"),
-            (N_("Year"), INT),
-            (N_("Session date"), DATE),
-            (N_("Akimat act"), TEXT),
-            (N_("Jurisdiction"), TEXT),
-            (N_("Recorded at"), TIME),
-        )
-        return Dataset(name, N_("Payouts"), columns, query)
-    if name == "decisions":
-        recipient = func.coalesce(Member.full_name, Nomination.recipient_name)
-        query = (
-            select(
-                AgendaItem.id,
-                CommissionSession.held_on,
-                CommissionSession.status,
-                CommissionSession.act_number,
-                recipient,
-                Member.iin,
-                Nomination.form,
-                Nomination.amount_tiyn,
-                AgendaItem.outcome,
-                AgendaItem.votes_for,
-                AgendaItem.votes_against,
-                AgendaItem.abstained,
-                AgendaItem.recused,
-                unit_name,
-            )
-            .join(Nomination, Nomination.id == AgendaItem.nomination_id)
-            .outerjoin(Member, Member.id == Nomination.member_id)
-            .join(CommissionSession, CommissionSession.id == AgendaItem.session_id)
-            .join(Commission, Commission.id == CommissionSession.commission_id)
-            .join(places.AdminUnit, places.AdminUnit.id == Commission.unit_id)
-            .where(
-                AgendaItem.outcome.is_not(None),
-                _units(Commission.unit_id, scope_ids, filters),
-                Nomination.year == filters.year if filters.year else true(),
-                _day_range(CommissionSession.held_on, filters),
-            )
-            .order_by(AgendaItem.id)
-        )
-        columns = (
-            (N_("Decision"), INT),
-            (N_("Session date"), DATE),
-            (N_("Session status"), "code:session_status"),
-            (N_("Akimat act"), TEXT),
-            (N_("Recipient"), TEXT),
-            (N_("IIN"), IIN),
-            (N_("Form of reward"), "code:form"),
-            (N_("Amount, tenge"), MONEY),
-            (N_("Outcome"), "code:outcome"),
-            (N_("For"), INT),
-            (N_("Against"), INT),
-            (N_("Abstained"), INT),
-            (N_("Recused"), INT),
-            (N_("Jurisdiction"), TEXT),
-        )
-        return Dataset(name, N_("Commission decisions"), columns, query)
-    if name == "ledger":
-        code = (
-            BudgetProgram.administrator
-            + "."
-            + BudgetProgram.program
-            + "."
-            + BudgetProgram.sub_program
-        )
-        query = (
-            select(
-                LedgerEntry.id,
-                LedgerEntry.at,
-                BudgetProgram.fiscal_year,
-                code,
-                BudgetLine.purpose,
-                LedgerEntry.kind,
-                LedgerEntry.amount_tiyn,
-                LedgerEntry.reference_type,
-                LedgerEntry.reference_id,
-                LedgerEntry.note,
-                unit_name,
-            )
-            .join(BudgetLine, BudgetLine.id == LedgerEntry.line_id)
-            .join(BudgetProgram, BudgetProgram.id == BudgetLine.program_id)
-            .join(places.AdminUnit, places.AdminUnit.id == BudgetProgram.unit_id)
-            .where(
-                _units(BudgetProgram.unit_id, scope_ids, filters),
-                BudgetProgram.fiscal_year == filters.year if filters.year else true(),
-                _moment_range(LedgerEntry.at, filters),
-            )
-            .order_by(LedgerEntry.id)
-        )
-        columns = (
-            (N_("Entry"), INT),
-            (N_("Time"), TIME),
-            (N_("Year"), INT),
-            (N_("Program"), TEXT),
-            (N_("Purpose"), "code:purpose"),
-            (N_("Movement"), "code:entry_kind"),
-            (N_("Amount, tenge"), MONEY),
-            (N_("Reference"), TEXT),
-            (N_("Reference number"), TEXT),
-            (N_("Note"), TEXT),
-            (N_("Jurisdiction"), TEXT),
-        )
-        return Dataset(name, N_("Ledger entries"), columns, query)
-    if name == "register":
-        query = (
-            select(
-                Member.certificate_no,
-                Member.full_name,
-                Member.iin,
-                Member.kind,
-                Member.status,
-                Member.issued_on,
-                Member.expires_on,
-                unit_name,
-            )
-            .join(places.AdminUnit, places.AdminUnit.id == Member.unit_id)
-            .where(
-                _units(Member.unit_id, scope_ids, filters),
-                func.extract("year", Member.issued_on) == filters.year if filters.year else true(),
-                _day_range(Member.issued_on, filters),
-            )
-            .order_by(Member.id)
-        )
-        columns = (
-            (N_("Certificate"), TEXT),
-            (N_("Full name"), TEXT),
-            (N_("IIN"), IIN),
-            (N_("Kind"), "code:member_kind"),
-            (N_("Status"), "code:member_status"),
-            (N_("Issued"), DATE),
-            (N_("Valid until"), DATE),
-            (N_("Jurisdiction"), TEXT),
-        )
-        return Dataset(name, N_("Register of members"), columns, query)
-    raise DomainError(N_("There is no such export."))
 
 
 _DANGEROUS_STARTS = (*FORMULA_STARTS, "\n", "\0")

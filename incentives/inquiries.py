@@ -19,6 +19,8 @@ from core import accounts, audit, calendar, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.notifications import queue_message
+from core.queries import with_units
+from core.scope import Scope
 from core.transitions import advance
 from incentives.inquiry_models import OBJECT_TYPES, Inquiry, InquiryMessage
 from incentives.models import AgendaItem, Commission, CommissionSession
@@ -257,9 +259,8 @@ def count_asked_by(session: Session, deputy_id: int) -> int:
     return session.scalar(select(func.count()).where(Inquiry.deputy_id == deputy_id))
 
 
-def _queue_query(scope_ids: list[int], include_closed: bool):
-    query = select(Inquiry).join(places.AdminUnit, places.AdminUnit.id == Inquiry.unit_id)
-    query = query.where(places.units_within_clause(scope_ids))
+def _queue_query(scope: Scope, include_closed: bool):
+    query = with_units(select(Inquiry), Inquiry.unit_id, scope)
     if not include_closed:
         query = query.where(Inquiry.status != "closed")
     return query
@@ -267,19 +268,19 @@ def _queue_query(scope_ids: list[int], include_closed: bool):
 
 def queue(
     session: Session,
-    scope_ids: list[int],
+    scope: Scope,
     *,
     include_closed: bool = False,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Inquiry]:
-    """Return the inquiries of the units in ``scope_ids``: waiting ones first, by deadline."""
-    if not scope_ids:
+    """Return the inquiries of the units in ``scope``: waiting ones first, by deadline."""
+    if scope.is_nothing:
         return []
     waiting_first = case((Inquiry.status == "open", 0), else_=1)
     return list(
         session.scalars(
-            _queue_query(scope_ids, include_closed)
+            _queue_query(scope, include_closed)
             .order_by(waiting_first, Inquiry.deadline, Inquiry.id)
             .offset(offset)
             .limit(limit)
@@ -287,11 +288,11 @@ def queue(
     )
 
 
-def count_queue(session: Session, scope_ids: list[int], *, include_closed: bool = False) -> int:
+def count_queue(session: Session, scope: Scope, *, include_closed: bool = False) -> int:
     """Return how many inquiries ``queue`` lists in all."""
-    if not scope_ids:
+    if scope.is_nothing:
         return 0
-    query = _queue_query(scope_ids, include_closed)
+    query = _queue_query(scope, include_closed)
     return session.scalar(select(func.count()).select_from(query.subquery()))
 
 

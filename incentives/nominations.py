@@ -6,12 +6,13 @@ import dataclasses
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.money import format_tiyn
+from core.scope import Scope
 from core.transitions import advance
 from incentives import caps
 from incentives import policy as policies
@@ -42,26 +43,33 @@ class Candidate:
 
 
 def candidates(
-    session: Session, scope_ids: list[int], first: dt.date, last: dt.date, limit: int = 100
+    session: Session, scope: Scope, first: dt.date, last: dt.date, limit: int = 100
 ) -> list[Candidate]:
-    """Rank active members of the jurisdictions by confirmed points in [first, last].
+    """Rank active members of ``scope`` by confirmed points in [first, last].
 
     One aggregate query; contributions already behind an approved nomination do not count.
+    The members are filtered by the ids of the units the scope covers (a short list the planner
+    can count) and each one's points read from ``ix_contribution_confirmed_member_date``.
     """
-    rewarded = select(NominationContribution.contribution_id).where(NominationContribution.approved)
+    rewarded = exists().where(
+        NominationContribution.contribution_id == Contribution.id, NominationContribution.approved
+    )
     points = func.coalesce(func.sum(Contribution.points), 0)
-    rows = session.execute(
+    stmt = (
         select(Member.id, Member.full_name, Member.unit_id, points, func.count(Contribution.id))
         .join(Contribution, Contribution.member_id == Member.id)
-        .join(places.AdminUnit, Member.unit_id == places.AdminUnit.id)
         .where(
             Member.status == "active",
             Contribution.status == "confirmed",
             Contribution.occurred_on.between(first, last),
-            Contribution.id.not_in(rewarded),
-            places.units_within_clause(scope_ids),
+            ~rewarded,
         )
-        .group_by(Member.id, Member.full_name, Member.unit_id)
+    )
+    covered = scope.unit_ids_covered(session)
+    if covered is not None:
+        stmt = stmt.where(Member.unit_id.in_(covered))
+    rows = session.execute(
+        stmt.group_by(Member.id, Member.full_name, Member.unit_id)
         .order_by(points.desc(), Member.full_name)
         .limit(limit)
     ).all()
@@ -263,13 +271,12 @@ def nominate_initiative(
     collectively.
     """
     from core.accounts import User
-    from incentives import sober
     from incentives.sober_models import Initiative
 
     initiative = session.get(Initiative, initiative_id)
     if initiative is None:
         raise NotFound(N_("No such initiative."))
-    if not sober.can_be_nominated(initiative):
+    if not can_be_nominated(initiative):
         raise Conflict(N_("Only a supported initiative can be put forward to the commission."))
     commission = policies.commission_for(session, initiative.unit_id)
     if commission is None:
@@ -328,3 +335,8 @@ def nominate_initiative(
     )
     submit_nomination(session, nomination_id=nomination.id, actor_id=nominator_id)
     return nomination
+
+
+def can_be_nominated(initiative) -> bool:
+    """Tell whether the reward commission may be asked to reward a sober-settlement initiative."""
+    return initiative.status == "supported"

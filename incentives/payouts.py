@@ -15,39 +15,50 @@ who settled it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 
 from sqlalchemy import func, literal, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum import iban as stdiban
 from stdnum.exceptions import ValidationError
 
 from budget import ledger
 from core import audit, places
-from core.errors import N_, Conflict, DomainError, NotFound
+from core.errors import N_, Conflict, DomainError
 from core.money import format_tiyn
 from core.transitions import already_moved
-from incentives.models import AgendaItem, CommissionSession, Payout, PayoutTaxRate
+from incentives.models import Payout, PayoutTaxRate
+from incentives.payout_guards import (
+    ACT_FIRST,
+    LIVE,
+    MINUTES_FIRST,
+    NO_KEY,
+    FormResent,
+    approved_item,
+    form_fingerprint,
+    form_key,
+    insert_once,
+    refuse_if_settled,
+    sent_before,
+    what_comes_first,
+)
 from incentives.workflow import PAYOUT
 
-LIVE = ("pending", "paid", "handed_over")
-
-MINUTES_FIRST = N_(
-    "The minutes of this session are not final yet. First the secretary makes the minutes"
-    " final, then the akimat's act is recorded; only then can the reward be paid."
-)
-ACT_FIRST = N_(
-    "The akimat's act on this session is not recorded yet. Record the akimat's act first;"
-    " then the reward can be paid."
-)
-
-NO_KEY = N_("The form's key is missing or too long: reload the page and send the form again.")
-
-
-class FormResent(DomainError):
-    """The same form (its idempotency key) came back asking for something else (422)."""
+__all__ = [
+    "ACT_FIRST",
+    "LIVE",
+    "MINUTES_FIRST",
+    "NO_KEY",
+    "FormResent",
+    "hand_over",
+    "mask_iban",
+    "normalize_iban",
+    "rate_for",
+    "record_failure",
+    "record_payment",
+    "void",
+    "what_comes_first",
+    "withholding",
+]
 
 
 def normalize_iban(text: str) -> str:
@@ -68,15 +79,6 @@ def mask_iban(value: str | None) -> str:
     if not value:
         return "—"
     return f"{value[:2]}** **** **** {value[-4:]}"
-
-
-def what_comes_first(sitting: CommissionSession) -> str | None:
-    """Return why an item of ``sitting`` cannot be paid yet (a msgid), or None when it can."""
-    if sitting.status != "minutes_final":
-        return MINUTES_FIRST
-    if not sitting.act_number:
-        return ACT_FIRST
-    return None
 
 
 # ---- tax withheld -----------------------------------------------------------------------------
@@ -122,90 +124,6 @@ def withholding(rate: PayoutTaxRate | None, gross_tiyn: int) -> int:
 # ---- the steps ----------------------------------------------------------------------------------
 
 
-def _approved_item(session: Session, item_id: int, *, needs_act: bool) -> AgendaItem:
-    item = session.get(AgendaItem, item_id)
-    if item is None or item.outcome != "approved":
-        raise NotFound(N_("No approved reward of this number."))
-    if item.session.status not in ("closed", "minutes_final"):
-        raise Conflict(N_("The session is not closed yet."))
-    if needs_act:
-        session.refresh(item.session)  # read the session as it is now, not as first loaded
-        blocker = what_comes_first(item.session)
-        if blocker:
-            raise Conflict(blocker)
-    return item
-
-
-def _fingerprint(kind: str, item_id: int, **details) -> str:
-    """Return the fingerprint of what a form asked for, which its key is bound to."""
-    text = json.dumps({"kind": kind, "item": item_id, **details}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _sent_before(session: Session, key: str | None, fingerprint: str) -> Payout | None:
-    """Return the payout this form made before; refuse when it asked for something else."""
-    if key is None:
-        return None
-    prior = session.scalar(select(Payout).where(Payout.idempotency_key == key))
-    if prior is None:
-        return None
-    if prior.request_hash != fingerprint:
-        raise FormResent(
-            N_(
-                "This form was already sent with other details (account, amount, payment"
-                " order or date): what was recorded then stands and nothing was changed."
-                " Reload the page to see it; a different payment needs a new form."
-            )
-        )
-    return prior
-
-
-def _settled_by_other(session: Session, item_id: int) -> None:
-    """Refuse (409, naming who) when the item already has a live or a voided outcome."""
-    settled = session.scalar(
-        select(Payout)
-        .where(Payout.item_id == item_id, Payout.status.in_((*LIVE, "voided")))
-        .order_by(Payout.id.desc())
-        .limit(1)
-    )
-    if settled is None:
-        return
-    if settled.status == "voided":
-        # Voiding released the item's commitment: paying it now would draw on other items'.
-        raise Conflict(N_("This reward has been voided and can no longer be paid."))
-    raise already_moved(session, PAYOUT, settled.id, settled.status)
-
-
-def _insert(session: Session, payout: Payout, fingerprint: str) -> Payout | None:
-    """Insert ``payout`` (one of PAYOUT's initial states); return the winner of a clash, if any.
-
-    The unique index of live outcomes and the unique key make the database pick one winner
-    among concurrent requests; the loser finds the winner's row once it is committed.
-    """
-    if payout.status not in PAYOUT.initial:  # later states are reached only by advance()
-        raise ValueError(f"a payout is not created as {payout.status!r}")
-    try:
-        with session.begin_nested():
-            session.add(payout)
-            session.flush()
-    except IntegrityError:
-        prior = _sent_before(session, payout.idempotency_key, fingerprint)
-        if prior is not None:
-            return prior
-        _settled_by_other(session, payout.item_id)
-        raise
-    return None
-
-
-def _key(idempotency_key: str | None) -> str | None:
-    key = (idempotency_key or "").strip()
-    if not key:
-        return None
-    if len(key) > 64:
-        raise DomainError(NO_KEY)
-    return key
-
-
 def record_payment(
     session: Session,
     *,
@@ -227,11 +145,11 @@ def record_payment(
     returns the same payout; with other details it is refused.
     """
     audit.take_append_lock(session)  # before any row lock: the ledger and audit take it
-    item = _approved_item(session, item_id, needs_act=True)
+    item = approved_item(session, item_id, needs_act=True)
     nomination = item.nomination
     if nomination.form != "cash":
         raise Conflict(N_("This reward is not paid in cash: record it as handed over."))
-    key = _key(idempotency_key)
+    key = form_key(idempotency_key)
     if key is None:
         raise DomainError(NO_KEY)
     if amount_tiyn <= 0:
@@ -248,13 +166,13 @@ def record_payment(
     if order_date > today:
         raise DomainError(N_("The payment order cannot be dated in the future."))
     account = normalize_iban(iban)
-    fingerprint = _fingerprint(
+    fingerprint = form_fingerprint(
         "pay", item_id, iban=account, order=order_number, date=order_date, gross=amount_tiyn
     )
-    prior = _sent_before(session, key, fingerprint)
+    prior = sent_before(session, key, fingerprint)
     if prior is not None:
         return prior
-    _settled_by_other(session, item_id)
+    refuse_if_settled(session, item_id)
     rate = rate_for(
         session, unit_id=item.session.commission.unit_id, form=nomination.form, on=order_date
     )
@@ -273,7 +191,7 @@ def record_payment(
         order_date=order_date,
         recorded_by_id=actor_id,
     )
-    winner = _insert(session, payout, fingerprint)
+    winner = insert_once(session, payout, fingerprint)
     if winner is not None:
         return winner
     ledger_key = f"payout:{key}"
@@ -329,18 +247,18 @@ def record_failure(
 ) -> Payout:
     """Record a payment the bank returned; no money moved, and the payment can be retried."""
     audit.take_append_lock(session)
-    item = _approved_item(session, item_id, needs_act=True)
-    key = _key(idempotency_key)
+    item = approved_item(session, item_id, needs_act=True)
+    key = form_key(idempotency_key)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
     account = (iban or "").replace(" ", "").upper()[:34] or None
     order_number = (order_number or "").strip() or None
-    fingerprint = _fingerprint("fail", item_id, iban=account, order=order_number, reason=reason)
-    prior = _sent_before(session, key, fingerprint)
+    fingerprint = form_fingerprint("fail", item_id, iban=account, order=order_number, reason=reason)
+    prior = sent_before(session, key, fingerprint)
     if prior is not None:
         return prior
-    _settled_by_other(session, item_id)
+    refuse_if_settled(session, item_id)
     attempted = item.nomination.amount_tiyn
     payout = Payout(
         item_id=item_id,
@@ -355,7 +273,7 @@ def record_failure(
         failure_reason=reason,
         recorded_by_id=actor_id,
     )
-    winner = _insert(session, payout, fingerprint)
+    winner = insert_once(session, payout, fingerprint)
     if winner is not None:
         return winner
     audit.record(
@@ -382,13 +300,13 @@ def void(
     It needs no act: the akimat may never sign one, and the money must come back to the line.
     """
     audit.take_append_lock(session)
-    item = _approved_item(session, item_id, needs_act=False)
-    key = _key(idempotency_key)
+    item = approved_item(session, item_id, needs_act=False)
+    key = form_key(idempotency_key)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
-    fingerprint = _fingerprint("void", item_id, reason=reason)
-    prior = _sent_before(session, key, fingerprint)
+    fingerprint = form_fingerprint("void", item_id, reason=reason)
+    prior = sent_before(session, key, fingerprint)
     if prior is not None:
         return prior
     settled = session.scalar(
@@ -409,7 +327,7 @@ def void(
         failure_reason=reason,
         recorded_by_id=actor_id,
     )
-    winner = _insert(session, payout, fingerprint)
+    winner = insert_once(session, payout, fingerprint)
     if winner is not None:
         return winner
     if item.line_id and item.nomination.amount_tiyn:
@@ -448,18 +366,18 @@ def hand_over(
     withheld (the recipient's net is the rest). The same form sent again is the same record.
     """
     audit.take_append_lock(session)
-    item = _approved_item(session, item_id, needs_act=True)
+    item = approved_item(session, item_id, needs_act=True)
     nomination = item.nomination
     if nomination.form == "cash":
         raise Conflict(N_("A cash reward is recorded with its payment order."))
-    key = _key(idempotency_key)
+    key = form_key(idempotency_key)
     if handed_on > today:
         raise DomainError(N_("The date cannot be in the future."))
-    fingerprint = _fingerprint("hand_over", item_id, date=handed_on)
-    prior = _sent_before(session, key, fingerprint)
+    fingerprint = form_fingerprint("hand_over", item_id, date=handed_on)
+    prior = sent_before(session, key, fingerprint)
     if prior is not None:
         return prior
-    _settled_by_other(session, item_id)
+    refuse_if_settled(session, item_id)
     gross = nomination.amount_tiyn
     rate = (
         rate_for(
@@ -481,7 +399,7 @@ def hand_over(
         order_date=handed_on,
         recorded_by_id=actor_id,
     )
-    winner = _insert(session, payout, fingerprint)
+    winner = insert_once(session, payout, fingerprint)
     if winner is not None:
         return winner
     if gross:

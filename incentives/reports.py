@@ -1,20 +1,22 @@
-"""Rewards as pandas DataFrames: by form, by contribution kind, people rewarded, average reward.
+"""Rewards by form, by contribution kind, people rewarded, average reward: frames and figures.
 
 A reward counts once the commission approved it at a closed session (its agenda item's outcome
 is ``approved``) and it has not been voided. ``approved_tiyn`` is what the commission granted,
-``paid_tiyn`` what has been paid or handed over. ``scope_ids`` are administrative-unit ids:
-a reward counts when its commission's jurisdiction lies within one of them; ``year`` is the
-nomination's reward year. The deputies' dashboard and the exports use these same frames.
+``paid_tiyn`` what has been paid or handed over. A ``Scope`` says where to look:
+a reward counts when its commission's jurisdiction lies within it; ``year`` is the
+nomination's reward year. The exports use the frames; the deputies' dashboard, read on every
+request, takes the same figures grouped by the database (``reward_figures``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from budget.reports import frame
 from core import clock, places
+from core.scope import Scope, scoped
 from incentives.models import (
     FORMS,
     AgendaItem,
@@ -33,24 +35,24 @@ SETTLED = ("paid", "handed_over")
 LIVE_OR_VOIDED = ("pending", "paid", "handed_over", "voided")
 
 
-def _approved_items(stmt, scope_ids: list[int], year: int | None):
-    stmt = (
+def _approved_items(stmt, scope: Scope, year: int | None):
+    stmt = scoped(
         stmt.join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
         .join(Commission, CommissionSession.commission_id == Commission.id)
         .join(Nomination, AgendaItem.nomination_id == Nomination.id)
-        .join(places.AdminUnit, Commission.unit_id == places.AdminUnit.id)
-        .where(
-            places.units_within_clause(scope_ids),
-            AgendaItem.outcome == "approved",
-            CommissionSession.status.in_(("closed", "minutes_final")),
-        )
+        .join(places.AdminUnit, Commission.unit_id == places.AdminUnit.id),
+        places.AdminUnit.id,
+        scope,
+    ).where(
+        AgendaItem.outcome == "approved",
+        CommissionSession.status.in_(("closed", "minutes_final")),
     )
     if year is not None:
         stmt = stmt.where(Nomination.year == year)
     return stmt
 
 
-def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.DataFrame:
+def rewards(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return one row per approved reward, voided ones included (``voided`` tells).
 
     Columns: item_id, session_id, held_on, commission_unit_id, nomination_id, form, purpose,
@@ -83,7 +85,7 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
         .outerjoin(
             Payout, and_(Payout.item_id == AgendaItem.id, Payout.status.in_(LIVE_OR_VOIDED))
         ),
-        scope_ids,
+        scope,
         year,
     ).outerjoin(Member, Nomination.member_id == Member.id)
     stmt = stmt.outerjoin(Initiative, Nomination.initiative_id == Initiative.id)
@@ -129,7 +131,7 @@ def rewards(session: Session, *, scope_ids: list[int], year: int | None) -> pd.D
 def rewards_by_form(
     session: Session,
     *,
-    scope_ids: list[int],
+    scope: Scope,
     year: int | None,
     items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -137,7 +139,7 @@ def rewards_by_form(
 
     ``items`` is the ``rewards`` frame of the same scope and year when the caller has it.
     """
-    df = rewards(session, scope_ids=scope_ids, year=year) if items is None else items
+    df = rewards(session, scope=scope, year=year) if items is None else items
     live = df[~df["voided"].astype(bool)]
     grouped = live.groupby("form").agg(
         rewards=("item_id", "count"),
@@ -156,7 +158,7 @@ def rewards_by_form(
 def rewards_by_contribution_kind(
     session: Session,
     *,
-    scope_ids: list[int],
+    scope: Scope,
     year: int | None,
     items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -184,7 +186,7 @@ def rewards_by_contribution_kind(
         )
         .join(Contribution, NominationContribution.contribution_id == Contribution.id)
         .join(ContributionKind, Contribution.kind == ContributionKind.code),
-        scope_ids,
+        scope,
         year,
     ).where(
         ~select(Payout.id)
@@ -198,7 +200,7 @@ def rewards_by_contribution_kind(
             columns=[*columns, "contributions", "points", "rewards", "people", "paid_tiyn"]
         )
     if items is None:
-        items = rewards(session, scope_ids=scope_ids, year=year)
+        items = rewards(session, scope=scope, year=year)
     paid = items.set_index("item_id")["paid_tiyn"]
     grouped = (
         df.groupby(columns)
@@ -223,7 +225,7 @@ def rewards_by_contribution_kind(
 def reward_summary(
     session: Session,
     *,
-    scope_ids: list[int],
+    scope: Scope,
     year: int | None,
     items: pd.DataFrame | None = None,
 ) -> dict:
@@ -233,7 +235,7 @@ def reward_summary(
     cost); ``average_per_person_tiyn`` the paid sum over the people rewarded. Both in whole tiyn.
     ``items`` as in ``rewards_by_form``.
     """
-    df = rewards(session, scope_ids=scope_ids, year=year) if items is None else items
+    df = rewards(session, scope=scope, year=year) if items is None else items
     live = df[~df["voided"].astype(bool)]
     paid_money = live[(live["paid_tiyn"] > 0)]
     people = int(live["recipient_key"].nunique())
@@ -248,3 +250,124 @@ def reward_summary(
         "average_per_person_tiyn": paid // people if people else 0,
         "voided": int(df["voided"].astype(bool).sum()),
     }
+
+
+# ---- the same figures summed by the database (the dashboard, per request) ---------------------
+
+
+def _recipient_key():
+    """The SQL twin of the frame's ``recipient_key``: one value per person rewarded."""
+    return func.coalesce(
+        literal("m", String) + cast(Nomination.member_id, String),
+        literal("u", String) + cast(Nomination.recipient_user_id, String),
+        literal("n", String) + func.coalesce(Member.full_name, Nomination.recipient_name),
+    )
+
+
+def reward_figures(session: Session, *, scope: Scope, year: int | None):
+    """Return (summary, by form, by contribution kind) grouped by the database.
+
+    The figures of ``reward_summary``, ``rewards_by_form`` and ``rewards_by_contribution_kind``
+    in two statements, without a frame of every reward (issue 16): the deputies' dashboard
+    reads them on every request.
+    """
+    live = or_(Payout.status.is_(None), Payout.status != "voided")
+    paid = case((Payout.status.in_(SETTLED), Payout.amount_tiyn), else_=0)
+    figures = (
+        func.count(case((live, AgendaItem.id))),
+        func.count(func.distinct(case((live, _recipient_key())))),
+        func.sum(case((live, Nomination.amount_tiyn), else_=0)),
+        func.sum(case((live, paid), else_=0)),
+        func.count(case((and_(live, paid > 0), AgendaItem.id))),
+        func.count(case((Payout.status == "voided", AgendaItem.id))),
+    )
+    base = _approved_items(
+        select()
+        .select_from(AgendaItem)
+        .outerjoin(
+            Payout, and_(Payout.item_id == AgendaItem.id, Payout.status.in_(LIVE_OR_VOIDED))
+        ),
+        scope,
+        year,
+    ).outerjoin(Member, Nomination.member_id == Member.id)
+    # The totals (form NULL) and each form's figures in one round trip.
+    both = union_all(
+        base.add_columns(literal(None, String).label("form"), *figures),
+        base.add_columns(Nomination.form, *figures).group_by(Nomination.form),
+    )
+    by_form = {form: tuple(int(v or 0) for v in values) for form, *values in session.execute(both)}
+    rewards, people, approved, paid_sum, paid_rewards, voided = by_form.pop(None)
+    summary = {
+        "rewards": rewards,
+        "people": people,
+        "approved_tiyn": approved,
+        "paid_tiyn": paid_sum,
+        "paid_rewards": paid_rewards,
+        "average_reward_tiyn": paid_sum // paid_rewards if paid_rewards else 0,
+        "average_per_person_tiyn": paid_sum // people if people else 0,
+        "voided": voided,
+    }
+    forms = [
+        dict(
+            zip(
+                ("form", "rewards", "people", "approved_tiyn", "paid_tiyn"),
+                (form, *by_form.get(form, (0, 0, 0, 0))[:4]),
+                strict=True,
+            )
+        )
+        for form in FORMS
+    ]
+    return summary, forms, _kind_figures(session, scope=scope, year=year)
+
+
+def _kind_figures(session: Session, *, scope: Scope, year: int | None) -> list[dict]:
+    names = (Contribution.kind, ContributionKind.name_kk, ContributionKind.name_ru)
+    names = (*names, ContributionKind.name_en)
+    linked = _approved_items(
+        select()
+        .select_from(AgendaItem)
+        .join(
+            NominationContribution, NominationContribution.nomination_id == AgendaItem.nomination_id
+        )
+        .join(Contribution, NominationContribution.contribution_id == Contribution.id)
+        .join(ContributionKind, Contribution.kind == ContributionKind.code),
+        scope,
+        year,
+    ).where(
+        ~select(Payout.id)
+        .where(Payout.item_id == AgendaItem.id, Payout.status == "voided")
+        .exists()
+    )
+    counts = (
+        linked.add_columns(
+            *names,
+            func.count(func.distinct(Contribution.id)).label("contributions"),
+            func.sum(func.coalesce(Contribution.points, 0)).label("points"),
+            func.count(func.distinct(AgendaItem.id)).label("rewards"),
+            func.count(func.distinct(Contribution.member_id)).label("people"),
+        )
+        .group_by(*names)
+        .subquery()
+    )
+    # What was paid for the rewards each kind backed: each reward once per kind.
+    pairs = linked.add_columns(Contribution.kind, AgendaItem.id.label("item_id")).distinct()
+    pairs = pairs.subquery()
+    paid = (
+        select(pairs.c.kind, func.sum(Payout.amount_tiyn).label("paid_tiyn"))
+        .select_from(pairs)
+        .outerjoin(Payout, and_(Payout.item_id == pairs.c.item_id, Payout.status.in_(SETTLED)))
+        .group_by(pairs.c.kind)
+        .subquery()
+    )
+    rows = session.execute(
+        select(counts, paid.c.paid_tiyn).outerjoin(paid, paid.c.kind == counts.c.kind)
+    ).all()
+    counted = ("contributions", "points", "rewards", "people", "paid_tiyn")
+    kinds = [
+        {
+            **{k: row[k] for k in ("kind", "name_kk", "name_ru", "name_en")},
+            **{k: int(row[k] or 0) for k in counted},
+        }
+        for row in (r._mapping for r in rows)
+    ]
+    return sorted(kinds, key=lambda k: (-k["rewards"], k["kind"]))

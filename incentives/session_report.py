@@ -22,6 +22,7 @@ from core import clock, jobruns, places
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.errors import N_, DomainError
+from core.scope import Scope
 from incentives import reports as reward_reports
 from incentives.inquiry_models import Inquiry
 from incentives.sober_models import SoberDeclaration
@@ -72,10 +73,10 @@ def _lines(session: Session, unit_id: int, year: int, start: dt.date, end: dt.da
     Built from the dashboard's frames: the lines' figures from ``execution_by_line``, the
     period's spend from ``disbursements`` filtered to the period's local dates.
     """
-    lines = budget_reports.execution_by_line(session, scope_ids=[unit_id], year=year)
+    lines = budget_reports.execution_by_line(session, scope=Scope.within([unit_id]), year=year)
     if lines.empty:
         return []
-    paid = budget_reports.disbursements(session, scope_ids=[unit_id], year=year)
+    paid = budget_reports.disbursements(session, scope=Scope.within([unit_id]), year=year)
     in_period = paid[(paid["local_date"] >= start) & (paid["local_date"] < end)]
     spent = in_period.groupby("line_id")["amount_tiyn"].sum()
     lines = lines.assign(
@@ -112,7 +113,7 @@ def _district_of(units: dict[int, places.AdminUnit], unit_id: int) -> places.Adm
 
 def paid_in_period(session: Session, unit_id: int, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The dashboard's rewards frame narrowed to rewards paid or handed over in the period."""
-    df = reward_reports.rewards(session, scope_ids=[unit_id], year=None)
+    df = reward_reports.rewards(session, scope=Scope.within([unit_id]), year=None)
     settled = df["payout_status"].isin(SETTLED) & ~df["voided"].astype(bool)
     on = df["payout_on"]
     return df[settled & on.notna() & (on >= start) & (on < end)]
@@ -246,17 +247,12 @@ def _flags(session: Session, unit_id: int) -> list[dict] | None:
     for run in runs:
         if run.unit_id == unit_id:
             return _flag_rows(run.result)
-        if run.unit_id is None or places.within(session, unit_id, [run.unit_id]):
+        if run.unit_id is None or Scope.within([run.unit_id]).contains(session, unit_id):
             # A run over a wider area: count only its flags inside this jurisdiction.
             data = json.loads(run.result or "{}")
             if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
                 return _flag_rows(run.result)
-            inside = {
-                u
-                for u in session.scalars(
-                    select(places.AdminUnit.id).where(places.units_within_clause([unit_id]))
-                )
-            }
+            inside = set(Scope.within([unit_id]).unit_ids_covered(session))
             counts = dict.fromkeys((data.get("counts") or {}), 0)
             for row in data["rows"]:
                 if row.get("unit_id") in inside:

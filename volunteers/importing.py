@@ -7,11 +7,9 @@ import dataclasses
 import datetime as dt
 import io
 import secrets
-import zipfile
 from collections import Counter
 from collections.abc import Callable
 
-import pandas as pd
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -19,21 +17,14 @@ from core import accounts, audit, places
 from core.db import utcnow
 from core.errors import N_, DomainError
 from core.iin import InvalidIIN, age_on, parse_iin
+from core.spreadsheets import FORMULA_STARTS, read_rows, refuse_formulas
 from volunteers import enrolment, register
 from volunteers.models import KINDS, Application, Consent, Member, MemberStatusChange
 
 COLUMNS = ("iin", "full_name", "kind", "kato", "phone", "email", "address", "issued_on")
 REQUIRED = ("iin", "full_name", "kind", "kato", "address")
-MAX_ROWS = 20_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 AUDIT_CHUNK = 500
 CHUNK = 1000
-
-
-class BadImportFile(DomainError):
-    """The file as a whole cannot be imported (type, size, columns)."""
-
-    status = 422
 
 
 @dataclasses.dataclass
@@ -54,55 +45,12 @@ class ImportReport:
 
 
 def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
-    """Read the rows of a CSV or XLSX file as text (IINs keep their leading zeros)."""
-    name = filename.lower()
-    try:
-        if name.endswith(".csv"):
-            frame = pd.read_csv(
-                io.BytesIO(content),
-                dtype=str,
-                keep_default_na=False,
-                encoding="utf-8-sig",
-                nrows=MAX_ROWS + 1,
-            )
-        elif name.endswith(".xlsx"):
-            if not content.startswith(b"PK"):
-                raise BadImportFile(N_("The file is not an XLSX workbook."))
-            # openpyxl returns the cached values of formula cells: nothing is calculated.
-            frame = pd.read_excel(
-                io.BytesIO(content),
-                dtype=str,
-                keep_default_na=False,
-                engine="openpyxl",
-                nrows=MAX_ROWS + 1,
-            )
-        else:
-            raise BadImportFile(N_("Upload a CSV or XLSX file."))
-    except BadImportFile:
-        raise
-    # BadZipFile: an .xlsx that is no workbook was a 500 (found by fuzzing, S13).
-    except (ValueError, UnicodeDecodeError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise BadImportFile(
-            N_("The file cannot be read: %(error)s"), error=str(exc)[:200]
-        ) from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise BadImportFile(
-            N_("The file lacks the columns: %(columns)s."), columns=", ".join(missing)
-        )
-    if len(frame) > MAX_ROWS:
-        raise BadImportFile(N_("The file has more than %(n)s rows."), n=MAX_ROWS)
-    frame = frame.reindex(columns=list(COLUMNS), fill_value="")
-    return [{k: str(v).strip() for k, v in row.items()} for row in frame.to_dict("records")]
+    """Read the rows of a register file, CSV or XLSX, as text (IINs keep their leading zeros)."""
+    return read_rows(content, filename, columns=COLUMNS, required=REQUIRED)
 
 
 def _check_row(session, row, units_by_kato, scope_ids, today):
-    for key, value in row.items():
-        if value.startswith(FORMULA_STARTS) and not (key == "phone" and value.startswith("+")):
-            raise DomainError(
-                N_("The column %(column)s starts with a formula character."), column=key
-            )
+    refuse_formulas(row, lambda key, value: key == "phone" and value.startswith("+"))
     parsed = parse_iin(row["iin"])
     if age_on(parsed, today) < enrolment.MIN_AGE:
         raise DomainError(N_("Applicants must be at least %(n)s years old."), n=enrolment.MIN_AGE)

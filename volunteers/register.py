@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import accounts, audit, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.iin import mask_iin
+from core.scope import Scope
 from core.transitions import advance
 from volunteers.models import (
     Application,
@@ -98,14 +99,14 @@ def set_validity(session: Session, *, unit_id: int, months: int | None, actor_id
     )
 
 
-def validity_settings(session: Session, scope_ids: list[int]) -> list[tuple[places.AdminUnit, int]]:
-    """Return the validity settings of units within ``scope_ids``, by path."""
+def validity_settings(session: Session, scope: Scope) -> list[tuple[places.AdminUnit, int]]:
+    """Return the validity settings of units within ``scope``, by path."""
     return [
         (unit, months)
         for unit, months in session.execute(
             select(places.AdminUnit, MembershipSetting.validity_months)
             .join(MembershipSetting, MembershipSetting.unit_id == places.AdminUnit.id)
-            .where(places.units_within_clause(scope_ids))
+            .where(scope.units())
             .order_by(places.AdminUnit.path)
         ).all()
     ]

@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import places
+from core.queries import with_units
+from core.scope import Scope
 from volunteers.activity_models import Contribution, ContributionKind
 from volunteers.models import Member
 
@@ -15,10 +16,8 @@ WEEKS = 12
 COUNTED = ("logged", "confirmed")
 
 
-def _scoped(query, scope_ids: list[int], patrol_unit_id: int | None):
-    query = query.join(places.AdminUnit, Contribution.unit_id == places.AdminUnit.id).where(
-        places.units_within_clause(scope_ids)
-    )
+def _scoped(query, scope: Scope, patrol_unit_id: int | None):
+    query = with_units(query, Contribution.unit_id, scope)
     if patrol_unit_id:
         query = query.join(Member, Member.id == Contribution.member_id).where(
             Member.patrol_unit_id == patrol_unit_id
@@ -27,7 +26,7 @@ def _scoped(query, scope_ids: list[int], patrol_unit_id: int | None):
 
 
 def hours_per_week(
-    session: Session, scope_ids: list[int], patrol_unit_id: int | None, today: dt.date
+    session: Session, scope: Scope, patrol_unit_id: int | None, today: dt.date
 ) -> list[tuple[dt.date, float]]:
     """Return (Monday, patrol hours logged or confirmed) for the last ``WEEKS`` weeks."""
     monday = today - dt.timedelta(days=today.weekday())
@@ -35,7 +34,7 @@ def hours_per_week(
     rows = session.execute(
         _scoped(
             select(Contribution.occurred_on, func.sum(Contribution.minutes)),
-            scope_ids,
+            scope,
             patrol_unit_id,
         )
         .where(
@@ -53,7 +52,7 @@ def hours_per_week(
 
 
 def by_kind(
-    session: Session, scope_ids: list[int], patrol_unit_id: int | None, since: dt.date
+    session: Session, scope: Scope, patrol_unit_id: int | None, since: dt.date
 ) -> list[tuple[ContributionKind, int, int]]:
     """Return (kind, confirmed contributions, their points) since ``since``, every kind listed."""
     rows = dict(
@@ -65,7 +64,7 @@ def by_kind(
                     func.count(),
                     func.coalesce(func.sum(Contribution.points), 0),
                 ),
-                scope_ids,
+                scope,
                 patrol_unit_id,
             )
             .where(Contribution.status == "confirmed", Contribution.occurred_on >= since)

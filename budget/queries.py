@@ -1,0 +1,51 @@
+"""Scoped reads of the budget: lines, programs, fiscal years, decisions and year closures.
+
+The finance pages, the deputies' pages and the exports list these through here, limited to a
+``Scope`` in one place; each statement joins ``AdminUnit`` for the callers' filters and order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from budget.models import BudgetLine, BudgetProgram, FiscalYearClosure, MaslikhatDecision
+from core.places import AdminUnit
+from core.queries import with_units
+from core.scope import Scope
+
+
+def lines(scope: Scope) -> Select:
+    """Return (line, program, unit) rows for the budget lines of ``scope``."""
+    return with_units(
+        select(BudgetLine, BudgetProgram, AdminUnit).join(
+            BudgetProgram, BudgetLine.program_id == BudgetProgram.id
+        ),
+        BudgetProgram.unit_id,
+        scope,
+    )
+
+
+def programs(scope: Scope) -> Select:
+    """Return (program, unit) rows for the budget programs of ``scope``."""
+    return with_units(select(BudgetProgram, AdminUnit), BudgetProgram.unit_id, scope)
+
+
+def fiscal_years(scope: Scope) -> Select:
+    """Return the fiscal years that have a program in ``scope``, latest first."""
+    return (
+        with_units(select(BudgetProgram.fiscal_year), BudgetProgram.unit_id, scope)
+        .distinct()
+        .order_by(BudgetProgram.fiscal_year.desc())
+    )
+
+
+def decisions(scope: Scope) -> Select:
+    """Return the maslikhat's decisions of ``scope``."""
+    return with_units(select(MaslikhatDecision), MaslikhatDecision.unit_id, scope)
+
+
+def closures(scope: Scope) -> Select:
+    """Return (closure, unit) rows for the closed fiscal years of ``scope``, latest first."""
+    return with_units(
+        select(FiscalYearClosure, AdminUnit), FiscalYearClosure.unit_id, scope
+    ).order_by(FiscalYearClosure.fiscal_year.desc(), AdminUnit.path)

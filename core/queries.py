@@ -1,0 +1,62 @@
+"""Scoped reads of the shared kernel: units and accounts within a ``Scope``, and the unit join."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from core.accounts import RoleGrant, User
+from core.places import AdminUnit
+from core.scope import Scope, scoped
+
+
+def with_units(stmt: Select, unit_column, scope: Scope) -> Select:
+    """Join each row's unit (by ``unit_column``) and keep the rows whose unit is in ``scope``.
+
+    The joined ``AdminUnit`` is there for the caller to select, filter or order by.
+    """
+    return scoped(stmt.join(AdminUnit, unit_column == AdminUnit.id), AdminUnit.id, scope)
+
+
+def units(scope: Scope, levels: Iterable[str] | None = None) -> Select:
+    """Return the units in ``scope`` (of ``levels`` when given), in tree order."""
+    stmt = scoped(select(AdminUnit), AdminUnit.id, scope)
+    if levels:
+        stmt = stmt.where(AdminUnit.level.in_(tuple(levels)))
+    return stmt.order_by(AdminUnit.path)
+
+
+def units_among(session: Session, unit_ids: Iterable[int | None], scope: Scope) -> set[int]:
+    """Return which of ``unit_ids`` lie in ``scope``: one query for a whole page of records."""
+    wanted = {u for u in unit_ids if u is not None}
+    if not wanted or scope.is_nothing:
+        return set()
+    return set(
+        session.scalars(
+            scoped(select(AdminUnit.id).where(AdminUnit.id.in_(wanted)), AdminUnit.id, scope)
+        )
+    )
+
+
+def account_ids(scope: Scope) -> Select:
+    """Return the ids of the accounts whose home unit is in ``scope`` (for use as a subquery)."""
+    return with_units(select(User.id), User.unit_id, scope)
+
+
+def accounts(scope: Scope) -> Select:
+    """Return the accounts whose home unit is in ``scope``."""
+    return with_units(select(User), User.unit_id, scope)
+
+
+def holders(scope: Scope, role: str) -> Select:
+    """Return the accounts holding a live ``role`` grant on a unit in ``scope``, by name."""
+    return (
+        with_units(
+            select(User).join(RoleGrant, RoleGrant.user_id == User.id), RoleGrant.unit_id, scope
+        )
+        .where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
+        .distinct()
+        .order_by(User.full_name)
+    )

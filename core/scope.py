@@ -1,0 +1,127 @@
+"""Jurisdiction as a query scope: the ``Scope`` value and the scoped reads every list goes through.
+
+A ``Scope`` is either everywhere (system jobs, the CLI) or within a set of administrative units
+together with every unit below them; within no unit at all it covers nothing. There is no
+``None``: a read that means "every unit" says ``Scope.everywhere()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Select, false, select, true
+from sqlalchemy.orm import Session, aliased
+
+from core import places
+from core.errors import N_, NotFound
+
+if TYPE_CHECKING:
+    from core.accounts import User
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The administrative units a read may see: everywhere, or these units and all below them."""
+
+    unit_ids: tuple[int, ...] = ()
+    is_everywhere: bool = False
+
+    def __post_init__(self) -> None:
+        # "Everywhere and within these units" would be read both ways: refuse to build it.
+        if self.is_everywhere and self.unit_ids:
+            raise ValueError("a scope is either everywhere or within units, not both")
+
+    @classmethod
+    def everywhere(cls) -> Scope:
+        """Every unit: for system jobs and the command line, never for a signed-in user."""
+        return cls(is_everywhere=True)
+
+    @classmethod
+    def within(cls, unit_ids: Iterable[int]) -> Scope:
+        """These units and every unit below them; no units at all means nothing."""
+        return cls(unit_ids=tuple(sorted(set(unit_ids))))
+
+    @classmethod
+    def of(cls, user: User, *roles: str) -> Scope:
+        """Where ``user`` holds any of ``roles`` (a national grant covers the whole tree)."""
+        return cls.within(user.scope(*roles))
+
+    @property
+    def is_nothing(self) -> bool:
+        """Tell whether the scope covers no unit at all."""
+        return not self.is_everywhere and not self.unit_ids
+
+    def units(self):
+        """Return a SQL condition on ``AdminUnit`` selecting the units in the scope."""
+        if self.is_everywhere:
+            return true()
+        if not self.unit_ids:
+            return false()
+        return places.units_within_clause(list(self.unit_ids))
+
+    def clause(self, unit_column):
+        """Return a SQL condition that ``unit_column`` (an admin-unit id) lies in the scope."""
+        if self.is_everywhere:
+            return true()
+        if not self.unit_ids:
+            return false()
+        if unit_column is places.AdminUnit.id:
+            return self.units()  # the statement joins the unit itself: test its path directly
+        # An alias of its own, so that the subquery is never correlated with an ``AdminUnit``
+        # the outer statement already joins.
+        unit = aliased(places.AdminUnit)
+        covering = places.AdminUnit.__table__.alias("scope_unit")
+        return unit_column.in_(
+            select(unit.id).where(
+                covering.c.id.in_(self.unit_ids), unit.path.like(covering.c.path + "%")
+            )
+        )
+
+    def contains(self, session: Session, unit_id: int | None) -> bool:
+        """Tell whether the unit ``unit_id`` lies in the scope."""
+        if self.is_everywhere:
+            return True
+        if unit_id is None:
+            return False
+        return places.within(session, unit_id, list(self.unit_ids))
+
+    def unit_ids_covered(self, session: Session) -> list[int] | None:
+        """Return the ids of every unit in the scope (``None`` when everywhere).
+
+        Filtering a big table by this short list instead of ``clause`` lets the planner see how
+        many rows match, so that a region-wide list is read in index order, not sorted whole.
+        """
+        if self.is_everywhere:
+            return None
+        return places.unit_ids_within(session, list(self.unit_ids))
+
+
+def scoped(stmt: Select, unit_column, scope: Scope) -> Select:
+    """Return ``stmt`` restricted to rows whose ``unit_column`` lies in ``scope``."""
+    return stmt.where(scope.clause(unit_column))
+
+
+def get_scoped(session: Session, model_or_stmt, record_id: int, scope: Scope, unit_column=None):
+    """Return the record ``record_id`` if it lies in ``scope``; raise ``NotFound`` otherwise.
+
+    ``model_or_stmt`` is a mapped class with a ``unit_id``, or a select whose first entity has
+    the id and that joins whatever ``unit_column`` names (then the row is returned, or its one
+    entity). Outside the scope the record does not exist for the actor: the same answer as a
+    missing one.
+    """
+    if isinstance(model_or_stmt, Select):
+        entity = model_or_stmt.column_descriptions[0]["entity"]
+        column = entity.unit_id if unit_column is None else unit_column
+        stmt = model_or_stmt.add_columns(column).where(entity.id == record_id)
+        row = session.execute(stmt).first()
+        record = None if row is None else row[0] if len(row) == 2 else tuple(row[:-1])
+        unit_id = None if row is None else row[-1]
+    else:
+        record = session.get(model_or_stmt, record_id)
+        key = "unit_id" if unit_column is None else unit_column.key
+        unit_id = None if record is None else getattr(record, key)
+    if record is None or not scope.contains(session, unit_id):
+        raise NotFound(N_("No such record."))
+    return record

@@ -1,0 +1,84 @@
+"""Scoped reads of rewards: policies, commissions, sessions, approved items and payouts.
+
+The commission's, finance's and deputies' pages list these through here, limited to a ``Scope``
+in one place (the red flags, reports and exports take the same ``Scope``); each statement joins
+``AdminUnit`` for the callers' filters and order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from core.places import AdminUnit
+from core.queries import with_units
+from core.scope import Scope
+from incentives.models import (
+    AgendaItem,
+    Commission,
+    CommissionSession,
+    PayoutTaxRate,
+    RewardPolicy,
+)
+from incentives.sober_models import Initiative, SoberDeclaration
+
+SETTLED_SESSIONS = ("closed", "minutes_final")
+
+
+def policies(scope: Scope) -> Select:
+    """Return (policy, unit) rows for the reward policies of ``scope``, newest first per unit."""
+    return with_units(select(RewardPolicy, AdminUnit), RewardPolicy.unit_id, scope).order_by(
+        AdminUnit.path, RewardPolicy.effective_from.desc()
+    )
+
+
+def commissions(scope: Scope) -> Select:
+    """Return the commissions of ``scope`` in tree order."""
+    return with_units(select(Commission), Commission.unit_id, scope).order_by(AdminUnit.path)
+
+
+def commissions_with_units(scope: Scope) -> Select:
+    """Return (commission, unit) rows for the commissions of ``scope`` in tree order."""
+    return with_units(select(Commission, AdminUnit), Commission.unit_id, scope).order_by(
+        AdminUnit.path
+    )
+
+
+def sessions(scope: Scope) -> Select:
+    """Return (session, commission) rows for the sittings of the commissions of ``scope``."""
+    return with_units(
+        select(CommissionSession, Commission).join(
+            Commission, CommissionSession.commission_id == Commission.id
+        ),
+        Commission.unit_id,
+        scope,
+    )
+
+
+def approved_items(scope: Scope) -> Select:
+    """Return (item, session, commission) rows for the rewards approved at settled sittings."""
+    return with_units(
+        select(AgendaItem, CommissionSession, Commission)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Commission, CommissionSession.commission_id == Commission.id),
+        Commission.unit_id,
+        scope,
+    ).where(AgendaItem.outcome == "approved", CommissionSession.status.in_(SETTLED_SESSIONS))
+
+
+def tax_rates(scope: Scope) -> Select:
+    """Return (rate, unit) rows for the payout tax rates of ``scope``."""
+    return with_units(select(PayoutTaxRate, AdminUnit), PayoutTaxRate.unit_id, scope).order_by(
+        AdminUnit.path, PayoutTaxRate.form, PayoutTaxRate.effective_from.desc()
+    )
+
+
+def sober_declarations(scope: Scope) -> Select:
+    """Return the sober-settlement declarations of ``scope``."""
+    return with_units(select(SoberDeclaration), SoberDeclaration.unit_id, scope)
+
+
+def initiatives(scope: Scope, submitted_by_id: int) -> Select:
+    """Return the initiatives of ``scope`` and those ``submitted_by_id`` submitted anywhere."""
+    mine = Initiative.submitted_by_id == submitted_by_id
+    stmt = select(Initiative).join(AdminUnit, Initiative.unit_id == AdminUnit.id)
+    return stmt.where(mine | scope.clause(AdminUnit.id))

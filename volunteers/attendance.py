@@ -1,0 +1,222 @@
+"""Attendance on patrol shifts: check-in and check-out, the supervisor's record, closing.
+
+A completed sign-up logs its patrol hours once, as a contribution waiting for confirmation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit, clock
+from core.errors import N_, Conflict
+from core.transitions import advance, advance_all
+from volunteers.activity_models import Contribution, Shift, Signup
+from volunteers.models import Member
+from volunteers.shift_planning import get_shift, get_signup
+from volunteers.workflow import SIGNUP
+
+# [I] How early a member may check in and how late check-out is still accepted.
+CHECK_IN_EARLY = dt.timedelta(minutes=30)
+CHECK_OUT_LATE = dt.timedelta(hours=2)
+
+
+def check_in(
+    session: Session,
+    *,
+    signup_id: int,
+    actor_id: int,
+    now: dt.datetime,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Signup:
+    """Record the member's arrival (server time), within the shift's window."""
+    signup = get_signup(session, signup_id)
+    if signup.status != "signed_up":
+        raise Conflict(N_("You have already checked in or this sign-up is closed."))
+    if not signup.starts_at - CHECK_IN_EARLY <= now <= signup.ends_at:
+        raise Conflict(
+            N_("Check-in is open from %(minutes)s minutes before the start until the end."),
+            minutes=int(CHECK_IN_EARLY.total_seconds() // 60),
+        )
+    located = (
+        latitude is not None
+        and longitude is not None
+        and -90 <= latitude <= 90
+        and -180 <= longitude <= 180
+    )
+    advance(
+        session,
+        SIGNUP,
+        signup,
+        "check_in",
+        values={
+            "checked_in_at": now,
+            "attendance_by_id": actor_id,
+            "latitude_e6": round(latitude * 1_000_000) if located else None,
+            "longitude_e6": round(longitude * 1_000_000) if located else None,
+        },
+    )
+    audit.record(
+        session,
+        action="signup.check_in",
+        object_type="signup",
+        object_id=signup_id,
+        actor_id=actor_id,
+        payload={"located": located},
+    )
+    return signup
+
+
+def check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.datetime) -> Signup:
+    """Record the member's departure; the patrol hours are logged for confirmation."""
+    signup = get_signup(session, signup_id)
+    if signup.status != "checked_in":
+        raise Conflict(N_("Check in first."))
+    if now > signup.ends_at + CHECK_OUT_LATE:
+        raise Conflict(N_("The shift is over; the supervisor records the attendance."))
+    _complete(session, signup, min(now, signup.ends_at), actor_id)
+    audit.record(
+        session,
+        action="signup.check_out",
+        object_type="signup",
+        object_id=signup_id,
+        actor_id=actor_id,
+        payload={"minutes": _minutes(signup)},
+    )
+    return signup
+
+
+def _minutes(signup: Signup) -> int:
+    return int((signup.checked_out_at - signup.checked_in_at).total_seconds() // 60)
+
+
+def _complete(
+    session: Session,
+    signup: Signup,
+    out_at: dt.datetime,
+    logged_by_id: int | None,
+    *,
+    attendance_by_id: int | None = None,
+    checked_in_at: dt.datetime | None = None,
+) -> None:
+    """Mark a sign-up completed and log its patrol hours once (the sign-up id is unique)."""
+    values = {"checked_out_at": max(out_at, checked_in_at or signup.checked_in_at)}
+    if checked_in_at is not None:
+        values["checked_in_at"] = checked_in_at
+    if attendance_by_id is not None:
+        values["attendance_by_id"] = attendance_by_id
+    advance(session, SIGNUP, signup, "complete", values=values)
+    minutes = min(_minutes(signup), 960)
+    if minutes <= 0:
+        return
+    shift = session.get(Shift, signup.shift_id)
+    member = session.get(Member, signup.member_id)
+    exists = session.scalar(select(Contribution.id).where(Contribution.signup_id == signup.id))
+    if exists:
+        return
+    contribution = Contribution(
+        member_id=member.id,
+        unit_id=member.unit_id,
+        kind="patrol_hours",
+        occurred_on=clock.local_date(signup.checked_in_at),
+        minutes=minutes,
+        description=shift.place,
+        reference=f"shift-{shift.id}",
+        status="logged",
+        signup_id=signup.id,
+        # Recorded by the supervisor: then the supervisor may not also confirm it.
+        logged_by_id=logged_by_id if logged_by_id != member.user_id else None,
+    )
+    session.add(contribution)
+    session.flush()
+    audit.record(
+        session,
+        action="contribution.log",
+        object_type="contribution",
+        object_id=contribution.id,
+        actor_id=logged_by_id,
+        payload={"kind": "patrol_hours", "minutes": minutes, "signup_id": signup.id},
+    )
+
+
+def record_attendance(
+    session: Session, *, shift_id: int, present: set[int], actor_id: int, now: dt.datetime
+) -> tuple[int, int]:
+    """The supervisor's record for the whole shift: who came (completed) and who did not.
+
+    Members who checked themselves in keep their own times. Returns (completed, no_show).
+    """
+    shift = get_shift(session, shift_id)
+    if shift.status != "planned" or shift.starts_at > now:
+        raise Conflict(N_("Attendance can be recorded once the shift has started."))
+    completed = no_show = 0
+    signups = session.scalars(
+        select(Signup).where(
+            Signup.shift_id == shift_id, Signup.status.in_(("signed_up", "checked_in"))
+        )
+    ).all()
+    for signup in signups:
+        if signup.id in present:
+            _complete(
+                session,
+                signup,
+                min(now, shift.ends_at),
+                actor_id,
+                attendance_by_id=actor_id,
+                checked_in_at=signup.checked_in_at or shift.starts_at,
+            )
+            completed += 1
+        elif signup.status == "signed_up":
+            advance(session, SIGNUP, signup, "no_show")
+            no_show += 1
+    audit.record(
+        session,
+        action="shift.attendance",
+        object_type="shift",
+        object_id=shift_id,
+        actor_id=actor_id,
+        payload={"completed": completed, "no_show": no_show},
+    )
+    return completed, no_show
+
+
+def close_ended(session: Session, *, now: dt.datetime) -> int:
+    """Close shifts that have ended: absentees become no-shows, open check-ins complete.
+
+    Safe to repeat: a closed shift is skipped. Returns the number of shifts closed.
+    """
+    ended = session.scalars(
+        select(Shift).where(
+            Shift.status == "planned", Shift.ends_at <= now, Shift.closed_at.is_(None)
+        )
+    ).all()
+    closed = 0
+    for shift in ended:
+        # Claimed once: a second run of the job (or a parallel one) finds it closed.
+        claimed = session.execute(
+            update(Shift)
+            .where(Shift.id == shift.id, Shift.closed_at.is_(None))
+            .values(closed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not claimed:
+            continue
+        session.expire(shift, ["closed_at"])
+        closed += 1
+        advance_all(session, SIGNUP, "no_show", where=[Signup.shift_id == shift.id])
+        for signup in session.scalars(
+            select(Signup).where(Signup.shift_id == shift.id, Signup.status == "checked_in")
+        ):
+            _complete(session, signup, shift.ends_at, None)
+        audit.record(
+            session,
+            action="shift.close",
+            object_type="shift",
+            object_id=shift.id,
+            actor_id=None,
+            payload={},
+        )
+    return closed
