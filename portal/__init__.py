@@ -68,23 +68,58 @@ def create_app(config: dict | None = None) -> Flask:
     security.install_headers(app)
     errors.install(app)
     i18n.install(app)
+    from portal import charts, menu
+
+    charts.install(app)
+
+    menu.install(app)
     jobs.install(app)
     from portal import observability
 
     observability.install(app)
     cli.install(app)
 
-    from portal.admin.views import bp as admin_bp
+    # Each module adds its routes to its package's blueprint (imported one way, no cycle).
+    from portal.admin import record_views, settings_views  # noqa: F401
+    from portal.admin import views as admin_views  # noqa: F401
+    from portal.admin.blueprint import bp as admin_bp
     from portal.auth.views import bp as auth_bp
-    from portal.commission.views import bp as commission_bp
-    from portal.finance.views import bp as finance_bp
+    from portal.commission import (  # noqa: F401
+        minutes_views,
+        nomination_views,
+        payout_views,
+        session_views,
+        tax_views,
+        vote_views,
+    )
+    from portal.commission import views as commission_views  # noqa: F401
+    from portal.commission.blueprint import bp as commission_bp
+    from portal.finance import decision_views  # noqa: F401
+    from portal.finance import views as finance_views  # noqa: F401
+    from portal.finance.blueprint import bp as finance_bp
     from portal.jobruns.views import bp as jobruns_bp
     from portal.ops.views import bp as ops_bp
-    from portal.oversight.views import bp as oversight_bp
+    from portal.oversight import (  # noqa: F401
+        audit_views,
+        drilldown_views,
+        export_views,
+        flag_views,
+        inquiry_views,
+        pii_views,
+        report_views,
+    )
+    from portal.oversight import views as oversight_views  # noqa: F401
+    from portal.oversight.blueprint import bp as oversight_bp
     from portal.public.views import bp as public_bp
-    from portal.shifts.views import bp as shifts_bp
-    from portal.sober.views import bp as sober_bp
-    from portal.volunteers.views import bp as volunteers_bp
+    from portal.shifts import contribution_views, shift_views  # noqa: F401
+    from portal.shifts import views as shifts_views  # noqa: F401
+    from portal.shifts.blueprint import bp as shifts_bp
+    from portal.sober import indicator_views, initiative_views  # noqa: F401
+    from portal.sober import views as sober_views  # noqa: F401
+    from portal.sober.blueprint import bp as sober_bp
+    from portal.volunteers import application_views, register_views  # noqa: F401
+    from portal.volunteers import views as volunteer_views  # noqa: F401
+    from portal.volunteers.blueprint import bp as volunteers_bp
 
     for bp in (
         ops_bp,

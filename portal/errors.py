@@ -1,24 +1,62 @@
-"""Translated error pages for HTTP errors, CSRF failures and uncaught domain errors."""
+"""How the portal answers refusals: domain ones on their form page, error pages for the rest."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from flask import Flask, abort, flash, make_response, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from wtforms import Field
 
-from core.errors import DomainError
+from core.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import translate_error
 
 
-def refuse(exc: DomainError) -> int:
-    """Undo the request's writes, show the domain's translated message; return its 4xx status."""
-    from flask import flash
+@contextmanager
+def on_refusal(
+    page: str | Callable[[int], ResponseReturnValue],
+    *,
+    field: Field | Callable[[DomainError], Field] | None = None,
+    keep_writes: bool = False,
+    **context,
+) -> Iterator[None]:
+    """Answer a ``DomainError`` raised inside with the page the form was on, at its 4xx status.
 
-    db.session.rollback()
-    flash(translate_error(exc), "danger")
-    return exc.status
+    The one way a view turns a domain refusal into a response: the request's writes are
+    undone (kept with ``keep_writes``, for an audited failed sign-in), the translated message
+    is flashed (or put on ``field``, a form field or a function of the error choosing one),
+    and ``page`` answers: a template rendered with ``context``, or a function of the status.
+    A ``NotFound`` has no page to show again and goes to the app's handler, the 404 page.
+    Anything raised outside such a block reaches that handler too: the error page with the
+    refusal's status and message.
+    """
+    try:
+        yield
+    except NotFound:
+        raise
+    except DomainError as exc:
+        if keep_writes:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        message = translate_error(exc)
+        # A form field is callable too (it renders itself): tell the two apart by type.
+        target = field if field is None or isinstance(field, Field) else field(exc)
+        if target is None:
+            flash(message, "danger")
+        else:
+            target.errors.append(message)
+        if isinstance(page, str):
+            answer = render_template(page, **context), exc.status
+        else:
+            answer = page(exc.status)
+        # A response carried by the HTTPException skips the error handlers (Flask returns it).
+        abort(make_response(answer))
 
 
 def flash_form_errors(form) -> None:
@@ -27,19 +65,11 @@ def flash_form_errors(form) -> None:
     For action forms answered with their record's page: in some states that page does not
     show the form, and the 400 came with no message at all (found by fuzzing, S13).
     """
-    from flask import flash
-
     for field in form:
         # Field errors are strings, lazy strings included; a form field's errors are a dict.
         errors = [str(e) for e in field.errors if not isinstance(e, (list, dict))]
         if errors:
             flash(f"{field.label.text}: {' '.join(errors)}", "danger")
-
-
-def refuse_page(template: str, exc: DomainError, **context):
-    """Refuse (see ``refuse``) and show the form page again with the 4xx status."""
-    status = refuse(exc)
-    return render_template(template, **context), status
 
 
 MESSAGES = {

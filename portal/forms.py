@@ -6,11 +6,11 @@ import re
 
 import wtforms
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice
 
-from core import places
+from core import queries
+from core.scope import Scope
 from portal.extensions import db
 from portal.i18n import LANGUAGES, unit_name
 
@@ -21,12 +21,9 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for action buttons."""
 
 
-def unit_choices(scope_ids: list[int], levels: tuple[str, ...] | None = None) -> list[SelectChoice]:
-    """Return the units covered by ``scope_ids`` as an indented list, tree order."""
-    query = select(places.AdminUnit).where(places.units_within_clause(scope_ids))
-    if levels:
-        query = query.where(places.AdminUnit.level.in_(levels))
-    units = db.session.scalars(query.order_by(places.AdminUnit.path)).all()
+def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> list[SelectChoice]:
+    """Return the units in ``scope`` as an indented list, tree order."""
+    units = db.session.scalars(queries.units(scope, levels)).all()
     top = min((u.path.count("/") for u in units), default=0)
     return [
         SelectChoice(u.id, "\u2003" * (u.path.count("/") - top) + f"{unit_name(u)} ({u.kato})")

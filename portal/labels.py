@@ -270,6 +270,19 @@ RECUSAL_LABELS = {
     "nominee": _l("is the nominee"),
 }
 
+# ---- deputies' inquiries ----
+INQUIRY_OBJECT_LABELS = {
+    "budget_line": _l("Budget line"),
+    "maslikhat_decision": _l("Maslikhat decision"),
+    "commission_session": _l("Commission session"),
+    "payout": _l("Payout"),
+}
+INQUIRY_STATUS_LABELS = {
+    "open": _l("Awaiting an answer"),
+    "answered": _l("Answered"),
+    "closed": _l("Closed"),
+}
+
 # ---- sober settlements ----
 DECLARATION_STATUS_LABELS = {
     "declared": _l("Declared"),

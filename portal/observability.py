@@ -7,8 +7,8 @@ import logging
 import time
 import uuid
 
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, g, request, session
+from sqlalchemy import inspect
 
 ACCESS = logging.getLogger("portal.access")
 _ID_OK = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -38,6 +38,23 @@ def _request_id() -> str:
     return uuid.uuid4().hex
 
 
+def _user_id() -> int | None:
+    """Return the signed-in user's id without a query.
+
+    After a committing request the loaded user is expired, and ``current_user.id`` would load
+    it again just for this line (2.3 ms of a 13 ms POST, issue 16): its identity key needs no
+    query. When no page asked for the user, the session's id stands in.
+    """
+    user = g.get("_login_user")
+    if user is None:
+        raw = session.get("_user_id") or ""
+        return int(raw.split(":")[0]) if raw[:1].isdigit() else None
+    state = inspect(user, raiseerr=False)
+    if state is None or state.identity is None or not state.dict.get("is_active", True):
+        return None
+    return state.identity[0]
+
+
 def install(app: Flask) -> None:
     """Give every request an id (also in the X-Request-ID response header) and log it as JSON.
 
@@ -64,7 +81,7 @@ def install(app: Flask) -> None:
         request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
         response.headers["X-Request-ID"] = request_id
         started = getattr(g, "request_started", None)
-        user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+        user_id = _user_id()
         ACCESS.info(
             "request",
             extra={
@@ -74,7 +91,7 @@ def install(app: Flask) -> None:
                     "path": request.path,
                     "status": response.status_code,
                     "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-                    "user_id": int(user_id.split(":")[0]) if user_id else None,
+                    "user_id": user_id,
                     "endpoint": request.endpoint,
                 }
             },

@@ -7,8 +7,11 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 from flask_login import current_user
+from sqlalchemy import Select
 
-from core import places
+from core import places, queries
+from core.errors import NotFound
+from core.scope import Scope, get_scoped
 from portal.extensions import db, login_manager
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -41,12 +44,27 @@ def allow(*roles: str):
     return decorate
 
 
+def current_scope(*roles: str) -> Scope:
+    """Return where the current user holds any of ``roles``."""
+    return Scope.of(current_user, *roles)
+
+
+def holds(unit_id: int | None, *roles: str) -> bool:
+    """Tell whether the current user holds any of ``roles`` over ``unit_id``."""
+    return current_scope(*roles).contains(db.session, unit_id)
+
+
+def in_scope(stmt: Select, unit_column, *roles: str) -> Select:
+    """Join each row's unit and keep the rows where the current user holds any of ``roles``."""
+    return queries.with_units(stmt, unit_column, current_scope(*roles))
+
+
 def require_unit(unit_id: int, *roles: str, private: bool = False) -> None:
     """Abort unless the current user holds one of ``roles`` over ``unit_id``.
 
     ``private=True`` answers 404 instead of 403 where the record's existence is itself private.
     """
-    if not places.within(db.session, unit_id, current_user.scope(*roles)):
+    if not holds(unit_id, *roles):
         abort(404 if private else 403)
 
 
@@ -68,11 +86,10 @@ def require_country_admin() -> None:
 
 def get_in_scope(model, record_id: int, *roles: str):
     """Load a record that has a ``unit_id``; 404 when missing or outside the user's ``roles``."""
-    record = db.session.get(model, record_id)
-    if record is None:
+    try:
+        return get_scoped(db.session, model, record_id, current_scope(*roles))
+    except NotFound:
         abort(404)
-    require_unit(record.unit_id, *roles, private=True)
-    return record
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -30,6 +30,10 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
+def _safe_method() -> bool:
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def install(app: Flask) -> None:
     """Limit failed sign-ins; counters live in Redis when configured, else in this process.
 
@@ -44,6 +48,8 @@ def install(app: Flask) -> None:
         headers_enabled=False,
         swallow_errors=True,  # Redis down: sign-in still works, unthrottled, rather than 500
     )
+    # Every limit here is on a POST: a page read need not resolve limits at all (issue 16).
+    limiter.request_filter(_safe_method)
     per_account = app.config.get("LOGIN_LIMIT_PER_ACCOUNT", PER_ACCOUNT)
     per_address = app.config.get("LOGIN_LIMIT_PER_ADDRESS", PER_ADDRESS)
     view = app.view_functions["auth.login"]

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import accounts, mfa
-from core.errors import DomainError
 from portal import session_policy
 from portal.auth.forms import (
     CodeForm,
@@ -18,6 +17,7 @@ from portal.auth.forms import (
     LoginForm,
     PasswordChangeForm,
 )
+from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm
 from portal.i18n import translate_error
@@ -124,23 +124,19 @@ def mfa_setup():
     secret = session.get("mfa_enrol_secret") or mfa.new_secret()
     session["mfa_enrol_secret"] = secret
     form = EnrolForm()
-    status = 200
     if form.validate_on_submit():
-        try:
+        with on_refusal(lambda status: _mfa_setup_page(form, secret, status), field=form.code):
             codes = mfa.enable(
                 db.session, user_id=current_user.id, secret=secret, code=form.code.data
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.code.errors.append(translate_error(exc))
-            status = exc.status
-        else:
-            db.session.commit()
-            session.pop("mfa_enrol_secret", None)
-            session["mfa"] = True
-            return render_template("auth/recovery_codes.html", codes=codes)
-    elif form.errors:
-        status = 400
+        db.session.commit()
+        session.pop("mfa_enrol_secret", None)
+        session["mfa"] = True
+        return render_template("auth/recovery_codes.html", codes=codes)
+    return _mfa_setup_page(form, secret, 400 if form.errors else 200)
+
+
+def _mfa_setup_page(form: EnrolForm, secret: str, status: int):
     uri = mfa.provisioning_uri(secret, current_user.login)
     return render_template(
         "auth/mfa_setup.html", form=form, qr=svg_data_uri(uri), secret=secret
@@ -155,14 +151,15 @@ def regenerate_recovery_codes():
     # AttributeError, a 500, wherever CSRF is switched off; ConfirmForm carries just the token.)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("auth.mfa_setup"))
-    try:
+    with on_refusal(lambda _status: redirect(url_for("auth.mfa_setup"))):
         codes = mfa.regenerate_recovery_codes(db.session, user_id=current_user.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(translate_error(exc), "danger")
-        return redirect(url_for("auth.mfa_setup"))
     db.session.commit()
     return render_template("auth/recovery_codes.html", codes=codes)
+
+
+def _failed_field(form: ConfirmPasswordForm):
+    """Choose the field a failed re-confirmation is shown on: the code's or the password's."""
+    return lambda exc: form.code if isinstance(exc, mfa.SecondFactorFailed) else form.password
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
@@ -171,13 +168,14 @@ def confirm():
     form = ConfirmPasswordForm(next=request.args.get("next", ""))
     needs_code = session_policy.needs_code()
     if form.validate_on_submit():
-        try:
+        with on_refusal(
+            "auth/confirm.html",
+            form=form,
+            needs_code=needs_code,
+            field=_failed_field(form),
+            keep_writes=True,
+        ):
             session_policy.reconfirm(form.password.data, form.code.data)
-        except DomainError as exc:
-            db.session.commit()  # keep the audited failure
-            field = form.code if isinstance(exc, mfa.SecondFactorFailed) else form.password
-            field.errors.append(translate_error(exc))
-            return render_template("auth/confirm.html", form=form, needs_code=needs_code), 401
         db.session.commit()
         target = form.next.data
         return redirect(target if is_safe_next(target) else url_for("public.home"))
@@ -200,7 +198,7 @@ def logout():
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with on_refusal("auth/password.html", form=form, field=form.current):
             user = accounts.change_password(
                 db.session,
                 user_id=current_user.id,
@@ -208,10 +206,6 @@ def change_password():
                 new=form.new.data,
                 actor_id=current_user.id,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.current.errors.append(translate_error(exc))
-            return render_template("auth/password.html", form=form), exc.status
         db.session.commit()
         # This session continues with the new epoch; the others end.
         session_policy.start(

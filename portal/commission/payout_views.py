@@ -10,27 +10,22 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import clock
-from core.errors import DomainError
+from core.accounts import users_by_id
 from core.money import format_tiyn, parse_tenge
 from incentives import payouts
-from incentives.models import AgendaItem, Commission, CommissionSession, Payout, PayoutTaxRate
+from incentives import queries as reward_queries
+from incentives.models import AgendaItem, CommissionSession, Payout, PayoutTaxRate
 from portal import pii, session_policy
+from portal.commission.blueprint import bp
 from portal.commission.forms import PaymentForm
+from portal.commission.page_reads import payout_states
 from portal.commission.payout_forms import KeyedFailureForm, KeyedHandOverForm, KeyedVoidForm
+from portal.commission.roles import PAYERS, PAYOUT_READERS
 from portal.commission.tax_views import percent  # its routes register on ``bp`` too
-from portal.commission.views import (
-    PAYERS,
-    PAYOUT_READERS,
-    _holds,
-    _in_scope,
-    _states,
-    _users,
-    bp,
-)
-from portal.errors import flash_form_errors, refuse
+from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.paging import page_of
-from portal.security import allow, require_unit
+from portal.security import allow, current_scope, holds, require_unit
 
 # ---- finance: payouts -------------------------------------------------------------------------
 
@@ -39,7 +34,7 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
     """Show the IBAN masked; in full only to a finance officer of the unit who revealed it."""
     if payout is None or not payout.iban:
         return "—"
-    if payout.id in revealed and _holds(unit_id, *PAYERS):
+    if payout.id in revealed and holds(unit_id, *PAYERS):
         return payout.iban
     return payouts.mask_iban(payout.iban)
 
@@ -47,16 +42,7 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
 @bp.route("/payouts")
 @allow(*PAYOUT_READERS)
 def payouts_list():
-    query = _in_scope(
-        select(AgendaItem, CommissionSession, Commission)
-        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-        .join(Commission, CommissionSession.commission_id == Commission.id),
-        Commission.unit_id,
-        *PAYOUT_READERS,
-    ).where(
-        AgendaItem.outcome == "approved",
-        CommissionSession.status.in_(("closed", "minutes_final")),
-    )
+    query = reward_queries.approved_items(current_scope(*PAYOUT_READERS))
     found = page_of(
         query.order_by(
             CommissionSession.held_on.desc(), CommissionSession.id.desc(), AgendaItem.position
@@ -64,7 +50,7 @@ def payouts_list():
         rows=True,
     )
     rows = found.rows
-    states = _states(item.id for item, _s, _c in rows)
+    states = payout_states(item.id for item, _s, _c in rows)
     return render_template(
         "commission/payouts.html",
         rows=rows,
@@ -94,8 +80,8 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
     history = db.session.scalars(
         select(Payout).where(Payout.item_id == item.id).order_by(Payout.id)
     ).all()
-    state = _states([item.id]).get(item.id)
-    may_pay = _holds(unit_id, *PAYERS)
+    state = payout_states([item.id]).get(item.id)
+    may_pay = holds(unit_id, *PAYERS)
     # A reveal granted just before (fresh password, reason, audited) shows for this view only.
     revealed = frozenset(
         p.id for p in history if may_pay and p.iban and pii.take("payout", p.id, "iban")
@@ -119,7 +105,7 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
         "iban": lambda p: _iban(p, unit_id, revealed),
         "revealed": lambda p: p.id in revealed,
         "may_pay": may_pay,
-        "people": _users(p.recorded_by_id for p in history),
+        "people": users_by_id(db.session, (p.recorded_by_id for p in history)),
         "blocker": _(blocker) if blocker else None,  # a plain str: the page escapes it
         "money": money,
         "rate": rate,
@@ -166,11 +152,8 @@ def _payout_action(item_id: int, form, form_name: str, action, message: str):
     if not form.validate_on_submit():
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _payout_page(item, 400, **{form_name: form})
-    try:
+    with on_refusal(lambda status: _payout_page(item, status, **{form_name: form})):
         action(item, form)
-    except DomainError as exc:
-        status = refuse(exc)
-        return _payout_page(db.session.get(AgendaItem, item_id), status, **{form_name: form})
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("commission.payout", item_id=item_id))

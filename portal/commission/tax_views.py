@@ -8,19 +8,17 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from core import places
-from core.errors import DomainError
 from core.money import parse_tenge
+from incentives import queries as reward_queries
 from incentives import tax_rates
-from incentives.models import PayoutTaxRate
+from portal.commission.blueprint import bp
 from portal.commission.payout_forms import tax_rate_form
-from portal.commission.views import AKIMAT_LEVELS, PAYERS, PAYOUT_READERS, _holds, _in_scope, bp
-from portal.errors import refuse
+from portal.commission.roles import AKIMAT_LEVELS, PAYERS, PAYOUT_READERS
+from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import unit_choices
-from portal.security import allow
+from portal.security import allow, current_scope, holds
 
 
 def percent(basis_points: int) -> str:
@@ -30,9 +28,7 @@ def percent(basis_points: int) -> str:
 
 def _page(form, status: int = 200):
     rows = db.session.execute(
-        _in_scope(select(PayoutTaxRate, places.AdminUnit), PayoutTaxRate.unit_id, *PAYOUT_READERS)
-        .order_by(places.AdminUnit.path, PayoutTaxRate.form, PayoutTaxRate.effective_from.desc())
-        .limit(500)
+        reward_queries.tax_rates(current_scope(*PAYOUT_READERS)).limit(500)
     ).all()
     return render_template(
         "commission/tax_rates.html", rows=rows, form=form, percent=percent
@@ -43,7 +39,7 @@ def _page(form, status: int = 200):
 @allow(*PAYOUT_READERS)
 def tax_rates_page():
     """List the rates in scope; a finance officer enters a new one for their jurisdiction."""
-    choices = unit_choices(current_user.scope(*PAYERS), AKIMAT_LEVELS)
+    choices = unit_choices(current_scope(*PAYERS), AKIMAT_LEVELS)
     form = tax_rate_form(choices) if choices else None
     if request.method != "POST":
         return _page(form)
@@ -51,9 +47,9 @@ def tax_rates_page():
         abort(403)  # a deputy reads the rates; only the finance department enters them
     if not form.validate_on_submit():
         return _page(form, 400)
-    if not _holds(form.unit_id.data, *PAYERS):  # the choices are the scope; kept explicit
+    if not holds(form.unit_id.data, *PAYERS):  # the choices are the scope; kept explicit
         return _page(form, 403)
-    try:
+    with on_refusal(lambda status: _page(form, status)):
         tax_rates.enter_rate(
             db.session,
             unit_id=form.unit_id.data,
@@ -64,8 +60,6 @@ def tax_rates_page():
             legal_basis=form.legal_basis.data,
             actor_id=current_user.id,
         )
-    except DomainError as exc:
-        return _page(form, refuse(exc))
     db.session.commit()
     flash(_("The tax rate has been recorded."), "success")
     return redirect(url_for("commission.tax_rates_page"))

@@ -9,11 +9,11 @@ from flask import Blueprint, abort, jsonify, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import jobruns, places, uploads
+from core import jobruns, uploads
 from core.accounts import User
 from portal.extensions import db
 from portal.labels import JOB_KIND_LABELS, JOB_STATUS_LABELS
-from portal.security import SIGNED_IN, allow
+from portal.security import SIGNED_IN, allow, current_scope
 
 bp = Blueprint("jobruns", __name__, url_prefix="/jobs")
 
@@ -25,14 +25,14 @@ def _administers(run: jobruns.JobRun) -> bool:
     country, a regional one too. A run without a jurisdiction belongs to its requester's;
     only the system's own runs (nobody requested them) are every administrator's.
     """
-    scope = current_user.scope("admin")
-    if not scope:
+    scope = current_scope("admin")
+    if scope.is_nothing:
         return False
     unit_id = run.unit_id
     if unit_id is None and run.requested_by_id is not None:
         requester = db.session.get(User, run.requested_by_id)
         unit_id = requester.unit_id if requester is not None else None
-    return unit_id is None or places.within(db.session, unit_id, scope)
+    return unit_id is None or scope.contains(db.session, unit_id)
 
 
 def _visible_run(run_id: int) -> jobruns.JobRun:

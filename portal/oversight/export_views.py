@@ -8,15 +8,15 @@ from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import places
 from core.errors import N_, DomainError
 from incentives import exports
 from portal import jobs
+from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices
 from portal.labels import EXPORT_DATASET_LABELS
-from portal.oversight.views import bp
-from portal.security import allow
+from portal.oversight.blueprint import bp
+from portal.security import allow, current_scope, holds
 
 EXPORTERS = jobs.EXPORTERS
 UNIT_LEVELS = ("country", "region", "city", "district")
@@ -30,7 +30,7 @@ def _render(values: dict, error: str | None = None, status: int = 200):
         datasets=exports.DATASETS,
         formats=exports.FORMATS,
         EXPORT_DATASET_LABELS=EXPORT_DATASET_LABELS,
-        choices=unit_choices(current_user.scope(*EXPORTERS), UNIT_LEVELS),
+        choices=unit_choices(current_scope(*EXPORTERS), UNIT_LEVELS),
         confirm=ConfirmForm(),
     ), status
 
@@ -61,9 +61,7 @@ def _filters(values: dict) -> exports.Filters:
             unit_id = arg_int(str(unit_id))
         except ValueError:
             unit_id = None
-        if unit_id is None or not places.within(
-            db.session, unit_id, current_user.scope(*EXPORTERS)
-        ):
+        if unit_id is None or not holds(unit_id, *EXPORTERS):
             raise DomainError(N_("Choose a jurisdiction you oversee."))
     return exports.Filters(
         year=year,
@@ -88,10 +86,8 @@ def start_export():
     dataset_name, fmt = values.get("dataset"), values.get("format")
     if dataset_name not in exports.DATASETS or fmt not in exports.FORMATS:
         return _render(values, _("Choose what to export and the file format."), 400)
-    try:
+    with on_refusal(lambda _status: _render(values, status=400)):
         filters = _filters(values)
-    except DomainError as exc:
-        return _render(values, _(exc.message, **exc.params), 400)
     run = jobs.submit(
         "oversight.export",
         requested_by_id=current_user.id,

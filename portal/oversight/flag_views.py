@@ -9,44 +9,33 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from core import jobruns, places
+from core import jobruns
+from core import queries as core_queries
+from core.scope import Scope
 from incentives import flags
 from portal import jobs
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import FLAG_KIND_LABELS
-from portal.oversight.views import READERS, bp, record_url, scope
+from portal.oversight.blueprint import bp
+from portal.oversight.views import READERS, record_url, scope
 from portal.paging import PAGE_SIZE, pages_for
 from portal.security import allow
 
 UNIT_LEVELS = ("country", "region", "city", "district")
 
 
-def _latest_run(ids: list[int]) -> jobruns.JobRun | None:
+def _latest_run(ids: Scope) -> jobruns.JobRun | None:
     """The newest finished run that covers the user: a scheduled one or one of their units."""
     return db.session.scalar(
         select(jobruns.JobRun)
         .where(
             jobruns.JobRun.kind == "oversight.flags",
             jobruns.JobRun.status == "succeeded",
-            or_(jobruns.JobRun.unit_id.is_(None), jobruns.JobRun.unit_id.in_(ids)),
+            or_(jobruns.JobRun.unit_id.is_(None), jobruns.JobRun.unit_id.in_(ids.unit_ids)),
         )
         .order_by(jobruns.JobRun.finished_at.desc(), jobruns.JobRun.id.desc())
         .limit(1)
-    )
-
-
-def _visible_units(unit_ids: set[int | None], scope_ids: list[int]) -> set[int]:
-    """Return which of ``unit_ids`` lie within ``scope_ids``: one query for the whole report."""
-    wanted = {u for u in unit_ids if u is not None}
-    if not wanted or not scope_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(places.AdminUnit.id).where(
-                places.AdminUnit.id.in_(wanted), places.units_within_clause(scope_ids)
-            )
-        )
     )
 
 
@@ -64,7 +53,9 @@ def red_flags():
     report = json.loads(run.result) if run and run.result else None
     rows, counts = [], dict.fromkeys(flags.KINDS, 0)
     if report:
-        visible = _visible_units({row["unit_id"] for row in report["rows"]}, ids)
+        visible = core_queries.units_among(
+            db.session, {row["unit_id"] for row in report["rows"]}, ids
+        )
         for row in report["rows"]:
             if row["unit_id"] is None or row["unit_id"] in visible:
                 rows.append(row)
@@ -97,8 +88,9 @@ def compute_flags():
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ids = scope()
-    unit_id = request.form.get("unit_id", type=arg_int) or (ids[0] if len(ids) == 1 else None)
-    if unit_id is None or not places.within(db.session, unit_id, ids):
+    only = ids.unit_ids[0] if len(ids.unit_ids) == 1 else None
+    unit_id = request.form.get("unit_id", type=arg_int) or only
+    if unit_id is None or not ids.contains(db.session, unit_id):
         return render_template(
             "oversight/flags.html",
             run=None,

@@ -10,16 +10,19 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
-from core import accounts, audit, clock, places
+from core import audit, clock
+from core.accounts import users_by_id
 from core.errors import DomainError
 from incentives import inquiries
 from incentives.inquiry_models import Inquiry
+from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
-from portal.i18n import translate_error
-from portal.oversight.views import bp
+from portal.labels import INQUIRY_OBJECT_LABELS as OBJECT_LABELS
+from portal.labels import INQUIRY_STATUS_LABELS as STATUS_LABELS
+from portal.oversight.blueprint import bp
 from portal.paging import PAGE_SIZE, pages_for
-from portal.security import allow
+from portal.security import allow, current_scope, holds
 
 ANSWERERS = ("secretary", "finance")
 INQUIRY_USERS = ("deputy", *ANSWERERS)
@@ -29,17 +32,6 @@ RECORD_LINKS = {
     "maslikhat_decision": ("finance.decision", "decision_id"),
     "commission_session": ("commission.session_page", "session_id"),
     "payout": ("commission.payout", "item_id"),
-}
-OBJECT_LABELS = {
-    "budget_line": _l("Budget line"),
-    "maslikhat_decision": _l("Maslikhat decision"),
-    "commission_session": _l("Commission session"),
-    "payout": _l("Payout"),
-}
-STATUS_LABELS = {
-    "open": _l("Awaiting an answer"),
-    "answered": _l("Answered"),
-    "closed": _l("Closed"),
 }
 MESSAGE_LABELS = {"question": _l("Question"), "answer": _l("Answer"), "follow_up": _l("Follow-up")}
 
@@ -79,24 +71,16 @@ def _today():
 
 
 def _may_answer(inquiry: Inquiry) -> bool:
-    return places.within(db.session, inquiry.unit_id, current_user.scope(*ANSWERERS))
+    return holds(inquiry.unit_id, *ANSWERERS)
 
 
 def _visible(inquiry_id: int) -> Inquiry:
     inquiry = db.session.get(Inquiry, inquiry_id)
     if inquiry is None or not (
-        inquiry.deputy_id == current_user.id
-        or places.within(db.session, inquiry.unit_id, current_user.scope(*INQUIRY_USERS))
+        inquiry.deputy_id == current_user.id or holds(inquiry.unit_id, *INQUIRY_USERS)
     ):
         abort(404)
     return inquiry
-
-
-def _people(ids) -> dict[int, accounts.User]:
-    ids = set(ids)
-    if not ids:
-        return {}
-    return {u.id: u for u in db.session.query(accounts.User).filter(accounts.User.id.in_(ids))}
 
 
 @bp.route("/inquiries")
@@ -114,7 +98,7 @@ def inquiry_list():
         else []
     )
     mine_total = inquiries.count_asked_by(db.session, current_user.id) if asking else 0
-    scope = current_user.scope(*ANSWERERS)
+    scope = current_scope(*ANSWERERS)
     closed = bool(args.get("all"))
     queue = inquiries.queue(
         db.session, scope, include_closed=closed, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -126,7 +110,7 @@ def inquiry_list():
         queue=queue,
         answers=bool(scope),
         today=_today(),
-        people=_people(i.deputy_id for i in queue),
+        people=users_by_id(db.session, (i.deputy_id for i in queue)),
         page=page,
         pages=pages_for(total),
         mine_page=mine_page,
@@ -135,7 +119,7 @@ def inquiry_list():
     )
 
 
-def _new_page(form: QuestionForm, status: int = 200, error: str | None = None):
+def _new_page(form: QuestionForm, status: int = 200):
     try:
         target = inquiries.resolve_target(
             # arg_int: a huge id overflowed the query, a 500 found by fuzzing (S13).
@@ -145,13 +129,12 @@ def _new_page(form: QuestionForm, status: int = 200, error: str | None = None):
         )
     except (DomainError, ValueError):
         abort(404)
-    if not places.within(db.session, target.unit_id, current_user.scope("deputy")):
+    if not holds(target.unit_id, "deputy"):
         abort(404)
     return render_template(
         "oversight/inquiry_new.html",
         form=form,
         target=target,
-        error=error,
         earlier=inquiries.for_record(db.session, target.object_type, target.object_id),
     ), status
 
@@ -176,7 +159,7 @@ def ask_inquiry():
         object_id = arg_int(form.object_id.data or "0")  # bounded: fuzzing fix (S13)
     except ValueError:
         abort(404)
-    try:
+    with on_refusal(lambda status: _new_page(form, status)):
         inquiry = inquiries.ask(
             db.session,
             object_type=form.object_type.data or "",
@@ -186,24 +169,20 @@ def ask_inquiry():
             scope_ids=current_user.scope("deputy"),
             today=_today(),
         )
-    except DomainError as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        return _new_page(form, exc.status, translate_error(exc))
     db.session.commit()
     flash(_("Your question is sent to the akimat."), "success")
     return redirect(url_for("oversight.inquiry", inquiry_id=inquiry.id))
 
 
-def _inquiry_page(inquiry: Inquiry, status: int = 200, error: str | None = None, **forms):
+def _inquiry_page(inquiry: Inquiry, status: int = 200, **forms):
     mine = inquiry.deputy_id == current_user.id
     return render_template(
         "oversight/inquiry.html",
         inquiry=inquiry,
         today=_today(),
-        error=error,
-        people=_people([inquiry.deputy_id, *(m.author_id for m in inquiry.messages)]),
+        people=users_by_id(
+            db.session, [inquiry.deputy_id, *(m.author_id for m in inquiry.messages)]
+        ),
         answer_form=forms.get("answer_form") or AnswerForm(prefix="answer"),
         may_answer=_may_answer(inquiry) and inquiry.status != "closed",
         mine=mine,
@@ -223,16 +202,8 @@ def _act(inquiry_id: int, form, form_name: str, action, message: str):
     inquiry = _visible(inquiry_id)
     if not form.validate_on_submit():
         return _inquiry_page(inquiry, 400, **{form_name: form})
-    try:
+    with on_refusal(lambda status: _inquiry_page(inquiry, status, **{form_name: form})):
         action(form)
-    except DomainError as exc:
-        db.session.rollback()
-        return _inquiry_page(
-            db.session.get(Inquiry, inquiry_id),
-            exc.status,
-            translate_error(exc),
-            **{form_name: form},
-        )
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("oversight.inquiry", inquiry_id=inquiry_id))

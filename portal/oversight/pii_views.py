@@ -13,12 +13,11 @@ from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from core import audit
-from core.errors import DomainError
 from incentives.models import Payout
 from portal import pii, session_policy
+from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
-from portal.i18n import translate_error
-from portal.oversight.views import bp
+from portal.oversight.blueprint import bp
 from portal.security import allow, require_unit
 from volunteers.models import Member
 
@@ -93,7 +92,7 @@ def _target(object_type: str, object_id: int, field: str) -> str:
     return back
 
 
-def _page(form, object_type, object_id, field, back, status=200, error=None):
+def _page(form, object_type, object_id, field, back, status=200):
     return render_template(
         "oversight/reveal.html",
         form=form,
@@ -101,11 +100,18 @@ def _page(form, object_type, object_id, field, back, status=200, error=None):
         needs_code=session_policy.needs_code(),
         field_label=FIELD_LABELS[field],
         back=back,
-        error=error,
         action=url_for(
             "oversight.reveal", object_type=object_type, object_id=object_id, field=field
         ),
     ), status
+
+
+def _hidden_fields(form: RevealForm) -> list:
+    """Return the fields the page does not show: their errors came with no message (S13)."""
+    shown = {"reason"}
+    if not session_policy.is_fresh():
+        shown |= {"password", "code"} if session_policy.needs_code() else {"password"}
+    return [f for f in form if f.name not in shown]
 
 
 @bp.route("/reveal/<object_type>/<int:object_id>/<field>", methods=["GET", "POST"])
@@ -113,16 +119,17 @@ def _page(form, object_type, object_id, field, back, status=200, error=None):
 def reveal(object_type: str, object_id: int, field: str):
     back = _target(object_type, object_id, field)
     form = RevealForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        return _page(
-            form, object_type, object_id, field, back, 200 if request.method == "GET" else 400
-        )
+    if request.method == "GET":
+        return _page(form, object_type, object_id, field, back)
+    if not form.validate_on_submit():
+        flash_form_errors(_hidden_fields(form))
+        return _page(form, object_type, object_id, field, back, 400)
     if not session_policy.is_fresh():
-        try:
+        with on_refusal(
+            lambda status: _page(form, object_type, object_id, field, back, status),
+            keep_writes=True,
+        ):
             session_policy.reconfirm(form.password.data or "", form.code.data)
-        except DomainError as exc:
-            db.session.commit()  # the failed attempt stays in the audit chain
-            return _page(form, object_type, object_id, field, back, 401, translate_error(exc))
     audit.record(
         db.session,
         action="pii.reveal",

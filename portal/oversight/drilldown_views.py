@@ -1,0 +1,301 @@
+"""Oversight drill-down: a budget line, decision, session, reward, payout, member, contribution.
+
+Read-only, within the deputy's jurisdictions (404 outside); personal data masked.
+"""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
+
+from budget.models import (
+    Amendment,
+    BudgetLine,
+    BudgetProgram,
+    FiscalYearClosure,
+    LedgerEntry,
+    MaslikhatDecision,
+)
+from core import places
+from core.accounts import users_by_id
+from incentives import payouts
+from incentives.models import (
+    AgendaItem,
+    Attendance,
+    Commission,
+    CommissionSession,
+    Nomination,
+    NominationContribution,
+    Payout,
+)
+from portal.extensions import db
+from portal.oversight.blueprint import bp
+from portal.oversight.views import READERS, in_scope, scope, shares, trail
+from portal.security import allow
+from volunteers import persons
+from volunteers.activity_models import Contribution
+from volunteers.models import Member
+
+# ---- drill-down: line, decision, session, reward, payout, member, contribution ----------------
+
+
+@bp.route("/lines/<int:line_id>")
+@allow(*READERS)
+def line(line_id: int):
+    line = db.session.get(BudgetLine, line_id)
+    if line is None:
+        abort(404)
+    program = db.session.get(BudgetProgram, line.program_id)
+    in_scope(program.unit_id)
+    decisions = db.session.execute(
+        select(Amendment, MaslikhatDecision)
+        .join(MaslikhatDecision, Amendment.decision_id == MaslikhatDecision.id)
+        .where(Amendment.line_id == line.id)
+        .order_by(MaslikhatDecision.decided_on, MaslikhatDecision.id)
+    ).all()
+    items = db.session.execute(
+        select(AgendaItem, CommissionSession)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .where(AgendaItem.line_id == line.id, AgendaItem.outcome == "approved")
+        .order_by(CommissionSession.held_on, AgendaItem.position)
+    ).all()
+    return render_template(
+        "oversight/line.html",
+        line=line,
+        program=program,
+        unit=db.session.get(places.AdminUnit, program.unit_id),
+        shares=shares(line.approved_tiyn, line.committed_tiyn, line.disbursed_tiyn),
+        decisions=decisions,
+        items=items,
+        states=_payout_states(item.id for item, _s in items),
+        year_closed=db.session.get(FiscalYearClosure, (program.unit_id, program.fiscal_year))
+        is not None,
+        trail=trail(("budget_line", line.id)),
+    )
+
+
+def _payout_states(item_ids) -> dict[int, Payout]:
+    """Return each item's live payout, or its latest one when none is live."""
+    ids = list(item_ids)
+    found: dict[int, Payout] = {}
+    if not ids:
+        return found
+    for p in db.session.scalars(select(Payout).where(Payout.item_id.in_(ids)).order_by(Payout.id)):
+        current = found.get(p.item_id)
+        if current is None or current.status not in payouts.LIVE:
+            found[p.item_id] = p
+    return found
+
+
+@bp.route("/decisions/<int:decision_id>")
+@allow(*READERS)
+def decision(decision_id: int):
+    decision = db.session.get(MaslikhatDecision, decision_id)
+    if decision is None:
+        abort(404)
+    in_scope(decision.unit_id)
+    changes = db.session.execute(
+        select(Amendment, BudgetLine, BudgetProgram)
+        .join(BudgetLine, Amendment.line_id == BudgetLine.id)
+        .join(BudgetProgram, BudgetLine.program_id == BudgetProgram.id)
+        .where(Amendment.decision_id == decision.id)
+        .order_by(Amendment.id)
+    ).all()
+    return render_template(
+        "oversight/decision.html",
+        decision=decision,
+        unit=db.session.get(places.AdminUnit, decision.unit_id),
+        changes=changes,
+        people=users_by_id(db.session, [decision.entered_by_id, decision.verified_by_id]),
+        trail=trail(("maslikhat_decision", decision.id)),
+    )
+
+
+@bp.route("/sessions/<int:session_id>")
+@allow(*READERS)
+def session(session_id: int):
+    sitting = db.session.get(CommissionSession, session_id)
+    if sitting is None:
+        abort(404)
+    in_scope(sitting.commission.unit_id)
+    attendance = db.session.scalars(
+        select(Attendance).where(Attendance.session_id == sitting.id).order_by(Attendance.id)
+    ).all()
+    return render_template(
+        "oversight/session.html",
+        sitting=sitting,
+        commission=sitting.commission,
+        attendance=attendance,
+        states=_payout_states(i.id for i in sitting.items),
+        trail=trail(("commission_session", sitting.id)),
+    )
+
+
+def _item_in_scope(item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None:
+        abort(404)
+    in_scope(item.session.commission.unit_id)
+    return item
+
+
+def _backing(nomination_ids) -> dict[int, list[Contribution]]:
+    """Return the contributions linked to each nomination."""
+    ids = list(nomination_ids)
+    found: dict[int, list[Contribution]] = {}
+    if not ids:
+        return found
+    rows = db.session.execute(
+        select(NominationContribution.nomination_id, Contribution)
+        .join(Contribution, NominationContribution.contribution_id == Contribution.id)
+        .where(NominationContribution.nomination_id.in_(ids))
+        .order_by(Contribution.occurred_on, Contribution.id)
+    ).all()
+    for nomination_id, contribution in rows:
+        found.setdefault(nomination_id, []).append(contribution)
+    return found
+
+
+@bp.route("/rewards/<int:item_id>")
+@allow(*READERS)
+def reward(item_id: int):
+    item = _item_in_scope(item_id)
+    nomination = item.nomination
+    history = db.session.scalars(
+        select(Payout).where(Payout.item_id == item.id).order_by(Payout.id)
+    ).all()
+    backing = _backing([nomination.id]).get(nomination.id, [])
+    return render_template(
+        "oversight/reward.html",
+        item=item,
+        nomination=nomination,
+        sitting=item.session,
+        line=db.session.get(BudgetLine, item.line_id) if item.line_id else None,
+        history=history,
+        backing=backing,
+        people=users_by_id(
+            db.session,
+            [nomination.nominator_id, *(c.decided_by_id for c in backing)]
+            + [p.recorded_by_id for p in history],
+        ),
+        trail=trail(("agenda_item", item.id), ("nomination", nomination.id)),
+    )
+
+
+@bp.route("/payouts/<int:payout_id>")
+@allow(*READERS)
+def payout(payout_id: int):
+    record = db.session.get(Payout, payout_id)
+    if record is None:
+        abort(404)
+    item = _item_in_scope(record.item_id)
+    entries = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.reference_type == "payout", LedgerEntry.reference_id == str(record.id))
+        .order_by(LedgerEntry.id)
+    ).all()
+    return render_template(
+        "oversight/payout.html",
+        payout=record,
+        item=item,
+        nomination=item.nomination,
+        sitting=item.session,
+        entries=entries,
+        people=users_by_id(db.session, [record.recorded_by_id]),
+        trail=trail(("payout", record.id)),
+    )
+
+
+def _payments_of(item_ids) -> dict[int, list[Payout]]:
+    """Return every payout of each item, oldest first (voided and failed ones too)."""
+    ids = list(item_ids)
+    found: dict[int, list[Payout]] = {}
+    if not ids:
+        return found
+    for p in db.session.scalars(select(Payout).where(Payout.item_id.in_(ids)).order_by(Payout.id)):
+        found.setdefault(p.item_id, []).append(p)
+    return found
+
+
+@bp.route("/members/<int:member_id>")
+@allow(*READERS)
+def member(member_id: int):
+    """The person behind a register entry (by IIN): every reward and payment they received."""
+    person = db.session.get(Member, member_id)
+    if person is None:
+        abort(404)
+    in_scope(person.unit_id)
+    # A person may be in the register more than once (a public assistant and a patrol member,
+    # or again after leaving), from the web, a walk-in application or an import; an activist
+    # rewarded for a sober-settlement initiative is named by an account linked to the IIN.
+    entries = db.session.scalars(
+        select(Member).where(Member.iin == person.iin).order_by(Member.issued_on, Member.id)
+    ).all()
+    entry = aliased(Member)
+    recipient = or_(
+        entry.iin == person.iin,
+        and_(
+            Nomination.member_id.is_(None),
+            persons.iin_is_user(person.iin, Nomination.recipient_user_id),
+        ),
+    )
+    rewarded = db.session.execute(
+        select(AgendaItem, CommissionSession, Commission)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Commission, CommissionSession.commission_id == Commission.id)
+        .join(Nomination, AgendaItem.nomination_id == Nomination.id)
+        .outerjoin(entry, entry.id == Nomination.member_id)
+        .join(places.AdminUnit, Commission.unit_id == places.AdminUnit.id)
+        .where(recipient, AgendaItem.outcome == "approved", scope().units())
+        .order_by(CommissionSession.held_on.desc(), AgendaItem.id.desc())
+    ).all()
+    backing = _backing(item.nomination_id for item, _s, _c in rewarded)
+    contributions = [c for item, _s, _c in rewarded for c in backing.get(item.nomination_id, [])]
+    payments = _payments_of(item.id for item, _s, _c in rewarded)
+    paid = [p for found in payments.values() for p in found if p.status == "paid"]
+    return render_template(
+        "oversight/member.html",
+        person=person,
+        entries=[m for m in entries if scope().contains(db.session, m.unit_id)],
+        rewarded=rewarded,
+        backing=backing,
+        payments=payments,
+        paid_count=len(paid),
+        paid_total=sum(p.amount_tiyn for p in paid),
+        people=users_by_id(db.session, (c.decided_by_id for c in contributions)),
+        trail=trail(*(("member", m.id) for m in entries)),
+    )
+
+
+@bp.route("/contributions/<int:contribution_id>")
+@allow(*READERS)
+def contribution(contribution_id: int):
+    record = db.session.get(Contribution, contribution_id)
+    if record is None:
+        abort(404)
+    in_scope(record.unit_id)
+    nominations = db.session.scalars(
+        select(Nomination)
+        .join(NominationContribution, NominationContribution.nomination_id == Nomination.id)
+        .where(NominationContribution.contribution_id == record.id)
+        .order_by(Nomination.id)
+    ).all()
+    items = {
+        item.nomination_id: item
+        for item in db.session.scalars(
+            select(AgendaItem).where(
+                AgendaItem.nomination_id.in_([n.id for n in nominations] or [0]),
+                AgendaItem.outcome == "approved",
+            )
+        )
+    }
+    return render_template(
+        "oversight/contribution.html",
+        record=record,
+        person=db.session.get(Member, record.member_id),
+        nominations=nominations,
+        items=items,
+        people=users_by_id(db.session, [record.logged_by_id, record.decided_by_id]),
+        trail=trail(("contribution", record.id)),
+    )
