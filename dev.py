@@ -3,6 +3,8 @@
 
 python3 dev.py run     install, migrate, load demo data, serve on http://127.0.0.1:5000
 python3 dev.py test    install with test tools, lint, run the whole test suite
+                       (extra arguments go to pytest; --full runs every database test on
+                       PostgreSQL too, not only those marked both_databases)
 python3 dev.py i18n    extract messages and update the kk/ru/en catalogs, then compile
 """
 
@@ -58,11 +60,12 @@ def test(pytest_args: list[str]) -> None:
     sh(str(BIN / "ruff"), "check", ".")
     sh(str(BIN / "ruff"), "format", "--check", ".")
     sh(str(BIN / "lint-imports"))
-    packages = ("core", "volunteers", "budget", "incentives", "portal")
+    packages = ("core", "volunteers", "budget", "incentives", "sober", "portal", "demo")
     sh(str(BIN / "bandit"), "-q", "-ll", "-r", *packages)
     # Two or more processes (pytest-xdist); each builds its own template databases.
     workers = os.environ.get("PORTAL_TEST_WORKERS", str(min(4, max(2, os.cpu_count() or 2))))
-    sh(str(PY), "-m", "pytest", "-n", workers, *pytest_args)
+    # loadgroup: a module marked xdist_group (the authorization matrix) stays in one process.
+    sh(str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", *pytest_args)
 
 
 # English msgids are the English text: new entries of the en catalog are filled in from them.

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 CI = os.environ.get("CI", "").lower() == "true"
@@ -21,7 +21,48 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEMO_PASSWORD = "demo-portal-2026"
-RUN_ID = uuid.uuid4().hex[:8]
+try:
+    import fcntl
+except ImportError:  # Windows: each process builds its own templates
+    fcntl = None
+# One id for the whole run, shared by pytest-xdist's processes, which then share templates.
+RUN_ID = (
+    os.environ.get("PYTEST_XDIST_TESTRUNUID", uuid.uuid4().hex) if fcntl else f"{uuid.uuid4().hex}"
+)[:8]
+SHARED_DIR = Path(tempfile.gettempdir()) / f"portal-tests-{RUN_ID}"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--full",
+        action="store_true",
+        default=False,
+        help="run every database test on SQLite and PostgreSQL (by default PostgreSQL runs "
+        "only the tests marked both_databases and the PostgreSQL-only ones)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run a test on PostgreSQL as well only when it is marked so or ``--full`` is given.
+
+    Most tests check rules that do not depend on the database; SQLite answers them in a
+    fraction of the time. Ledger, locks, audit, migrations, bulk loads, concurrency and SQL
+    written per dialect are marked ``both_databases`` (module-wide with ``pytestmark``).
+    """
+    if config.getoption("--full"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        # The backend is a fixture's parameter ("db_url", or a module's world).
+        on_postgres = "postgresql" in params.values()
+        if on_postgres and item.get_closest_marker("both_databases") is None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def pytest_configure(config):
@@ -30,6 +71,9 @@ def pytest_configure(config):
     os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-test-instance-")
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
         os.environ.pop(name, None)
+    # pytest-xdist's processes get this process's run id, so that they share its templates.
+    if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
+        config.option.testrunuid = RUN_ID
 
 
 def unavailable(service: str, reason: str):
@@ -69,11 +113,16 @@ def close_app(app) -> None:
         db.engine.dispose()
 
 
-def build_template(db_url: str) -> None:
-    """Build a database by running the migrations, then load reference data and demo users."""
+def build_template(db_url: str, with_demo: bool = False) -> None:
+    """Build a database by running the migrations, then load reference data and demo users.
+
+    ``with_demo``: also everything else ``flask demo`` loads (budget, shifts, sober
+    settlements, the commission), for tests marked ``demo_data``.
+    """
     from flask_migrate import upgrade
 
-    from portal import demo
+    import demo
+    from demo import activity, commission, sober
     from portal.extensions import db
 
     app = make_app(db_url)
@@ -83,14 +132,69 @@ def build_template(db_url: str) -> None:
         db.session.commit()
         demo.load_register(db.session)
         db.session.commit()
+        if with_demo:
+            demo.load_budget(db.session)
+            db.session.commit()
+            activity.load_activity(db.session, demo.DEMO_PASSWORD)
+            db.session.commit()
+            sober.load_sober(db.session, demo.DEMO_PASSWORD)
+            db.session.commit()
+            commission.load_commission(db.session, demo.DEMO_PASSWORD)
+            db.session.commit()
     close_app(app)
 
 
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
-    build_template(f"sqlite:///{path}")
+def built_once(name: str, build) -> None:
+    """Run ``build()`` once per test run, in whichever process asks first; others wait.
+
+    Templates (the migrated schema with the demo accounts; everything ``flask demo`` loads)
+    take seconds to build; every process of a run shares them. A failed build leaves no
+    mark, so the next process to ask tries again.
+    """
+    SHARED_DIR.mkdir(exist_ok=True)
+    done = SHARED_DIR / f"{name}.done"
+    with open(SHARED_DIR / f"{name}.lock", "w") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            build()
+            done.touch()
+
+
+def pytest_unconfigure(config):
+    """After the whole run (in the controlling process): drop the shared templates."""
+    if (hasattr(config, "workerinput") and fcntl) or not SHARED_DIR.exists():
+        return
+    shutil.rmtree(SHARED_DIR, ignore_errors=True)
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            names = conn.scalars(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                {"p": f"portal_test_{RUN_ID}_%"},
+            ).all()
+        for name in names:
+            drop_database(engine, name)
+    except OperationalError:
+        pass  # no PostgreSQL, nothing was made there
+    finally:
+        engine.dispose()
+
+
+def _sqlite_template(with_demo: bool) -> Path:
+    path = SHARED_DIR / ("demo.sqlite3" if with_demo else "template.sqlite3")
+    built_once(path.name, lambda: build_template(f"sqlite:///{path}", with_demo=with_demo))
     return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_template() -> Path:
+    return _sqlite_template(with_demo=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template() -> Path:
+    return _sqlite_template(with_demo=True)
 
 
 @pytest.fixture(scope="session")
@@ -129,15 +233,26 @@ def drop_database(admin, name: str) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _pg_template(admin, with_demo: bool) -> str:
+    name = f"portal_test_{RUN_ID}_{'demo' if with_demo else 'template'}"
+
+    def build():
+        drop_database(admin, name)  # what a failed build left
+        create_database(admin, name)
+        build_template(pg_url(name), with_demo=with_demo)
+
+    built_once(name, build)
+    return name
+
+
 @pytest.fixture(scope="session")
 def pg_template(pg_admin):
-    name = f"portal_test_{RUN_ID}_template"
-    create_database(pg_admin, name)
-    try:
-        build_template(pg_url(name))
-        yield name
-    finally:
-        drop_database(pg_admin, name)
+    return _pg_template(pg_admin, with_demo=False)
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_admin):
+    return _pg_template(pg_admin, with_demo=True)
 
 
 class PgClones:
@@ -209,15 +324,28 @@ def pg_clones(pg_admin, pg_template):
     clones.close()
 
 
+@pytest.fixture(scope="session")
+def pg_demo_clones(pg_admin, pg_demo_template):
+    clones = PgClones(pg_admin, pg_demo_template)
+    yield clones
+    clones.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
-    """A fresh database for one test, cloned from the migrated template, dropped after."""
+    """A fresh database for one test, cloned from the migrated template, dropped after.
+
+    A test marked ``demo_data`` starts from everything ``flask demo`` loads, built once per
+    backend and process instead of in each test.
+    """
+    with_demo = request.node.get_closest_marker("demo_data") is not None
     if request.param == "sqlite":
         path = tmp_path / "portal.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        template = "sqlite_demo_template" if with_demo else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
         yield f"sqlite:///{path}"
         return
-    clones = request.getfixturevalue("pg_clones")
+    clones = request.getfixturevalue("pg_demo_clones" if with_demo else "pg_clones")
     name = clones.take()
     try:
         yield pg_url(name)
@@ -225,11 +353,81 @@ def db_url(request, tmp_path):
         clones.drop(name)
 
 
+class SharedApp:
+    """One app per backend and test process, pointed at each test's own fresh database.
+
+    Building an app and compiling its templates costs about 0.15 s, more than most tests
+    take; the database is what must be fresh, not the app. Each connection the engine opens
+    is sent to the current test's database (``do_connect``), the pool is emptied between
+    tests, and whatever a test changed on the app (configuration, sign-in counters) is put
+    back after it.
+    """
+
+    def __init__(self, db_url: str):
+        from sqlalchemy.engine import make_url
+
+        self.backend = make_url(db_url).get_backend_name()
+        # Enough connections for ``race``'s threads to run truly at once on PostgreSQL.
+        options = {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 8}
+        self.app = make_app(
+            db_url, **({"SQLALCHEMY_ENGINE_OPTIONS": options} if self.backend != "sqlite" else {})
+        )
+        self.engine = engine_of(self.app)
+        self.target = make_url(db_url)
+        self.config = dict(self.app.config)
+        event.listen(self.engine, "do_connect", self._connect_to_target)
+
+    def _connect_to_target(self, _dialect, _record, cargs, cparams) -> None:
+        if self.backend == "sqlite":
+            cargs[0] = self.target.database
+        else:
+            cparams["dbname"] = self.target.database
+
+    def use(self, db_url: str):
+        """Point the app at ``db_url`` for the next test and return it."""
+        from sqlalchemy.engine import make_url
+
+        self.engine.dispose()
+        self.target = make_url(db_url)
+        self.app.config["SQLALCHEMY_DATABASE_URI"] = db_url
+        return self.app
+
+    def reset(self) -> None:
+        """Let the test's jobs finish, close its connections and undo its changes to the app."""
+        from portal.extensions import db
+
+        wait_for_jobs(self.app)
+        with self.app.app_context():
+            db.session.remove()
+        self.engine.dispose()
+        self.app.config.clear()
+        self.app.config.update(self.config)
+        for limiter in self.app.extensions.get("limiter", ()):
+            limiter.reset()
+
+    def close(self) -> None:
+        close_app(self.app)
+
+
+@pytest.fixture(scope="session")
+def shared_apps():
+    apps: dict[str, SharedApp] = {}
+    yield apps
+    for shared in apps.values():
+        shared.close()
+
+
 @pytest.fixture
-def app(db_url):
-    app = make_app(db_url)
-    yield app
-    close_app(app)
+def app(db_url, shared_apps):
+    """The app of this process and backend, on a database nobody else has touched."""
+    from sqlalchemy.engine import make_url
+
+    backend = make_url(db_url).get_backend_name()
+    if backend not in shared_apps:
+        shared_apps[backend] = SharedApp(db_url)
+    shared = shared_apps[backend]
+    yield shared.use(db_url)
+    shared.reset()
 
 
 @pytest.fixture
@@ -277,6 +475,34 @@ def login(client, login: str, password: str = DEMO_PASSWORD):
         enrolled = client.post("/account/two-factor", data={"code": _code_at(secret, None)})
         assert enrolled.status_code == 200, enrolled.text
     return response
+
+
+def login_as(client, login: str) -> None:
+    """Sign ``client`` in as ``login`` without the sign-in forms, for tests not about sign-in.
+
+    The session is started by the portal's own ``session_policy.start`` (as after a password
+    and, for an enrolled account, a code), in a request context like the client's, and its
+    cookie is handed to the client: no password hashing, no sign-in requests.
+    """
+    from core import accounts, mfa
+    from portal import session_policy
+    from portal.extensions import db
+
+    app = client.application
+    # The client's own address and user agent: Flask-Login's "strong" session protection
+    # ties the session to them.
+    with app.test_request_context(environ_base=client.environ_base):
+        from flask import session
+
+        user = accounts.find_by_login(db.session, login)
+        assert user is not None, login
+        factor = mfa.factor_of(db.session, user.id) is not None
+        session_policy.start(user, second_factor=factor)
+        data = dict(session)
+        db.session.rollback()
+    with client.session_transaction() as sess:
+        sess.clear()
+        sess.update(data)
 
 
 def make_stale(client) -> None:
@@ -375,21 +601,18 @@ def translated(app, msgid: str, lang: str, **params) -> str:
 
 
 @pytest.fixture
-def pg_app(request):
-    """An app on a fresh PostgreSQL copy only: for races, locks and the ledger under load.
-
-    Its pool holds enough connections for ``race``'s threads to run truly at once.
-    """
+def pg_app(request, shared_apps):
+    """The PostgreSQL app on a fresh copy only: for races, locks and the ledger under load."""
     clones = request.getfixturevalue("pg_clones")
     name = clones.take()
-    app = make_app(
-        pg_url(name),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "pool_size": 24, "max_overflow": 8},
-    )
+    url = pg_url(name)
+    if "postgresql" not in shared_apps:
+        shared_apps["postgresql"] = SharedApp(url)
+    shared = shared_apps["postgresql"]
     try:
-        yield app
+        yield shared.use(url)
     finally:
-        close_app(app)
+        shared.reset()
         clones.drop(name)
 
 

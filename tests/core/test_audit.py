@@ -11,6 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from core import audit
 from portal.extensions import db
 
+# Both databases: the audit chain's lock and hashes.
+pytestmark = pytest.mark.both_databases
+
 
 def _append(session, n):
     for i in range(n):

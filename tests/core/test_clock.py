@@ -19,13 +19,13 @@ from core import calendar, clock
 from incentives import inquiries
 from incentives.inquiry_models import Inquiry
 from incentives.sober_models import IndicatorValue
-from tests import commission_helpers as ch
-from tests.conftest import login
-from tests.volunteer_helpers import fields, iin_for, latest_application, unit, user
+from tests.conftest import login_as
+from tests.factories import commission as ch
+from tests.factories.volunteers import fields, iin_for, latest_application, unit, user
 from volunteers import enrolment
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "volunteers", "budget", "incentives", "portal")
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("core", "volunteers", "budget", "incentives", "sober", "portal", "demo")
 FORBIDDEN = re.compile(r"\bdate\.today\b|\bdatetime\.(now|utcnow|today)\(")
 # 00:30 on Friday 20 March 2026 in Almaty; the server's (UTC) date is Thursday the 19th.
 LATE_THURSDAY = dt.datetime(2026, 3, 19, 19, 30, tzinfo=dt.UTC)
@@ -114,7 +114,7 @@ def test_police_check_is_overdue_on_the_almaty_date(app, session, utc_server):
     session.commit()
     freeze(utc_server, LATE_THURSDAY)
     client = app.test_client()
-    login(client, "coordinator@demo.kz")
+    login_as(client, "coordinator@demo.kz")
     overdue = client.get("/volunteers/applications?due=overdue")
     assert overdue.status_code == 200
     assert "Мерзімі Өткен" in overdue.text  # its last day was yesterday in Almaty
@@ -128,7 +128,7 @@ def test_inquiry_answer_deadline_counts_from_the_almaty_date(app, session, utc_s
     line_id = ch.funded_line(session, 1_000_000, district.id)
     session.commit()
     client = app.test_client()
-    login(client, "deputy@demo.kz")
+    login_as(client, "deputy@demo.kz")
     freeze(utc_server, LATE_THURSDAY)
     asked = client.post(
         "/oversight/inquiries",
@@ -145,9 +145,9 @@ def test_inquiry_answer_deadline_counts_from_the_almaty_date(app, session, utc_s
 
 def test_the_new_year_and_quarter_begin_at_midnight_in_almaty(app, session, utc_server):
     admin = app.test_client()
-    login(admin, "admin@demo.kz")
+    login_as(admin, "admin@demo.kz")
     coordinator = app.test_client()
-    login(coordinator, "coordinator@demo.kz")
+    login_as(coordinator, "coordinator@demo.kz")
     freeze(utc_server, NEW_YEARS_EVE)
     # The calendar page opens on the current year.
     calendar_page = admin.get("/admin/calendar")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from core import places
+
+# Both databases: recursive unit queries.
+pytestmark = pytest.mark.both_databases
 
 
 def test_reference_data_has_the_twenty_top_level_units(app, session):

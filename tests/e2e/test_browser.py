@@ -148,7 +148,7 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     from core import clock
     from core.db import utcnow
     from portal.extensions import db
-    from tests.volunteer_helpers import unit, user
+    from tests.factories.volunteers import unit, user
     from volunteers import shifts
 
     # A shift running now in the volunteer's village, planned and joined yesterday.
@@ -241,9 +241,9 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
 def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, browser, tmp_path):
     from sqlalchemy import select
 
+    import demo
     from budget.models import BudgetLine
     from core import accounts
-    from portal import demo
     from portal.extensions import db
 
     helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
@@ -295,7 +295,7 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     from core import accounts, clock
     from core.db import utcnow
     from portal.extensions import db
-    from tests import commission_helpers as ch
+    from tests.factories import commission as ch
 
     helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
     with helper.app_context():

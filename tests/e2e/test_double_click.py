@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from tests.conftest import DEMO_PASSWORD, close_app, make_app
 from tests.e2e.conftest import serving
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_databases]  # a race: PostgreSQL too
 CLICKS = ("dblclick", "two fast clicks")
 
 
@@ -80,10 +80,10 @@ def _events(session, action: str, object_type: str, object_id: int) -> int:
 
 @pytest.mark.parametrize("how", CLICKS)
 def test_double_click_on_verify_applies_the_decision_once(live, browser, how):
+    import demo
     from budget import appropriations
     from budget.models import BudgetLine, BudgetProgram, MaslikhatDecision
     from core import accounts
-    from portal import demo
     from portal.extensions import db
 
     url, db_url = live
@@ -137,7 +137,7 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
     from incentives import sessions
     from incentives.models import AgendaItem, CommissionSession
     from portal.extensions import db
-    from tests.commission_helpers import HELD_ON, MCI_2026, nominate, nominee, setup
+    from tests.factories.commission import HELD_ON, MCI_2026, nominate, nominee, setup
 
     url, db_url = live
     helper = _helper(db_url)

@@ -1,0 +1,1 @@
+"""Tests of budget: ledger and budget integrity."""

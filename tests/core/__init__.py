@@ -1,0 +1,1 @@
+"""Tests of core: audit chain, calendar, clock, IIN, jurisdictions, scope, workflows."""

@@ -1,0 +1,90 @@
+"""Jurisdiction as a query scope: the ``Scope`` value, scoped reads, and the matrix without it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from core import places
+from core.errors import NotFound
+from core.scope import Scope, get_scoped, scoped
+from volunteers.models import Member
+
+REGION, DISTRICT, VILLAGE, OTHER_REGION = "350000000", "355600000", "355635100", "750000000"
+
+
+def _unit(session, kato: str) -> int:
+    return places.by_kato(session, kato).id
+
+
+def _units(session, scope: Scope) -> set[int]:
+    return set(session.scalars(scoped(select(places.AdminUnit.id), places.AdminUnit.id, scope)))
+
+
+def test_a_scope_is_everywhere_or_within_units_and_never_none():
+    assert Scope.everywhere().is_everywhere and not Scope.everywhere().is_nothing
+    assert Scope.within([]).is_nothing and not Scope.within([]).is_everywhere
+    assert Scope.within([3, 1, 3]).unit_ids == (1, 3)
+    assert Scope.within([1]) == Scope.within([1, 1])  # a value: compared, hashed, frozen
+    with pytest.raises(AttributeError):
+        Scope.within([1]).unit_ids = (2,)
+    with pytest.raises(ValueError):
+        Scope(unit_ids=(1,), is_everywhere=True)  # read both ways: refused
+
+
+def test_of_takes_the_units_of_the_users_grants_for_those_roles():
+    class Holder:
+        def scope(self, *roles):
+            return {"deputy": [7], "finance": [5, 7]}.get(roles[0], []) if roles else []
+
+    assert Scope.of(Holder(), "finance") == Scope.within([5, 7])
+    assert Scope.of(Holder(), "admin").is_nothing
+
+
+def test_within_covers_the_units_below_and_nothing_beside(app, session):
+    region, district = _unit(session, REGION), _unit(session, DISTRICT)
+    village, other = _unit(session, VILLAGE), _unit(session, OTHER_REGION)
+    below_district = _units(session, Scope.within([district]))
+    assert {district, village} <= below_district and region not in below_district
+    assert below_district < _units(session, Scope.within([region]))
+    assert other not in _units(session, Scope.within([region]))
+    assert Scope.within([district]).contains(session, village)
+    assert not Scope.within([district]).contains(session, region)
+    assert set(Scope.within([district]).unit_ids_covered(session)) == below_district
+
+
+def test_an_empty_scope_reads_nothing_and_everywhere_reads_everything(app, session):
+    every = session.scalar(select(func.count()).select_from(places.AdminUnit))
+    assert _units(session, Scope.within([])) == set()
+    assert len(_units(session, Scope.everywhere())) == every
+    assert not Scope.within([]).contains(session, _unit(session, VILLAGE))
+    assert Scope.everywhere().contains(session, _unit(session, VILLAGE))
+    assert Scope.everywhere().unit_ids_covered(session) is None
+
+
+def test_the_national_grant_covers_every_unit(app, session):
+    country = _unit(session, places.COUNTRY_KATO)
+    every = session.scalar(select(func.count()).select_from(places.AdminUnit))
+    assert len(_units(session, Scope.within([country]))) == every
+
+
+def test_get_scoped_answers_not_found_outside_the_scope(app, session):
+    member = session.scalars(select(Member).limit(1)).one()
+    unit = session.get(places.AdminUnit, member.unit_id)
+    assert get_scoped(session, Member, member.id, Scope.within([member.unit_id])) is member
+    assert get_scoped(session, Member, member.id, Scope.everywhere()) is member
+    row = get_scoped(
+        session,
+        select(Member, places.AdminUnit).join(
+            places.AdminUnit, Member.unit_id == places.AdminUnit.id
+        ),
+        member.id,
+        Scope.within([member.unit_id]),
+    )
+    assert row == (member, unit)
+    with pytest.raises(NotFound):
+        get_scoped(session, Member, member.id, Scope.within([_unit(session, OTHER_REGION)]))
+    with pytest.raises(NotFound):
+        get_scoped(session, Member, member.id, Scope.within([]))
+    with pytest.raises(NotFound):
+        get_scoped(session, Member, 10**9, Scope.everywhere())

@@ -1,0 +1,1 @@
+"""Tests of the demo and scale data loaders."""

@@ -1,0 +1,1 @@
+"""Factories: records the tests start from, made through the domain functions."""

@@ -1,0 +1,1 @@
+"""Tests of incentives: commission, payouts, red flags, inquiries, exports, reports."""

@@ -1,0 +1,1 @@
+"""Tests of the portal: pages, sign-in, jobs runtime, operations, translations."""

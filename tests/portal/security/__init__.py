@@ -1,0 +1,1 @@
+"""The security battery: authorization matrix, form fuzzing, mass assignment."""

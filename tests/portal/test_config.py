@@ -1,0 +1,99 @@
+"""Configuration: embedded SQLite defaults, secret key, and one-line start-up errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from portal.extensions import db
+from tests.conftest import close_app, make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_embedded_default_is_sqlite_under_instance_with_a_kept_secret(tmp_path, monkeypatch):
+    from portal import create_app
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"CHECK_SERVICES": True})
+    try:
+        assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+        assert app.config["REDIS_URL"] is None
+        secret = tmp_path / "secret_key"
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+        assert app.config["SECRET_KEY"] == secret.read_text().strip()
+        assert len(app.config["SECRET_KEY"]) >= 64
+    finally:
+        close_app(app)
+    again = create_app()
+    try:
+        assert again.config["SECRET_KEY"] == secret.read_text().strip()
+    finally:
+        close_app(again)
+
+
+def test_sqlite_runs_wal_with_foreign_keys_and_immediate_writes(tmp_path):
+    path = tmp_path / "p.sqlite3"
+    app = make_app(f"sqlite:///{path}")
+    try:
+        with app.app_context():
+            assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            db.session.rollback()
+            # A write transaction holds the write lock from BEGIN on, before it writes.
+            db.session.execute(text("SELECT 1"))
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            other.close()
+            db.session.rollback()
+    finally:
+        close_app(app)
+
+
+def _start(env_extra: dict) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_unreachable_database_gives_one_clear_line():
+    done = _start({"DATABASE_URL": "postgresql://portal@127.0.0.1:9/portal"})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portal: cannot reach the database"), lines
+    assert "Traceback" not in done.stderr
+
+
+def test_unreachable_redis_gives_one_clear_line(tmp_path):
+    done = _start({"PORTAL_INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:9/0"})
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portal: cannot reach Redis at 127.0.0.1:9")
+
+
+def test_the_cheap_password_profile_is_refused_outside_a_test_suite(tmp_path, monkeypatch):
+    from core import accounts, passwords
+    from portal import create_app
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setattr(passwords, "_hasher", passwords._hasher)  # restored after the test
+    with pytest.raises(RuntimeError, match="only for test suites"):
+        create_app({"PASSWORD_HASH_PROFILE": "test", "TESTING": False})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.sqlite3"})
+    with app.app_context():
+        assert "m=65536,t=3,p=4" in accounts.hash_password("a password of twelve")

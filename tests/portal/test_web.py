@@ -1,0 +1,112 @@
+"""Cross-cutting web rules: every route declares who may use it, headers, error pages, CSRF."""
+
+from __future__ import annotations
+
+import pytest
+from flask import abort
+
+from portal.errors import render_error
+from portal.security import PUBLIC
+from tests.conftest import close_app, login, login_as, make_app
+
+NOT_VIEWS = {"static"}
+
+
+def test_every_endpoint_declares_who_may_use_it(app):
+    missing = sorted(
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in NOT_VIEWS
+        and not getattr(app.view_functions[rule.endpoint], "_required_roles", None)
+    )
+    assert missing == []
+
+
+def test_public_endpoints_are_the_expected_few(app):
+    public = sorted(
+        e for e, f in app.view_functions.items() if PUBLIC in getattr(f, "_required_roles", ())
+    )
+    assert public == [
+        "auth.login",
+        "auth.mfa_verify",
+        "ops.healthz",
+        "ops.readyz",
+        "public.home",
+        "public.set_language",
+        "sober.public_page",
+        "volunteers.signup",
+        "volunteers.verify",
+    ]
+
+
+def test_security_headers_and_cookie_flags(app, client):
+    response = login(client, "admin@demo.kz")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Domain" not in cookie
+    for url in ("/", "/login", "/admin/users", "/nope"):
+        headers = client.get(url).headers
+        csp = headers["Content-Security-Policy"]
+        assert "object-src 'none'" in csp and "base-uri 'none'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_missing_or_forged_csrf_token_gets_a_translated_400(db_url):
+    app = make_app(db_url, WTF_CSRF_ENABLED=True)
+    try:
+        client = app.test_client()
+        client.post("/language", data={"lang": "ru"})  # refused too: no token
+        response = client.post(
+            "/login",
+            data={"login": "admin@demo.kz", "password": "x"},
+            headers={"Accept-Language": "ru"},
+        )
+        assert response.status_code == 400
+        assert "Срок действия формы истёк" in response.data.decode()
+        forged = client.post("/logout", data={"csrf_token": "forged"})
+        assert forged.status_code == 400
+    finally:
+        close_app(app)
+
+
+def test_oversized_request_gets_413(app, client):
+    response = client.post("/login", data={"login": "a" * (6 * 1024 * 1024), "password": "x"})
+    assert response.status_code == 413
+
+
+def test_unknown_page_gets_a_translated_404(app, client):
+    response = client.get("/no/such/page", headers={"Accept-Language": "ru"})
+    assert response.status_code == 404
+    assert "Не найдено" in response.data.decode()
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 413, 429, 500])
+def test_error_pages_render_in_each_language(app, status):
+    for lang, marker in (("kk", 'lang="kk"'), ("ru", 'lang="ru"'), ("en", 'lang="en"')):
+        with app.test_request_context("/", headers={"Accept-Language": lang}):
+            body, code = render_error(status)
+        assert code == status and marker in body
+
+
+def test_unexpected_error_gets_the_500_page_not_a_traceback(app, client, monkeypatch):
+    def boom():
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setitem(app.view_functions, "public.home", boom)
+    response = client.get("/")
+    assert response.status_code == 500
+    assert b"secret internals" not in response.data and b"Traceback" not in response.data
+
+
+def test_forbidden_page_for_a_wrong_role(app, client):
+    login_as(client, "volunteer@demo.kz")
+    assert client.get("/admin/audit").status_code == 403
+
+
+def test_abort_inside_a_view_uses_the_portal_page(app, client, monkeypatch):
+    monkeypatch.setitem(app.view_functions, "public.home", lambda: abort(409))
+    response = client.get("/", headers={"Accept-Language": "en"})
+    assert response.status_code == 409 and b"Conflict" in response.data

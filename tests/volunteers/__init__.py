@@ -1,0 +1,1 @@
+"""Tests of volunteers: enrolment, register import, shifts, contributions."""

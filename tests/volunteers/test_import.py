@@ -1,0 +1,134 @@
+"""Bulk import of the paper register: validation per row, idempotence, limits, safe reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from core.errors import DomainError
+from tests.conftest import login_as, wait_for_jobs
+from tests.factories.volunteers import iin_for
+from volunteers import importing
+from volunteers.models import Member
+
+# Both databases: the register's upsert written per dialect.
+pytestmark = pytest.mark.both_databases
+
+HEADER = "iin,full_name,kind,kato,phone,email,address,issued_on\n"
+
+
+def _csv(rows: list[str]) -> bytes:
+    return (HEADER + "\n".join(rows) + "\n").encode("utf-8")
+
+
+def _good(n: int, kato: str = "354030100") -> str:
+    return (
+        f"{iin_for(7500 + n)},Тест Адам {n},public_assistant,{kato},"
+        f"+7701555{n:04d},,Ботақара {n},2025-06-01"
+    )
+
+
+def _upload(client, content: bytes, name: str):
+    return client.post(
+        "/volunteers/import",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def _members(session) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(Member))
+
+
+def test_import_with_bad_rows_then_again_creates_nothing_twice(app, session):
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    zero_iin = iin_for(7599, born=__import__("datetime").date(2003, 2, 1))
+    assert zero_iin.startswith("0")
+    content = _csv(
+        [
+            _good(1),
+            _good(2),
+            f"{zero_iin},Нөлдік ЖСН,patrol_member,354030100,,,Ботақара 9,",
+            "123,Қате ЖСН,public_assistant,354030100,,,Ботақара,",
+            f'{iin_for(7503)},=HYPERLINK("http://x"),public_assistant,354030100,,,Ботақара,',
+            f"{iin_for(7504)},Бөтен аймақ,public_assistant,750000000,,,Алматы,",
+            f"{iin_for(7505)},Белгісіз түр,sheriff,354030100,,,Ботақара,",
+            _good(1),  # the same person twice in one file
+        ]
+    )
+    before = _members(session)
+    page = _upload(client, content, "register.csv").headers["Location"]
+    wait_for_jobs(app)
+    status = client.get(page + "/status.json").get_json()
+    assert status["status"] == "succeeded", status
+    assert status["result"] == {"imported": 3, "duplicates": 1, "rejected": 5}
+    assert _members(session) == before + 3
+    imported = session.scalar(select(Member).where(Member.iin == zero_iin))
+    assert imported is not None and imported.iin == zero_iin  # the leading zero survived
+    report = client.get(status["result_url"])
+    assert report.headers["Content-Disposition"].startswith("attachment")
+    rows = list(csv.reader(io.StringIO(report.data.decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["5", "6", "7", "8", "9"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+    # The same file again: every row is already there.
+    page = _upload(client, content, "register.csv").headers["Location"]
+    wait_for_jobs(app)
+    again = client.get(page + "/status.json").get_json()["result"]
+    assert again["imported"] == 0 and _members(session) == before + 3
+
+
+def test_xlsx_is_read_as_text(app, session):
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(_good(20).split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    page = _upload(client, buffer.getvalue(), "register.xlsx").headers["Location"]
+    wait_for_jobs(app)
+    assert client.get(page + "/status.json").get_json()["result"]["imported"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [
+        (b"name,phone\nx,y\n", "register.csv"),  # wrong columns
+        (b"not a workbook", "register.xlsx"),
+        (b"%PDF-1.4", "register.pdf"),
+    ],
+)
+def test_bad_files_are_refused_before_any_job(app, session, content, name):
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    response = _upload(client, content, name)
+    assert response.status_code in (400, 422)
+
+
+def test_oversized_upload_gets_413(app, client):
+    login_as(client, "registrar@demo.kz")
+    body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+    response = client.post(
+        "/volunteers/import",
+        data=body + b"x" * (6 * 1024 * 1024),
+        content_type="multipart/form-data; boundary=x",
+    )
+    assert response.status_code == 413
+
+
+def test_only_registrars_import(app, client):
+    login_as(client, "coordinator@demo.kz")
+    assert client.get("/volunteers/import").status_code == 403
+
+
+def test_read_table_names_missing_columns():
+    with pytest.raises(DomainError) as caught:
+        importing.read_table(b"iin,full_name\n1,2\n", "x.csv")
+    assert "kind" in str(caught.value)
