@@ -1,6 +1,6 @@
-"""Issue 10: the portal under a mixed load of signed-in users, against a bare Flask "hello".
+"""Issue 10 and 16: the portal under a mixed load of signed-in users, against "hello" and the floor.
 
-    .venv/bin/python bench/load.py --quick        # under 3 minutes including set-up
+    .venv/bin/python bench/load.py --quick        # under 5 minutes including set-up
     .venv/bin/python bench/load.py                # 3 minutes of measured load
     .venv/bin/python bench/load.py --users 50 --duration 180 --workers 5 --think 0
 
@@ -41,8 +41,13 @@ Needs PostgreSQL and Redis (``PORTAL_LOAD_PG``, default ``postgresql://postgres@
    audit hash chain verifies;
 7. stops everything it started, drops the database and the Redis keys under its prefix.
 
-The last line is ``rps=<n> p95_ms=<n> baseline_rps=<n> ratio=<n> errors=<n> invariants=ok|FAILED``
-(rps and p95 of the portal; ratio = rps / baseline_rps). Errors are 5xx, connection failures,
+The idiomatic floor of issue 16 (``bench/floor.py``: a signed-in page of 20 rows under a 12-link
+nav) runs under gunicorn with the same settings and is driven by as many users, each signed in
+as one of the volunteers the portal's users sign in as (the scale data gives 100 of them).
+
+The last line is ``rps=<n> p95_ms=<n> baseline_rps=<n> ratio=<n> floor_rps=<n>
+ratio_to_floor=<n> errors=<n> invariants=ok|FAILED`` (rps and p95 of the portal; ratio = rps /
+baseline_rps, ratio_to_floor = rps / floor_rps). Errors are 5xx, connection failures,
 any other unexpected status (400, 403, 404, 429 …), a signed-in page sent back to the
 sign-in form or redirected elsewhere, and export jobs that failed.
 """
@@ -502,6 +507,19 @@ def client_process(conf: dict, control, results) -> None:
         if not login_errors:
             for u in users:
                 u.tabs = {role: signed_in[u.account(role)].clone() for role in ROLES}
+    floor_tabs: dict[int, Browser] = {}
+    if conf["mode"] == "floor":
+        # The floor's users: one sign-in each (no password: bench/floor.py's fixture route).
+        ids = conf["fx"]["floor_user_ids"]
+        for i in conf["indices"]:
+            tab = Browser(conf["port"], record)
+            try:
+                resp = tab.send("GET", f"/sign-in/{ids[i % len(ids)]}", record=False)
+                if resp.status != 302:
+                    login_errors.append(f"floor sign-in answered {resp.status}")
+            except Abort as exc:
+                login_errors.append(f"floor sign-in: {exc}")
+            floor_tabs[i] = tab
     results.put(("ready", login_errors))
     start_at, measure_at, end_at = control.get()
     if start_at is None:
@@ -521,6 +539,14 @@ def client_process(conf: dict, control, results) -> None:
             pause(rng)
         tab.close()
 
+    def run_floor(i: int):
+        tab, rng = floor_tabs[i], random.Random(conf["seed"] + i)
+        while time.monotonic() < end_at:
+            with contextlib.suppress(Abort):
+                tab.send("GET", "/members")
+            pause(rng)
+        tab.close()
+
     def run_portal(user: PortalUser):
         while time.monotonic() < end_at:
             try:
@@ -536,6 +562,8 @@ def client_process(conf: dict, control, results) -> None:
         time.sleep(delay)
     if conf["mode"] == "hello":
         threads = [threading.Thread(target=run_hello, args=(i,)) for i in conf["indices"]]
+    elif conf["mode"] == "floor":
+        threads = [threading.Thread(target=run_floor, args=(i,)) for i in conf["indices"]]
     else:
         threads = [threading.Thread(target=run_portal, args=(u,)) for u in users]
     for t in threads:
@@ -892,7 +920,7 @@ def gunicorn_cmd(app_spec: str, port: int, workers: int, logdir: Path, name: str
         "--error-logfile",
         str(logdir / f"{name}.gunicorn.log"),
     ]
-    if app_spec.startswith("hello_app"):
+    if app_spec.startswith(("hello_app", "floor")):
         cmd += ["--pythonpath", str(ROOT / "bench")]
     return [*cmd, app_spec]
 
@@ -985,7 +1013,11 @@ def discover(engine) -> dict:
             ).scalars()
         )
     volunteers = [email for email, _issued in vols]
-    days = {email: (today - issued).days for email, issued in vols}
+    # SQLite (bench/pages.py --sqlite) hands an aggregate's date back as text.
+    days = {
+        email: (today - (dt.date.fromisoformat(i) if isinstance(i, str) else i)).days
+        for email, i in vols
+    }
     if "volunteer@demo.kz" not in volunteers:
         raise RuntimeError("the demo volunteer has no active membership")
     pages = {
@@ -1035,6 +1067,21 @@ def usable_volunteers(fx: dict, port: int) -> None:
         probe.close()
     except LoginFailed:
         fx["volunteers"] = ["volunteer@demo.kz"]
+
+
+def user_ids(engine, emails: list[str]) -> list[int]:
+    """The account ids of ``emails``: the floor signs in as the same volunteers."""
+    from sqlalchemy import bindparam, text
+
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                text("SELECT id FROM user_account WHERE email IN :emails ORDER BY id").bindparams(
+                    bindparam("emails", expanding=True)
+                ),
+                {"emails": emails},
+            ).scalars()
+        )
 
 
 def export_state(engine, run_ids: list[int]) -> Counter:
@@ -1458,11 +1505,19 @@ def main() -> int:
             gunicorn_cmd("hello_app:app", hello_port, args.workers, tmp, "hello"),
             env,
         )
+        floor_port = free_port()
+        floor_srv = services.start(
+            "floor",
+            gunicorn_cmd("floor:create_app()", floor_port, args.workers, tmp, "floor"),
+            env,
+        )
         wait_http(portal_port, "/readyz", portal_srv)
         wait_http(hello_port, "/", hello_srv)
+        wait_http(floor_port, "/hello", floor_srv)
         if worker.poll() is not None:
             raise RuntimeError("the RQ worker exited:\n" + services.tail("worker"))
         usable_volunteers(fx, portal_port)
+        fx["floor_user_ids"] = user_ids(engine, fx["volunteers"])
         print(
             f"gunicorn: {args.workers} sync workers each (2 x {os.cpu_count()} cores + 1 by "
             f"default); client: {args.procs} processes, {args.users} users; volunteers "
@@ -1476,6 +1531,9 @@ def main() -> int:
             "hello", hello_port, None, args, min(5.0, args.warmup), args.baseline_duration, cpu
         )
         hs = summarize(hello)
+        # The idiomatic floor (bench/floor.py): signed-in pages of 20 rows under a 12-link nav.
+        floor = drive("floor", floor_port, fx, args, min(5.0, args.warmup), args.duration, cpu)
+        fs = summarize(floor)
         portal = drive("portal", portal_port, fx, args, args.warmup, args.duration, cpu)
         ps = summarize(portal, app_times(tmp / "portal.log"))
         portal["summary"] = ps
@@ -1491,6 +1549,7 @@ def main() -> int:
             f"{args.baseline_duration:.0f} s) =="
         )
         print_summary("portal", ps)
+        print_summary("floor", fs)
         print_summary("hello", hs)
         if args.think:
             print(
@@ -1498,7 +1557,11 @@ def main() -> int:
                 "and not the servers' capacity; the ratio then means little"
             )
         per_request = {}
-        for what, result, stats in (("portal", portal, ps), ("hello", hello, hs)):
+        for what, result, stats in (
+            ("portal", portal, ps),
+            ("floor", floor, fs),
+            ("hello", hello, hs),
+        ):
             used = result["cpu"]
             print(
                 f"CPU cores used while measuring {what}: "
@@ -1542,6 +1605,8 @@ def main() -> int:
                 print(f"  {n:>5}  in the portal's log: {what}")
         if hs["problems"]:
             print("hello errors:", dict(hs["problems"].most_common(5)))
+        if fs["problems"]:
+            print("floor errors:", dict(fs["problems"].most_common(5)))
         if portal["notes"]:
             print("actions cut short:")
             for what, n in Counter(portal["notes"]).most_common(8):
@@ -1580,10 +1645,12 @@ def main() -> int:
         app.extensions["portal_executor"].shutdown(wait=False)
         errors = ps["errors"] + job_errors
         ratio = ps["rps"] / hs["rps"] if hs["rps"] else 0.0
+        to_floor = ps["rps"] / fs["rps"] if fs["rps"] else 0.0
         print(f"\ntotal time {time.monotonic() - t_start:.0f} s")
         print(
             f"rps={ps['rps']:.1f} p95_ms={ps['p95']:.1f} baseline_rps={hs['rps']:.1f} "
-            f"ratio={ratio:.3f} errors={errors} invariants={'FAILED' if failed else 'ok'}"
+            f"ratio={ratio:.3f} floor_rps={fs['rps']:.1f} ratio_to_floor={to_floor:.3f} "
+            f"errors={errors} invariants={'FAILED' if failed else 'ok'}"
         )
         return 0 if not failed else 1
     finally:
