@@ -35,6 +35,7 @@ os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-be
 
 from budget import appropriations
 from core import places
+from core.scope import Scope
 from incentives import exports
 from portal import create_app
 from portal.extensions import db
@@ -97,7 +98,7 @@ def portal_export(region_id: int, path: str) -> tuple[int, float, float]:
     """Run the export as the job does; return rows, seconds to write, seconds to pack."""
     t0 = time.perf_counter()
     data = exports.dataset(
-        "ledger", filters=exports.Filters(year=2026), scope_ids=[region_id], lang="ru"
+        "ledger", filters=exports.Filters(year=2026), scope=Scope.within([region_id]), lang="ru"
     )
     total = exports.count_rows(db.session, data)
     head = exports.chain_head(db.session)
@@ -131,7 +132,7 @@ def portal_export(region_id: int, path: str) -> tuple[int, float, float]:
 def bare_dump(region_id: int, path: str) -> float:
     """Dump the same SQL with the driver alone; return seconds."""
     data = exports.dataset(
-        "ledger", filters=exports.Filters(year=2026), scope_ids=[region_id], lang="ru"
+        "ledger", filters=exports.Filters(year=2026), scope=Scope.within([region_id]), lang="ru"
     )
     conn = db.session.connection()
     compiled = data.query.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
