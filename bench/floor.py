@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, abort, redirect, render_template, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 from flask_babel import Babel, format_date, get_locale, gettext
 from flask_login import LoginManager, current_user, login_required, login_user
 from flask_sqlalchemy import SQLAlchemy
@@ -149,8 +149,10 @@ def create_app(database_url: str | None = None) -> Flask:
     @app.get("/members")
     @login_required
     def members():
-        # The newest entries by the primary key's index: 20 rows at every scale.
-        rows = db.session.scalars(select(Member).order_by(Member.id.desc()).limit(20)).all()
+        # The newest entries by the primary key's index: 20 rows at every scale (``?rows=50``:
+        # as many as a portal list page shows, to tell the cost of rows from the rest).
+        count = 50 if request.args.get("rows") == "50" else 20
+        rows = db.session.scalars(select(Member).order_by(Member.id.desc()).limit(count)).all()
         return render_template("members.html", members=rows)
 
     @app.get("/sign-in/<int:user_id>")

@@ -261,8 +261,12 @@ def batches(portal, floor, engine, fx: dict) -> tuple[Batch, list[Batch]]:
             clients[email] = portal_client(portal, email)
         return clients[email]
 
-    floor_batch = Batch("floor", [(floor_client(floor, volunteer_id), "/members")])
+    floor_user = floor_client(floor, volunteer_id)
+    floor_batch = Batch("floor", [(floor_user, "/members")])
     pages = [
+        # The floor showing 50 rows, as many as a portal list page: what rows alone cost.
+        Batch("floor_50_rows", [(floor_user, "/members?rows=50")]),
+    ] + [
         Batch(name, [(client(email), path.format(session=session_id))])
         for name, email, path in PAGES
     ]
@@ -425,6 +429,7 @@ def main() -> int:
             (f"{name}_{tag[s]}", row["ratio"])
             for s in args.scales
             for name, row in results[s].items()
+            if not name.startswith("floor")
         ),
         key=lambda item: item[1],
     )
