@@ -129,22 +129,7 @@ def execution_by_program(
     """
     if lines is None:
         lines = execution_by_line(session, scope=scope, year=year)
-    keys = [
-        "program_id",
-        "fiscal_year",
-        "functional_group",
-        "sub_function",
-        "administrator",
-        "program",
-        "sub_program",
-        "program_name_kk",
-        "program_name_ru",
-        "unit_id",
-        "unit_kato",
-        "unit_name_kk",
-        "unit_name_ru",
-        "unit_path",
-    ]
+    keys = list(PROGRAM_KEYS)
     if lines.empty:
         return pd.DataFrame(columns=[*keys, "code", "lines", *MONEY, "execution_pct"])
     grouped = (

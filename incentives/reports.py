@@ -52,6 +52,24 @@ def _approved_items(stmt, scope: Scope, year: int | None):
     return stmt
 
 
+def _backing_contributions(stmt, scope: Scope, year: int | None):
+    """Return ``stmt`` over the contributions (and kinds) behind approved, not voided rewards."""
+    return _approved_items(
+        stmt.select_from(AgendaItem)
+        .join(
+            NominationContribution, NominationContribution.nomination_id == AgendaItem.nomination_id
+        )
+        .join(Contribution, NominationContribution.contribution_id == Contribution.id)
+        .join(ContributionKind, Contribution.kind == ContributionKind.code),
+        scope,
+        year,
+    ).where(
+        ~select(Payout.id)
+        .where(Payout.item_id == AgendaItem.id, Payout.status == "voided")
+        .exists()
+    )
+
+
 def rewards(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame:
     """Return one row per approved reward, voided ones included (``voided`` tells).
 
@@ -169,7 +187,7 @@ def rewards_by_contribution_kind(
     under each, so this column does not add up to the total). ``items`` as in
     ``rewards_by_form``.
     """
-    stmt = _approved_items(
+    stmt = _backing_contributions(
         select(
             Contribution.kind,
             ContributionKind.name_kk,
@@ -179,19 +197,9 @@ def rewards_by_contribution_kind(
             func.coalesce(Contribution.points, 0).label("points"),
             AgendaItem.id.label("item_id"),
             Contribution.member_id,
-        )
-        .select_from(AgendaItem)
-        .join(
-            NominationContribution, NominationContribution.nomination_id == AgendaItem.nomination_id
-        )
-        .join(Contribution, NominationContribution.contribution_id == Contribution.id)
-        .join(ContributionKind, Contribution.kind == ContributionKind.code),
+        ),
         scope,
         year,
-    ).where(
-        ~select(Payout.id)
-        .where(Payout.item_id == AgendaItem.id, Payout.status == "voided")
-        .exists()
     )
     df = frame(session, stmt)
     columns = ["kind", "name_kk", "name_ru", "name_en"]
@@ -323,21 +331,7 @@ def reward_figures(session: Session, *, scope: Scope, year: int | None):
 def _kind_figures(session: Session, *, scope: Scope, year: int | None) -> list[dict]:
     names = (Contribution.kind, ContributionKind.name_kk, ContributionKind.name_ru)
     names = (*names, ContributionKind.name_en)
-    linked = _approved_items(
-        select()
-        .select_from(AgendaItem)
-        .join(
-            NominationContribution, NominationContribution.nomination_id == AgendaItem.nomination_id
-        )
-        .join(Contribution, NominationContribution.contribution_id == Contribution.id)
-        .join(ContributionKind, Contribution.kind == ContributionKind.code),
-        scope,
-        year,
-    ).where(
-        ~select(Payout.id)
-        .where(Payout.item_id == AgendaItem.id, Payout.status == "voided")
-        .exists()
-    )
+    linked = _backing_contributions(select(), scope, year)
     counts = (
         linked.add_columns(
             *names,
