@@ -159,7 +159,7 @@ def execution_by_district(
     """
     if lines is None:
         lines = execution_by_line(session, scope=scope, year=year)
-    keys = ["unit_id", "unit_kato", "unit_name_kk", "unit_name_ru", "unit_path"]
+    keys = list(DISTRICT_KEYS)
     if lines.empty:
         return pd.DataFrame(columns=[*keys, "lines", *MONEY, "execution_pct"])
     grouped = (
