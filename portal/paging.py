@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import request
+from flask import request, url_for
 from sqlalchemy import Select, func, select
 
 from portal.extensions import db
@@ -28,13 +28,22 @@ def pages_for(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
 
 
-def page_of(query: Select, *, size: int = PAGE_SIZE, param: str = "page", rows=False) -> Page:
+def page_of(
+    query: Select,
+    *,
+    size: int = PAGE_SIZE,
+    param: str = "page",
+    rows=False,
+    count: Select | None = None,
+) -> Page:
     """Count ``query`` and run the page that ``?<param>=`` asks for (ordered by the caller).
 
     A page past the end shows the last one; ``rows=True`` returns result rows (for queries of
-    several entities) instead of scalars.
+    several entities) instead of scalars. ``count`` is a select of the same rows to count
+    instead, when ``query`` joins or computes what the count does not need.
     """
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    counted = query if count is None else count
+    total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
     pages = pages_for(total, size)
     number = min(max(request.args.get(param, 1, type=arg_int), 1), pages)
     run = db.session.execute if rows else db.session.scalars
@@ -45,3 +54,15 @@ def page_of(query: Select, *, size: int = PAGE_SIZE, param: str = "page", rows=F
 def other_args(param: str = "page") -> dict:
     """Return the request's query arguments but the page number, for the pager's links."""
     return {k: v for k, v in request.args.items() if k != param}
+
+
+_ROW_ID = 2147483647  # an id no row has, replaced by ``{}`` in the pattern below
+
+
+def row_link(endpoint: str, key: str) -> str:
+    """Return ``endpoint``'s URL with ``{}`` for the row's ``key``: ``pattern.format(row.id)``.
+
+    One URL built per page instead of one per row: ``url_for`` for each of 50 rows was a tenth
+    of a list page's CPU (issue 16).
+    """
+    return url_for(endpoint, **{key: _ROW_ID}).replace(str(_ROW_ID), "{}")

@@ -10,7 +10,8 @@ from sqlalchemy import Select, func, select
 
 from core.queries import with_units
 from core.scope import Scope
-from volunteers.activity_models import Contribution, Shift
+from volunteers.activity_models import Contribution, ContributionKind, Shift
+from volunteers.contributions import has_twin
 from volunteers.models import Application, Member, PatrolUnit
 
 
@@ -53,6 +54,44 @@ def contributions_to_confirm(scope: Scope) -> Select:
     """Return the logged contributions of ``scope`` waiting for a decision, oldest first."""
     return (
         with_units(select(Contribution), Contribution.unit_id, scope)
+        .where(Contribution.status == "logged")
+        .order_by(Contribution.occurred_on, Contribution.id)
+    )
+
+
+def confirmation_queue(scope: Scope, locale: str) -> Select:
+    """Return the rows of the confirmation queue of ``scope``, oldest first, as plain columns.
+
+    Each row: the contribution's columns the queue shows, its member's ``full_name`` and
+    ``member_user_id``, its kind's ``kind_name`` in ``locale`` and whether it ``has_twin``. One
+    statement of columns instead of entities, their members and a duplicate check per page:
+    the queue is a coordinator's main page (issue 16). Count with ``contributions_to_confirm``.
+    """
+    kind_name = {"ru": ContributionKind.name_ru, "en": ContributionKind.name_en}.get(
+        locale, ContributionKind.name_kk
+    )
+    return (
+        with_units(
+            select(
+                Contribution.id,
+                Contribution.member_id,
+                Contribution.occurred_on,
+                Contribution.minutes,
+                Contribution.description,
+                Contribution.reference,
+                Contribution.corrects_id,
+                Contribution.logged_by_id,
+                Member.full_name,
+                Member.user_id.label("member_user_id"),
+                kind_name.label("kind_name"),
+                has_twin().label("has_twin"),
+            )
+            .select_from(Contribution)
+            .join(Member, Member.id == Contribution.member_id)
+            .join(ContributionKind, ContributionKind.code == Contribution.kind),
+            Contribution.unit_id,
+            scope,
+        )
         .where(Contribution.status == "logged")
         .order_by(Contribution.occurred_on, Contribution.id)
     )

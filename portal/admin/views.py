@@ -18,7 +18,7 @@ from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
 from portal.i18n import translate_error
-from portal.paging import other_args, page_of
+from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 
 
@@ -65,6 +65,7 @@ def users():
         total=found.total,
         pages=found.pages,
         args=other_args(),
+        user_href=row_link("admin.user", "user_id"),
     )
 
 

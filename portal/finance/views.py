@@ -40,7 +40,7 @@ from portal.finance.roles import BUDGET_LEVELS, READERS
 from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import unit_name
 from portal.labels import DECISION_KIND_LABELS, LEDGER_KIND_LABELS, PURPOSE_LABELS
-from portal.paging import PAGE_SIZE, page_of, pages_for
+from portal.paging import PAGE_SIZE, page_of, pages_for, row_link
 from portal.security import allow, current_scope, require_unit
 
 
@@ -129,6 +129,7 @@ def lines():
         page=page,
         pages=pages_for(count),
         args=args,
+        line_href=row_link("finance.line", "line_id"),
         years=years,
         units=unit_choices(current_scope(*READERS), BUDGET_LEVELS),
         closed=_closed_years(p.unit_id for _line, p, _unit in rows),

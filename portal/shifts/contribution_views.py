@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints  # arg_int: fuzzing fix (S13)
 from portal.labels import CONTRIBUTION_STATUS_LABELS
-from portal.paging import other_args, page_of
+from portal.paging import other_args, page_of, row_link
 from portal.security import SIGNED_IN, allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
 from portal.shifts.forms import ContributionForm, DecideForm
@@ -32,8 +33,6 @@ from volunteers.models import Member
 
 
 def _kind_choices() -> list[SelectChoice]:
-    from flask_babel import get_locale
-
     locale = str(get_locale())
     return [SelectChoice(k.code, k.name(locale)) for k in contributions.kinds(db.session)]
 
@@ -131,25 +130,21 @@ def queue():
 
 
 def _queue_page(form: DecideForm, scope: Scope, status: int):
-    found = page_of(volunteer_queries.contributions_to_confirm(scope))
-    rows = found.rows
-    members = {
-        m.id: m
-        for m in db.session.scalars(
-            select(Member).where(Member.id.in_({c.member_id for c in rows}))
-        )
-    }
+    found = page_of(
+        volunteer_queries.confirmation_queue(scope, str(get_locale())),
+        rows=True,
+        count=volunteer_queries.contributions_to_confirm(scope),
+    )
     return render_template(
         "shifts/queue.html",
-        rows=rows,
-        members=members,
+        rows=found.rows,
         total=found.total,
         page=found.page,
         pages=found.pages,
         args=other_args(),
         form=form,
-        duplicates=contributions.possible_duplicates(db.session, [c.id for c in rows]),
         me=current_user.id,
+        member_href=row_link("shifts.member_contributions", "member_id"),
     ), status
 
 

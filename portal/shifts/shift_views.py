@@ -17,7 +17,7 @@ from core.scope import Scope
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints, unit_choices  # arg_int: fuzzing fix (S13)
-from portal.paging import other_args, page_of
+from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
 from portal.shifts.forms import CancelShiftForm, CheckInForm, EditShiftForm, ShiftForm
@@ -81,6 +81,7 @@ def manage():
         page=found.page,
         pages=found.pages,
         args=other_args(),
+        shift_href=row_link("shifts.shift", "shift_id"),
         when=when,
         units=unit_choices(scope, ("district", "city")),
     )

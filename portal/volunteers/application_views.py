@@ -12,7 +12,7 @@ from portal import pii
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.paging import other_args, page_of
+from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope, require_unit
 from portal.volunteers.blueprint import bp
 from portal.volunteers.forms import RefusalForm
@@ -54,6 +54,7 @@ def applications():
         page=found.page,
         pages=found.pages,
         args=other_args(),
+        application_href=row_link("volunteers.application", "application_id"),
     )
 
 
