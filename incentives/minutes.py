@@ -19,7 +19,7 @@ from core import accounts, audit, places
 from core.errors import N_, Conflict, DomainError
 from core.money import format_tiyn
 from incentives import policy, sittings
-from incentives.models import CommissionMember, CommissionSession
+from incentives.models import Attendance, CommissionMember, CommissionSession
 
 # The labels the minutes print; the portal's label tables carry the same msgids.
 ROLE_MSGIDS = {
@@ -68,10 +68,14 @@ class Quorum:
     present: int
 
 
-def quorum(session: Session, sitting: CommissionSession) -> Quorum:
-    """Count the quorum of a sitting under the policy in force on its day."""
+def quorum(
+    session: Session, sitting: CommissionSession, taken: list[Attendance] | None = None
+) -> Quorum:
+    """Count the quorum of a sitting under the policy in force on its day; ``taken``: its
+    attendance when the caller has read it already."""
     members = policy.members_on(session, sitting.commission_id, sitting.held_on)
-    taken = sittings.attendance_of(session, sitting.id)
+    if taken is None:
+        taken = sittings.attendance_of(session, sitting.id)
     commission = sitting.commission
     # Once the session is open, the attendance recorded then is the record of who served;
     # a secretary who does not vote under the rules counts for neither side of the quorum.

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, places
@@ -51,6 +51,17 @@ def candidates(
     The members are filtered by the ids of the units the scope covers (a short list the planner
     can count) and each one's points read from ``ix_contribution_confirmed_member_date``.
     """
+    covered = scope.unit_ids_covered(session)
+    params = {"first": first, "last": last, "limit": limit}
+    if covered is not None:
+        params["unit_ids"] = list(covered)
+    rows = session.execute(_CANDIDATES[covered is not None], params).all()
+    return [Candidate(*row) for row in rows]
+
+
+def _candidates(in_units: bool):
+    """The ranking's statement, built once per shape: building it per request cost as much as
+    running it. ``in_units``: limited to the ``unit_ids`` bound with the period."""
     rewarded = exists().where(
         NominationContribution.contribution_id == Contribution.id, NominationContribution.approved
     )
@@ -61,19 +72,20 @@ def candidates(
         .where(
             Member.status == "active",
             Contribution.status == "confirmed",
-            Contribution.occurred_on.between(first, last),
+            Contribution.occurred_on.between(bindparam("first"), bindparam("last")),
             ~rewarded,
         )
     )
-    covered = scope.unit_ids_covered(session)
-    if covered is not None:
-        stmt = stmt.where(Member.unit_id.in_(covered))
-    rows = session.execute(
+    if in_units:
+        stmt = stmt.where(Member.unit_id.in_(bindparam("unit_ids", expanding=True)))
+    return (
         stmt.group_by(Member.id, Member.full_name, Member.unit_id)
         .order_by(points.desc(), Member.full_name)
-        .limit(limit)
-    ).all()
-    return [Candidate(*row) for row in rows]
+        .limit(bindparam("limit"))
+    )
+
+
+_CANDIDATES = {in_units: _candidates(in_units) for in_units in (False, True)}
 
 
 def amount_in_tiyn(session: Session, *, amount: Decimal, unit: str, year: int) -> int:

@@ -6,11 +6,12 @@ import datetime as dt
 import json
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Load, Session
 
 from budget.models import MCIRate
 from core import audit, places
 from core.errors import N_, Conflict, DomainError, NotFound
+from incentives import sittings
 from incentives.models import (
     COMMISSION_ROLES,
     FORMS,
@@ -310,6 +311,7 @@ def members_on(session: Session, commission_id: int, day: dt.date) -> list[Commi
             select(CommissionMember)
             .where(CommissionMember.commission_id == commission_id)
             .order_by(CommissionMember.id)
+            .options(*sittings.names_only(Load(CommissionMember)))
         )
         if m.serves_on(day)
     ]

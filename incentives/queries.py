@@ -7,7 +7,7 @@ in one place (the red flags, reports and exports take the same ``Scope``); each 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from core.places import AdminUnit
 from core.queries import with_units
@@ -44,11 +44,25 @@ def commissions_with_units(scope: Scope) -> Select:
 
 
 def sessions(scope: Scope) -> Select:
-    """Return (session, commission) rows for the sittings of the commissions of ``scope``."""
+    """Return the sittings of the commissions of ``scope`` as list rows: the session's
+    ``id``, ``held_on``, ``place``, ``on_paper``, ``status``, its ``commission``'s name and
+    how many ``items`` its agenda holds (columns, not entities: a list shows only these)."""
+    items = (
+        select(func.count())
+        .where(AgendaItem.session_id == CommissionSession.id)
+        .correlate(CommissionSession)
+        .scalar_subquery()
+    )
     return with_units(
-        select(CommissionSession, Commission).join(
-            Commission, CommissionSession.commission_id == Commission.id
-        ),
+        select(
+            CommissionSession.id,
+            CommissionSession.held_on,
+            CommissionSession.place,
+            CommissionSession.on_paper,
+            CommissionSession.status,
+            Commission.name.label("commission"),
+            items.label("items"),
+        ).join(Commission, CommissionSession.commission_id == Commission.id),
         Commission.unit_id,
         scope,
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defaultload, selectinload
 
+from core.accounts import User
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.transitions import AlreadyMoved, advance, already_moved
 from incentives.models import (
@@ -30,7 +31,8 @@ def with_agenda(session: Session, session_id: int) -> CommissionSession | None:
     """Return the session with its agenda items, their votes and declarations, or None.
 
     Loaded in bulk (one statement each for the items, the votes and the declarations): the
-    session page and its minutes read every item's, and one query per item cost 2n statements.
+    minutes read every item's, and one query per item cost 2n statements. (The session page
+    reads plain rows through ``incentives.agenda``.)
     """
     items = selectinload(CommissionSession.items)
     return session.scalars(
@@ -124,10 +126,20 @@ def present_members(session: Session, session_id: int) -> list[CommissionMember]
     )
 
 
+def names_only(seat):
+    """Loader options for a seat (``defaultload`` path to ``CommissionMember``) whose user is
+    read for their name: the user's role grants and unit are loaded only if asked for."""
+    user = seat.defaultload(CommissionMember.user)
+    return user.lazyload(User.grants), user.lazyload(User.unit)
+
+
 def attendance_of(session: Session, session_id: int) -> list[Attendance]:
     """Return the attendance recorded when the session opened."""
     return list(
         session.scalars(
-            select(Attendance).where(Attendance.session_id == session_id).order_by(Attendance.id)
+            select(Attendance)
+            .where(Attendance.session_id == session_id)
+            .order_by(Attendance.id)
+            .options(*names_only(defaultload(Attendance.commission_member)))
         )
     )

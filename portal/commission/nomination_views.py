@@ -24,6 +24,7 @@ from portal.commission.roles import NOMINATORS, SESSION_READERS
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
+from portal.i18n import unit_name
 from portal.labels import REWARD_FORM_LABELS
 from portal.security import SIGNED_IN, allow, current_scope, get_in_scope, holds
 from volunteers.activity_models import Contribution
@@ -48,8 +49,9 @@ def candidates():
     year, quarter = _period()
     first, last = nominations.quarter_bounds(year, quarter)
     rows = nominations.candidates(db.session, current_scope(*NOMINATORS), first, last)
+    # Each unit's name once, not once per row: a page lists up to 100 members of a few units.
     units = {
-        u.id: u
+        u.id: unit_name(u)
         for u in db.session.scalars(
             select(places.AdminUnit).where(places.AdminUnit.id.in_({c.unit_id for c in rows}))
         )
@@ -58,6 +60,9 @@ def candidates():
         "commission/candidates.html",
         rows=rows,
         units=units,
+        # The period each row's link carries, encoded once: url_for's query encoding per row
+        # cost a quarter of the page.
+        period=f"?year={year}&quarter={quarter}",
         year=year,
         quarter=quarter,
         first=first,

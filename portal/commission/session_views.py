@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import audit, clock
-from core.accounts import users_by_id
 from core.db import utcnow
+from incentives import agenda as agendas
 from incentives import minutes, sessions, sittings
 from incentives import policy as policies
 from incentives import queries as reward_queries
@@ -38,8 +36,13 @@ from portal.security import allow, current_scope, holds, require_unit
 # ---- the secretary: sessions, agenda, attendance, votes on paper, closing ---------------------
 
 
-def _secretary_commissions() -> list[Commission]:
-    return list(db.session.scalars(reward_queries.commissions(current_scope(*SECRETARIES))))
+def _secretary_commissions() -> list[SelectChoice]:
+    """The plan form's choices: the commissions of the secretary's units, by id and name."""
+    query = reward_queries.commissions(current_scope(*SECRETARIES))
+    return [
+        SelectChoice(c.id, c.name)
+        for c in db.session.execute(query.with_only_columns(Commission.id, Commission.name))
+    ]
 
 
 def _sessions_page(form: PlanForm | None = None, status: int = 200):
@@ -47,23 +50,13 @@ def _sessions_page(form: PlanForm | None = None, status: int = 200):
     found = page_of(
         query.order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc()), rows=True
     )
-    rows = found.rows
-    # One count for the page, not a load of every session's agenda.
-    sizes = dict(
-        db.session.execute(
-            select(AgendaItem.session_id, func.count())
-            .where(AgendaItem.session_id.in_([s.id for s, _c in rows]))
-            .group_by(AgendaItem.session_id)
-        ).all()
-    )
     if form is None and "secretary" in current_user.roles():
         form = PlanForm(held_on=clock.today())
     if form is not None:
-        form.commission_id.choices = [SelectChoice(c.id, c.name) for c in _secretary_commissions()]
+        form.commission_id.choices = _secretary_commissions()
     return render_template(
         "commission/sessions.html",
-        rows=rows,
-        sizes=sizes,
+        rows=found.rows,
         form=form,
         page=found.page,
         pages=found.pages,
@@ -81,7 +74,7 @@ def sessions_list():
 @allow(*SECRETARIES)
 def plan_session():
     form = PlanForm()
-    form.commission_id.choices = [SelectChoice(c.id, c.name) for c in _secretary_commissions()]
+    form.commission_id.choices = _secretary_commissions()
     if not form.validate_on_submit():
         return _sessions_page(form, 400)
     with on_refusal(lambda status: _sessions_page(form, status)):
@@ -98,12 +91,9 @@ def plan_session():
     return redirect(url_for("commission.session_page", session_id=sitting.id))
 
 
-def session_in_scope(session_id: int, *roles: str, agenda: bool = False) -> CommissionSession:
-    """Return the session if ``roles`` reach its unit; ``agenda``: its items loaded in bulk."""
-    if agenda:
-        sitting = sittings.with_agenda(db.session, session_id)
-    else:
-        sitting = db.session.get(CommissionSession, session_id)
+def session_in_scope(session_id: int, *roles: str) -> CommissionSession:
+    """Return the session if ``roles`` reach its unit."""
+    sitting = db.session.get(CommissionSession, session_id)
     if sitting is None:
         abort(404)
     require_unit(sitting.commission.unit_id, *roles, private=True)
@@ -149,18 +139,17 @@ def minutes_texts(sitting: CommissionSession) -> tuple[str, str]:
 
 def _session_page(sitting: CommissionSession, status: int = 200, **forms):
     may_act = holds(sitting.commission.unit_id, *SECRETARIES)
-    items = sitting.items
-    present = sessions.present_members(db.session, sitting.id)
+    # Plain rows, not entities: the agenda may hold a couple of hundred items.
+    items = agendas.items(db.session, [sitting.id])
+    attendance = sessions.attendance_of(db.session, sitting.id)
+    # As ``sessions.present_members``, from the attendance read once for the whole page.
+    present = sorted((a.commission_member for a in attendance if a.present), key=lambda m: m.id)
     context = {
         "sitting": sitting,
         "commission": sitting.commission,
         "items": items,
-        # Each item's votes by choice, counted once here rather than filtered thrice per item.
-        "tallies": {i.id: Counter(v.choice for v in i.votes) for i in items},
-        "supports": supports(i.nomination_id for i in items),
-        "people": users_by_id(db.session, (i.nomination.nominator_id for i in items)),
-        "quorum": minutes.quorum(db.session, sitting),
-        "attendance": sessions.attendance_of(db.session, sitting.id),
+        "quorum": minutes.quorum(db.session, sitting, attendance),
+        "attendance": attendance,
         "present": present,
         "may_act": may_act,
         "confirm": ConfirmForm(),
@@ -191,7 +180,10 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
             for i in items
         }
     if sitting.status == "closed":
-        context["preview"] = minutes_texts(sitting)
+        # Composed on each view of a closed session only: that state lasts from closing to
+        # finalising, the preview is what the secretary reviews then, and the text follows
+        # names kept elsewhere (members, units), which a cache keyed on the session would miss.
+        context["preview"] = minutes_texts(sittings.with_agenda(db.session, sitting.id))
     # Why the next steps are not yet possible, and what comes first (minutes → act → payment).
     context["act_waits"] = _why_not(sitting, "record_act") if not sitting.act_number else None
     context["payment_waits"] = sitting.status != "minutes_final" or not sitting.act_number
@@ -213,7 +205,7 @@ def _why_not(sitting: CommissionSession, step: str) -> str | None:
 @bp.route("/sessions/<int:session_id>")
 @allow(*SESSION_READERS)
 def session_page(session_id: int):
-    return _session_page(session_in_scope(session_id, *SESSION_READERS, agenda=True))
+    return _session_page(session_in_scope(session_id, *SESSION_READERS))
 
 
 def secretary_action(session_id: int, action, message: str, form=None, form_name: str = ""):

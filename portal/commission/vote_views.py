@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from incentives import sessions
+from incentives import agenda, sessions
 from incentives.models import (
     AgendaItem,
     Attendance,
     CommissionMember,
     CommissionSession,
     ConflictDeclaration,
-    Vote,
 )
 from portal.commission.blueprint import bp
 from portal.commission.forms import ConflictForm, VoteForm
-from portal.commission.page_reads import supports
 from portal.commission.roles import VOTERS
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
+from portal.i18n import local_date
 from portal.security import allow
 
 # ---- members and the chair: their agenda and votes --------------------------------------------
@@ -38,7 +39,12 @@ def _my_seats() -> list[CommissionMember]:
 def _my_sessions_page(
     status: int = 200, posted: VoteForm | None = None, posted_conflict: ConflictForm | None = None
 ):
-    seats = _my_seats()
+    # Ids only: a seat as an entity joins its user, unused here.
+    seats = db.session.execute(
+        select(CommissionMember.id, CommissionMember.commission_id).where(
+            CommissionMember.user_id == current_user.id
+        )
+    ).all()
     seat_ids = [s.id for s in seats]
     sittings = (
         db.session.scalars(
@@ -66,58 +72,40 @@ def _my_sessions_page(
         if seats
         else []
     )
-    mine = {}
-    if seat_ids:
-        for v in db.session.scalars(select(Vote).where(Vote.commission_member_id.in_(seat_ids))):
-            mine[v.item_id] = v
-    past = (
-        db.session.execute(
-            select(Vote, AgendaItem, CommissionSession)
-            .join(AgendaItem, Vote.item_id == AgendaItem.id)
-            .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-            .where(Vote.commission_member_id.in_(seat_ids), CommissionSession.status != "open")
-            .order_by(CommissionSession.held_on.desc(), AgendaItem.position)
-            .limit(100)
-        ).all()
-        if seat_ids
-        else []
-    )
-    declared = {}
-    if seat_ids:
-        for d in db.session.scalars(
-            select(ConflictDeclaration).where(
-                ConflictDeclaration.commission_member_id.in_(seat_ids)
-            )
-        ):
-            declared[d.item_id] = d
+    # Plain rows of the open and planned agendas, and only the votes and declarations on them.
+    items = agenda.items(db.session, [s.id for s in sittings], ballots=False)
+    planned_items = agenda.items(db.session, [s.id for s in planned], ballots=False)
+    agendas = defaultdict(list)
+    for item in (*items, *planned_items):
+        agendas[item.session_id].append(item)
     conflict_forms = {
         item.id: (
             posted_conflict
             if posted_conflict is not None and posted_conflict._prefix == f"c{item.id}-"
             else ConflictForm(prefix=f"c{item.id}", formdata=None)
         )
-        for s in planned
-        for item in s.items
+        for item in planned_items
     }
     forms = {}
-    for sitting in sittings:
-        for item in sitting.items:
-            prefix = f"i{item.id}"
-            forms[item.id] = (
-                posted if posted is not None and posted._prefix == prefix + "-" else None
-            ) or VoteForm(prefix=prefix, formdata=None)
-    items = [i for s in sittings for i in s.items]
+    for item in items:
+        prefix = f"i{item.id}"
+        forms[item.id] = (
+            posted if posted is not None and posted._prefix == prefix + "-" else None
+        ) or VoteForm(prefix=prefix, formdata=None)
+    past = agenda.past_votes(db.session, seat_ids)
     return render_template(
         "commission/my_sessions.html",
         seats=seats,
         sittings=sittings,
         planned=planned,
-        mine=mine,
+        agendas=agendas,
+        mine=agenda.ballots_of(db.session, seat_ids, forms),
         past=past,
+        # Each session's date formatted once: a hundred past votes fall on a few sessions.
+        past_dates={day: local_date(day) for day in {v.held_on for v in past}},
         forms=forms,
-        declared=declared,
+        declared=agenda.ballots_of(db.session, seat_ids, conflict_forms, model=ConflictDeclaration),
         conflict_forms=conflict_forms,
-        supports=supports(i.nomination_id for i in items),
     ), status
 
 
