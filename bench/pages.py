@@ -395,11 +395,12 @@ def main() -> int:
             for batch in (floor_batch, *pages):
                 batch.calibrate(args.batch)
             results[scale] = measure(floor_batch, pages, args.rounds)
-            print(f"{'page':<12} {'path':<34} {'CPU ms':>8} {'x floor':>8}")
+            print(f"{'page':<13} {'path':<33} {'CPU ms':>8} {'x floor':>8}")
             for name, row in results[scale].items():
                 path = next((p for n, _e, p in PAGES if n == name), "(20 rows, 12-link nav)")
                 path = "(60 pages of bench/load.py)" if name == "mix" else path
-                print(f"{name:<12} {path:<34} {row['cpu']:>8.2f} {row['ratio']:>8.2f}")
+                path = "(50 rows, 12-link nav)" if name == "floor_50_rows" else path
+                print(f"{name:<13} {path:<33} {row['cpu']:>8.2f} {row['ratio']:>8.2f}")
             if pg and scale == args.scales[-1]:
                 cand = next(p for p in pages if p.name == "candidates")
                 candidates_db = db_time(portal, *cand.requests[0])
