@@ -37,6 +37,7 @@ os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-be
 
 from core import accounts, places
 from core.iin import make_iin
+from core.scope import Scope
 from portal import create_app
 from portal.extensions import db
 from volunteers import importing
@@ -205,7 +206,11 @@ def run(url: str, rows: list[dict[str, str]]) -> tuple[float, float, float]:
         records = bare_records(db.session, rows, registrar.id)
         t0 = time.perf_counter()
         report = importing.import_rows(
-            db.session, rows, actor_id=registrar.id, scope_ids=[region.id], today=dt.date.today()
+            db.session,
+            rows,
+            actor_id=registrar.id,
+            scope=Scope.within([region.id]),
+            today=dt.date.today(),
         )
         db.session.commit()
         portal = time.perf_counter() - t0

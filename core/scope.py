@@ -33,6 +33,11 @@ class Scope:
         if self.is_everywhere and self.unit_ids:
             raise ValueError("a scope is either everywhere or within units, not both")
 
+    def __bool__(self) -> bool:
+        # "if scope:" read as "has units" was always true for a Scope (the inquiry queue showed
+        # its answering section to every deputy): say is_nothing or is_everywhere instead.
+        raise TypeError("a Scope is not a truth value: use is_nothing or is_everywhere")
+
     @classmethod
     def everywhere(cls) -> Scope:
         """Every unit: for system jobs and the command line, never for a signed-in user."""

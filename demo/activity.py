@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from core import accounts, clock, places
 from core.db import utcnow
+from core.scope import Scope
 from volunteers import contributions, shifts
 from volunteers.activity_models import Contribution, Shift
 from volunteers.models import Member, PatrolUnit
@@ -199,7 +200,7 @@ def _staff(session, rng, shift: Shift, crew: list[Member], now: dt.datetime) -> 
 def _decide_patrol_hours(session, rng, coordinator, second, today: dt.date) -> None:
     """Confirm most patrol hours older than two weeks; reject a few; leave the rest waiting."""
     cutoff = today - dt.timedelta(days=14)
-    scope = coordinator.scope("coordinator")
+    scope = Scope.of(coordinator, "coordinator")
     waiting = session.scalars(
         select(Contribution)
         .where(
@@ -210,7 +211,7 @@ def _decide_patrol_hours(session, rng, coordinator, second, today: dt.date) -> N
         .order_by(Contribution.id)
     ).all()
     for contribution in waiting:
-        if not places.within(session, contribution.unit_id, scope):
+        if not scope.contains(session, contribution.unit_id):
             continue
         moment = _local(contribution.occurred_on + dt.timedelta(days=3), 10)
         # Whoever recorded the attendance does not confirm the hours it produced.
@@ -221,7 +222,7 @@ def _decide_patrol_hours(session, rng, coordinator, second, today: dt.date) -> N
                 contribution_id=contribution.id,
                 reason="Смена журналында белгі жоқ",
                 actor_id=decider.id,
-                scope_ids=scope,
+                scope=scope,
                 now=moment,
             )
         else:
@@ -229,18 +230,18 @@ def _decide_patrol_hours(session, rng, coordinator, second, today: dt.date) -> N
                 session,
                 contribution_id=contribution.id,
                 actor_id=decider.id,
-                scope_ids=scope,
+                scope=scope,
                 now=moment,
             )
 
 
 def _log_extras(session, rng, coordinator, second, today: dt.date) -> None:
     """Other kinds of contribution, logged by one coordinator and decided by the other."""
-    scope = coordinator.scope("coordinator")
+    scope = Scope.of(coordinator, "coordinator")
     members = session.scalars(
         select(Member)
         .join(places.AdminUnit, Member.unit_id == places.AdminUnit.id)
-        .where(Member.status == "active", places.units_within_clause(scope))
+        .where(Member.status == "active", scope.units())
         .order_by(Member.id)
     ).all()
     for n, member in enumerate(members[:60]):
@@ -267,7 +268,7 @@ def _log_extras(session, rng, coordinator, second, today: dt.date) -> None:
                 contribution_id=logged.id,
                 reason="Тіркеу нөмірі табылмады",
                 actor_id=coordinator.id,
-                scope_ids=scope,
+                scope=scope,
                 now=_local(min(day + dt.timedelta(days=2), today), 9),
             )
         else:
@@ -275,6 +276,6 @@ def _log_extras(session, rng, coordinator, second, today: dt.date) -> None:
                 session,
                 contribution_id=logged.id,
                 actor_id=coordinator.id,
-                scope_ids=scope,
+                scope=scope,
                 now=_local(min(day + dt.timedelta(days=2), today), 9),
             )

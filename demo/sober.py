@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 import sober
 from core import accounts, clock, places
 from core.db import utcnow
+from core.scope import Scope
 from demo.accounts import DEMO_PASSWORD
 from demo.register import FIRST_F, FIRST_M, SURNAMES
 from incentives.sober_models import Initiative, SoberDeclaration
@@ -128,7 +129,7 @@ def _declare(session, rng, unit, gathered_on, actor, scope, today, serial):
         signatories=[(name, role) for role, name in people],
         outlets=shops,
         actor_id=actor.id,
-        scope_ids=scope,
+        scope=scope,
         today=today,
     )
 
@@ -168,7 +169,7 @@ def load_sober(session, password: str = DEMO_PASSWORD, today: dt.date | None = N
     today = today or clock.local_date(utcnow())
     actor = _coordinator(session, password)
     region = places.by_kato(session, REGION_KATO)
-    scope = [region.id]
+    scope = Scope.within([region.id])
     settlements = _settlements(session)
     last = sober.shift_quarter(sober.quarter_of(today), -1)
     rows = []
@@ -178,9 +179,7 @@ def load_sober(session, password: str = DEMO_PASSWORD, today: dt.date | None = N
         gathered_on = today - dt.timedelta(days=rng.randint(100, 640))
         declaration = _declare(session, rng, unit, gathered_on, actor, scope, today, serial)
         if state in ("confirmed", "revoked", "redeclared", "confirmed_late"):
-            sober.confirm(
-                session, declaration_id=declaration.id, actor_id=actor.id, scope_ids=scope
-            )
+            sober.confirm(session, declaration_id=declaration.id, actor_id=actor.id, scope=scope)
         if state in ("revoked", "redeclared"):
             sober.revoke(
                 session,
@@ -188,15 +187,13 @@ def load_sober(session, password: str = DEMO_PASSWORD, today: dt.date | None = N
                 reason="Дүкендердің бірі алкоголь сатуды қайта бастады; тұрғындар жиналысы "
                 "міндеттемені тоқтатты.",
                 actor_id=actor.id,
-                scope_ids=scope,
+                scope=scope,
             )
         if state == "redeclared":
             again = min(today, gathered_on + dt.timedelta(days=90))
             _declare(session, rng, unit, again, actor, scope, today, serial + 100)
         rows.extend(_indicator_rows(rng, unit, gathered_on, state, last))
-    report = sober.import_indicator_rows(
-        session, rows, actor_id=actor.id, scope_ids=scope, today=today
-    )
+    report = sober.import_indicator_rows(session, rows, actor_id=actor.id, scope=scope, today=today)
     initiatives = _initiatives(session, today)
     return {
         "settlements": len(settlements),
@@ -212,7 +209,7 @@ def _initiatives(session, today: dt.date) -> int:
     coordinator = accounts.find_by_login(session, "coordinator@demo.kz")
     if activist is None or coordinator is None:
         return 0
-    scope = coordinator.scope("coordinator")
+    scope = Scope.of(coordinator, "coordinator")
     made = 0
     for kato, role, title, state, reason in INITIATIVES:
         unit = places.by_kato(session, kato)
@@ -244,7 +241,7 @@ def _initiatives(session, today: dt.date) -> int:
                 to_status=to_status,
                 comment=comment,
                 actor_id=coordinator.id,
-                scope_ids=scope,
+                scope=scope,
             )
         made += 1
     return made

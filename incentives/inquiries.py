@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from budget.models import BudgetLine, BudgetProgram, MaslikhatDecision
-from core import accounts, audit, calendar, places
+from core import accounts, audit, calendar
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.notifications import queue_message
@@ -124,18 +124,18 @@ def ask(
     object_id: int,
     text: str | None,
     deputy_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
     now: dt.datetime | None = None,
 ) -> Inquiry:
     """Record a deputy's question on a record of their jurisdiction; the deadline runs from today.
 
-    ``scope_ids`` are the units the deputy holds the deputy role over.
+    ``scope`` is where the deputy holds the deputy role.
     """
     now = now or utcnow()
     body = _text(text, N_("Write the question."))
     target = resolve_target(session, object_type, object_id)
-    if not places.within(session, target.unit_id, scope_ids):
+    if not scope.contains(session, target.unit_id):
         raise NotFound(N_("No such record."))
     inquiry = Inquiry(
         unit_id=target.unit_id,
@@ -159,17 +159,17 @@ def answer(
     inquiry_id: int,
     text: str | None,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime | None = None,
 ) -> Inquiry:
     """Record the akimat's answer and tell the deputy.
 
-    ``scope_ids`` are the units the actor holds the secretary or finance role over; a deputy
+    ``scope`` is where the actor holds the secretary or finance role; a deputy
     holds neither, so a deputy's answer is refused.
     """
     now = now or utcnow()
     inquiry = get_inquiry(session, inquiry_id)
-    if actor_id == inquiry.deputy_id or not places.within(session, inquiry.unit_id, scope_ids):
+    if actor_id == inquiry.deputy_id or not scope.contains(session, inquiry.unit_id):
         raise PermissionDenied(
             N_("Only the commission's secretary or a finance officer of the akimat answers.")
         )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core import audit, places, uploads
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.scope import Scope
 from core.transitions import advance
 from incentives.sober_models import (
     SIGNATORY_ROLES,
@@ -43,8 +44,8 @@ def _settlement(session: Session, unit_id: int | None) -> places.AdminUnit:
     return unit
 
 
-def _require_scope(session: Session, unit_id: int, scope_ids: list[int]) -> None:
-    if not places.within(session, unit_id, scope_ids):
+def _require_scope(session: Session, unit_id: int, scope: Scope) -> None:
+    if not scope.contains(session, unit_id):
         raise PermissionDenied(N_("This settlement is outside your jurisdiction."))
 
 
@@ -74,11 +75,9 @@ def get_declaration(session: Session, declaration_id: int) -> SoberDeclaration:
     return found
 
 
-def _in_scope_declaration(
-    session: Session, declaration_id: int, scope_ids: list[int]
-) -> SoberDeclaration:
+def _in_scope_declaration(session: Session, declaration_id: int, scope: Scope) -> SoberDeclaration:
     declaration = get_declaration(session, declaration_id)
-    if not places.within(session, declaration.unit_id, scope_ids):
+    if not scope.contains(session, declaration.unit_id):
         raise NotFound(N_("No such declaration."))
     return declaration
 
@@ -103,13 +102,13 @@ def declare(
     signatories: Iterable[tuple[str, str]],
     outlets: Iterable[tuple[str, dt.date | None]],
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
     now: dt.datetime | None = None,
 ) -> SoberDeclaration:
     """Record a settlement's declaration made at a gathering of its residents."""
     unit = _settlement(session, unit_id)
-    _require_scope(session, unit.id, scope_ids)
+    _require_scope(session, unit.id, scope)
     if gathered_on is None:
         raise DomainError(N_("Enter the date of the gathering."))
     if gathered_on > today:
@@ -254,11 +253,11 @@ def confirm(
     *,
     declaration_id: int,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime | None = None,
 ) -> SoberDeclaration:
     """Confirm a declared status (the police and akimat checked the gathering's record)."""
-    declaration = _in_scope_declaration(session, declaration_id, scope_ids)
+    declaration = _in_scope_declaration(session, declaration_id, scope)
     if declaration.status == "revoked":
         raise Conflict(
             N_("A revoked status cannot be confirmed. Record a new declaration instead.")
@@ -282,7 +281,7 @@ def revoke(
     declaration_id: int,
     reason: str | None,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime | None = None,
 ) -> SoberDeclaration:
     """Revoke a declared or confirmed status, with the reason written down."""
@@ -291,7 +290,7 @@ def revoke(
         raise DomainError(N_("Write the reason for revoking the status."))
     if len(reason) > 2000:
         raise DomainError(N_("A text is longer than %(n)s characters."), n=2000)
-    declaration = _in_scope_declaration(session, declaration_id, scope_ids)
+    declaration = _in_scope_declaration(session, declaration_id, scope)
     if declaration.status == "revoked":
         raise Conflict(N_("This status is already revoked."))
     _change_status(
@@ -312,11 +311,11 @@ def add_outlet(
     name: str | None,
     stopped_on: dt.date | None,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
 ) -> SoberOutlet:
     """Add a retail outlet that has since stopped selling alcohol of its own will."""
-    declaration = _in_scope_declaration(session, declaration_id, scope_ids)
+    declaration = _in_scope_declaration(session, declaration_id, scope)
     if declaration.status == "revoked":
         raise Conflict(N_("This status is revoked; it can no longer change."))
     name = _check_outlet(name, stopped_on, today)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import audit, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError
+from core.scope import Scope
 from core.spreadsheets import read_rows, refuse_formulas
 from incentives.sober_models import (
     IndicatorKind,
@@ -109,12 +110,12 @@ def record_indicator(
     quarter: int | None,
     value,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
 ) -> IndicatorValue:
     """Record one quarter's figure of one indicator for a settlement (once per quarter)."""
     unit = _settlement(session, unit_id)
-    _require_scope(session, unit.id, scope_ids)
+    _require_scope(session, unit.id, scope)
     value = _check_value(session.get(IndicatorKind, kind or ""), year, quarter, value, today)
     if session.scalar(
         select(IndicatorValue.id).where(
@@ -173,7 +174,7 @@ def import_indicator_rows(
     rows: list[dict[str, str]],
     *,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
     progress: Callable[[int, str], None] | None = None,
 ) -> ImportReport:
@@ -190,9 +191,8 @@ def import_indicator_rows(
         )
     }
     kinds = {k.code: k for k in session.scalars(select(IndicatorKind))}
-    scope_paths = list(
-        session.scalars(select(places.AdminUnit.path).where(places.AdminUnit.id.in_(scope_ids)))
-    )
+    covered = scope.unit_ids_covered(session)
+    in_scope = None if covered is None else set(covered)
     parsed: list[tuple[int, dict]] = []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         try:
@@ -205,7 +205,7 @@ def import_indicator_rows(
                 raise DomainError(
                     N_("Unknown settlement KATO code %(kato)s."), kato=row["kato"][:20]
                 )
-            if not any(unit.path.startswith(p) for p in scope_paths):
+            if in_scope is not None and unit.id not in in_scope:
                 raise DomainError(
                     N_("The settlement %(kato)s is outside your jurisdiction."), kato=row["kato"]
                 )

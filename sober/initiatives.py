@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from core import audit, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.scope import Scope
 from core.transitions import advance
 from incentives.sober_models import (
     PROPOSER_ROLES,
@@ -85,12 +86,12 @@ def review_initiative(
     to_status: str,
     comment: str | None,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime | None = None,
 ) -> Initiative:
     """Move an initiative on: under review, then supported or declined (declining needs a why)."""
     initiative = get_initiative(session, initiative_id)
-    if not places.within(session, initiative.unit_id, scope_ids):
+    if not scope.contains(session, initiative.unit_id):
         raise NotFound(N_("No such initiative."))
     comment = (comment or "").strip() or None
     if comment and len(comment) > 4000:
@@ -141,13 +142,11 @@ def comment_initiative(
     initiative_id: int,
     body: str,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
 ) -> InitiativeComment:
     """Add a comment: by a coordinator of the settlement or by the initiative's author."""
     initiative = get_initiative(session, initiative_id)
-    if initiative.submitted_by_id != actor_id and not places.within(
-        session, initiative.unit_id, scope_ids
-    ):
+    if initiative.submitted_by_id != actor_id and not scope.contains(session, initiative.unit_id):
         raise NotFound(N_("No such initiative."))
     body = _check_text(body, 4000, N_("Write the comment."))
     row = InitiativeComment(initiative_id=initiative.id, author_id=actor_id, body=body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import accounts, clock, uploads
 from core.jobs import JobContext
+from core.scope import Scope
 from sober.indicators import import_indicator_rows, read_indicator_table
 from volunteers.jobs import finish_import
 
@@ -20,7 +21,7 @@ def import_sober_indicators(job: JobContext) -> None:
         session,
         rows,
         actor_id=user.id,
-        scope_ids=user.scope("coordinator"),
+        scope=Scope.of(user, "coordinator"),
         today=clock.today(),
         progress=job.progress,
     )

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from sqlalchemy import Integer, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from core import audit, places
+from core import audit
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.scope import Scope
 from core.transitions import advance
 from volunteers import register
 from volunteers.activity_models import Contribution, ContributionKind
@@ -150,10 +151,10 @@ def _decide(
     contribution: Contribution,
     *,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime,
 ) -> None:
-    if not places.within(session, contribution.unit_id, scope_ids):
+    if not scope.contains(session, contribution.unit_id):
         raise NotFound(N_("No such contribution."))
     # Lock order: the audit chain before the row, so that two coordinators confirming
     # overlapping batches wait for each other instead of deadlocking (found under load).
@@ -172,7 +173,7 @@ def confirm(
     *,
     contribution_id: int,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime,
     points_rule: Callable[[Contribution], int | None] | None = None,
 ) -> Contribution:
@@ -181,7 +182,7 @@ def confirm(
     ``points_rule`` gives the points per hour or event of the policy in force for it.
     """
     contribution = get_contribution(session, contribution_id)
-    _decide(session, contribution, actor_id=actor_id, scope_ids=scope_ids, now=now)
+    _decide(session, contribution, actor_id=actor_id, scope=scope, now=now)
     per = points_rule(contribution) if points_rule else None
     points = points_for(contribution.kind_ref, contribution.minutes, per)
     advance(
@@ -211,7 +212,7 @@ def reject(
     contribution_id: int,
     reason: str,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     now: dt.datetime,
 ) -> Contribution:
     """Reject a logged contribution with a written reason."""
@@ -219,7 +220,7 @@ def reject(
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
     contribution = get_contribution(session, contribution_id)
-    _decide(session, contribution, actor_id=actor_id, scope_ids=scope_ids, now=now)
+    _decide(session, contribution, actor_id=actor_id, scope=scope, now=now)
     advance(
         session,
         CONTRIBUTION,

@@ -17,6 +17,7 @@ from core import accounts, audit, places
 from core.db import utcnow
 from core.errors import N_, DomainError
 from core.iin import InvalidIIN, age_on, parse_iin
+from core.scope import Scope
 from core.spreadsheets import FORMULA_STARTS, read_rows, refuse_formulas
 from volunteers import enrolment, register
 from volunteers.models import KINDS, Application, Consent, Member, MemberStatusChange
@@ -49,7 +50,7 @@ def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
     return read_rows(content, filename, columns=COLUMNS, required=REQUIRED)
 
 
-def _check_row(session, row, units_by_kato, scope_ids, today):
+def _check_row(session, row, units_by_kato, in_scope, today):
     refuse_formulas(row, lambda key, value: key == "phone" and value.startswith("+"))
     parsed = parse_iin(row["iin"])
     if age_on(parsed, today) < enrolment.MIN_AGE:
@@ -62,7 +63,7 @@ def _check_row(session, row, units_by_kato, scope_ids, today):
     unit = units_by_kato.get(row["kato"])
     if unit is None or unit.level not in enrolment.APPLY_LEVELS:
         raise DomainError(N_("Unknown settlement KATO code %(kato)s."), kato=row["kato"][:20])
-    if not any(unit.path.startswith(p) for p in scope_ids):
+    if in_scope is not None and unit.id not in in_scope:
         raise DomainError(
             N_("The settlement %(kato)s is outside your jurisdiction."), kato=row["kato"]
         )
@@ -86,7 +87,7 @@ def import_rows(
     rows: list[dict[str, str]],
     *,
     actor_id: int,
-    scope_ids: list[int],
+    scope: Scope,
     today: dt.date,
     progress: Callable[[int, str], None] | None = None,
 ) -> ImportReport:
@@ -98,12 +99,9 @@ def import_rows(
     report = ImportReport()
     consent = enrolment.current_consent(session, today)
     units_by_kato = {u.kato: u for u in session.scalars(select(places.AdminUnit))}
-    scope_paths = [
-        p
-        for p in session.scalars(
-            select(places.AdminUnit.path).where(places.AdminUnit.id.in_(scope_ids))
-        )
-    ]
+    # The ids of every unit in the scope (None: everywhere), so each row is checked in memory.
+    covered = scope.unit_ids_covered(session)
+    in_scope = None if covered is None else set(covered)
     keys = {(r["iin"], r["kind"]) for r in rows}
     live = set()
     key_list = list(keys)
@@ -120,7 +118,7 @@ def import_rows(
     for number, row in enumerate(rows, start=2):  # row 1 is the header
         try:
             parsed, unit, issued, phone, email = _check_row(
-                session, row, units_by_kato, scope_paths, today
+                session, row, units_by_kato, in_scope, today
             )
         except (InvalidIIN, DomainError) as exc:
             report.problems.append((number, exc.message, exc.params))

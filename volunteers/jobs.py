@@ -7,6 +7,7 @@ import datetime as dt
 from core import accounts, clock, uploads
 from core.db import utcnow
 from core.jobs import JobContext
+from core.scope import Scope
 from volunteers import importing, register, shifts
 
 
@@ -40,7 +41,7 @@ def import_members(job: JobContext) -> None:
         session,
         rows,
         actor_id=user.id,
-        scope_ids=user.scope("registrar"),
+        scope=Scope.of(user, "registrar"),
         today=clock.today(),
         progress=job.progress,
     )

@@ -108,7 +108,7 @@ def inquiry_list():
         "oversight/inquiries.html",
         mine=mine,
         queue=queue,
-        answers=bool(scope),
+        answers=not scope.is_nothing,
         today=_today(),
         people=users_by_id(db.session, (i.deputy_id for i in queue)),
         page=page,
@@ -166,7 +166,7 @@ def ask_inquiry():
             object_id=object_id,
             text=form.text.data,
             deputy_id=current_user.id,
-            scope_ids=current_user.scope("deputy"),
+            scope=current_scope("deputy"),
             today=_today(),
         )
     db.session.commit()
@@ -221,7 +221,7 @@ def answer_inquiry(inquiry_id: int):
             inquiry_id=inquiry_id,
             text=form.text.data,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*ANSWERERS),
+            scope=current_scope(*ANSWERERS),
         ),
         _("The answer is recorded and the deputy is told."),
     )

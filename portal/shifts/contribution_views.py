@@ -157,7 +157,7 @@ def _decide_all(ids: list[int], form: DecideForm, scope: Scope) -> None:
                 db.session,
                 contribution_id=contribution_id,
                 actor_id=current_user.id,
-                scope_ids=list(scope.unit_ids),
+                scope=scope,
                 now=now,
                 points_rule=policy.points_rule(db.session),
             )
@@ -167,7 +167,7 @@ def _decide_all(ids: list[int], form: DecideForm, scope: Scope) -> None:
                 contribution_id=contribution_id,
                 reason=form.reason.data,
                 actor_id=current_user.id,
-                scope_ids=list(scope.unit_ids),
+                scope=scope,
                 now=now,
             )
 

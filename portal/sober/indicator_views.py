@@ -135,7 +135,7 @@ def record_indicator():
                 quarter=form.quarter.data,
                 value=form.value.data,
                 actor_id=current_user.id,
-                scope_ids=list(scope.unit_ids),
+                scope=scope,
                 today=clock.today(),
             )
         db.session.commit()

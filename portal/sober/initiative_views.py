@@ -163,7 +163,7 @@ def review_initiative(initiative_id: int):
             to_status=form.to_status.data,
             comment=form.comment.data,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*MANAGERS),
+            scope=current_scope(*MANAGERS),
         )
     db.session.commit()
     flash(_("The review has been recorded."), "success")
@@ -183,7 +183,7 @@ def comment_initiative(initiative_id: int):
             initiative_id=found.id,
             body=form.body.data,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*MANAGERS),
+            scope=current_scope(*MANAGERS),
         )
     db.session.commit()
     flash(_("The comment has been added."), "success")

@@ -146,7 +146,7 @@ def declare():
                 signatories=[(r.form.full_name.data, r.form.role.data) for r in form.signatories],
                 outlets=[(r.form.name.data, r.form.stopped_on.data) for r in form.outlets],
                 actor_id=current_user.id,
-                scope_ids=list(scope.unit_ids),
+                scope=scope,
                 today=clock.today(),
             )
         db.session.commit()
@@ -198,7 +198,7 @@ def confirm(declaration_id: int):
             db.session,
             declaration_id=found.id,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*MANAGERS),
+            scope=current_scope(*MANAGERS),
         )
     db.session.commit()
     flash(_("The status has been confirmed."), "success")
@@ -217,7 +217,7 @@ def revoke(declaration_id: int):
             declaration_id=found.id,
             reason=form.reason.data,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*MANAGERS),
+            scope=current_scope(*MANAGERS),
         )
     db.session.commit()
     flash(_("The status has been revoked."), "success")
@@ -238,7 +238,7 @@ def add_outlet(declaration_id: int):
             name=form.name.data,
             stopped_on=form.stopped_on.data,
             actor_id=current_user.id,
-            scope_ids=current_user.scope(*MANAGERS),
+            scope=current_scope(*MANAGERS),
             today=clock.today(),
         )
     db.session.commit()

@@ -30,6 +30,8 @@ def test_a_scope_is_everywhere_or_within_units_and_never_none():
         Scope.within([1]).unit_ids = (2,)
     with pytest.raises(ValueError):
         Scope(unit_ids=(1,), is_everywhere=True)  # read both ways: refused
+    with pytest.raises(TypeError):
+        bool(Scope.within([]))  # "if scope:" would read a scope of nothing as true
 
 
 def test_of_takes_the_units_of_the_users_grants_for_those_roles():

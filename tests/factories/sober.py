@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sober
 from core import accounts, places
+from core.scope import Scope
 from tests.factories.commission import Setup
 
 
@@ -29,6 +30,6 @@ def supported_initiative(session, s: Setup):
             to_status=status,
             comment="Қолдаймыз",
             actor_id=s.coordinator_id,
-            scope_ids=[s.unit_id],
+            scope=Scope.within([s.unit_id]),
         )
     return initiative

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from budget import ledger
 from budget.models import BudgetLine, LedgerEntry
 from core.errors import Conflict, DomainError, PermissionDenied
+from core.scope import Scope
 from incentives import payouts, sessions
 from incentives.models import AgendaItem, Nomination
 from tests.factories.commission import (
@@ -399,7 +400,7 @@ def test_confirming_uses_the_points_of_the_policy_in_force(app, session):
         session,
         contribution_id=logged.id,
         actor_id=registrar.id,
-        scope_ids=[s.unit_id],
+        scope=Scope.within([s.unit_id]),
         now=NOW,
         points_rule=policy.points_rule(session),
     )

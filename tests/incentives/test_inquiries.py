@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core import accounts, audit, calendar, clock
 from core.db import utcnow
 from core.notifications import Notification
+from core.scope import Scope
 from incentives import inquiries
 from incentives.inquiry_models import Inquiry
 from tests.conftest import login_as, translated, wait_for_jobs
@@ -124,7 +125,7 @@ def test_inquiry_queue_flags_overdue_and_other_records(app, session):
             object_id=int(oid),
             text="Сұрақ",
             deputy_id=deputy.id,
-            scope_ids=region,
+            scope=Scope.within(region),
             today=dt.date(2026, 1, 5),
         )
         for kind, oid in (("budget_line", s.line_id), ("maslikhat_decision", decision_id))
@@ -141,3 +142,13 @@ def test_inquiry_queue_flags_overdue_and_other_records(app, session):
     assert volunteer.get("/oversight/inquiries").status_code == 403
     dep = _client(app, "deputy@demo.kz")
     assert dep.get("/oversight/inquiries/new?object_type=member&object_id=1").status_code == 404
+
+
+def test_only_those_who_answer_see_the_queue_to_answer(app, client):
+    from tests.conftest import login_as, translated
+
+    heading = translated(app, "Inquiries to answer", "kk")
+    login_as(client, "deputy@demo.kz")  # asks, never answers
+    assert heading not in client.get("/oversight/inquiries").text
+    login_as(client, "finance@demo.kz")
+    assert heading in client.get("/oversight/inquiries").text

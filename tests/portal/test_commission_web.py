@@ -15,6 +15,7 @@ from budget.models import BudgetLine, LedgerEntry, MCIRate
 from core import accounts, audit, clock, places
 from core.db import utcnow
 from core.money import format_tiyn
+from core.scope import Scope
 from incentives import policy, sessions
 from incentives.models import (
     AgendaItem,
@@ -152,7 +153,7 @@ def _world(session, *, on_paper_members: bool = False) -> World:
             session,
             contribution_id=logged.id,
             actor_id=checker.id,
-            scope_ids=[unit.id],
+            scope=Scope.within([unit.id]),
             now=utcnow(),
         )
         ids.append(logged.id)

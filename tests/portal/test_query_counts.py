@@ -129,6 +129,7 @@ def _sober(session, count: int) -> None:
     import sober
     from core import clock, places
     from core.db import utcnow
+    from core.scope import Scope
     from demo import sober as demo_sober
 
     actor = demo_sober._coordinator(session, DEMO_PASSWORD)
@@ -146,7 +147,7 @@ def _sober(session, count: int) -> None:
             signatories=[("Ахметов Ерлан", "rural_akim")],
             outlets=[],
             actor_id=actor.id,
-            scope_ids=[region.id],
+            scope=Scope.within([region.id]),
             today=today,
         )
 
@@ -154,6 +155,7 @@ def _sober(session, count: int) -> None:
 def _inquiries(session, count: int) -> None:
     from core import accounts, clock
     from core.db import utcnow
+    from core.scope import Scope
     from incentives import inquiries
     from incentives.models import CommissionSession
 
@@ -168,7 +170,7 @@ def _inquiries(session, count: int) -> None:
             object_id=sitting,
             text="Комиссия отырысының хаттамасын түсіндіріңіз.",
             deputy_id=deputy.id,
-            scope_ids=deputy.scope("deputy"),
+            scope=Scope.of(deputy, "deputy"),
             today=clock.local_date(utcnow()),
         )
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 import sober
 from core import accounts, clock
 from core.db import utcnow
+from core.scope import Scope
 from incentives.sober_models import IndicatorValue, Initiative, SoberDeclaration
 from tests.conftest import login, login_as, translated, wait_for_jobs
 from tests.factories.volunteers import unit, user
@@ -64,12 +65,15 @@ def _declare_directly(session, kato: str, confirm: bool = True) -> SoberDeclarat
         signatories=[("Жасырын Есім Ақсақал", "elders_council")],
         outlets=[],
         actor_id=actor.id,
-        scope_ids=[region.id],
+        scope=Scope.within([region.id]),
         today=_today(),
     )
     if confirm:
         sober.confirm(
-            session, declaration_id=declaration.id, actor_id=actor.id, scope_ids=[region.id]
+            session,
+            declaration_id=declaration.id,
+            actor_id=actor.id,
+            scope=Scope.within([region.id]),
         )
     session.commit()
     return declaration
@@ -295,7 +299,7 @@ def test_public_page_without_login_shows_confirmed_settlements_only(app, client,
         session,
         rows,
         actor_id=user(session, "registrar@demo.kz").id,
-        scope_ids=[unit(session, "350000000").id],
+        scope=Scope.within([unit(session, "350000000").id]),
         today=_today(),
     )
     session.commit()

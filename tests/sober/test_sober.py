@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 import sober
 from core.audit import AuditEvent
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from core.scope import Scope
 from incentives.sober_models import (
     IndicatorValue,
     Initiative,
@@ -29,7 +30,7 @@ def _coordinator(session):
 
 
 def _scope(session):
-    return _coordinator(session).scope("coordinator")
+    return Scope.of(_coordinator(session), "coordinator")
 
 
 def _declare(session, **overrides):
@@ -46,7 +47,7 @@ def _declare(session, **overrides):
         ],
         "outlets": [("«Береке» дүкені", dt.date(2026, 2, 21))],
         "actor_id": _coordinator(session).id,
-        "scope_ids": _scope(session),
+        "scope": _scope(session),
         "today": TODAY,
     }
     values.update(overrides)
@@ -106,7 +107,7 @@ def test_declare_confirm_revoke_keeps_the_full_history(app, session):
         _declare(session)  # one live declaration per settlement
     coordinator = _coordinator(session)
     sober.confirm(
-        session, declaration_id=declaration.id, actor_id=coordinator.id, scope_ids=_scope(session)
+        session, declaration_id=declaration.id, actor_id=coordinator.id, scope=_scope(session)
     )
     with pytest.raises(DomainError, match="reason"):
         sober.revoke(
@@ -114,14 +115,14 @@ def test_declare_confirm_revoke_keeps_the_full_history(app, session):
             declaration_id=declaration.id,
             reason="  ",
             actor_id=coordinator.id,
-            scope_ids=_scope(session),
+            scope=_scope(session),
         )
     sober.revoke(
         session,
         declaration_id=declaration.id,
         reason="Дүкен қайта сата бастады",
         actor_id=coordinator.id,
-        scope_ids=_scope(session),
+        scope=_scope(session),
     )
     session.commit()
     before = _counts(session)
@@ -130,7 +131,7 @@ def test_declare_confirm_revoke_keeps_the_full_history(app, session):
             session,
             declaration_id=declaration.id,
             actor_id=coordinator.id,
-            scope_ids=_scope(session),
+            scope=_scope(session),
         )
     assert "revoked status cannot be confirmed" in caught.value.message
     session.rollback()
@@ -163,7 +164,7 @@ def test_other_district_coordinator_cannot_see_the_declaration(app, session):
             session,
             declaration_id=declaration.id,
             actor_id=_coordinator(session).id,
-            scope_ids=[unit(session, "355600000").id],
+            scope=Scope.within([unit(session, "355600000").id]),
         )
 
 
@@ -191,7 +192,7 @@ def _record(session, **overrides):
         "quarter": 4,
         "value": 3,
         "actor_id": _coordinator(session).id,
-        "scope_ids": _scope(session),
+        "scope": _scope(session),
         "today": TODAY,
     }
     values.update(overrides)
@@ -308,12 +309,12 @@ def test_import_rows_reports_bad_rows_and_is_idempotent(app, session):
         {"kato": BOTAKARA, "kind": "alcohol_crimes", "year": "x", "quarter": "3", "value": "1"},
     ]
     report = sober.import_indicator_rows(
-        session, rows, actor_id=coordinator.id, scope_ids=_scope(session), today=TODAY
+        session, rows, actor_id=coordinator.id, scope=_scope(session), today=TODAY
     )
     assert report.imported == 2 and report.duplicates == 1
     assert [n for n, _m, _p in report.problems] == [4, 5, 6, 7, 8, 9]
     again = sober.import_indicator_rows(
-        session, rows[:2], actor_id=coordinator.id, scope_ids=_scope(session), today=TODAY
+        session, rows[:2], actor_id=coordinator.id, scope=_scope(session), today=TODAY
     )
     assert again.imported == 0 and again.duplicates == 2
 
@@ -350,7 +351,7 @@ def test_initiative_submit_review_and_comment(app, session):
             to_status="supported",
             comment=None,
             actor_id=coordinator.id,
-            scope_ids=scope,
+            scope=scope,
         )
     sober.review_initiative(
         session,
@@ -358,7 +359,7 @@ def test_initiative_submit_review_and_comment(app, session):
         to_status="under_review",
         comment="Қарап жатырмыз",
         actor_id=coordinator.id,
-        scope_ids=scope,
+        scope=scope,
     )
     with pytest.raises(DomainError, match="declined"):
         sober.review_initiative(
@@ -367,14 +368,14 @@ def test_initiative_submit_review_and_comment(app, session):
             to_status="declined",
             comment="",
             actor_id=coordinator.id,
-            scope_ids=scope,
+            scope=scope,
         )
     sober.comment_initiative(
         session,
         initiative_id=initiative.id,
         body="Рақмет!",
         actor_id=initiative.submitted_by_id,
-        scope_ids=[],
+        scope=Scope.within([]),
     )
     sober.review_initiative(
         session,
@@ -382,7 +383,7 @@ def test_initiative_submit_review_and_comment(app, session):
         to_status="supported",
         comment=None,
         actor_id=coordinator.id,
-        scope_ids=scope,
+        scope=scope,
     )
     session.commit()
     session.expire_all()
@@ -400,7 +401,7 @@ def test_initiative_submit_review_and_comment(app, session):
             initiative_id=initiative.id,
             body="?",
             actor_id=user(session, "deputy@demo.kz").id,
-            scope_ids=[],
+            scope=Scope.within([]),
         )
 
 

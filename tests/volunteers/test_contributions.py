@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from core.scope import Scope
 from tests.factories.accounts import official
 from tests.factories.volunteers import TODAY, make_member, unit, user
 from volunteers import contributions
@@ -78,7 +79,7 @@ def test_four_eyes_confirm_reject_and_scope(app, session):
             session,
             contribution_id=logged.id,
             actor_id=coordinator.id,
-            scope_ids=[district.id],
+            scope=Scope.within([district.id]),
             now=NOW,
         )
     session.rollback()
@@ -87,12 +88,16 @@ def test_four_eyes_confirm_reject_and_scope(app, session):
             session,
             contribution_id=logged.id,
             actor_id=other.id,
-            scope_ids=[unit(session, "355600000").id],
+            scope=Scope.within([unit(session, "355600000").id]),
             now=NOW,
         )
     session.rollback()
     contributions.confirm(
-        session, contribution_id=logged.id, actor_id=other.id, scope_ids=[district.id], now=NOW
+        session,
+        contribution_id=logged.id,
+        actor_id=other.id,
+        scope=Scope.within([district.id]),
+        now=NOW,
     )
     session.commit()
     session.refresh(logged)
@@ -103,7 +108,7 @@ def test_four_eyes_confirm_reject_and_scope(app, session):
             contribution_id=logged.id,
             reason="жоқ",
             actor_id=other.id,
-            scope_ids=[district.id],
+            scope=Scope.within([district.id]),
             now=NOW,
         )
     session.rollback()
@@ -115,7 +120,7 @@ def test_four_eyes_confirm_reject_and_scope(app, session):
             contribution_id=second.id,
             reason=" ",
             actor_id=other.id,
-            scope_ids=[district.id],
+            scope=Scope.within([district.id]),
             now=NOW,
         )
     session.rollback()
@@ -124,7 +129,7 @@ def test_four_eyes_confirm_reject_and_scope(app, session):
         contribution_id=second.id,
         reason="Тіркеу нөмірі табылмады",
         actor_id=other.id,
-        scope_ids=[district.id],
+        scope=Scope.within([district.id]),
         now=NOW,
     )
     session.commit()
@@ -148,7 +153,7 @@ def test_member_cannot_confirm_their_own(app, session):
             session,
             contribution_id=logged.id,
             actor_id=volunteer.id,
-            scope_ids=[district.id],
+            scope=Scope.within([district.id]),
             now=NOW,
         )
 
@@ -159,7 +164,11 @@ def test_confirmed_records_are_frozen_and_corrections_supersede(app, session):
     district = unit(session, "354000000")
     original = _log(session, member)
     contributions.confirm(
-        session, contribution_id=original.id, actor_id=other.id, scope_ids=[district.id], now=NOW
+        session,
+        contribution_id=original.id,
+        actor_id=other.id,
+        scope=Scope.within([district.id]),
+        now=NOW,
     )
     session.commit()
     # The database itself refuses to change or delete a confirmed record.
@@ -185,7 +194,7 @@ def test_confirmed_records_are_frozen_and_corrections_supersede(app, session):
         session,
         contribution_id=correction.id,
         actor_id=other.id,
-        scope_ids=[district.id],
+        scope=Scope.within([district.id]),
         now=NOW,
     )
     session.commit()
@@ -228,7 +237,7 @@ def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
     decider = _second_coordinator(session)
     district = unit(session, "354000000")
     session.commit()
-    target, decider_id, scope = logged.id, decider.id, [district.id]
+    target, decider_id, scope = logged.id, decider.id, Scope.within([district.id])
     with app.app_context():
         engine = db.engine
     holder = Session(engine)
@@ -238,7 +247,7 @@ def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
     def confirm() -> None:
         with Session(engine) as s:
             contributions.confirm(
-                s, contribution_id=target, actor_id=decider_id, scope_ids=scope, now=NOW
+                s, contribution_id=target, actor_id=decider_id, scope=scope, now=NOW
             )
             s.commit()
             done.append("confirmed")

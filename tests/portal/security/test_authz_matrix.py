@@ -394,6 +394,7 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
     from core import accounts, calendar, clock, places
     from core.db import utcnow
     from core.iin import make_iin
+    from core.scope import Scope
     from incentives import inquiries, nominations, payouts, policy, sessions
     from portal import jobs
     from volunteers import contributions, enrolment, register, shifts
@@ -538,7 +539,7 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         session,
         contribution_id=contribution.id,
         actor_id=coordinator.id,
-        scope_ids=[district.id],
+        scope=Scope.within([district.id]),
         now=now,
     )
 
@@ -712,11 +713,14 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         ],
         outlets=[("ZZFOREIGN shop", today - dt.timedelta(days=190))],
         actor_id=coordinator.id,
-        scope_ids=[district.id],
+        scope=Scope.within([district.id]),
         today=today,
     )
     sober.confirm(
-        session, declaration_id=declaration.id, actor_id=coordinator.id, scope_ids=[district.id]
+        session,
+        declaration_id=declaration.id,
+        actor_id=coordinator.id,
+        scope=Scope.within([district.id]),
     )
     initiative = sober.submit_initiative(
         session,
@@ -737,7 +741,7 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
             to_status=status,
             comment="ZZFOREIGN review",
             actor_id=coordinator.id,
-            scope_ids=[district.id],
+            scope=Scope.within([district.id]),
         )
 
     # A deputy's inquiry, and runs: the deputy's report and the scheduled red flags.
@@ -747,7 +751,7 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         object_id=line.id,
         text="ZZFOREIGN question about the line",
         deputy_id=deputy.id,
-        scope_ids=[district.id],
+        scope=Scope.within([district.id]),
         today=today,
     )
     run = jobs.submit(
@@ -1125,7 +1129,7 @@ def test_matrix_catches_a_missing_jurisdiction_check(world, monkeypatch):
     """Negative control: with the jurisdiction check switched off, the same cells must fail."""
     from core import places
 
-    monkeypatch.setattr(places, "within", lambda _session, _unit_id, scope_ids: bool(scope_ids))
+    monkeypatch.setattr(places, "within", lambda _session, _unit_id, unit_ids: bool(unit_ids))
     caught = {}
     for endpoint in GUARDED_BY_SCOPE:
         needed = world.app.view_functions[endpoint]._required_roles

@@ -167,7 +167,7 @@ def _build(session) -> dict:
         object_id=ids["line"],
         text="Why is so little disbursed?",
         deputy_id=deputy.id,
-        scope_ids=deputy.scope("deputy"),
+        scope=Scope.of(deputy, "deputy"),
         today=today,
     )
     ids["inquiry"] = inquiry.id
