@@ -254,10 +254,11 @@ def member(member_id: int):
     contributions = [c for item, _s, _c in rewarded for c in backing.get(item.nomination_id, [])]
     payments = _payments_of(item.id for item, _s, _c in rewarded)
     paid = [p for found in payments.values() for p in found if p.status == "paid"]
+    covered = scope().unit_ids_covered(db.session)  # one query for all entries, not one each
     return render_template(
         "oversight/member.html",
         person=person,
-        entries=[m for m in entries if scope().contains(db.session, m.unit_id)],
+        entries=[m for m in entries if covered is None or m.unit_id in covered],
         rewarded=rewarded,
         backing=backing,
         payments=payments,
