@@ -19,7 +19,6 @@ from incentives.models import (
     PayoutTaxRate,
     RewardPolicy,
 )
-from incentives.sober_models import Initiative, SoberDeclaration
 
 SETTLED_SESSIONS = ("closed", "minutes_final")
 
@@ -84,15 +83,3 @@ def tax_rates(scope: Scope) -> Select:
     return with_units(select(PayoutTaxRate, AdminUnit), PayoutTaxRate.unit_id, scope).order_by(
         AdminUnit.path, PayoutTaxRate.form, PayoutTaxRate.effective_from.desc()
     )
-
-
-def sober_declarations(scope: Scope) -> Select:
-    """Return the sober-settlement declarations of ``scope``."""
-    return with_units(select(SoberDeclaration), SoberDeclaration.unit_id, scope)
-
-
-def initiatives(scope: Scope, submitted_by_id: int) -> Select:
-    """Return the initiatives of ``scope`` and those ``submitted_by_id`` submitted anywhere."""
-    mine = Initiative.submitted_by_id == submitted_by_id
-    stmt = select(Initiative).join(AdminUnit, Initiative.unit_id == AdminUnit.id)
-    return stmt.where(mine | scope.clause(AdminUnit.id))

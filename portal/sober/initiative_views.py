@@ -13,7 +13,6 @@ from core import clock
 from core.db import utcnow
 from core.errors import DomainError
 from core.scope import Scope
-from incentives import queries as reward_queries
 from incentives.sober_models import PROPOSER_ROLES, Initiative
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
@@ -22,6 +21,7 @@ from portal.security import SIGNED_IN, allow, current_scope, get_in_scope, holds
 from portal.sober.blueprint import bp
 from portal.sober.forms import CommentForm, InitiativeForm, ReviewForm
 from portal.sober.roles import MANAGERS, READERS, settlement_choices
+from sober import queries as sober_queries
 
 # ---- initiatives -------------------------------------------------------------------------------
 
@@ -39,7 +39,7 @@ def _visible_initiative(initiative_id: int) -> Initiative:
 @allow(SIGNED_IN)
 def initiatives():
     scope = current_scope(*READERS)
-    query = reward_queries.initiatives(scope, current_user.id)
+    query = sober_queries.initiatives(scope, current_user.id)
     status = request.args.get("status")
     if status in INITIATIVE_STATUS_LABELS:
         query = query.where(Initiative.status == status)

@@ -13,7 +13,6 @@ from wtforms import SelectChoice
 
 import sober
 from core import audit, clock, places, uploads
-from incentives import queries as reward_queries
 from incentives.sober_models import DECLARATION_STATUSES, SIGNATORY_ROLES, SoberDeclaration
 from portal import charts
 from portal.errors import on_refusal
@@ -30,6 +29,7 @@ from portal.security import PUBLIC, allow, current_scope, get_in_scope, holds
 from portal.sober.blueprint import bp
 from portal.sober.forms import DeclarationForm, OutletForm, RevokeForm
 from portal.sober.roles import MANAGERS, READERS, settlement_choices
+from sober import queries as sober_queries
 
 
 # App-wide: the commission's nominate view answers with the initiative page.
@@ -76,7 +76,7 @@ def public_page():
 @allow(*READERS)
 def registry():
     args = request.args
-    declarations = reward_queries.sober_declarations(current_scope(*READERS))
+    declarations = sober_queries.sober_declarations(current_scope(*READERS))
     query = declarations
     status = args.get("status")
     if status in DECLARATION_STATUSES:
