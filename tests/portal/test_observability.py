@@ -35,3 +35,23 @@ def test_an_odd_request_id_is_replaced(app, client, caplog):
     generated = response.headers["X-Request-ID"]
     assert generated != "<script>" and len(generated) == 32
     assert _lines(caplog)[-1]["user_id"] is None
+
+
+def test_the_log_names_only_a_user_the_request_verified(app, client, session, caplog):
+    """A committing POST names its user (without reloading it); an ended session names nobody."""
+    from sqlalchemy import text
+
+    caplog.set_level(logging.INFO, logger="portal.access")
+    login(client, "volunteer@demo.kz")
+    client.post("/language", data={"lang": "ru"})
+    assert _lines(caplog)[-1]["user_id"] > 0
+    # Signed out everywhere (a password change elsewhere): the cookie still carries the id.
+    session.execute(
+        text("UPDATE user_account SET session_epoch = session_epoch + 1 WHERE email = :e"),
+        {"e": "volunteer@demo.kz"},
+    )
+    session.commit()
+    client.get("/healthz")  # a request that never asks for its user
+    assert _lines(caplog)[-1]["user_id"] is None
+    client.get("/")
+    assert _lines(caplog)[-1]["user_id"] is None
