@@ -16,11 +16,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, DomainError, NotFound
 from core.places import AdminUnit
+from core.sealing import Sealed, blind_index
 
 ROLES = (
     "volunteer",
@@ -48,7 +49,9 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # Sealed at rest; sign-in and uniqueness use ``phone_index`` (core.sealing).
+    phone: Mapped[str | None] = mapped_column(Sealed("phone", 120))
+    phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     preferred_language: Mapped[str] = mapped_column(String(2), default="kk")
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
@@ -58,6 +61,8 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when retention erased the account of a citizen whose records were all erased.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
     grants: Mapped[list[RoleGrant]] = relationship(
@@ -75,6 +80,12 @@ class User(Base):
     @property
     def is_authenticated(self) -> bool:
         return bool(self.is_active)
+
+    @validates("phone")
+    def _index_phone(self, _key, value):
+        # The phone arrives normalised (+7XXXXXXXXXX), as sign-in looks it up.
+        self.phone_index = blind_index(value, "phone")
+        return value
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_epoch}"
@@ -155,6 +166,29 @@ def normalize_phone(raw: str | None) -> str | None:
     return value
 
 
+def phone_index_of(raw: str | None) -> str | None:
+    """Return the blind index of a phone typed in any spelling, or None when it is none."""
+    try:
+        return blind_index(normalize_phone(raw), "phone")
+    except DomainError:
+        return None
+
+
+def login_key(raw: str | None) -> str:
+    """Return the one spelling of a login that sign-in would resolve to the same account.
+
+    A phone in any accepted spelling (``+7 (701) 123-45-67``, ``87011234567``) becomes
+    ``+77011234567``; anything else is taken as an e-mail, case-blind. Counters of failed
+    sign-ins key on this, so that respelling a phone number does not start a new count.
+    """
+    text = (raw or "").strip()
+    try:
+        phone = normalize_phone(text)
+    except DomainError:
+        phone = None
+    return phone or text.lower()[:254]
+
+
 # ---- lookups --------------------------------------------------------------------------------
 
 
@@ -171,7 +205,12 @@ def find_by_login(session: Session, login: str) -> User | None:
     except DomainError:
         pass
     return session.scalar(
-        select(User).where(or_(User.email.in_(candidates), User.phone.in_(candidates)))
+        select(User).where(
+            or_(
+                User.email.in_(candidates),
+                User.phone_index.in_([blind_index(c, "phone") for c in candidates]),
+            )
+        )
     )
 
 

@@ -18,6 +18,7 @@ from core.account_models import (
     User,
     find_by_login,
     get_user,
+    login_key,
     normalize_email,
     normalize_phone,
     users_by_id,
@@ -26,6 +27,7 @@ from core.authentication import (
     AuthenticationFailed,
     authenticate,
     reauthenticate,
+    record_login,
     record_logout,
 )
 from core.db import utcnow
@@ -41,6 +43,7 @@ from core.passwords import (
 )
 from core.places import AdminUnit
 from core.scope import Scope
+from core.sealing import blind_index
 
 __all__ = [
     "LANGUAGES",
@@ -63,9 +66,11 @@ __all__ = [
     "grant_role",
     "hash_password",
     "holds",
+    "login_key",
     "normalize_email",
     "normalize_phone",
     "reauthenticate",
+    "record_login",
     "record_logout",
     "require_admin_over",
     "require_administers",
@@ -170,7 +175,7 @@ def _refuse_login_clash(
     if email:
         conditions.append(User.email == email)
     if phone:
-        conditions.append(User.phone == phone)
+        conditions.append(User.phone_index == blind_index(phone, "phone"))
     query = select(User.id).where(or_(*conditions))
     if exclude_id is not None:
         query = query.where(User.id != exclude_id)
@@ -189,10 +194,17 @@ def create_user(
     full_name: str,
     preferred_language: str,
     unit_id: int,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     actor_id: int | None,
 ) -> User:
-    """Create an account in ``unit_id``; an acting admin must administer that unit."""
+    """Create an account in ``unit_id``; an acting admin must administer that unit.
+
+    Give ``password``, or ``password_hash`` for a password checked against the policy and
+    hashed earlier (a self sign-up that waited for its e-mail code, ``core.signups``).
+    """
+    if (password is None) == (password_hash is None):
+        raise ValueError("give exactly one of password and password_hash")
     if actor_id is not None:
         require_admin_over(session, actor_id, unit_id)
     if session.get(AdminUnit, unit_id) is None:
@@ -205,7 +217,9 @@ def create_user(
         raise DomainError(N_("Enter the full name."))
     if preferred_language not in LANGUAGES:
         preferred_language = "kk"
-    check_password_policy(password)
+    if password is not None:
+        check_password_policy(password)
+        password_hash = hash_password(password)
     _refuse_login_clash(session, email, phone, exclude_id=None)
     user = User(
         email=email,
@@ -213,7 +227,7 @@ def create_user(
         full_name=full_name,
         preferred_language=preferred_language,
         unit_id=unit_id,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         is_active=True,
         session_epoch=0,
     )

@@ -21,6 +21,8 @@ def authenticate(session: Session, *, login: str, password: str, ip: str | None)
     """Return the active user with this login and password, or raise AuthenticationFailed.
 
     Every outcome is audited; the caller commits even on failure so the attempt is kept.
+    For an account with a second factor the password step is ``auth.password_ok``; the
+    sign-in itself (``auth.login``) is recorded once the code is given.
     """
     user = find_by_login(session, login)
     ok = verify_password(user.password_hash if user else dummy_hash(), password)
@@ -37,16 +39,39 @@ def authenticate(session: Session, *, login: str, password: str, ip: str | None)
         raise AuthenticationFailed(N_("Wrong login or password, or the account is not active."))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    if _has_second_factor(session, user.id):
+        # Not signed in yet: the sign-in is recorded after the code (``record_login``).
+        audit.record(
+            session,
+            action="auth.password_ok",
+            object_type="user",
+            object_id=user.id,
+            actor_id=user.id,
+            payload={"ip": ip or ""},
+        )
+    else:
+        record_login(session, user_id=user.id, ip=ip)
+    return user
+
+
+def _has_second_factor(session: Session, user_id: int) -> bool:
+    # Imported here: core.mfa builds on core.accounts, which re-exports this module.
+    from core.mfa import factor_of
+
+    return factor_of(session, user_id) is not None
+
+
+def record_login(session: Session, *, user_id: int, ip: str | None) -> None:
+    """Record a completed sign-in: after the password, or after the code when one is owed."""
+    get_user(session, user_id).last_login_at = utcnow()
     audit.record(
         session,
         action="auth.login",
         object_type="user",
-        object_id=user.id,
-        actor_id=user.id,
+        object_id=user_id,
+        actor_id=user_id,
         payload={"ip": ip or ""},
     )
-    return user
 
 
 def reauthenticate(session: Session, *, user_id: int, password: str, ip: str | None) -> None:

@@ -16,6 +16,7 @@ from core import audit
 from core.accounts import User, get_user, require_administers
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, Conflict, DomainError
+from core.sealing import Sealed
 
 # Officials who decide on people and money must sign in with a second factor (issue 9).
 MFA_ROLES = frozenset({"registrar", "secretary", "member", "chair", "finance", "admin"})
@@ -38,7 +39,7 @@ class TotpFactor(Base):
     __tablename__ = "totp_factor"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[str] = mapped_column(Sealed("totp", 140))
     enabled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_step: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -130,7 +131,8 @@ def verify(session: Session, *, user_id: int, code: str, ip: str | None) -> str:
     """Check a second factor; return ``"totp"`` or ``"recovery"``, or raise SecondFactorFailed.
 
     A TOTP code is accepted once: its step must be later than the last one used. A recovery
-    code is used up. Every outcome is audited; the caller commits even on failure.
+    code is used up. Every outcome is audited (a success as ``auth.second_factor``); the
+    caller commits even on failure.
     """
     factor = session.get(TotpFactor, user_id, with_for_update=True)
     kind = None
@@ -162,6 +164,14 @@ def verify(session: Session, *, user_id: int, code: str, ip: str | None) -> str:
             payload={"ip": ip or ""},
         )
         raise SecondFactorFailed(N_("The code is wrong or has expired. Enter the current code."))
+    audit.record(
+        session,
+        action="auth.second_factor",
+        object_type="user",
+        object_id=user_id,
+        actor_id=user_id,
+        payload={"kind": kind, "ip": ip or ""},
+    )
     if kind == "recovery":
         audit.record(
             session,

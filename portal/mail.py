@@ -28,6 +28,8 @@ def render(note: Notification) -> tuple[str, str]:
                 "Details: %(link)s", link=url_for("volunteers.cabinet", _external=True)
             )
             return subject, body
+        if note.kind in SIGNUP_MESSAGES:
+            return _signup_message(note.kind, params)
         if note.kind in SHIFT_MESSAGES:
             return _shift_message(note.kind, params)
         if note.kind == "nomination.outcome":
@@ -49,6 +51,27 @@ def render(note: Notification) -> tuple[str, str]:
 
 
 SHIFT_MESSAGES = ("shift.changed", "shift.cancelled", "shift.reminder")
+SIGNUP_MESSAGES = ("signup.code", "signup.existing")
+
+
+def _signup_message(kind: str, params: dict) -> tuple[str, str]:
+    if kind == "signup.code":
+        subject = gettext("Your sign-up code")
+        body = gettext(
+            "Your one-time code is %(code)s. Enter it on the sign-up page within %(minutes)s"
+            " minutes. If you did not sign up, ignore this message.",
+            code=params["code"],
+            minutes=params["minutes"],
+        )
+        return subject, body
+    subject = gettext("Someone tried to sign up with your address")
+    body = gettext(
+        "Someone tried to create an account with your e-mail address or phone number. You"
+        " already have an account, so none was created: sign in instead: %(link)s. If it was"
+        " not you, you need not do anything.",
+        link=url_for("auth.login", _external=True),
+    )
+    return subject, body
 
 
 def _shift_message(kind: str, params: dict) -> tuple[str, str]:

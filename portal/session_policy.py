@@ -76,14 +76,21 @@ def reconfirm(password: str, code: str | None) -> None:
     """Check the password again, and the code when a factor is enrolled; then mark fresh.
 
     The one way a session becomes fresh after sign-in (``auth.confirm`` and the reveal of
-    personal data alike). Raises ``DomainError`` (``mfa.SecondFactorFailed`` for the code);
-    the caller commits, so that the audited failure stays.
+    personal data alike); a code given here counts as this session's second factor. Raises
+    ``DomainError`` (``mfa.SecondFactorFailed`` for the code); the caller commits, so that
+    the audited failure stays.
     """
     ip = request.remote_addr
     accounts.reauthenticate(db.session, user_id=current_user.id, password=password, ip=ip)
     if needs_code():
         mfa.verify(db.session, user_id=current_user.id, code=code or "", ip=ip)
+        session["mfa"] = True
     mark_fresh()
+
+
+def second_factor_given() -> bool:
+    """Tell whether this session gave a second factor (or the demo waiver covers the user)."""
+    return bool(session.get("mfa")) or mfa_waived(current_user)
 
 
 def fresh_required(view):

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import accounts, mfa
-from portal import session_policy
+from portal import session_policy, throttle
 from portal.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
@@ -58,6 +58,7 @@ def login():
             session["mfa_pending"] = [user.id, user.session_epoch, time.time(), target]
             return redirect(url_for("auth.mfa_verify"))
         session_policy.start(user, second_factor=False)
+        throttle.trust_device(user.id)
         flash(_("Welcome, %(name)s.", name=user.full_name), "success")
         return redirect(target)
     status = 400 if form.errors else 200
@@ -94,8 +95,11 @@ def mfa_verify():
             form.code.errors.append(translate_error(exc))
             return render_template("auth/code.html", form=form), 401
         target = session["mfa_pending"][3]
+        # The sign-in is complete only now: recorded after the second factor's own event.
+        accounts.record_login(db.session, user_id=user.id, ip=request.remote_addr)
         db.session.commit()
         session_policy.start(user, second_factor=True)
+        throttle.trust_device(user.id)
         flash(_("Welcome, %(name)s.", name=user.full_name), "success")
         if kind == "recovery":
             flash(

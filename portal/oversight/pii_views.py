@@ -1,4 +1,4 @@
-"""The reveal of a masked IIN or IBAN: password again, a reason, an audit event, one view."""
+"""The reveal of a masked IIN or IBAN: a second factor, password again, a reason, one view."""
 
 from __future__ import annotations
 
@@ -92,11 +92,16 @@ def _target(object_type: str, object_id: int, field: str) -> str:
     return back
 
 
+def _confirmed() -> bool:
+    """Tell whether this session may reveal without entering the password (and code) again."""
+    return session_policy.is_fresh() and session_policy.second_factor_given()
+
+
 def _page(form, object_type, object_id, field, back, status=200):
     return render_template(
         "oversight/reveal.html",
         form=form,
-        fresh=session_policy.is_fresh(),
+        fresh=_confirmed(),
         needs_code=session_policy.needs_code(),
         field_label=FIELD_LABELS[field],
         back=back,
@@ -109,7 +114,7 @@ def _page(form, object_type, object_id, field, back, status=200):
 def _hidden_fields(form: RevealForm) -> list:
     """Return the fields the page does not show: their errors came with no message (S13)."""
     shown = {"reason"}
-    if not session_policy.is_fresh():
+    if not _confirmed():
         shown |= {"password", "code"} if session_policy.needs_code() else {"password"}
     return [f for f in form if f.name not in shown]
 
@@ -118,13 +123,17 @@ def _hidden_fields(form: RevealForm) -> list:
 @allow(*REVEALERS)
 def reveal(object_type: str, object_id: int, field: str):
     back = _target(object_type, object_id, field)
+    if not session_policy.second_factor_given() and not session_policy.needs_code():
+        # Every role that may see a full IIN or IBAN needs a second factor, coordinators too.
+        flash(_("To see personal data in full, set up two-factor sign-in first."), "warning")
+        return redirect(url_for("auth.mfa_setup"))
     form = RevealForm()
     if request.method == "GET":
         return _page(form, object_type, object_id, field, back)
     if not form.validate_on_submit():
         flash_form_errors(_hidden_fields(form))
         return _page(form, object_type, object_id, field, back, 400)
-    if not session_policy.is_fresh():
+    if not _confirmed():
         with on_refusal(
             lambda status: _page(form, object_type, object_id, field, back, status),
             keep_writes=True,
@@ -138,7 +147,7 @@ def reveal(object_type: str, object_id: int, field: str):
         actor_id=current_user.id,
         payload={"field": field, "reason": form.reason.data.strip()},
     )
-    db.session.commit()
     pii.grant(object_type, object_id, field)
+    db.session.commit()
     flash(_("Shown in full on this page view only; the reveal is recorded."), "warning")
     return redirect(back)

@@ -22,7 +22,14 @@ from portal.labels import KIND_LABELS
 
 class SignupForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    email = EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(_l("Enter your e-mail address: the one-time code is sent there.")),
+            Length(max=254),
+        ],
+        description=_l("A one-time code is sent there to confirm it is yours."),
+    )
     phone = StringField(
         _l("Phone"),
         validators=[Optional(), Length(max=24)],
@@ -38,6 +45,14 @@ class SignupForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class SignupCodeForm(FlaskForm):
+    code = StringField(
+        _l("Code from the message"),
+        validators=[DataRequired(), Length(max=16)],
+        description=_l("6 digits."),
     )
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import accounts, clock, places
+from core import clock, places, signups
 from core.scope import Scope
-from portal import session_policy
+from portal import session_policy, throttle
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.security import PUBLIC, SIGNED_IN, allow, current_scope
 from portal.volunteers.blueprint import bp
-from portal.volunteers.forms import ApplicationForm, SignupForm
+from portal.volunteers.forms import ApplicationForm, SignupCodeForm, SignupForm
 from portal.volunteers.roles import patrol_choices
 from volunteers import enrolment
 from volunteers.models import Application, Member
@@ -38,8 +38,10 @@ def signup():
     form = SignupForm()
     form.unit_id.choices = _home_units()
     if form.validate_on_submit():
+        # The same answer whether or not the address has an account (no enumeration):
+        # a code to a new address, a warning to the owner of a known one (core.signups).
         with on_refusal("volunteers/signup.html", form=form):
-            user = accounts.create_user(
+            token = signups.begin_signup(
                 db.session,
                 email=form.email.data,
                 phone=form.phone.data,
@@ -47,13 +49,42 @@ def signup():
                 preferred_language=form.preferred_language.data,
                 unit_id=form.unit_id.data,
                 password=form.password.data,
-                actor_id=None,
             )
         db.session.commit()
+        session["signup"] = token
+        return redirect(url_for("volunteers.signup_code"))
+    return render_template("volunteers/signup.html", form=form), 400 if form.errors else 200
+
+
+def _signup_code_page(form: SignupCodeForm, email: str, status: int = 200):
+    return render_template(
+        "volunteers/signup_code.html", form=form, email=email, minutes=signups.CODE_MINUTES
+    ), status
+
+
+@bp.route("/signup/code", methods=["GET", "POST"])
+@allow(PUBLIC)
+def signup_code():
+    token = session.get("signup")
+    email = signups.pending_email(db.session, token) if isinstance(token, str) else None
+    if email is None:
+        session.pop("signup", None)
+        flash(_("The sign-up code has expired. Fill in the form again."), "info")
+        return redirect(url_for("volunteers.signup"))
+    form = SignupCodeForm()
+    if form.validate_on_submit():
+        with on_refusal(lambda status: _signup_code_page(form, email, status), field=form.code):
+            try:
+                user = signups.complete_signup(db.session, token=token, code=form.code.data)
+            except signups.CodeRefused:
+                db.session.commit()  # the wrong attempt stays counted
+                raise
+        db.session.commit()
         session_policy.start(user, second_factor=False)
+        throttle.trust_device(user.id)
         flash(_("Your account has been created. Now fill in the application."), "success")
         return redirect(url_for("volunteers.apply"))
-    return render_template("volunteers/signup.html", form=form), 400 if form.errors else 200
+    return _signup_code_page(form, email, 400 if form.errors else 200)
 
 
 def _application_form_page(form, walk_in: bool, status: int = 200):

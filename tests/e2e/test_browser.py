@@ -15,11 +15,30 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def live_url(sqlite_template, tmp_path):
+def live_db(sqlite_template, tmp_path):
     db = tmp_path / "e2e.sqlite3"
     shutil.copy(sqlite_template, db)
-    with serving(f"sqlite:///{db}") as url:
+    return db
+
+
+@pytest.fixture
+def live_url(live_db):
+    with serving(f"sqlite:///{live_db}") as url:
         yield url
+
+
+def _sent_code(db: Path, email: str) -> str:
+    """Read the sign-up code the portal wrote to ``email`` (the mailbox of this test)."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT params FROM notification WHERE email = ? AND kind = 'signup.code'"
+            " ORDER BY id DESC LIMIT 1",
+            (email,),
+        ).fetchone()
+    return json.loads(row[0])["code"]
 
 
 def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
@@ -77,7 +96,7 @@ def _press(page, name):
     page.wait_for_load_state()
 
 
-def test_apply_vet_register_print_verify_and_suspend(live_url, browser):
+def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser):
     from core.iin import make_iin
 
     iin = make_iin(__import__("datetime").date(1991, 4, 2), "female", 4321)
@@ -90,6 +109,9 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, browser):
     _choose_unit(citizen, "354030100")
     citizen.locator("#password").fill("a long enough passphrase")
     citizen.locator("#confirm").fill("a long enough passphrase")
+    citizen.locator("main form button[type=submit]").click()
+    citizen.wait_for_url(f"{live_url}/signup/code")
+    citizen.locator("#code").fill(_sent_code(live_db, "madina@example.kz"))
     citizen.locator("main form button[type=submit]").click()
     citizen.wait_for_url(f"{live_url}/apply")
     citizen.locator("input[name=kind][value=patrol_member]").check()

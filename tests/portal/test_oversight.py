@@ -246,9 +246,12 @@ def test_audit_browser_filters_and_bad_filters(app, session):
     assert translated(
         app, "The start date is after the end date; the dates were ignored.", "kk"
     ) in (deputy.get("/oversight/audit?from=2026-10-20&to=2026-01-01").text)
+    # An unknown e-mail answers like a known one with no events: the filter does not tell
+    # whether an address is registered (issue 17, finding 5).
     unknown = deputy.get("/oversight/audit?actor=nobody@nowhere.kz")
-    assert unknown.status_code == 400
-    assert "nobody@nowhere.kz" in unknown.text
+    assert unknown.status_code == 200 and '<tr class="event">' not in unknown.text
+    unknown_id = deputy.get("/oversight/audit?actor=99999999")
+    assert unknown_id.status_code == 400 and "99999999" in unknown_id.text
 
     started = deputy.post("/oversight/audit/verify")
     assert started.status_code == 302 and "/jobs/" in started.headers["Location"]

@@ -35,16 +35,20 @@ def test_public_endpoints_are_the_expected_few(app):
         "public.set_language",
         "sober.public_page",
         "volunteers.signup",
+        "volunteers.signup_code",
         "volunteers.verify",
     ]
 
 
 def test_security_headers_and_cookie_flags(app, client):
     response = login(client, "admin@demo.kz")
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-session=")
+    cookies = response.headers.getlist("Set-Cookie")
+    cookie = next(c for c in cookies if c.startswith("__Host-session="))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Domain" not in cookie
+    # The sign-in also marks the browser as the account's device (throttling, issue 17).
+    device = next(c for c in cookies if c.startswith("__Host-device="))
+    assert "Secure" in device and "HttpOnly" in device and "Domain" not in device
     for url in ("/", "/login", "/admin/users", "/nope"):
         headers = client.get(url).headers
         csp = headers["Content-Security-Policy"]

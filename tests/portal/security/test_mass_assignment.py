@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import close_app, login, make_app, wait_for_jobs
+from tests.portal.security.signin_steps import sign_up
 from tests.portal.security.world import PLAIN_LOGIN, clone_world, table_counts
 
 V, C, R = "volunteer@demo.kz", "coordinator@demo.kz", "registrar@demo.kz"
@@ -680,7 +681,7 @@ def test_new_accounts_get_no_roles_from_the_form(w):
     assert created["session_epoch"] == 0 and _grants(w, created["id"]) == []
 
     data = {**data, "email": f"citizen-{suffix}@demo.kz", "confirm": data["password"]}
-    assert w.client(None).post("/signup", data=data).status_code == 302
+    assert sign_up(w.app, w.client(None), data).status_code == 302
     citizen = w.last(User)
     assert citizen["email"] == data["email"] and citizen["is_active"] is True
     assert _grants(w, citizen["id"]) == []
