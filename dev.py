@@ -10,6 +10,7 @@ python3 dev.py i18n    extract messages and update the kk/ru/en catalogs, then c
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
@@ -45,12 +46,51 @@ def flask(*args: str) -> None:
     sh(str(BIN / "flask"), "--app", "wsgi", *args)
 
 
+def is_loopback(host: str) -> bool:
+    """Tell whether ``host`` is this machine only (browsers keep Secure cookies over its http)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def cookie_setting(host: str, environ: dict) -> tuple[dict, str | None]:
+    """Return the environment to add for serving the demo on ``host``, and a line to print.
+
+    A browser drops the ``__Host-`` Secure session cookie over plain http to another machine,
+    and sign-in silently fails; so the demo served there uses cookies that are not Secure (every
+    page then says the connection is not secure). An explicit PORTAL_SECURE_COOKIES is kept.
+    """
+    if is_loopback(host):
+        return {}, None
+    explicit = environ.get("PORTAL_SECURE_COOKIES")
+    if explicit is None:
+        return {"PORTAL_SECURE_COOKIES": "0"}, (
+            f"HOST={host} serves other machines over plain HTTP: the demo uses cookies that are "
+            "not Secure and every page says so; for real use put HTTPS in front and set "
+            "PORTAL_SECURE_COOKIES=1."
+        )
+    if explicit.strip().lower() in ("1", "true", "yes", "on"):
+        return {}, (
+            f"PORTAL_SECURE_COOKIES is on: browsers sign in to http://{host} only through "
+            "HTTPS in front of it; for a demo over plain HTTP set PORTAL_SECURE_COOKIES=0."
+        )
+    return {}, None
+
+
 def run() -> None:
     install()
     # The demo only: its accounts sign in without a second factor; every page says so.
     os.environ["PORTAL_DEMO_MFA_WAIVER"] = "1"
-    flask("demo")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "5000")
+    extra, line = cookie_setting(host, dict(os.environ))
+    os.environ.update(extra)
+    flask("demo")
+    if line:
+        print(f"\n{line}", flush=True)
     print(f"\nThe portal is at http://{host}:{port}/  (stop it with Ctrl+C)\n", flush=True)
     flask("serve", "--host", host, "--port", port)
 
@@ -75,7 +115,12 @@ path = 'portal/translations/en/LC_MESSAGES/messages.po'
 with open(path, 'rb') as fh:
     catalog = read_po(fh, locale='en')
 for message in catalog:
-    if message.id and not message.string:
+    if not message.id:
+        continue
+    if isinstance(message.id, (tuple, list)):  # plural: singular, then plural for the rest
+        if not all(message.string):
+            message.string = tuple(message.id)
+    elif not message.string:
         message.string = message.id
 with open(path, 'wb') as fh:
     write_po(fh, catalog, sort_output=True, width=100)

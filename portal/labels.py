@@ -41,6 +41,9 @@ AUDIT_ACTION_LABELS = {
     "auth.reauth": _l("Password confirmed again"),
     "auth.reauth_failed": _l("Wrong password on confirmation"),
     "auth.mfa_failed": _l("Wrong two-factor code"),
+    "auth.password_ok": _l("Password accepted, code awaited"),
+    "auth.second_factor": _l("Two-factor code accepted"),
+    "signup.start": _l("Sign-up started"),
     "mfa.enable": _l("Two-factor sign-in set up"),
     "mfa.reset": _l("Two-factor sign-in reset"),
     "mfa.recovery_used": _l("Recovery code used"),
@@ -391,3 +394,14 @@ WORKFLOW_STATE_LABELS = {
     "sober_declaration": DECLARATION_STATUS_LABELS,
     "sober_initiative": INITIATIVE_STATUS_LABELS,
 }
+
+# Retention of personal data (volunteers.retention, volunteers.erasure).
+JOB_KIND_LABELS["retention.apply"] = _l("Retention of personal data")
+AUDIT_ACTION_LABELS.update(
+    {
+        "retention.rule_update": _l("Retention rule changed"),
+        "application.erase": _l("Personal data of an application erased"),
+        "member.erase": _l("Personal data of a register entry erased"),
+        "user.erase": _l("Account erased"),
+    }
+)

@@ -98,6 +98,7 @@ MENUS = (
             ("admin.audit_chain", _l("Audit chain"), {"admin"}),
             ("admin.calendar_days", _l("Calendar"), {"admin"}),
             ("admin.register_settings", _l("Register settings"), {"admin"}),
+            ("admin.retention_rules", _l("Retention of personal data"), {"admin"}),
             ("admin.contribution_kinds", _l("Contribution kinds"), {"admin"}),
             ("finance.mci", _l("MCI"), {"admin"}),
             ("admin.outbox", _l("Outbox"), {"admin"}),

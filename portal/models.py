@@ -9,6 +9,8 @@ from core import (  # noqa: F401
     mfa,
     notifications,
     places,
+    reveals,
+    signups,
     uploads,
 )
 from incentives import (
@@ -16,5 +18,8 @@ from incentives import (
     sober_models,  # noqa: F401
 )
 from incentives import models as incentive_models  # noqa: F401
-from volunteers import activity_models  # noqa: F401
+from volunteers import (
+    activity_models,  # noqa: F401
+    retention,  # noqa: F401
+)
 from volunteers import models as volunteer_models  # noqa: F401

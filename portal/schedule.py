@@ -43,6 +43,8 @@ PERIODIC = (
     Periodic("budget.reconcile", hour=2),
     Periodic("audit.verify", hour=3),
     Periodic("oversight.flags", hour=4),
+    # Personal data whose retention ended (volunteers.erasure), after the night's checks.
+    Periodic("retention.apply", hour=5),
     Periodic("shifts.remind", hour=18),
     Periodic("shifts.close", hour=None),
 )

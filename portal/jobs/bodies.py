@@ -18,6 +18,7 @@ from portal.labels import EXPORT_CODE_LABELS, EXPORT_DATASET_LABELS
 from portal.oversight.report_book import render_xlsx
 from sober import jobs as sober_jobs
 from volunteers import jobs as volunteer_jobs
+from volunteers import retention_jobs
 
 
 @contextlib.contextmanager
@@ -51,6 +52,7 @@ register("members.expire", volunteer_jobs.expire_members, timeout=600)
 register("budget.reconcile", incentive_jobs.reconcile_budget, timeout=1800)
 register("shifts.close", volunteer_jobs.close_shifts, timeout=600)
 register("shifts.remind", volunteer_jobs.remind_shifts, timeout=600)
+register("retention.apply", retention_jobs.apply_retention, timeout=3600)
 register("sober.indicators_import", sober_jobs.import_sober_indicators, timeout=3600)
 register("oversight.flags", incentive_jobs.compute_flags, timeout=3600)
 register(

@@ -114,6 +114,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "admin.calendar_days": [page()],
     "admin.contribution_kinds": [page()],
     "admin.deactivate": [obj(user_id=USER)],
+    "admin.edit_retention_rule": [reference(kind="member_expired")],
     "admin.edit_user": [obj(user_id=USER)],
     "admin.grant": [obj(user_id=USER)],
     "admin.new_user": [page()],
@@ -122,8 +123,10 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "admin.register_settings": [page()],
     "admin.remove_calendar_day": [reference(day=CALENDAR_DAY)],
     "admin.reset_mfa": [obj(user_id=USER)],
+    "admin.retention_rules": [page()],
     "admin.retry_run": [obj(run_id=FAILED_RUN)],
     "admin.revoke": [obj(grant_id=GRANT)],
+    "admin.run_retention": [page()],
     "admin.user": [obj(user_id=USER)],
     "admin.users": [page()],
     "admin.verify_audit": [page()],
@@ -277,6 +280,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "volunteers.refuse": [obj(application_id=APPLICATION)],
     "volunteers.register_applicant": [obj(application_id=APPLICATION)],
     "volunteers.signup": [page()],
+    "volunteers.signup_code": [page()],
     "volunteers.take_check": [obj(application_id=APPLICATION)],
     "volunteers.unit": [page(), obj(patrol_unit_id=PATROL)],
     "volunteers.units": [page()],
@@ -320,6 +324,7 @@ WRITES_LAST = {
     "admin.retry_run",  # the national admin queues the failed foreign run again
     "admin.remove_calendar_day",  # the admins remove a day of the national calendar
     "admin.verify_audit",  # new job runs
+    "admin.run_retention",  # new job runs (nothing of the world is past its retention)
     "oversight.verify_audit",
     "finance.reconcile",
 }
