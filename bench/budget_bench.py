@@ -24,6 +24,9 @@ from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
+os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
+os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
 os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
 
 from budget import appropriations, ledger

@@ -68,6 +68,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 # The app and bench/load.py of this tree, whatever the environment's install points at.
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+# Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
+os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
+os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
 
 import load  # noqa: E402  (bench/load.py: run_demo, PASSWORD, DEMO_IBAN, LIVE_COMMITMENTS)
 

@@ -19,6 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
+os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
+os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # A valid Kazakh IBAN (check digits computed) for the demo payout paid during the crash.
 IBAN = "KZ86125KZT5004100100"

@@ -84,6 +84,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
+# Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
+os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
+os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from core import clock
 from core.errors import N_, DomainError
 
 _DIGITS = frozenset("0123456789")
@@ -12,6 +13,8 @@ _WEIGHTS_1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 # The 7th digit encodes century and sex: odd is male, even is female.
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000}
+# Nobody alive is older than this: an IIN saying so is a typing error (a wrong century digit).
+MAX_AGE_YEARS = 120
 
 
 class InvalidIIN(DomainError):
@@ -46,8 +49,12 @@ def checksum_digit(first11: str) -> int | None:
     return None
 
 
-def parse_iin(text: str) -> IIN:
-    """Return the IIN in ``text``, or raise InvalidIIN saying what is wrong with it."""
+def parse_iin(text: str, *, today: datetime.date | None = None) -> IIN:
+    """Return the IIN in ``text``, or raise InvalidIIN saying what is wrong with it.
+
+    A birth date after ``today`` (the local date by default) or more than 120 years before it
+    is refused: such an IIN was mistyped, and every age computed from it would be nonsense.
+    """
     value = text.strip()
     if not value:
         raise InvalidIIN(N_("Enter the IIN."))
@@ -64,6 +71,20 @@ def parse_iin(text: str) -> IIN:
         birth = datetime.date(_CENTURY[code] + int(value[:2]), int(value[2:4]), int(value[4:6]))
     except ValueError:
         raise InvalidIIN(N_("The IIN holds an impossible birth date.")) from None
+    today = today or clock.today()
+    if birth > today:
+        raise InvalidIIN(
+            N_("The IIN gives a birth date in the future (%(date)s); check the digits."),
+            date=birth.isoformat(),
+        )
+    if today.year - birth.year > MAX_AGE_YEARS:
+        raise InvalidIIN(
+            N_(
+                "The IIN gives a birth date more than %(n)s years ago (%(date)s); check the digits."
+            ),
+            n=MAX_AGE_YEARS,
+            date=birth.isoformat(),
+        )
     check = checksum_digit(value[:11])
     if check is None:
         raise InvalidIIN(N_("This IIN cannot exist: its check digit cannot be computed."))

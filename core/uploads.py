@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, NotFound
+from core.sealing import SealedBytes
 
 
 class StoredFile(Base):
@@ -20,7 +21,8 @@ class StoredFile(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed at rest: an uploaded register or a produced report is full of personal data.
+    content: Mapped[bytes] = mapped_column(SealedBytes("file"))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -82,12 +82,12 @@ def decide(session: Session, item: AgendaItem, outcome: str, reason: str | None)
     )
 
 
-def nominee_iin(session: Session, nomination: Nomination) -> str | None:
-    """Return the IIN of the person a nomination rewards (None for a collective)."""
+def nominee_key(session: Session, nomination: Nomination) -> str | None:
+    """Return the person key of whom a nomination rewards (None for a collective)."""
     if nomination.member is not None:
-        return nomination.member.iin
+        return nomination.member.iin_index
     if nomination.recipient_user_id:
-        found = persons.iins_of(session, [nomination.recipient_user_id])
+        found = persons.keys_of(session, [nomination.recipient_user_id])
         return min(found[nomination.recipient_user_id], default=None)
     return None
 
@@ -113,11 +113,11 @@ def award(session, item, rule, mci, year, actor_id) -> str | None:
         return reason(N_("Over the cap of %(mci)s MCI per reward."), mci=rule.cash_cap_mci)
     # The personal annual cap binds a person (by IIN, any entry or account); a collective has
     # none. One definition for closing, nominating, the flags and the screens: incentives.caps.
-    iin = nominee_iin(session, nomination)
-    if iin is not None:
+    person = nominee_key(session, nomination)
+    if person is not None:
         held_on = item.session.held_on
         standing = caps.standing(
-            session, iin=iin, unit_id=item.session.commission.unit_id, day=held_on
+            session, person=person, unit_id=item.session.commission.unit_id, day=held_on
         )
         if not standing.allows(amount):
             unmark(session, nomination.id)

@@ -29,7 +29,9 @@ from incentives.models import (
 from volunteers import persons
 from volunteers.models import Member
 
-# The person an approved item rewarded, and the year it was decided in.
+# The person an approved item rewarded (their key, and their sealed IIN to show), and the year
+# it was decided in.
+NOMINEE_KEY = persons.nominee_key(Member.iin_index, Nomination.recipient_user_id)
 NOMINEE_IIN = persons.nominee_iin(Member.iin, Nomination.recipient_user_id)
 DECISION_YEAR = extract("year", CommissionSession.held_on)
 
@@ -72,14 +74,14 @@ def _approved_money():
     )
 
 
-def awarded(session: Session, *, iin: str, year: int, unit_id: int) -> int:
-    """Return the money the person ``iin`` was awarded by decisions of ``year`` across the
+def awarded(session: Session, *, person: str, year: int, unit_id: int) -> int:
+    """Return the money the person (key) ``person`` was awarded by decisions of ``year`` across the
     commissions of ``unit_id``'s top-level jurisdiction (tiyn)."""
     total = session.scalar(
         _approved_money()
         .with_only_columns(func.coalesce(func.sum(Nomination.amount_tiyn), 0))
         .where(
-            iin == NOMINEE_IIN,
+            person == NOMINEE_KEY,
             year == DECISION_YEAR,
             places.AdminUnit.path.like(top_path(session, unit_id) + "%"),
         )
@@ -97,7 +99,7 @@ def cap_tiyn(session: Session, unit_id: int, day: dt.date) -> tuple[int, int, st
     return rule.annual_cap_mci * mci, rule.annual_cap_mci, rule.annual_cap_basis or rule.resolution
 
 
-def standing(session: Session, *, iin: str, unit_id: int, day: dt.date) -> Standing:
+def standing(session: Session, *, person: str, unit_id: int, day: dt.date) -> Standing:
     """Return the person's standing against the cap of ``day``'s year for a decision on ``day``
     by the commission of ``unit_id``."""
     tiyn, mci, basis = cap_tiyn(session, unit_id, day)
@@ -106,7 +108,7 @@ def standing(session: Session, *, iin: str, unit_id: int, day: dt.date) -> Stand
         cap_mci=mci,
         cap_tiyn=tiyn,
         basis=basis,
-        awarded_tiyn=awarded(session, iin=iin, year=day.year, unit_id=unit_id),
+        awarded_tiyn=awarded(session, person=person, year=day.year, unit_id=unit_id),
     )
 
 
@@ -114,7 +116,8 @@ def standing(session: Session, *, iin: str, unit_id: int, day: dt.date) -> Stand
 class PersonYear:
     """A person's approved money rewards of one year within one top-level jurisdiction."""
 
-    iin: str
+    key: str
+    iin: str  # to show (masked), never to compare
     year: int
     top_path: str
     name: str = ""
@@ -132,7 +135,8 @@ def per_person_year(session: Session) -> list[PersonYear]:
     rows = session.execute(
         _approved_money()
         .with_only_columns(
-            NOMINEE_IIN.label("iin"),
+            NOMINEE_KEY.label("key"),
+            func.max(NOMINEE_IIN).label("iin"),
             DECISION_YEAR.label("year"),
             Commission.unit_id,
             places.AdminUnit.path,
@@ -142,16 +146,18 @@ def per_person_year(session: Session) -> list[PersonYear]:
             func.max(CommissionSession.held_on).label("last_day"),
             func.max(AgendaItem.id).label("last_item"),
         )
-        .where(NOMINEE_IIN.is_not(None))
-        .group_by(NOMINEE_IIN, DECISION_YEAR, Commission.unit_id, places.AdminUnit.path)
+        .where(NOMINEE_KEY.is_not(None))
+        .group_by(NOMINEE_KEY, DECISION_YEAR, Commission.unit_id, places.AdminUnit.path)
     ).all()
     merged: dict[tuple, PersonYear] = {}
     by_key = defaultdict(list)
     for row in rows:
         top = "/" + row.path.strip("/").split("/")[0] + "/"
-        by_key[(row.iin, int(row.year), top)].append(row)
-    for (iin, year, top), group in sorted(by_key.items()):
-        person = merged[(iin, year, top)] = PersonYear(iin=iin, year=year, top_path=top)
+        by_key[(row.key, int(row.year), top)].append(row)
+    for (key, year, top), group in sorted(by_key.items()):
+        person = merged[(key, year, top)] = PersonYear(
+            key=key, iin=group[0].iin, year=year, top_path=top
+        )
         for row in group:
             person.name = max(person.name, row.name or "")
             person.total_tiyn += int(row.total)

@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from core.db import Base, UTCDateTime, utcnow
+from core.sealing import Sealed
 from incentives.sober_models import Initiative
 from volunteers.models import Member
 
@@ -390,7 +391,7 @@ class Payout(Base):
     # details is the same payout, with other details it is refused (see incentives.payouts).
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
-    iban: Mapped[str | None] = mapped_column(String(34))
+    iban: Mapped[str | None] = mapped_column(Sealed("iban", 120))
     order_number: Mapped[str | None] = mapped_column(String(40))
     order_date: Mapped[dt.date | None] = mapped_column(Date)
     failure_reason: Mapped[str | None] = mapped_column(Text)

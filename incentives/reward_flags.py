@@ -148,7 +148,8 @@ def payouts_within_30_days(session: Session, scope: Scope) -> list[Flag]:
             p1.id,
             p1.item_id,
             p1.order_date,
-            m1.iin,
+            m1.iin_index,
+            func.max(m1.iin).label("iin"),
             func.max(m1.full_name).label("name"),
             func.max(Commission.unit_id).label("unit_id"),
             func.count(p2.id).label("n"),
@@ -159,7 +160,7 @@ def payouts_within_30_days(session: Session, scope: Scope) -> list[Flag]:
         .join(n1, n1.id == i1.nomination_id)
         .join(m1, m1.id == n1.member_id)
         .join(Commission, Commission.id == n1.commission_id)
-        .join(m2, m2.iin == m1.iin)
+        .join(m2, m2.iin_index == m1.iin_index)
         .join(n2, n2.member_id == m2.id)
         .join(i2, i2.nomination_id == n2.id)
         .join(p2, p2.item_id == i2.id)
@@ -172,18 +173,18 @@ def payouts_within_30_days(session: Session, scope: Scope) -> list[Flag]:
             days <= WINDOW_DAYS,
             scope.clause(Commission.unit_id),
         )
-        .group_by(p1.id, p1.item_id, p1.order_date, m1.iin)
+        .group_by(p1.id, p1.item_id, p1.order_date, m1.iin_index)
         .having(func.count(p2.id) > 1)
-        .order_by(m1.iin, p1.order_date, p1.id)
+        .order_by(m1.iin_index, p1.order_date, p1.id)
     ).all()
     flags, covered_until = [], {}
     for row in rows:
         cap = _cap_tiyn(session, row.unit_id, row.order_date, "cash_cap_mci")
         if cap is None or int(row.total) <= cap:
             continue
-        if row.iin in covered_until and row.order_date <= covered_until[row.iin]:
+        if row.iin_index in covered_until and row.order_date <= covered_until[row.iin_index]:
             continue
-        covered_until[row.iin] = row.last_date
+        covered_until[row.iin_index] = row.last_date
         flags.append(
             Flag(
                 "payouts_within_30_days",
@@ -208,17 +209,17 @@ def payouts_within_30_days(session: Session, scope: Scope) -> list[Flag]:
     return flags
 
 
-def _same_person(recipient_user, recipient_iin, other_user_id):
+def _same_person(recipient_user, recipient_key, other_user_id):
     """The recipient is the account ``other_user_id`` or the same person (by IIN)."""
     return persons.same_person(
-        iin=recipient_iin, user_id=recipient_user, other_user_id=other_user_id
+        key=recipient_key, user_id=recipient_user, other_user_id=other_user_id
     )
 
 
 def recipients_who_are_insiders(session: Session, scope: Scope) -> list[Flag]:
     """Approved rewards to a commission member, a coordinator or the nomination's nominator."""
     recipient_user = func.coalesce(Member.user_id, Nomination.recipient_user_id)
-    recipient_iin = Member.iin
+    recipient_key = Member.iin_index
     base = (
         select(
             Nomination.id,
@@ -239,7 +240,7 @@ def recipients_who_are_insiders(session: Session, scope: Scope) -> list[Flag]:
         (
             exists().where(
                 CommissionMember.commission_id == Nomination.commission_id,
-                _same_person(recipient_user, recipient_iin, CommissionMember.user_id),
+                _same_person(recipient_user, recipient_key, CommissionMember.user_id),
             ),
             N_("%(name)s was rewarded by the commission they sit on."),
         ),
@@ -247,12 +248,12 @@ def recipients_who_are_insiders(session: Session, scope: Scope) -> list[Flag]:
             exists().where(
                 RoleGrant.role == "coordinator",
                 RoleGrant.revoked_at.is_(None),
-                _same_person(recipient_user, recipient_iin, RoleGrant.user_id),
+                _same_person(recipient_user, recipient_key, RoleGrant.user_id),
             ),
             N_("%(name)s was rewarded although they are a coordinator who confirms work."),
         ),
         (
-            _same_person(recipient_user, recipient_iin, Nomination.nominator_id),
+            _same_person(recipient_user, recipient_key, Nomination.nominator_id),
             N_("%(name)s was rewarded on their own nomination."),
         ),
     )

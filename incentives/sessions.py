@@ -157,7 +157,7 @@ def _recusals(
         accounts |= {nomination.nominator_id, nomination.recipient_user_id}
         if nomination.member is not None:
             accounts.add(nomination.member.user_id)
-    iins = persons.iins_of(session, accounts)
+    iins = persons.keys_of(session, accounts)
     declared = {
         (d.item_id, d.commission_member_id): d
         for d in session.scalars(
@@ -173,7 +173,7 @@ def _recusals(
         nominee_iins = set()
         if nomination.member is not None:
             nominee_accounts.add(nomination.member.user_id)
-            nominee_iins.add(nomination.member.iin)
+            nominee_iins.add(nomination.member.iin_index)
         nominee_accounts.discard(None)
         for account in nominee_accounts:
             nominee_iins |= iins.get(account, set())

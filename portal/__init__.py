@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     # <int:id> of every rule stops at an INTEGER column's largest value: /members/1e20 (in
     # digits) was a 500 (found by fuzzing, S13). Set before any blueprint adds its rules.
     app.url_map.converters["int"] = IdConverter
-    from core import accounts, clock
+    from core import accounts, clock, sealing
 
     clock.set_zone(app.config["BABEL_DEFAULT_TIMEZONE"])
     profile = app.config.get("PASSWORD_HASH_PROFILE", "standard")
@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     database.configure_engine(app)
     if app.config.get("CHECK_SERVICES"):
         database.check_services(app)
+    from portal.config import data_keys
+
+    sealing.configure(sealing.Keyring.parse(*data_keys(app.config, instance)))
 
     from portal import auth_setup
 
@@ -80,7 +83,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.install(app)
 
     # Each module adds its routes to its package's blueprint (imported one way, no cycle).
-    from portal.admin import record_views, settings_views  # noqa: F401
+    from portal.admin import record_views, retention_views, settings_views  # noqa: F401
     from portal.admin import views as admin_views  # noqa: F401
     from portal.admin.blueprint import bp as admin_bp
     from portal.auth.views import bp as auth_bp

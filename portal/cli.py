@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from core import accounts, audit, places
+from core import accounts, audit, places, sealing
 from portal.extensions import db
 
 
@@ -38,6 +38,11 @@ def install(app: Flask) -> None:
         db.session.commit()
         if added:
             click.echo(f"{added} demo applications and register entries loaded.")
+            from demo import retention as demo_retention
+
+            closed = demo_retention.load_retention(db.session, demo_data.DEMO_PASSWORD)
+            db.session.commit()
+            click.echo(f"{closed} closed demo applications for the retention of personal data.")
         budget_lines = demo_data.load_budget(db.session)
         db.session.commit()
         if budget_lines:
@@ -158,6 +163,43 @@ def install(app: Flask) -> None:
             f"BROKEN at seq {report.first_bad_seq} ({report.problem}); rows={report.rows}", err=True
         )
         sys.exit(1)
+
+    keys_cli = AppGroup("keys", help="The keys that seal personal data at rest.")
+    app.cli.add_command(keys_cli)
+
+    @keys_cli.command("new")
+    @click.option("--id", "key_id", default="k1", help="The new key's id (1-16 characters).")
+    def keys_new(key_id):
+        """Print a new data key to put FIRST in PORTAL_DATA_KEYS, and a new index key."""
+        from core.sealing import new_key
+
+        click.echo(f"data key (first in PORTAL_DATA_KEYS): {key_id}:{new_key()}")
+        click.echo(f"index key (PORTAL_INDEX_KEY, only for a new installation): {new_key()}")
+
+    @keys_cli.command("status")
+    def keys_status():
+        """Count the sealed values of each column by the key that sealed them."""
+        from core import key_rotation
+
+        for column, counts in key_rotation.census(db.session, db.metadata).items():
+            by_key = ", ".join(f"{k}={n}" for k, n in sorted(counts.items())) or "empty"
+            click.echo(f"{column}: {by_key}")
+
+    @keys_cli.command("rotate")
+    @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+    def keys_rotate(batch):
+        """Re-seal every value under the first key of PORTAL_DATA_KEYS; resumable."""
+        from core import key_rotation
+
+        total = key_rotation.rotate(
+            db.session,
+            db.metadata,
+            batch=batch,
+            commit=db.session.commit,
+            progress=lambda column, done: click.echo(f"{column}: {done} re-sealed"),
+        )
+        db.session.commit()
+        click.echo(f"{total} values re-sealed under key {sealing.keyring().current_id}.")
 
     members_cli = AppGroup("members", help="The akimat's register of members.")
     app.cli.add_command(members_cli)

@@ -29,6 +29,44 @@ def _instance_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def data_keys(app_config: dict, instance: Path) -> tuple[str, str]:
+    """Return (data keys, index key) for sealing personal data (core.sealing).
+
+    From ``PORTAL_DATA_KEYS`` and ``PORTAL_INDEX_KEY`` (read into DATA_KEYS and INDEX_KEY).
+    Only the embedded SQLite portal may generate its own, kept under instance/ like the secret
+    key: processes sharing a server database must share the keys, or one host could not open
+    what another sealed.
+    """
+    keys, index = app_config.get("DATA_KEYS"), app_config.get("INDEX_KEY")
+    if keys and index:
+        return str(keys), str(index)
+    if not str(app_config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        from portal.database import StartupError
+
+        raise StartupError(
+            "Set PORTAL_DATA_KEYS and PORTAL_INDEX_KEY (see `flask --app wsgi keys new`): "
+            "personal data is sealed with them"
+        )
+    from core.sealing import new_key
+
+    path = instance / "data_keys"
+    if not path.exists():
+        # Written aside and linked into place: a second process starting at the same moment
+        # reads the whole file or makes its own attempt, never a half-written one.
+        draft = instance / f"data_keys.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"k1:{new_key()}\n{new_key()}\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    stored_keys, stored_index = path.read_text().split()
+    return str(keys or stored_keys), str(index or stored_index)
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -65,4 +103,6 @@ def build_config(instance: Path) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Almaty",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "HSTS": secure,
+        # Cookies without Secure travel in clear: every page says the connection is not secure.
+        "INSECURE_COOKIES_BANNER": not secure,
     }

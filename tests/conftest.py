@@ -21,6 +21,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DEMO_PASSWORD = "demo-portal-2026"
+TEST_DATA_KEYS = "t1:" + "A" * 43
+TEST_INDEX_KEY = "B" * 43
 try:
     import fcntl
 except ImportError:  # Windows: each process builds its own templates
@@ -96,6 +98,9 @@ def make_app(db_url: str, **config):
         "DEMO_MFA_WAIVER": True,
         # Cheap argon2id: a sign-in costs microseconds instead of 0.4 s of the suite's CPU.
         "PASSWORD_HASH_PROFILE": "test",
+        # Fixed keys: templates built by one worker are opened by the others.
+        "DATA_KEYS": TEST_DATA_KEYS,
+        "INDEX_KEY": TEST_INDEX_KEY,
     }
     settings.update(config)
     if not settings["TESTING"]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import accounts, audit, calendar, clock, notifications, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
-from core.iin import age_on, mask_iin, parse_iin
+from core.iin import age_on, parse_iin
 from core.transitions import advance, already_moved
 from volunteers import register
 from volunteers.models import KINDS, Application, Consent, ConsentText, PatrolUnit
@@ -70,7 +70,8 @@ def _event(session, app, action, actor_id, **extra) -> None:
         object_type="application",
         object_id=app.id,
         actor_id=actor_id,
-        payload={"status": app.status, "iin": mask_iin(app.iin), **extra},
+        # No IIN, not even masked: the audit chain never holds personal data (issue 17).
+        payload={"status": app.status, **extra},
     )
 
 
@@ -170,7 +171,9 @@ def _insert_live(session: Session, app: Application) -> None:
     duplicate = N_("An application or membership of this kind already exists for this IIN.")
     if session.scalar(
         select(Application.id).where(
-            Application.iin == app.iin, Application.kind == app.kind, Application.live
+            Application.iin_index == app.iin_index,
+            Application.kind == app.kind,
+            Application.live,
         )
     ):
         raise Conflict(duplicate)

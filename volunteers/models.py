@@ -16,10 +16,11 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.db import Base, UTCDateTime, utcnow
 from core.places import AdminUnit
+from core.sealing import Sealed, blind_index
 
 KINDS = ("public_assistant", "patrol_member")
 APPLICATION_STATUSES = (
@@ -79,7 +80,8 @@ class Application(Base):
     __table_args__ = (
         CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
         CheckConstraint(f"status IN {APPLICATION_STATUSES!r}", name="status_known"),
-        CheckConstraint("length(iin) = 12", name="iin_twelve"),
+        # The IIN itself is sealed (core.sealing); its blind index is an HMAC-SHA256 in hex.
+        CheckConstraint("length(iin_index) = 64", name="iin_index_length"),
         CheckConstraint(
             "is_citizen AND no_criminal_record AND not_on_register", name="declarations_made"
         ),
@@ -106,11 +108,18 @@ class Application(Base):
         ),
         Index(
             "uq_application_live_iin_kind",
-            "iin",
+            "iin_index",
             "kind",
             unique=True,
             postgresql_where=text("live"),
             sqlite_where=text("live"),
+        ),
+        # The closed rows whose personal data retention has not treated yet (volunteers.erasure).
+        Index(
+            "ix_application_retention_pending",
+            "id",
+            postgresql_where=text("erased_at IS NULL AND NOT live"),
+            sqlite_where=text("erased_at IS NULL AND NOT live"),
         ),
     )
 
@@ -123,12 +132,15 @@ class Application(Base):
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     channel: Mapped[str] = mapped_column(String(10), default="web")
-    iin: Mapped[str] = mapped_column(String(12), index=True)
+    # Sealed at rest; ``iin_index`` (a keyed hash) is what SQL compares (core.sealing).
+    iin: Mapped[str] = mapped_column(Sealed("iin", 120))
+    iin_index: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[dt.date] = mapped_column(Date)
-    phone: Mapped[str | None] = mapped_column(String(16))
-    email: Mapped[str | None] = mapped_column(String(254))
-    address: Mapped[str] = mapped_column(String(400))
+    phone: Mapped[str | None] = mapped_column(Sealed("phone", 120))
+    email: Mapped[str | None] = mapped_column(Sealed("email", 440))
+    # 400 characters of Kazakh or Russian are up to 800 bytes: sealed, 1,100 characters.
+    address: Mapped[str] = mapped_column(Sealed("address", 1200))
     is_citizen: Mapped[bool] = mapped_column(Boolean)
     no_criminal_record: Mapped[bool] = mapped_column(Boolean)
     not_on_register: Mapped[bool] = mapped_column(Boolean)
@@ -142,12 +154,19 @@ class Application(Base):
     registration_due_on: Mapped[dt.date | None] = mapped_column(Date)
     registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Set when retention erased or anonymised the personal fields (volunteers.erasure).
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
     patrol_unit: Mapped[PatrolUnit | None] = relationship()
     consents: Mapped[list[Consent]] = relationship(
         back_populates="application", order_by="Consent.id"
     )
+
+    @validates("iin")
+    def _index_iin(self, _key, value):
+        self.iin_index = blind_index(value, "iin")
+        return value
 
     def overdue(self, today: dt.date) -> bool:
         """Tell whether a legal deadline of the current step has passed."""
@@ -194,7 +213,8 @@ class Member(Base):
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
-    iin: Mapped[str] = mapped_column(String(12), index=True)
+    iin: Mapped[str] = mapped_column(Sealed("iin", 120))
+    iin_index: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     patrol_unit_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_unit.id"), index=True)
@@ -206,6 +226,7 @@ class Member(Base):
     status: Mapped[str] = mapped_column(String(12), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
     patrol_unit: Mapped[PatrolUnit | None] = relationship(foreign_keys=[patrol_unit_id])
@@ -213,6 +234,11 @@ class Member(Base):
     history: Mapped[list[MemberStatusChange]] = relationship(
         order_by="MemberStatusChange.id.desc()"
     )
+
+    @validates("iin")
+    def _index_iin(self, _key, value):
+        self.iin_index = blind_index(value, "iin")
+        return value
 
 
 class MemberStatusChange(Base):

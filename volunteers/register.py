@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from core import accounts, audit, places
 from core.errors import N_, Conflict, DomainError, NotFound
-from core.iin import mask_iin
 from core.scope import Scope
 from core.transitions import advance
 from volunteers.models import (
@@ -215,7 +214,6 @@ def create_member(
         actor_id=actor_id,
         payload={
             "certificate": member.certificate_no,
-            "iin": mask_iin(member.iin),
             "expires_on": member.expires_on.isoformat(),
         },
     )

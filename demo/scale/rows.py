@@ -20,9 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
+from sqlalchemy.types import TypeDecorator
 
 from budget.models import LedgerEntry
 from core.db import UTCDateTime
+from core.sealing import Sealed, blind_index
 from incentives.models import (
     AgendaItem,
     Attendance,
@@ -121,9 +123,17 @@ class _Bulk:
         done = 0
         # Binary: no text to format here nor to parse on the server.
         statement = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)'
+        # COPY skips SQLAlchemy's type processing: sealed columns are sealed here.
+        sealers = {
+            i: table.c[c].type for i, c in enumerate(columns) if isinstance(table.c[c].type, Sealed)
+        }
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             copy.set_types([_pg_type(table.c[c].type) for c in columns])
             for row in rows:
+                if sealers:
+                    row = list(row)
+                    for i, kind in sealers.items():
+                        row[i] = kind.process_bind_param(row[i], None)
                 copy.write_row(row)
                 done += 1
         return done
@@ -164,6 +174,8 @@ def _pg_type(column_type) -> str:
     """Return the PostgreSQL type name a column's values are sent as in a binary COPY."""
     if isinstance(column_type, UTCDateTime):
         return "timestamptz"
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
     for kind, name in (
         (BigInteger, "int8"),
         (Integer, "int4"),
@@ -178,7 +190,12 @@ def _pg_type(column_type) -> str:
 
 
 def _row(columns: tuple[str, ...], **values) -> tuple:
-    """Return the values in the order of ``columns`` (a missing one is a KeyError)."""
+    """Return the values in the order of ``columns`` (a missing one is a KeyError).
+
+    An IIN's blind index is computed here, as the models' validators do for the ORM.
+    """
+    if "iin_index" in columns and "iin_index" not in values:
+        values["iin_index"] = blind_index(values["iin"], "iin")
     return tuple(values[c] for c in columns)
 
 
@@ -194,6 +211,7 @@ APPLICATION_COLUMNS = (
     "entered_by_id",
     "channel",
     "iin",
+    "iin_index",
     "full_name",
     "birth_date",
     "phone",
@@ -222,6 +240,7 @@ MEMBER_COLUMNS = (
     "user_id",
     "kind",
     "iin",
+    "iin_index",
     "full_name",
     "unit_id",
     "certificate_no",

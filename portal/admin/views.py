@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from core import accounts, audit, mfa
 from core import queries as core_queries
+from core.account_models import phone_index_of
 from core.accounts import RoleGrant, User
 from portal import session_policy
 from portal.admin.blueprint import bp
@@ -48,11 +49,12 @@ def users():
     if q:
         # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
         # every account (S14 found ?q=% matching all).
+        # A phone is sealed at rest: it is found whole, in any spelling, by its blind index.
         query = query.where(
             or_(
                 func.lower(User.full_name).contains(q.lower(), autoescape=True),
                 User.email.contains(q.lower(), autoescape=True),
-                User.phone.contains(q, autoescape=True),
+                User.phone_index == phone_index_of(q),
             )
         )
     found = page_of(query.order_by(User.full_name, User.id))

@@ -230,14 +230,16 @@ def member(member_id: int):
     # or again after leaving), from the web, a walk-in application or an import; an activist
     # rewarded for a sober-settlement initiative is named by an account linked to the IIN.
     entries = db.session.scalars(
-        select(Member).where(Member.iin == person.iin).order_by(Member.issued_on, Member.id)
+        select(Member)
+        .where(Member.iin_index == person.iin_index)
+        .order_by(Member.issued_on, Member.id)
     ).all()
     entry = aliased(Member)
     recipient = or_(
-        entry.iin == person.iin,
+        entry.iin_index == person.iin_index,
         and_(
             Nomination.member_id.is_(None),
-            persons.iin_is_user(person.iin, Nomination.recipient_user_id),
+            persons.key_is_user(person.iin_index, Nomination.recipient_user_id),
         ),
     )
     rewarded = db.session.execute(

@@ -40,8 +40,27 @@ def test_parse_iin_strips_surrounding_whitespace():
 )  # fmt: skip
 def test_parse_iin_reads_century_and_sex_from_7th_digit(code, year, sex):
     head = f"050607{code}0001"
-    iin = parse_iin(head + str(checksum_digit(head)))
+    # Asked on a day when such a holder can be alive (not born yet, or over 120, is refused).
+    iin = parse_iin(head + str(checksum_digit(head)), today=date(year + 60, 1, 1))
     assert (iin.birth_date, iin.sex) == (date(year + 5, 6, 7), sex)
+
+
+def test_parse_iin_refuses_a_birth_date_in_the_future_or_beyond_any_lifetime():
+    # 921111500030 reads as 11 November 2092: a mistyped century digit (was a 500 on /apply).
+    future = refusal_on("921111500030", date(2026, 12, 6))
+    assert future.status == 422
+    assert "in the future" in future.message and future.params["date"] == "2092-11-11"
+    head = "05060710001"  # 7 June 1805
+    ancient = refusal_on(head + str(checksum_digit(head)), date(2026, 12, 6))
+    assert "more than" in ancient.message and ancient.params["n"] == 120
+    # The day of birth itself is fine (a newborn's IIN is issued that day).
+    assert parse_iin("921111500030", today=date(2092, 11, 11)).birth_date == date(2092, 11, 11)
+
+
+def refusal_on(text, today):
+    with pytest.raises(InvalidIIN) as caught:
+        parse_iin(text, today=today)
+    return caught.value
 
 
 def test_parse_iin_refuses_empty():
@@ -167,7 +186,7 @@ def test_make_iin_builds_a_valid_iin(day, sex, code):
     value = make_iin(day, sex, 42)
     assert value[6] == code
     assert value[7:11] == "0042"
-    assert parse_iin(value) == IIN(value, day, sex)
+    assert parse_iin(value, today=date(2010, 1, 1)) == IIN(value, day, sex)
 
 
 def test_make_iin_skips_a_serial_without_check_digit():

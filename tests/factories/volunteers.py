@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core import accounts, places
 from core.iin import make_iin
 from volunteers import enrolment
+from volunteers.persons import key_of
 
 TODAY = dt.date(2026, 3, 18)
 
@@ -53,7 +54,9 @@ def latest_application(session, iin: str):
     from volunteers.models import Application
 
     return session.scalar(
-        select(Application).where(Application.iin == iin).order_by(Application.id.desc())
+        select(Application)
+        .where(Application.iin_index == key_of(iin))
+        .order_by(Application.id.desc())
     )
 
 

@@ -352,8 +352,11 @@ def test_the_cap_counts_by_the_year_of_the_decision(app, session):
     second = session.get(Nomination, second.id)
     assert second.status == "deferred"
     assert "annual cap" in json.loads(second.outcome_reason)["msg"]
-    assert caps.awarded(session, iin=person.iin, year=2027, unit_id=s.unit_id) == 15 * MCI_2026
-    assert caps.awarded(session, iin=person.iin, year=2026, unit_id=s.unit_id) == 0
+    assert (
+        caps.awarded(session, person=person.iin_index, year=2027, unit_id=s.unit_id)
+        == 15 * MCI_2026
+    )
+    assert caps.awarded(session, person=person.iin_index, year=2026, unit_id=s.unit_id) == 0
     # A deferred item holds no commitment.
     deferred = session.scalar(select(AgendaItem).where(AgendaItem.nomination_id == second.id))
     assert deferred.ledger_entry_id is None
@@ -413,7 +416,10 @@ def test_the_cap_is_one_across_the_commissions_of_a_region_in_closing_and_flags(
         "approved",
         "approved",
     ]  # 30 of the region's 40
-    assert caps.awarded(session, iin=person.iin, year=2026, unit_id=s.unit_id) == 30 * MCI_2026
+    assert (
+        caps.awarded(session, person=person.iin_index, year=2026, unit_id=s.unit_id)
+        == 30 * MCI_2026
+    )
     # The district sees the same total: one more reward there is over its 20 MCI a year.
     with pytest.raises(DomainError, match="over the annual cap"):
         nominate(session, s, person, ids[2:], form="valuable_gift", amount_tiyn=100_00)

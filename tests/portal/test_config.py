@@ -58,8 +58,8 @@ def test_sqlite_runs_wal_with_foreign_keys_and_immediate_writes(tmp_path):
         close_app(app)
 
 
-def _start(env_extra: dict) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+def _start(env_extra: dict, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", *drop)}
     env.update(env_extra)
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
@@ -77,6 +77,19 @@ def test_unreachable_database_gives_one_clear_line():
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("portal: cannot reach the database"), lines
     assert "Traceback" not in done.stderr
+
+
+def test_a_server_database_without_data_keys_gives_one_clear_line(tmp_path):
+    """Processes sharing a server database must share the keys: none is made up (issue 17)."""
+    url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    env = {"DATABASE_URL": url.replace("+psycopg", ""), "PORTAL_INSTANCE_PATH": str(tmp_path)}
+    done = _start(env, drop=("PORTAL_DATA_KEYS", "PORTAL_INDEX_KEY"))
+    if "cannot reach the database" in done.stderr:
+        pytest.skip("no PostgreSQL here")  # CI has one (conftest fails the run without it)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portal: Set PORTAL_DATA_KEYS"), lines
+    assert not (tmp_path / "data_keys").exists()
 
 
 def test_unreachable_redis_gives_one_clear_line(tmp_path):

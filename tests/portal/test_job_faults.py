@@ -31,7 +31,15 @@ from core.db import utcnow
 from core.notifications import Notification
 from portal import jobs
 from portal.extensions import db
-from tests.conftest import close_app, login_as, make_app, pg_url, unavailable
+from tests.conftest import (
+    TEST_DATA_KEYS,
+    TEST_INDEX_KEY,
+    close_app,
+    login_as,
+    make_app,
+    pg_url,
+    unavailable,
+)
 from volunteers.models import Application
 
 # Both databases: job leases, locks and failures.
@@ -123,6 +131,8 @@ def worker_env(db_url: str, redis_url: str, prefix: str) -> dict:
         "REDIS_URL": redis_url,
         "PORTAL_RQ_QUEUE_PREFIX": prefix,
         "SECRET_KEY": "worker-test-key" * 3,
+        "PORTAL_DATA_KEYS": TEST_DATA_KEYS,
+        "PORTAL_INDEX_KEY": TEST_INDEX_KEY,
     }
 
 

@@ -15,7 +15,14 @@ from rq.serializers import JSONSerializer
 from core import jobruns
 from portal import jobs
 from portal.extensions import db
-from tests.conftest import close_app, login_as, make_app, wait_for_jobs
+from tests.conftest import (
+    TEST_DATA_KEYS,
+    TEST_INDEX_KEY,
+    close_app,
+    login_as,
+    make_app,
+    wait_for_jobs,
+)
 
 # Both databases: job leases and locks.
 pytestmark = pytest.mark.both_databases
@@ -103,6 +110,8 @@ def test_job_runs_through_a_real_rq_worker(db_url, rq_prefix, redis_url):
             "REDIS_URL": redis_url,
             "PORTAL_RQ_QUEUE_PREFIX": rq_prefix,
             "SECRET_KEY": "worker-test-key" * 3,
+            "PORTAL_DATA_KEYS": TEST_DATA_KEYS,
+            "PORTAL_INDEX_KEY": TEST_INDEX_KEY,
         }
         done = subprocess.run(
             [
