@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from core import audit, places
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError
 from core.scope import Scope
-from core.spreadsheets import read_rows, refuse_formulas
+from core.spreadsheets import Table, check_upload, read_table, refuse_formulas
 from incentives.sober_models import (
     IndicatorKind,
     IndicatorValue,
@@ -158,9 +158,14 @@ def record_indicator(
     return row
 
 
-def read_indicator_table(content: bytes, filename: str) -> list[dict[str, str]]:
+def check_indicator_file(content: bytes, filename: str) -> None:
+    """Refuse an indicators file by the cheap checks an upload request can afford."""
+    check_upload(content, filename, columns=IMPORT_COLUMNS, formats=("csv",))
+
+
+def read_indicator_table(content: bytes, filename: str) -> Table:
     """Read an indicators CSV (kato, kind, year, quarter, value) as text, row by row."""
-    return read_rows(content, filename, columns=IMPORT_COLUMNS, formats=("csv",))
+    return read_table(content, filename, columns=IMPORT_COLUMNS, formats=("csv",))
 
 
 def _whole(text: str, message: str) -> int:
@@ -177,13 +182,16 @@ def import_indicator_rows(
     scope: Scope,
     today: dt.date,
     progress: Callable[[int, str], None] | None = None,
+    numbers: Sequence[int] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Record the valid rows of an indicators file; every other row goes to the report.
 
     A quarter already recorded is reported as a duplicate and left as it is, so the same file
-    can be imported twice without changing anything.
+    can be imported twice without changing anything. ``numbers`` are the rows' numbers in the
+    file (by default 2, 3, ...); a job importing in chunks passes each with the same ``report``.
     """
-    report = ImportReport()
+    report = ImportReport() if report is None else report
     units = {
         u.kato: u
         for u in session.scalars(
@@ -194,7 +202,8 @@ def import_indicator_rows(
     covered = scope.unit_ids_covered(session)
     in_scope = None if covered is None else set(covered)
     parsed: list[tuple[int, dict]] = []
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
+    # Row 1 is the header, unless the file says otherwise.
+    for number, row in zip(numbers or range(2, len(rows) + 2), rows, strict=True):
         try:
             # A negative whole value is a number, not a formula.
             refuse_formulas(
@@ -272,7 +281,7 @@ def import_indicator_rows(
         session.execute(insert(IndicatorValue.__table__), fresh[start : start + 1000])
         if progress:
             progress(20 + int((start + 1000) * 70 / max(len(fresh), 1)), "")
-    report.imported = len(fresh)
+    report.imported += len(fresh)
     report.problems.sort(key=lambda problem: problem[0])
     for start in range(0, len(fresh), AUDIT_CHUNK):
         chunk = fresh[start : start + AUDIT_CHUNK]

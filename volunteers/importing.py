@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
-import io
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from core import accounts, audit, places
+from core import accounts, audit, outputs, places
 from core.db import utcnow
 from core.errors import N_, DomainError
 from core.iin import InvalidIIN, age_on, parse_iin
 from core.scope import Scope
-from core.spreadsheets import FORMULA_STARTS, read_rows, refuse_formulas
-from volunteers import enrolment, register
+from core.spreadsheets import Table, check_upload, refuse_formulas
+from core.spreadsheets import read_table as read_spreadsheet
+from volunteers import enrolment, persons, register
 from volunteers.models import KINDS, Application, Consent, Member, MemberStatusChange
 
+NAME_MAX, ADDRESS_MAX = 200, 400
 COLUMNS = ("iin", "full_name", "kind", "kato", "phone", "email", "address", "issued_on")
 REQUIRED = ("iin", "full_name", "kind", "kato", "address")
 AUDIT_CHUNK = 500
@@ -45,9 +45,17 @@ class ImportReport:
         }
 
 
-def read_table(content: bytes, filename: str) -> list[dict[str, str]]:
-    """Read the rows of a register file, CSV or XLSX, as text (IINs keep their leading zeros)."""
-    return read_rows(content, filename, columns=COLUMNS, required=REQUIRED)
+def check_file(content: bytes, filename: str) -> None:
+    """Refuse a register file by the cheap checks an upload request can afford."""
+    check_upload(content, filename, columns=COLUMNS, required=REQUIRED)
+
+
+def read_table(content: bytes, filename: str) -> Table:
+    """Read the rows of a register file, CSV or XLSX, as text (IINs keep their leading zeros).
+
+    An IIN that Excel stored as a number gets back the zeros it lost in front.
+    """
+    return read_spreadsheet(content, filename, columns=COLUMNS, required=REQUIRED, pad={"iin": 12})
 
 
 def _check_row(session, row, units_by_kato, in_scope, today):
@@ -69,6 +77,12 @@ def _check_row(session, row, units_by_kato, in_scope, today):
         )
     if not row["full_name"] or not row["address"]:
         raise DomainError(N_("The full name and the address are required."))
+    # The columns' lengths, as the application form holds them (a longer one was a database
+    # error on PostgreSQL that failed the rest of the file).
+    if len(" ".join(row["full_name"].split())) > NAME_MAX:
+        raise DomainError(N_("The full name is longer than %(n)s characters."), n=NAME_MAX)
+    if len(" ".join(row["address"].split())) > ADDRESS_MAX:
+        raise DomainError(N_("The address is longer than %(n)s characters."), n=ADDRESS_MAX)
     issued = today
     if row["issued_on"]:
         try:
@@ -90,32 +104,39 @@ def import_rows(
     scope: Scope,
     today: dt.date,
     progress: Callable[[int, str], None] | None = None,
+    numbers: Sequence[int] | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import valid rows as registered members; skip those already in the register.
 
     Running it again on the same file creates nothing twice: every (IIN, kind) already live
-    is reported as a duplicate.
+    is reported as a duplicate. ``numbers`` are the rows' numbers in the file (by default
+    2, 3, ...); a job importing a file in chunks passes each chunk with the same ``report``.
     """
-    report = ImportReport()
+    report = ImportReport() if report is None else report
     consent = enrolment.current_consent(session, today)
     units_by_kato = {u.kato: u for u in session.scalars(select(places.AdminUnit))}
     # The ids of every unit in the scope (None: everywhere), so each row is checked in memory.
     covered = scope.unit_ids_covered(session)
     in_scope = None if covered is None else set(covered)
-    keys = {(r["iin"], r["kind"]) for r in rows}
+    # People are compared by their IIN's blind index: the IIN itself is sealed (core.sealing).
+    keys = {(persons.key_of(r["iin"].strip()), r["kind"]) for r in rows if r["iin"].strip()}
     live = set()
     key_list = list(keys)
     for start in range(0, len(key_list), 500):
         live.update(
             session.execute(
-                select(Application.iin, Application.kind).where(
+                select(Application.iin_index, Application.kind).where(
                     Application.live,
-                    tuple_(Application.iin, Application.kind).in_(key_list[start : start + 500]),
+                    tuple_(Application.iin_index, Application.kind).in_(
+                        key_list[start : start + 500]
+                    ),
                 )
             ).all()
         )
     valid = []
-    for number, row in enumerate(rows, start=2):  # row 1 is the header
+    # Row 1 is the header, unless the file says otherwise.
+    for number, row in zip(numbers or range(2, len(rows) + 2), rows, strict=True):
         try:
             parsed, unit, issued, phone, email = _check_row(
                 session, row, units_by_kato, in_scope, today
@@ -123,7 +144,7 @@ def import_rows(
         except (InvalidIIN, DomainError) as exc:
             report.problems.append((number, exc.message, exc.params))
             continue
-        key = (parsed.value, row["kind"])
+        key = (persons.key_of(parsed.value), row["kind"])
         if key in live:
             report.duplicates += 1
             report.problems.append((number, N_("Already in the register: skipped."), {}))
@@ -166,6 +187,7 @@ def import_rows(
                     "entered_by_id": actor_id,
                     "channel": "import",
                     "iin": parsed.value,
+                    "iin_index": persons.key_of(parsed.value),
                     "full_name": " ".join(row["full_name"].split()),
                     "birth_date": parsed.birth_date,
                     "phone": phone,
@@ -182,14 +204,14 @@ def import_rows(
                 for row, parsed, unit, issued, phone, email in chunk
             ],
         )
-        # (iin, kind) is unique among live applications, so it names the new rows exactly.
+        # (IIN, kind) is unique among live applications, so it names the new rows exactly.
         app_id_of = dict(
-            ((iin, kind), app_id)
-            for app_id, iin, kind in session.execute(
-                select(app_table.c.id, app_table.c.iin, app_table.c.kind).where(
+            ((key, kind), app_id)
+            for app_id, key, kind in session.execute(
+                select(app_table.c.id, app_table.c.iin_index, app_table.c.kind).where(
                     app_table.c.live,
-                    tuple_(app_table.c.iin, app_table.c.kind).in_(
-                        [(v[1].value, v[0]["kind"]) for v in chunk]
+                    tuple_(app_table.c.iin_index, app_table.c.kind).in_(
+                        [(persons.key_of(v[1].value), v[0]["kind"]) for v in chunk]
                     ),
                 )
             )
@@ -201,9 +223,10 @@ def import_rows(
             seq, next_seq[seq_key] = next_seq[seq_key], next_seq[seq_key] + 1
             member_rows.append(
                 {
-                    "application_id": app_id_of[(parsed.value, row["kind"])],
+                    "application_id": app_id_of[(persons.key_of(parsed.value), row["kind"])],
                     "kind": row["kind"],
                     "iin": parsed.value,
+                    "iin_index": persons.key_of(parsed.value),
                     "full_name": " ".join(row["full_name"].split()),
                     "unit_id": unit.id,
                     "certificate_no": register.certificate_number(issuer, issued.year, seq),
@@ -269,17 +292,5 @@ def error_report_csv(
     report: ImportReport, translate: Callable[[str, dict], str], header: tuple[str, str]
 ) -> bytes:
     """Return the rows that were not imported as a CSV safe to open in a spreadsheet."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
-    writer.writerow(header)
-    for number, message, params in report.problems:
-        writer.writerow([number, csv_safe(translate(message, params))])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def csv_safe(value) -> str | int:
-    """Neutralise a text that a spreadsheet would run as a formula (leading ')."""
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith((*FORMULA_STARTS, "\n", "\0")) else text
+    rows = [(number, translate(message, params)) for number, message, params in report.problems]
+    return outputs.csv_bytes([header, *rows], quote_all=True)

@@ -152,7 +152,8 @@ def import_indicators():
         upload = form.file.data
         content = upload.read()
         with on_refusal(lambda status: _import_page(form, status)):
-            sober.read_indicator_table(content, upload.filename or "")
+            # Cheap checks only: the file is parsed by the job, within its limits (issue 17).
+            sober.check_indicator_file(content, upload.filename or "")
         stored = uploads.store(
             db.session,
             filename=upload.filename or "indicators.csv",

@@ -258,7 +258,8 @@ def import_register():
         upload = form.file.data
         content = upload.read()
         with on_refusal("volunteers/import.html", form=form):
-            importing.read_table(content, upload.filename or "")
+            # Cheap checks only: the file is parsed by the job, within its limits (issue 17).
+            importing.check_file(content, upload.filename or "")
         stored = uploads.store(
             db.session,
             filename=upload.filename or "register",

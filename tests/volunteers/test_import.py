@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import openpyxl
@@ -10,10 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from core.errors import DomainError
-from tests.conftest import login_as, wait_for_jobs
+from core.uploads import StoredFile
+from tests.conftest import login_as, translated, wait_for_jobs
+from tests.core import hostile_files
 from tests.factories.volunteers import iin_for
 from volunteers import importing
 from volunteers.models import Member
+from volunteers.persons import key_of
 
 # Both databases: the register's upsert written per dialect.
 pytestmark = pytest.mark.both_databases
@@ -69,7 +73,7 @@ def test_import_with_bad_rows_then_again_creates_nothing_twice(app, session):
     assert status["status"] == "succeeded", status
     assert status["result"] == {"imported": 3, "duplicates": 1, "rejected": 5}
     assert _members(session) == before + 3
-    imported = session.scalar(select(Member).where(Member.iin == zero_iin))
+    imported = session.scalar(select(Member).where(Member.iin_index == key_of(zero_iin)))
     assert imported is not None and imported.iin == zero_iin  # the leading zero survived
     report = client.get(status["result_url"])
     assert report.headers["Content-Disposition"].startswith("attachment")
@@ -132,3 +136,90 @@ def test_read_table_names_missing_columns():
     with pytest.raises(DomainError) as caught:
         importing.read_table(b"iin,full_name\n1,2\n", "x.csv")
     assert "kind" in str(caught.value)
+
+
+def test_a_future_birth_date_is_reported_by_its_row_and_the_rest_imported(app, session):
+    """Issue 17, finding 7: one such row used to fail the whole import."""
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    future = "921111500030"  # read as 11 November 2092: a mistyped century digit
+    content = _csv(
+        [_good(40), f"{future},Болашақ Адам,public_assistant,354030100,,,Ботақара 1,", _good(41)]
+    )
+    before = _members(session)
+    page = _upload(client, content, "register.csv").headers["Location"]
+    wait_for_jobs(app)
+    status = client.get(page + "/status.json").get_json()
+    assert status["status"] == "succeeded", status
+    assert status["result"] == {"imported": 2, "duplicates": 0, "rejected": 1}
+    assert _members(session) == before + 2
+    rows = list(csv.reader(io.StringIO(client.get(status["result_url"]).data.decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][0] == "3" and "2092-11-11" in rows[1][1]
+
+
+def test_an_iin_excel_kept_as_a_number_gets_its_leading_zero_back(app, session):
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    zero_iin = iin_for(7601, born=dt.date(2003, 2, 1))
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.strip().split(","))
+    book.active.append([int(zero_iin), "Нөлдік Сан", "patrol_member", 354030100, None, None, "Б"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    page = _upload(client, buffer.getvalue(), "register.xlsx").headers["Location"]
+    wait_for_jobs(app)
+    assert client.get(page + "/status.json").get_json()["result"]["imported"] == 1
+    session.rollback()
+    assert zero_iin in {m.iin for m in session.scalars(select(Member))}
+
+
+def test_a_zip_bomb_is_refused_by_the_request_and_a_wide_sheet_by_the_job(app, session):
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    files = session.scalar(select(func.count()).select_from(StoredFile))
+    # 256 MB of rows in 330 KB (the test client spools bodies over 500 KB to a file it leaks).
+    bomb = _upload(client, hostile_files.bomb_xlsx(256), "register.xlsx")
+    assert bomb.status_code == 422
+    assert translated(app, "The workbook unpacks to more than %(mb)s MB.", "kk", mb=64) in bomb.text
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(StoredFile)) == files  # nothing kept
+    before = _members(session)
+    page = _upload(client, hostile_files.wide_xlsx(), "register.xlsx").headers["Location"]
+    wait_for_jobs(app)
+    status = client.get(page + "/status.json").get_json()
+    assert status["status"] == "succeeded" and status["result"]["imported"] == 0, status
+    refusal = translated(app, "The file has more than %(n)s columns.", "kk", n=50)
+    assert status["message"] == refusal and refusal in client.get(page).text
+    assert _members(session) == before
+
+
+def test_a_crashed_import_keeps_whole_chunks_and_its_retry_adds_the_rest(app, session, monkeypatch):
+    from portal import jobs
+    from portal.extensions import db
+    from volunteers import jobs as volunteer_jobs
+
+    monkeypatch.setattr(volunteer_jobs, "CHUNK_ROWS", 2)
+    calls = []
+
+    def crashing(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return original(*args, **kwargs)
+
+    original = importing.import_rows
+    monkeypatch.setattr(importing, "import_rows", crashing)
+    client = app.test_client()
+    login_as(client, "registrar@demo.kz")
+    before = _members(session)
+    page = _upload(client, _csv([_good(n) for n in range(50, 55)]), "r.csv").headers["Location"]
+    wait_for_jobs(app)
+    assert client.get(page + "/status.json").get_json()["status"] == "failed"
+    assert _members(session) == before + 2  # the first chunk, whole; nothing of the second
+    with app.app_context():
+        assert jobs.retry(int(page.rsplit("/", 1)[1]))
+        db.session.commit()
+    wait_for_jobs(app)
+    status = client.get(page + "/status.json").get_json()
+    assert status["result"] == {"imported": 3, "duplicates": 2, "rejected": 2}, status
+    assert _members(session) == before + 5 and calls == [2, 2, 2, 2, 1]
