@@ -1,15 +1,23 @@
-"""Job-run records: the database side of background jobs (status, progress, result, error)."""
+"""Job-run records: the database side of background jobs (status, progress, result, error).
+
+What a reader other than the requester may see of a run's result is decided here
+(``result_for``): the whole result only when the reader's jurisdiction covers the run's.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, update
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import places
+from core.account_models import User
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, NotFound
+from core.queries import units_among
+from core.scope import Scope
 
 STATUSES = ("queued", "running", "succeeded", "failed")
 # A run still marked running after this long lost its worker and may be claimed again
@@ -197,3 +205,43 @@ def requeue(session: Session, run_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+# ---- what a reader may see of a run --------------------------------------------------------
+
+
+def area_of(session: Session, run: JobRun) -> int:
+    """Return the unit a run covers: its own, else its requester's, else the whole country."""
+    if run.unit_id is not None:
+        return run.unit_id
+    if run.requested_by_id is not None:
+        unit_id = session.scalar(select(User.unit_id).where(User.id == run.requested_by_id))
+        if unit_id is not None:
+            return unit_id
+    return places.by_kato(session, places.COUNTRY_KATO).id
+
+
+def result_for(session: Session, run: JobRun, scope: Scope) -> dict | list | None:
+    """Return the part of the run's result that a reader holding ``scope`` may see.
+
+    A reader whose jurisdiction covers the run's whole area sees all of it. Another reader (an
+    administrator of one region reading the nightly run of the country) sees only the rows
+    placed in their units (``rows`` with a ``unit_id``: the red flags, with the names of the
+    people they concern), with the counts of those rows; a result that cannot be placed in
+    units (a reconciliation of the books of every region) is not shown at all.
+    """
+    if not run.result:
+        return None
+    data = json.loads(run.result)
+    if scope.contains(session, area_of(session, run)):
+        return data
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "unit_id" in r for r in rows):
+        return None
+    # Rows about no unit (a broken audit chain) concern everyone, as on the red-flags page.
+    visible = units_among(session, {r["unit_id"] for r in rows}, scope)
+    kept = [r for r in rows if r["unit_id"] is None or r["unit_id"] in visible]
+    counts = dict.fromkeys(data.get("counts") or {}, 0)
+    for row in kept:
+        counts[row.get("kind")] = counts.get(row.get("kind"), 0) + 1
+    return {**data, "rows": kept, "counts": counts, "total": len(kept)}

@@ -24,12 +24,17 @@ def parse_tenge(text: str) -> int:
         raise DomainError(N_("Enter an amount in tenge, e.g. 1 234 567,89.")) from None
     if value.as_tuple().exponent < -2:
         raise DomainError(N_("An amount has at most two decimals (tiyn): %(text)s."), text=text)
-    tiyn = int(value * 100)
-    if abs(tiyn) > MAX_TIYN:
+    return within_range(int(value * 100))
+
+
+def within_range(amount_tiyn: int) -> int:
+    """Refuse an amount beyond ``MAX_TIYN`` either way; every amount computed from what people
+    typed (tenge, or MCI times the year's rate) passes here before it reaches a column."""
+    if abs(amount_tiyn) > MAX_TIYN:
         raise DomainError(
             N_("The amount is too large: at most %(max)s."), max=format_tiyn(MAX_TIYN)
         )
-    return tiyn
+    return amount_tiyn
 
 
 def require_positive(amount_tiyn: int) -> int:

@@ -1,15 +1,15 @@
 """Exports for the maslikhat: payouts, decisions, ledger entries and the register, streamed.
 
 Rows come from the database in chunks (a server-side cursor on PostgreSQL) and go straight
-to a CSV or write-only XLSX file, so a million rows never sit in memory at once. Every text
-cell is neutralised against formula injection; IINs and IBANs are always masked. Each file
+to a CSV or write-only XLSX file, so a million rows never sit in memory at once. The files are
+written by ``core.outputs``, the one output path: text cells never run as formulas; IINs and
+IBANs are always masked. Each file
 begins with when it was generated, its filters and the audit chain's head at that moment.
 What each dataset holds is in ``incentives.export_datasets`` (re-exported here).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import zipfile
@@ -19,10 +19,9 @@ from typing import BinaryIO
 from sqlalchemy import Select, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, outputs
 from core.audit import AuditEvent
 from core.errors import N_, DomainError
-from core.iin import mask_iin
 from incentives.export_datasets import (
     DATASETS,
     DATE,
@@ -37,8 +36,6 @@ from incentives.export_datasets import (
     dataset,
 )
 from incentives.models import FORMS, OUTCOMES, PAYOUT_STATUSES, SESSION_STATUSES
-from incentives.payouts import mask_iban
-from volunteers.importing import FORMULA_STARTS
 from volunteers.models import KINDS as MEMBER_KINDS
 from volunteers.models import MEMBER_STATUSES
 
@@ -58,37 +55,21 @@ __all__ = [
     "dataset",
     "pack",
     "preamble",
-    "protect",
     "write_rows",
 ]
 
 FORMATS = ("csv", "xlsx")
 CHUNK = 5000
 # On PostgreSQL a CSV is written by COPY with every cell formatted in SQL (several times faster
-# than a Python step per cell); the Python writer stays for SQLite and XLSX.
+# than a Python step per cell); the Python writer stays for SQLite and XLSX, and for datasets
+# with an IIN or IBAN: those are sealed at rest (core.sealing), so only Python can open and
+# mask them.
 COPY_ON_POSTGRESQL = True
+_SEALED = (IIN, IBAN)
 XLSX_SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: start a new one before that
 # A CSV larger than this is stored zipped (the database keeps files whole).
 ZIP_ABOVE_BYTES = 8 * 1024 * 1024
 Translate = Callable[..., str]
-
-
-_DANGEROUS_STARTS = (*FORMULA_STARTS, "\n", "\0")
-
-
-def protect(value) -> str:
-    """Neutralise a text a spreadsheet would run as a formula (a leading apostrophe)."""
-    text = value if isinstance(value, str) else str(value)
-    return "'" + text if text.startswith(_DANGEROUS_STARTS) else text
-
-
-def _money_csv(v):
-    if v is None:
-        return ""
-    v = int(v)
-    sign = "-" if v < 0 else ""
-    tenge, tiyn = divmod(abs(v), 100)
-    return f"{sign}{tenge}.{tiyn:02d}"
 
 
 def _money_xlsx(v):
@@ -96,10 +77,11 @@ def _money_xlsx(v):
 
 
 def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
+    """One function per column giving the cell's value; the writer neutralises the text."""
     zone = clock.zone()
 
     def text(v):
-        return "" if v is None else protect(v)
+        return "" if v is None else str(v)
 
     def code(group):
         seen: dict = {}  # a handful of codes: translate each once
@@ -108,7 +90,7 @@ def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
             if v is None:
                 return ""
             if v not in seen:
-                seen[v] = protect(labels(group, v))
+                seen[v] = labels(group, v)
             return seen[v]
 
         return cell
@@ -123,15 +105,15 @@ def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
         return "" if v is None else v.astimezone(zone).isoformat(" ", "seconds")[:19]
 
     def iin(v):
-        return "" if v is None else mask_iin(v)
+        return "" if v is None else outputs.mask_iin(v)
 
     def iban(v):
-        return "" if v is None else mask_iban(v)
+        return "" if v is None else outputs.mask_iban(v)
 
     by_kind = {
         TEXT: text,
         INT: plain,
-        MONEY: _money_csv if fmt == "csv" else _money_xlsx,
+        MONEY: outputs.money if fmt == "csv" else _money_xlsx,
         DATE: day,
         TIME: moment,
         IIN: iin,
@@ -161,12 +143,12 @@ def preamble(
     """Return the lines every export begins with: what, when, which filters, chain head."""
     seq, digest = head
     return [
-        [protect(title)],
+        [title],
         [
             translate(N_("Generated at")),
             generated_at.astimezone(clock.zone()).strftime("%Y-%m-%d %H:%M:%S %Z"),
         ],
-        [translate(N_("Filters")), protect(filters_text)],
+        [translate(N_("Filters")), filters_text],
         [
             translate(N_("Audit chain head")),
             f"#{seq} {digest}" if seq else translate(N_("empty chain")),
@@ -203,12 +185,12 @@ CODE_VALUES = {
 def _as_csv_text(query: Select, columns, labels: Callable[[str, str], str]) -> Select:
     """The same rows with every cell written by PostgreSQL as the export's text.
 
-    Times in the local zone, money in tenge, codes as their labels, IINs and IBANs masked and
-    text protected against formulas, exactly as the Python formatters do; COPY then streams
-    the file without a Python step per cell.
+    Times in the local zone, money in tenge, codes as their labels and text protected against
+    formulas, exactly as the Python formatters do; COPY then streams the file without a Python
+    step per cell. (Sealed columns, IINs and IBANs, never come here.)
     """
     zone = str(clock.zone())
-    risky = [c for c in _DANGEROUS_STARTS if c != "\0"]
+    risky = [c for c in outputs.FORMULA_STARTS if c != "\0"]  # PostgreSQL text holds no NUL
 
     def text(c):
         c = func.cast(c, String)
@@ -216,7 +198,9 @@ def _as_csv_text(query: Select, columns, labels: Callable[[str, str], str]) -> S
 
     def code(group):
         def label(c):
-            whens = [(c == v, literal(protect(labels(group, v)))) for v in CODE_VALUES[group]]
+            whens = [
+                (c == v, literal(outputs.csv_text(labels(group, v)))) for v in CODE_VALUES[group]
+            ]
             return case(*whens, else_=func.cast(c, String))
 
         return label
@@ -227,12 +211,6 @@ def _as_csv_text(query: Select, columns, labels: Callable[[str, str], str]) -> S
         MONEY: lambda c: func.to_char(c / 100.0, "FM999999999999990.00"),
         DATE: lambda c: func.to_char(c, "YYYY-MM-DD"),
         TIME: lambda c: func.to_char(func.timezone(zone, c), "YYYY-MM-DD HH24:MI:SS"),
-        IIN: lambda c: case(
-            (func.length(c) == 12, literal("\u2022" * 8) + func.right(c, 4)),
-            (c.is_(None), None),
-            else_=literal("\u2022" * 4),
-        ),
-        IBAN: lambda c: func.left(c, 2) + literal("** **** **** ") + func.right(c, 4),
     }
     # COPY quotes an empty string ("") and leaves only NULL bare, as the csv module writes both.
     # Only text and labels can be empty strings; times, dates and money are NULL or non-empty.
@@ -285,47 +263,47 @@ def write_rows(
             progress(min(99, 5 + int(done * 90 / total)))
 
     if fmt == "csv":
-        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
-        writer = csv.writer(text)
-        writer.writerows(head_lines)
-        writer.writerow(header)
-        if COPY_ON_POSTGRESQL and session.get_bind().dialect.name == "postgresql":
-            text.flush()
-            text.detach()
+        writer = outputs.CsvFile(out)
+        writer.rows(head_lines)
+        writer.row(header)
+        if (
+            COPY_ON_POSTGRESQL
+            and session.get_bind().dialect.name == "postgresql"
+            and not any(kind in _SEALED for _msgid, kind in data.columns)
+        ):
+            writer.detach()
             done = _copy_csv(session, _as_csv_text(data.query, data.columns, labels), out)
             if progress:
                 progress(95)
             return done
         for chunk in _chunks(session, data.query):
-            writer.writerows([[f(row[i]) for f, i in pairs] for row in chunk])
+            writer.rows([f(row[i]) for f, i in pairs] for row in chunk)
             done += len(chunk)
             report()
-        text.flush()
-        text.detach()
+        writer.detach()
         return done
 
-    from openpyxl import Workbook
+    book = outputs.XlsxBook()
+    in_sheet, sheets = XLSX_SHEET_ROWS, 0
 
-    book = Workbook(write_only=True)
-    sheet, in_sheet, sheets = None, XLSX_SHEET_ROWS, 0
+    def start_sheet(title: str) -> None:
+        book.sheet(title)
+        for line in head_lines:
+            book.row(line)
+        book.row(header)
+
     for chunk in _chunks(session, data.query):
         for row in chunk:
             if in_sheet >= XLSX_SHEET_ROWS:
                 sheets += 1
-                sheet = book.create_sheet(f"{data.name}-{sheets}")
-                for line in head_lines:
-                    sheet.append(line)
-                sheet.append(header)
+                start_sheet(f"{data.name}-{sheets}")
                 in_sheet = 0
-            sheet.append([f(row[i]) for f, i in pairs])
+            book.row([f(row[i]) for f, i in pairs])
             in_sheet += 1
         done += len(chunk)
         report()
-    if sheet is None:
-        sheet = book.create_sheet(data.name)
-        for line in head_lines:
-            sheet.append(line)
-        sheet.append(header)
+    if not sheets:
+        start_sheet(data.name)
     book.save(out)
     return done
 
@@ -339,7 +317,7 @@ def pack(path: str, filename: str, fmt: str) -> tuple[bytes, str, str]:
             return (
                 f.read(),
                 filename,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                outputs.XLSX_TYPE,
             )
     if os.path.getsize(path) <= ZIP_ABOVE_BYTES:
         with open(path, "rb") as f:

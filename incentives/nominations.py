@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, places
 from core.errors import N_, Conflict, DomainError, NotFound
-from core.money import format_tiyn
+from core.money import format_tiyn, within_range
 from core.scope import Scope
 from core.transitions import advance
 from incentives import caps
@@ -94,10 +94,10 @@ def amount_in_tiyn(session: Session, *, amount: Decimal, unit: str, year: int) -
         raise DomainError(N_("The amount must be greater than zero."))
     if unit == "mci":
         tiyn = Decimal(policies.mci_tiyn(session, year)) * amount
-        return int(tiyn.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        return within_range(int(tiyn.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
     if amount.as_tuple().exponent < -2:
         raise DomainError(N_("An amount has at most two decimals (tiyn): %(text)s."), text=amount)
-    return int(amount * 100)
+    return within_range(int(amount * 100))
 
 
 def _checked_amount(
@@ -106,9 +106,10 @@ def _checked_amount(
     form: str,
     amount_tiyn: int,
     today: dt.date,
-    iin: str | None = None,
+    person: str | None = None,
 ) -> int:
-    """Check the form and amount against the policy in force and, for a person (``iin``),
+    """Check the form and amount against the policy in force and, for a person (their key,
+    ``volunteers.persons``),
     against what the annual cap leaves them this year; non-money forms carry none."""
     rule = policies.policy_in_force(session, unit_id, today)
     if form not in rule.allowed_forms:
@@ -125,8 +126,8 @@ def _checked_amount(
             mci=rule.cash_cap_mci,
             cap=format_tiyn(cap),
         )
-    if iin is not None:
-        standing = caps.standing(session, iin=iin, unit_id=unit_id, day=today)
+    if person is not None:
+        standing = caps.standing(session, person=person, unit_id=unit_id, day=today)
         if not standing.allows(amount_tiyn):
             raise DomainError(
                 N_(
@@ -166,7 +167,7 @@ def nominate(
     if not justification:
         raise DomainError(N_("Write why this member deserves the reward."))
     amount_tiyn = _checked_amount(
-        session, commission.unit_id, form, amount_tiyn, today, iin=member.iin
+        session, commission.unit_id, form, amount_tiyn, today, person=member.iin_index
     )
     ids = sorted(set(contribution_ids))
     if not ids:
@@ -298,7 +299,7 @@ def nominate_initiative(
         raise DomainError(N_("Write why this member deserves the reward."))
     if recipient not in RECIPIENTS:
         raise DomainError(N_("Choose who is to be rewarded."))
-    member_id = recipient_name = recipient_user_id = iin = None
+    member_id = recipient_name = recipient_user_id = person = None
     if recipient == "activist":
         activist = session.get(User, initiative.submitted_by_id)
         recipient_user_id = activist.id
@@ -313,8 +314,10 @@ def nominate_initiative(
     else:
         recipient_name = f"{initiative.unit.name_kk} — {initiative.unit.name_ru}"[:300]
     if recipient_user_id is not None:
-        iin = min(persons.iins_of(session, [recipient_user_id])[recipient_user_id], default=None)
-    amount_tiyn = _checked_amount(session, commission.unit_id, form, amount_tiyn, today, iin=iin)
+        person = min(persons.keys_of(session, [recipient_user_id])[recipient_user_id], default=None)
+    amount_tiyn = _checked_amount(
+        session, commission.unit_id, form, amount_tiyn, today, person=person
+    )
     nomination = Nomination(
         commission_id=commission.id,
         member_id=member_id,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 
-from docx import Document
 from flask import abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import uploads
+from core import outputs, uploads
 from core.db import utcnow
 from core.errors import N_, DomainError
 from incentives import sessions
@@ -22,7 +21,6 @@ from portal.extensions import csrf, db
 from portal.security import allow
 
 SCAN_LIMIT = 10 * 1024 * 1024
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @bp.route("/sessions/<int:session_id>/minutes", methods=["POST"])
@@ -120,16 +118,12 @@ def minutes_docx(session_id: int):
     if lang not in ("kk", "ru"):
         abort(404)
     text = sitting.minutes_kk if lang == "kk" else sitting.minutes_ru
-    document = Document()
-    for line in text.splitlines():
-        document.add_paragraph(line)
-    document.add_paragraph(f"SHA-256: {sitting.minutes_hash}")
-    out = io.BytesIO()
-    document.save(out)
-    out.seek(0)
+    # The one output path: the frozen text as typed, in plain paragraphs (a name with a
+    # control character no longer fails the file).
+    content = outputs.docx_bytes([*text.splitlines(), f"SHA-256: {sitting.minutes_hash}"])
     return send_file(
-        out,
-        mimetype=DOCX,
+        io.BytesIO(content),
+        mimetype=outputs.DOCX_TYPE,
         as_attachment=True,
         download_name=f"minutes-{sitting.id}-{lang}.docx",
     )

@@ -44,6 +44,18 @@ def _visible_run(run_id: int) -> jobruns.JobRun:
     return run
 
 
+def _result(run: jobruns.JobRun):
+    """The run's result as far as the reader may see it.
+
+    The requester asked for it within their own rights; an administrator sees what their
+    jurisdiction covers (finding 6 of issue 17: a regional administrator read the names in the
+    nightly red-flags run of the whole country).
+    """
+    if run.requested_by_id == current_user.id:
+        return json.loads(run.result) if run.result else None
+    return jobruns.result_for(db.session, run, current_scope("admin"))
+
+
 def _status(run: jobruns.JobRun) -> dict:
     return {
         "id": run.id,
@@ -53,7 +65,7 @@ def _status(run: jobruns.JobRun) -> dict:
         "message": run.message or "",
         "done": run.done,
         "error": _("The job failed. The error was recorded.") if run.status == "failed" else "",
-        "result": json.loads(run.result) if run.result else None,
+        "result": _result(run),
         "result_url": url_for("jobruns.result_file", run_id=run.id) if run.result_file_id else "",
     }
 

@@ -1,14 +1,16 @@
-"""The report to the maslikhat's session as a workbook: its sections, headings and values."""
+"""The report to the maslikhat's session as a workbook: its sections, headings and values.
+
+The workbook is written by ``core.outputs`` (the one output path): a program or place named
+like a formula is text in the file, as typed.
+"""
 
 from __future__ import annotations
-
-import io
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 
+from core import outputs
 from portal.labels import (
     INQUIRY_OBJECT_LABELS,
     INQUIRY_STATUS_LABELS,
@@ -133,29 +135,27 @@ def period_label(report: dict) -> str:
 
 def render_xlsx(report: dict) -> bytes:
     """Write the report as a workbook: one sheet per section, headings in Kazakh and Russian."""
-    book = Workbook(write_only=True)
+    book = outputs.XlsxBook()
     for key, title, columns in SECTIONS:
-        sheet = book.create_sheet(key)
+        book.sheet(key)
         for lang in LANGUAGES:
             with force_locale(lang):
                 unit = report[f"unit_{lang}"]
-                sheet.append([f"{title} — {unit}, {period_label(report)}"])
+                book.row([f"{title} — {unit}, {period_label(report)}"])
         for lang in LANGUAGES:
             with force_locale(lang):
-                sheet.append([str(heading) for _f, heading, _h in columns])
+                book.row([str(heading) for _f, heading, _h in columns])
         rows = section_rows(report, key)
         if key == "flags" and report.get("flags") is None:
             with force_locale("kk"):
                 kk = _("The red-flags check has not run yet.")
             with force_locale("ru"):
                 ru = _("The red-flags check has not run yet.")
-            sheet.append([kk, ru])
+            book.row([kk, ru])
         with force_locale("kk"):
             for row in rows:
-                sheet.append([cell_value(row, f, how, "kk") for f, _h, how in columns])
-        sheet.append([])
-        sheet.append(["generated_at", report["generated_at"]])
-        sheet.append(["audit_head", report["audit_head"]])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+                book.row([cell_value(row, f, how, "kk") for f, _h, how in columns])
+        book.row()
+        book.row(["generated_at", report["generated_at"]])
+        book.row(["audit_head", report["audit_head"]])
+    return book.to_bytes()

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, text
 
-from core import accounts
+from core import accounts, outputs
 from core.audit import AuditEvent
 from core.scope import Scope
 from incentives import exports
@@ -77,12 +77,13 @@ def test_register_xlsx_streams_and_protects(app, client, session):
     job_url = _export(client, app, dataset="register", format="xlsx")
     download = client.get(job_url + "/result")
     assert download.status_code == 200
-    book = load_workbook(io.BytesIO(download.data), read_only=True)
-    rows = [list(r) for sheet in book.worksheets for r in sheet.iter_rows(values_only=True)]
-    cells = [str(c) for r in rows for c in r if c is not None]
+    book = load_workbook(io.BytesIO(download.data))
+    typed = [c for sheet in book.worksheets for r in sheet.iter_rows() for c in r]
+    cells = [str(c.value) for c in typed if c.value is not None]
     assert any(c.startswith("#") and len(c) > 60 for c in cells)  # the chain head
-    assert '\'=HYPERLINK("http://evil","x")' in cells
-    assert not any(c.startswith("=") for c in cells)
+    # Text as typed, in a text cell: never a formula (core.outputs).
+    assert '=HYPERLINK("http://evil","x")' in cells
+    assert not any(c.data_type == "f" for c in typed)
     assert not any(len(c) == 12 and c.isdigit() for c in cells)
 
 
@@ -159,7 +160,7 @@ def test_write_rows_streams_in_chunks(app, session, monkeypatch):
     else:
         assert seen == [95]  # COPY streams the whole file in one statement
     assert len(out.getvalue().decode("utf-8-sig").splitlines()) == 2 + rows
-    assert exports.protect("-1+1") == "'-1+1" and exports.protect("ok") == "ok"
+    assert outputs.csv_text("-1+1") == "'-1+1" and outputs.csv_text("ok") == "ok"
 
 
 @pytest.mark.parametrize("name", ["payouts", "decisions", "ledger", "register"])

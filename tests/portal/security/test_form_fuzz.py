@@ -11,6 +11,10 @@ from what a browser would send with the page's form (so they get past validation
 and the database) and change, drop or add a few fields; a fixed set of probes first puts a NUL
 byte, RTL text and an injection string in every text field at once, 5,000 characters in each,
 out-of-range numbers in each number and the first and last day Python knows in each date.
+The numbers (issue 17, finding 11) go past a BIGINT both ways (2^63, twenty digits), and are
+negative, 1e309 (a float's infinity) and NaN; a number field is one whose value is a number,
+whose input is ``type="number"`` or ``inputmode="numeric"``/``"decimal"`` (an amount typed as
+text), or a WTForms integer, decimal or float field, filled in or not.
 
 Asserted for every request: the status is below 500; a 4xx changed no row of any table (no
 half-written record); a GET changed nothing; a success that added rows added an audit event.
@@ -121,6 +125,8 @@ POST_TARGETS: dict[str, Target] = {
     "volunteers.signup": Target(
         ANON, fill=lambda ids: {"email": "fuzz-signup@demo.kz", "phone": ""}
     ),
+    # At the code step of a sign-up started before (wrong codes: 401, then the request lapses).
+    "volunteers.signup_code": Target(ANON, names=("code",)),
     "volunteers.apply": Target(PLAIN_LOGIN, fill=_application),
     "shifts.sign_up": Target(
         V, _ids(shift_id="open_shift"), names=("member_id",), page=lambda ids: "/my/shifts"
@@ -222,7 +228,12 @@ POST_TARGETS: dict[str, Target] = {
         C,
         _ids(initiative_id="initiative_supported"),
         page=lambda ids: f"/sober/initiatives/{ids['initiative_supported']}",
-        fill=lambda ids: {"nominate-amount": ""},
+        # A money form in MCI: the amount is parsed and multiplied by the year's MCI.
+        fill=lambda ids: {
+            "nominate-reward_form": "valuable_gift",
+            "nominate-unit": "mci",
+            "nominate-amount": "1",
+        },
     ),
     "commission.submit_nomination": Target(C, _ids(nomination_id="draft_nomination"), examples=FEW),
     "commission.plan_session": Target(S, page=lambda ids: "/commission/sessions"),
@@ -352,6 +363,8 @@ POST_TARGETS: dict[str, Target] = {
     ),
     "admin.register_settings": Target(A),
     "admin.verify_audit": Target(A, examples=FEW),
+    "admin.edit_retention_rule": Target(A, lambda ids: {"kind": "member_expired"}),
+    "admin.run_retention": Target(A, examples=FEW),
     "admin.retry_run": Target(A, _ids(run_id="failed_run"), examples=FEW),
     # last: the volunteer's own withdrawal would end their part in the forms above
     "volunteers.withdraw": Target(V, _ids(application_id="own_application"), examples=FEW),
@@ -432,8 +445,14 @@ NASTY = [
     "99999999999999999999999999999",
     "2147483648",
     "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551616",
     "1e308",
+    "1e309",
+    "-1e309",
     "nan",
+    "NaN",
+    "sNaN",
     "inf",
     "-inf",
     "١٢٣",
@@ -493,6 +512,7 @@ HUGE = st.tuples(
 ).map(lambda p: p[0] * p[1])
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
+    st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**20, -(10**20)]).map(str),
     st.integers(-5, 3000).map(str),
     st.decimals(allow_nan=True, allow_infinity=True, places=3).map(str),
 )
@@ -591,6 +611,7 @@ class _PageForms(HTMLParser):
         self.forms: list[dict] = []
         self.names: set[str] = set()
         self.values: set[str] = set()
+        self.numeric: set[str] = set()  # inputs a browser offers for numbers
         self._form = self._select = self._textarea = None
 
     def _add(self, name, value):
@@ -616,6 +637,8 @@ class _PageForms(HTMLParser):
         name = a["name"]
         if tag == "input":
             kind = a.get("type", "text").lower()
+            if kind == "number" or a.get("inputmode") in ("numeric", "decimal"):
+                self.numeric.add(name)
             if kind in ("submit", "reset", "image", "file", "button"):
                 if kind == "submit" and self._form["button"] is None:
                     self._form["button"] = (name, a.get("value", ""))
@@ -700,8 +723,12 @@ def _browser_data(parser: _Options, page: str, action: str, method: str) -> dict
 _FORM_CLASS = re.compile(r"\b([A-Z]\w*Form)\b")
 
 
-def _form_field_names(app, view) -> set[str]:
-    """Names of the fields of every WTForms class the view's source names (without prefix)."""
+_NUMBER_FIELDS = ("IntegerField", "DecimalField", "FloatField")
+
+
+def _form_field_names(app, view, numeric: set[str] | None = None) -> set[str]:
+    """Names of the fields of every WTForms class the view's source names (without prefix);
+    the names of its number fields are added to ``numeric`` too."""
     from flask_wtf import FlaskForm
     from wtforms import Form
     from wtforms.fields import FieldList, FormField
@@ -722,6 +749,8 @@ def _form_field_names(app, view) -> set[str]:
                     stack.extend(field)
                 else:
                     names.add(field.name)
+                    if numeric is not None and field.type in _NUMBER_FIELDS:
+                        numeric.add(field.name)
     names.discard("csrf_token")
     return names
 
@@ -783,6 +812,7 @@ def world(request, tmp_path_factory):
     # Fresh-login checks (S7) are not what is fuzzed here: the sign-in stays fresh.
     app = make_app(url, FRESH_LOGIN_SECONDS=24 * 3600)
     found = World(app, ids)
+    found.signup_token = _started_signup(app)
     found.started = started
     found.examples = 0
     found.endpoints = 0
@@ -835,7 +865,7 @@ def _check(world: World, endpoint: str, method: str, url: str, data: dict, respo
 
 
 def _prepare(world: World, endpoint: str, target: Target, method: str):
-    """Return (urls, field names, value pool, browser's data) for an endpoint."""
+    """Return (urls, field names, value pool, browser's data, number fields) for an endpoint."""
     from flask import url_for
 
     app = world.app
@@ -845,8 +875,9 @@ def _prepare(world: World, endpoint: str, target: Target, method: str):
             url_for(endpoint, **kw) for kw in (kwargs if isinstance(kwargs, list) else [kwargs])
         ]
     names = set(target.names)
+    numeric: set[str] = set()
     if method == "POST":
-        names |= _form_field_names(app, app.view_functions[endpoint])
+        names |= _form_field_names(app, app.view_functions[endpoint], numeric)
     pool: set[str] = set()
     who = SELF_LOGIN if target.login == FRESH else target.login
     reader = world.client(who)
@@ -861,17 +892,21 @@ def _prepare(world: World, endpoint: str, target: Target, method: str):
         if parser is None:
             continue
         names |= parser.names
+        numeric |= parser.numeric
         pool |= parser.values
         base = base or _browser_data(parser, page, action, method)
     names.discard("csrf_token")
     if base or target.fill(world.ids):
         base = {**base, **target.fill(world.ids)}
-    return urls, sorted(names), sorted(pool)[:200], base
+    return urls, sorted(names), sorted(pool)[:200], base, numeric
 
 
 def _send(client, world: World, endpoint: str, method: str, url: str, data: dict):
     if endpoint == "auth.mfa_verify":
         _pending_code_step(world, client)
+    if endpoint == "volunteers.signup_code":
+        with client.session_transaction() as sess:
+            sess["signup"] = world.signup_token
     if method == "GET":
         return client.get(url, query_string=_flatten(data))
     payload = {}
@@ -891,6 +926,30 @@ def _flatten(data: dict) -> list[tuple[str, str]]:
     return pairs
 
 
+def _started_signup(app) -> str:
+    """Start a sign-up whose code step the fuzzer then fills in; return its token."""
+    from sqlalchemy import select
+
+    from core import signups
+    from core.places import AdminUnit
+    from portal.extensions import db
+
+    with app.app_context():
+        token = signups.begin_signup(
+            db.session,
+            email="fuzz-code@demo.kz",
+            phone=None,
+            full_name="Код Тексеру",
+            preferred_language="kk",
+            unit_id=db.session.scalar(select(AdminUnit.id).limit(1)),
+            password="a long enough password",
+        )
+        db.session.commit()
+        db.session.remove()
+    wait_for_jobs(app)
+    return token
+
+
 def _pending_code_step(world: World, client) -> None:
     """Put the client at the code step, as after a correct password of the plain account."""
     from core import accounts
@@ -907,15 +966,24 @@ def _pending_code_step(world: World, client) -> None:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}")
 _INT = re.compile(r"-?\d+")
+_NUMBER = re.compile(r"-?\d[\d \u00a0]*(?:[.,]\d+)?")
+# Past a BIGINT (2^63) both ways, each in each number field alone (one refused field must
+# not hide another's overflow); past an INTEGER, zero, a float's infinity and not a number in
+# every number field at once (cheaper: a form's fields are all validated together).
+OUT_OF_RANGE = ("9223372036854775808", "-99999999999999999999")
+ALL_AT_ONCE = ("2147483648", "0", "1e309", "NaN")
+# Entries of a repeated group after its first (changes-1-amount …): the first stands for all.
+_LATER_ENTRY = re.compile(r"-[1-9]\d*-")
 
 
-def _probes(base: dict) -> list[dict]:
+def _probes(base: dict, numeric: set[str] = frozenset()) -> list[dict]:
     """Deterministic variants of the valid form that random examples reach too rarely.
 
     Every free-text field at once gets a NUL byte, then right-to-left marks and emoji, then an
     injection string (all still pass the form's validation, so they reach the database); each
-    text field alone gets 5,000 characters; each number gets out-of-range values, each date
-    the first and the last day Python knows.
+    text field alone gets 5,000 characters; each number field (``numeric`` names it, or its
+    value is a number) gets ``OUT_OF_RANGE`` alone and ``ALL_AT_ONCE`` with the others, each
+    date the first and the last day Python knows.
     """
     if not base:
         return []
@@ -935,13 +1003,17 @@ def _probes(base: dict) -> list[dict]:
         probes.append({**base, **{k: change(base[k]) for k in texts}})
     for k in texts:
         probes.append({**base, k: "Ж" * 5000})
+    numbers = []
     for k, v in base.items():
         if not isinstance(v, str):
             continue
-        if _INT.fullmatch(v):
-            probes += [{**base, k: n} for n in ("2147483648", "-99999999999999999999", "0")]
+        if (k in numeric or _NUMBER.fullmatch(v)) and not _LATER_ENTRY.search(k):
+            numbers.append(k)
+            probes += [{**base, k: n} for n in OUT_OF_RANGE]
         elif _DATE.fullmatch(v):
             probes += [{**base, k: d} for d in ("9999-12-31", "0001-01-01")]
+    if numbers:
+        probes += [{**base, **dict.fromkeys(numbers, n)} for n in ALL_AT_ONCE]
     return probes
 
 
@@ -966,11 +1038,11 @@ def _fuzz(world: World, endpoint: str, target: Target, method: str):
         assert "public" in required or "signed-in" in required or roles & required, (
             f"{target.login} holds none of {sorted(required)} for {endpoint}"
         )
-    urls, names, pool, base = _prepare(world, endpoint, target, method)
+    urls, names, pool, base, numeric = _prepare(world, endpoint, target, method)
     files = target.files if method == "POST" else ()
     count = target.examples or (EXAMPLES if names or files else FEW)
     world.endpoints += 1
-    for data in _probes(base):
+    for data in _probes(base, numeric):
         _one(world, endpoint, target, method, urls[-1], data)
 
     @settings(
@@ -1091,7 +1163,7 @@ ROLE_LOGINS = {
     **{r: f"{r}@demo.kz" for r in ("volunteer", "coordinator", "registrar", "secretary")},
     **{r: f"{r}@demo.kz" for r in ("member", "chair", "finance", "deputy", "admin")},
 }
-HUGE_IDS = (2**31, 10**20, 0)
+HUGE_IDS = (2**31, 2**63, 10**20, 0)
 
 
 def test_huge_ids_in_the_address_are_not_found(world):
