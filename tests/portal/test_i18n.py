@@ -50,15 +50,26 @@ def _source_msgids() -> set[str]:
 def test_catalog_is_complete_and_compiled(lang):
     with open(CATALOGS / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
         catalog = read_po(fh)
-    entries = {m.id: m for m in catalog if m.id}
+    # A plural entry's id is (singular, plural) and its string one text per form.
+    entries = {_singular(m.id): m for m in catalog if m.id}
     missing = sorted(_source_msgids() - set(entries))
     assert missing == [], f"{lang}: msgids not in the catalog (run python3 dev.py i18n)"
-    untranslated = sorted(m.id for m in entries.values() if not m.string)
-    fuzzy = sorted(m.id for m in entries.values() if m.fuzzy)
+    untranslated = sorted(
+        k for k, m in entries.items() if not _texts(m.string) or "" in _texts(m.string)
+    )
+    fuzzy = sorted(k for k, m in entries.items() if m.fuzzy)
     assert untranslated == [] and fuzzy == [], (lang, untranslated[:10], fuzzy[:10])
     with open(CATALOGS / lang / "LC_MESSAGES" / "messages.mo", "rb") as fh:
-        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
-    assert compiled == {k: m.string for k, m in entries.items()}, f"{lang}: .mo is stale"
+        compiled = {_singular(m.id): _texts(m.string) for m in read_mo(fh) if m.id}
+    assert compiled == {k: _texts(m.string) for k, m in entries.items()}, f"{lang}: .mo is stale"
+
+
+def _singular(msgid):
+    return msgid[0] if isinstance(msgid, tuple | list) else msgid
+
+
+def _texts(string) -> tuple:
+    return tuple(string) if isinstance(string, tuple | list) else (string,)
 
 
 def test_kazakh_is_the_default_when_the_browser_says_nothing(app, client):
