@@ -91,6 +91,15 @@ def _digits(code: str) -> str:
     return "".join(ch for ch in (code or "") if ch in "0123456789")
 
 
+def purge_lapsed(session: Session, now: dt.datetime) -> int:
+    """Delete sign-ups whose code lapsed: they hold a name and an address nobody will use.
+
+    Called by each new sign-up and by the nightly retention job (a quiet portal has no next
+    sign-up to do it).
+    """
+    return session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now)).rowcount
+
+
 def begin_signup(
     session: Session,
     *,
@@ -120,8 +129,7 @@ def begin_signup(
     if preferred_language not in LANGUAGES:
         preferred_language = "kk"
     check_password_policy(password)
-    # Requests that lapsed hold a name and an address nobody will use: drop them.
-    session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now))
+    purge_lapsed(session, now)
     token = secrets.token_urlsafe(32)
     code = f"{secrets.randbelow(10**6):06d}"
     request = SignupRequest(

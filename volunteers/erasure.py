@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core import audit, clock, notifications
 from core.account_models import RoleGrant, User
 from core.db import utcnow
+from core.mfa import RecoveryCode, TotpFactor
 from core.sealing import blind_index
 from volunteers import retention
 from volunteers.models import Application, Consent, Member, MemberStatusChange
@@ -248,6 +249,9 @@ def _erase_account(session, user_id: int, due, at) -> int:
     )
     if done.rowcount != 1:
         return 0
+    # An erased account cannot sign in again: its authenticator's secret and codes go too.
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
     _forget_messages(session, Notifications.user_id == user_id)
     _event(session, "user", user_id, due, at)
     return 1

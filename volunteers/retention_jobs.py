@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import signups
 from core.db import utcnow
 from core.jobs import JobContext
 from volunteers import erasure
@@ -33,4 +34,6 @@ def apply_retention(job: JobContext) -> None:
         if batch.last_id is None:
             break
         after_id = batch.last_id
+    totals["signups_lapsed"] = signups.purge_lapsed(session, now)
+    session.commit()
     job.finish(totals)

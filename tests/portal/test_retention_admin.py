@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from core import jobruns
+from core import jobruns, signups
 from tests.conftest import audit_count, login_as, wait_for_jobs
 from tests.factories.volunteers import fields, iin_for, user
 from volunteers import enrolment, retention
@@ -55,6 +55,17 @@ def test_run_now_erases_what_is_due_and_a_second_run_does_nothing(app, client, s
         session, application_id=refused.id, passed=False, reason="x", actor_id=coordinator.id
     )
     refused.closed_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=800)
+    # A sign-up whose code lapsed yesterday: a name and an address nobody will use.
+    signups.begin_signup(
+        session,
+        email="lapsed@example.kz",
+        phone=None,
+        full_name="Ұмытылған Тіркелу",
+        preferred_language="kk",
+        unit_id=coordinator.unit_id,
+        password="a long enough password",
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )
     session.commit()
     login_as(client, "admin@demo.kz")
     results = []
@@ -73,5 +84,7 @@ def test_run_now_erases_what_is_due_and_a_second_run_does_nothing(app, client, s
     assert results[0]["applications"] == 1
     assert results[0]["by_kind"] == {"application_refused": 1}
     assert results[1]["applications"] == 0
+    assert (results[0]["signups_lapsed"], results[1]["signups_lapsed"]) == (1, 0)
+    assert session.scalar(select(func.count()).select_from(signups.SignupRequest)) == 0
     assert session.get(Application, refused.id).erased_at is not None
     assert audit_count(session, "application.erase", "application", refused.id) == 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
-from core import accounts, audit
+from core import accounts, audit, mfa
 from core.audit import AuditEvent
 from core.errors import DomainError, NotFound
 from core.sealing import blind_index
@@ -75,6 +76,9 @@ def _erase_all(session, now) -> erasure.Batch:
 def test_consent_withdrawn_is_erased_after_the_period_not_before_and_once(app, session):
     citizen = _citizen(session, "leaving@example.kz")
     application = _withdrawn_application(session, citizen, 7101)
+    secret = mfa.new_secret()
+    mfa.enable(session, user_id=citizen.id, secret=secret, code=pyotp.TOTP(secret).now())
+    session.commit()
     assert retention.rules(session)["consent_withdrawn"].months == 1
 
     early = _erase_all(session, WITHDRAWN + dt.timedelta(days=20))
@@ -98,6 +102,9 @@ def test_consent_withdrawn_is_erased_after_the_period_not_before_and_once(app, s
     assert citizen.full_name == erasure.ERASED_NAME and citizen.phone is None
     assert citizen.email == erasure.erased_email(citizen.id) and not citizen.is_active
     assert accounts.find_by_login(session, "leaving@example.kz") is None
+    # Its authenticator's secret and recovery codes go with it.
+    assert mfa.factor_of(session, citizen.id) is None
+    assert mfa.recovery_codes_left(session, citizen.id) == 0
 
     event = session.scalars(
         select(AuditEvent).where(
