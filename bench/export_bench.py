@@ -34,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
 os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
 os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
+# Demo accounts on a throwaway PostgreSQL database: a development, not a production.
+os.environ.setdefault("PORTAL_ENV", "development")
 os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
 
 from budget import appropriations

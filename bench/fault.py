@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 # Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
 os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
 os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
+# Demo accounts on a throwaway PostgreSQL database: a development, not a production.
+os.environ.setdefault("PORTAL_ENV", "development")
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 # A valid Kazakh IBAN (check digits computed) for the demo payout paid during the crash.
 IBAN = "KZ86125KZT5004100100"

@@ -87,6 +87,8 @@ from zoneinfo import ZoneInfo
 # Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
 os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
 os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
+# Demo accounts on a throwaway PostgreSQL database: a development, not a production.
+os.environ.setdefault("PORTAL_ENV", "development")
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"

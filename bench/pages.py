@@ -39,6 +39,8 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 # Scratch keys for sealing personal data in a throwaway benchmark database (portal/config.py).
 os.environ.setdefault("PORTAL_DATA_KEYS", "bench:" + "A" * 43)
 os.environ.setdefault("PORTAL_INDEX_KEY", "B" * 43)
+# Demo accounts on a throwaway PostgreSQL database: a development, not a production.
+os.environ.setdefault("PORTAL_ENV", "development")
 
 from load import PASSWORD, csrf, discover  # noqa: E402  (bench/ is on the path from here on)
 

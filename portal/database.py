@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from contextvars import ContextVar
 
+import click
 from flask import Flask, has_request_context, request
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from portal.extensions import db
 
@@ -40,10 +42,19 @@ def _begin_statement() -> str:
     return "BEGIN IMMEDIATE"
 
 
+def under_cli() -> bool:
+    """Tell whether the app is being built for a ``flask`` command rather than a web server."""
+    return click.get_current_context(silent=True) is not None
+
+
 def configure_engine(app: Flask) -> None:
     """Attach the per-backend connection hooks to the app's engine."""
-    with app.app_context():
-        engine = db.engine
+    try:
+        with app.app_context():
+            engine = db.engine
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        # A driver that is not installed used to end as "No such command" under the CLI.
+        raise StartupError(f"cannot use the database URL: {_first_line(exc)}") from None
     if engine.dialect.name == "postgresql":
         _serialize_writers(engine)
     if engine.dialect.name != "sqlite":
@@ -94,29 +105,67 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def check_services(app: Flask) -> None:
-    """Fail fast with one clear line when the database or Redis cannot be reached."""
+def _safe_url(app: Flask) -> str:
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+
+
+def check_database(app: Flask) -> None:
+    """Fail with one clear line when the database cannot be reached (within seconds)."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    # A connection of its own with a short connect timeout: an unroutable host must not
+    # hold a starting process (gunicorn's master) for libpq's default of forever.
+    args = {"connect_timeout": 5} if url.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=args)
     try:
-        with app.app_context(), db.engine.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         raise StartupError(
-            f"cannot reach the database {url.render_as_string(hide_password=True)}: "
-            f"{_first_line(exc)}"
+            f"cannot reach the database {_safe_url(app)}: {_first_line(exc)}"
         ) from None
     finally:
-        with app.app_context():
-            db.engine.dispose()
-    redis_url = app.config.get("REDIS_URL")
-    if redis_url:
-        from redis import Redis
-        from redis.exceptions import RedisError
+        engine.dispose()
 
-        try:
-            Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
-        except RedisError as exc:
-            safe = make_url(redis_url.replace("redis://", "postgresql://", 1))
-            raise StartupError(
-                f"cannot reach Redis at {safe.host}:{safe.port or 6379}: {_first_line(exc)}"
-            ) from None
+
+def check_redis(app: Flask) -> None:
+    """Fail with one clear line when Redis is configured and does not answer."""
+    redis_url = app.config.get("REDIS_URL")
+    if not redis_url:
+        return
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        Redis.from_url(redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+    except (RedisError, ValueError) as exc:
+        safe = make_url(redis_url.replace("redis://", "postgresql://", 1))
+        raise StartupError(
+            f"cannot reach Redis at {safe.host}:{safe.port or 6379}: {_first_line(exc)}"
+        ) from None
+
+
+def check_services(app: Flask, *, redis: bool = True) -> None:
+    """Fail fast with one clear line when the database (or Redis) cannot be reached."""
+    check_database(app)
+    if redis:
+        check_redis(app)
+
+
+def check_process(app: Flask, name: str) -> None:
+    """Check what a long-running ``flask`` process needs before it starts: Redis, a database.
+
+    A worker or scheduler in production on the embedded SQLite file (no ``DATABASE_URL``)
+    would work on a database of its own while the web processes use PostgreSQL.
+    """
+    from portal.config import is_production
+
+    if name != "serve" and is_production(app.config) and _is_sqlite(app):
+        raise StartupError(
+            f"set DATABASE_URL to the portal's PostgreSQL database: a {name} in production "
+            "does not use the embedded SQLite file"
+        )
+    check_redis(app)
+
+
+def _is_sqlite(app: Flask) -> bool:
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "sqlite"

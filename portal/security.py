@@ -107,8 +107,26 @@ CSP = (
 )
 
 
+def hsts_value(config) -> str | None:
+    """Return the Strict-Transport-Security header the settings ask for, or None.
+
+    ``includeSubDomains`` is off unless asked for: it would force HTTPS on every sibling host
+    of the portal's domain, some of which may not have it.
+    """
+    if not config.get("HSTS"):
+        return None
+    value = f"max-age={int(config.get('HSTS_MAX_AGE', 31536000))}"
+    if config.get("HSTS_INCLUDE_SUBDOMAINS"):
+        value += "; includeSubDomains"
+    if config.get("HSTS_PRELOAD"):
+        value += "; preload"
+    return value
+
+
 def install_headers(app: Flask) -> None:
     """Send the security headers on every response."""
+
+    hsts = hsts_value(app.config)
 
     @app.after_request
     def _headers(response):
@@ -118,8 +136,8 @@ def install_headers(app: Flask) -> None:
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-        if app.config.get("HSTS"):
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if hsts:
+            h.setdefault("Strict-Transport-Security", hsts)
         if request.endpoint != "static":
             h.setdefault("Cache-Control", "no-store")
         return response

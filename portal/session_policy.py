@@ -14,7 +14,9 @@ from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from core import accounts, mfa
+from core import accounts, audit, mfa
+from core.errors import N_
+from portal.config import is_production
 from portal.extensions import db
 from portal.security import PUBLIC, is_safe_next
 
@@ -43,10 +45,44 @@ def end() -> None:
     session.clear()
 
 
+def is_demo_account(user) -> bool:
+    """Tell whether ``user`` is one of the demo's accounts (their password is published)."""
+    return (getattr(user, "email", None) or "").strip().lower().endswith(DEMO_DOMAIN)
+
+
+class DemoAccountRefused(accounts.AuthenticationFailed):
+    """A demo account tried to sign in to a production portal."""
+
+    status = 403
+
+
+def refuse_demo_account(user, *, ip: str | None) -> None:
+    """In production, refuse a demo account's sign-in (audited) even with the right password.
+
+    Raises ``DemoAccountRefused``; the caller commits, which keeps only the refusal: the
+    password step's own records are rolled back, the account is not signed in.
+    """
+    if not is_production(current_app.config) or not is_demo_account(user):
+        return
+    user_id = user.id
+    db.session.rollback()
+    audit.record(
+        db.session,
+        action="auth.login_refused",
+        object_type="user",
+        object_id=user_id,
+        actor_id=None,
+        payload={"reason": "demo_account", "ip": ip or ""},
+    )
+    raise DemoAccountRefused(N_("Demo accounts cannot sign in to this portal."))
+
+
 def mfa_waived(user) -> bool:
     """Tell whether the demo waiver covers ``user`` (demo accounts, demo configuration only)."""
-    return bool(current_app.config.get("DEMO_MFA_WAIVER")) and (user.email or "").endswith(
-        DEMO_DOMAIN
+    return (
+        bool(current_app.config.get("DEMO_MFA_WAIVER"))
+        and not is_production(current_app.config)
+        and is_demo_account(user)
     )
 
 
@@ -150,6 +186,8 @@ def install(app: Flask) -> None:
         if (
             now - auth_at > app.config["SESSION_ABSOLUTE_SECONDS"]
             or now - seen_at > app.config["SESSION_IDLE_SECONDS"]
+            # Whatever way it began, no session of a demo account lasts in production.
+            or (is_production(app.config) and is_demo_account(current_user))
         ):
             end()
             flash(_("Your session has ended. Sign in again."), "info")

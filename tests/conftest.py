@@ -73,6 +73,9 @@ def pytest_configure(config):
     os.environ["PORTAL_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="portal-test-instance-")
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
         os.environ.pop(name, None)
+    # Processes the tests start on PostgreSQL are not a production (no public address, demo
+    # accounts); tests of production mode ask for it.
+    os.environ["PORTAL_ENV"] = "development"
     # pytest-xdist's processes get this process's run id, so that they share its templates.
     if not hasattr(config, "workerinput") and getattr(config.option, "testrunuid", "") is None:
         config.option.testrunuid = RUN_ID

@@ -58,11 +58,13 @@ def test_sqlite_runs_wal_with_foreign_keys_and_immediate_writes(tmp_path):
         close_app(app)
 
 
-def _start(env_extra: dict, drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+def _start(
+    env_extra: dict, drop: tuple[str, ...] = (), command: tuple[str, ...] = ("routes",)
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", *drop)}
     env.update(env_extra)
     return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -92,11 +94,22 @@ def test_a_server_database_without_data_keys_gives_one_clear_line(tmp_path):
     assert not (tmp_path / "data_keys").exists()
 
 
-def test_unreachable_redis_gives_one_clear_line(tmp_path):
-    done = _start({"PORTAL_INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:9/0"})
+def test_unreachable_redis_stops_only_the_processes_that_need_it(tmp_path):
+    """``db upgrade`` and ``audit verify`` work while Redis is down (issue 18, finding 9)."""
+    env = {"PORTAL_INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:9/0"}
+    assert _start(env).returncode == 0
+    done = _start(env, command=("scheduler", "--once"))
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("portal: cannot reach Redis at 127.0.0.1:9")
+
+
+def test_the_worker_and_scheduler_check_redis_before_they_start(app):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"
+    for command in (["scheduler", "--once"], ["worker", "--burst"], ["serve"]):
+        done = app.test_cli_runner().invoke(args=command)
+        assert done.exit_code == 1
+        assert "portal: cannot reach Redis at 127.0.0.1:9" in done.output, done.output
 
 
 def test_the_cheap_password_profile_is_refused_outside_a_test_suite(tmp_path, monkeypatch):
