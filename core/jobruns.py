@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import places
-from core.account_models import User
+from core import notifications, places
+from core.account_models import RoleGrant, User
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, NotFound
 from core.queries import units_among
@@ -194,6 +204,81 @@ def fail(session: Session, run_id: int, *, error: str) -> None:
         .values(status="failed", error=error[:4000], finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def fail_with_finding(session: Session, run_id: int, *, result: str, finding: str) -> None:
+    """Mark the run failed because its check found a fault (``finding``), keeping its result.
+
+    A nightly check that ran to the end but found a broken audit chain or drift in the books
+    has failed as far as its operators are concerned: "Done" would hide it (issue 18).
+    """
+    session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id)
+        .values(
+            status="failed",
+            progress=100,
+            result=result,
+            message=finding[:4000],
+            error=finding[:4000],
+            finished_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+FAILURE_NOTICE = "job.failed"
+
+
+def country_admins(session: Session) -> list[User]:
+    """Return the active administrators whose grant covers the whole country."""
+    country = places.by_kato(session, places.COUNTRY_KATO)
+    return list(
+        session.scalars(
+            select(User)
+            .join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(
+                RoleGrant.role == "admin",
+                RoleGrant.unit_id == country.id,
+                RoleGrant.revoked_at.is_(None),
+                User.is_active.is_(True),
+            )
+            .distinct()
+            .order_by(User.id)
+        )
+    )
+
+
+def notify_failure(session: Session, run_id: int) -> int:
+    """Queue a notice of the failed run to every country administrator, once per run.
+
+    Written in the transaction that marks the run failed; a later failure of the same run (a
+    retry) sends nothing more. The notice names the kind and the run only, no error text:
+    an exception's message may quote what people typed.
+    """
+    run = get_run(session, run_id)
+    params = {"kind": run.kind, "run_id": run.id}
+    sent = session.scalar(
+        select(func.count())
+        .select_from(notifications.Notification)
+        .where(
+            notifications.Notification.kind == FAILURE_NOTICE,
+            notifications.Notification.params == json.dumps(params, sort_keys=True),
+        )
+    )
+    if sent:
+        return 0
+    admins = country_admins(session)
+    for admin in admins:
+        notifications.queue_message(
+            session,
+            user_id=admin.id,
+            email=admin.email,
+            kind=FAILURE_NOTICE,
+            params=params,
+            language=admin.preferred_language,
+        )
+    return len(admins)
 
 
 def requeue(session: Session, run_id: int) -> bool:

@@ -56,6 +56,17 @@ class JobContext:
         )
         self.session.commit()
 
+    def fail(self, result: dict, finding: str) -> None:
+        """Record that the check found a fault: the run fails with ``finding`` as its message.
+
+        The country's administrators are notified in the same transaction, which commits.
+        """
+        jobruns.fail_with_finding(
+            self.session, self.run_id, result=json.dumps(result), finding=finding
+        )
+        jobruns.notify_failure(self.session, self.run_id)
+        self.session.commit()
+
     def snapshot(self) -> AbstractContextManager[Session]:
         """Read in one snapshot; see ``snapshot``."""
         return snapshot(self.session, self.reading)
@@ -78,7 +89,11 @@ def snapshot(session: Session, reading: Callable[[], AbstractContextManager]) ->
 
 
 def verify_audit_chain(job: JobContext) -> None:
-    """Verify the whole audit chain, record the outcome in the chain and on the run."""
+    """Verify the whole audit chain, record the outcome in the chain and on the run.
+
+    A broken chain fails the run (with the first broken event as its message), so that the
+    operations page, the log, the administrators' notices and /metrics all say so.
+    """
     session = job.session
     job.progress(1, "")
     with job.reading():
@@ -95,4 +110,10 @@ def verify_audit_chain(job: JobContext) -> None:
         actor_id=job.run().requested_by_id,
         payload=report.as_dict(),
     )
-    job.finish(report.as_dict())
+    if report.ok:
+        job.finish(report.as_dict())
+    else:
+        job.fail(
+            report.as_dict(),
+            f"audit chain broken at event #{report.first_bad_seq} ({report.problem})",
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,7 +13,6 @@ from core.scope import Scope
 from incentives import exports, flags, reconcile
 from incentives import session_report as reports
 
-log = logging.getLogger(__name__)
 EXPORTERS = ("deputy", "finance", "admin")
 
 
@@ -34,12 +32,6 @@ def reconcile_budget(job: JobContext) -> None:
     job.progress(1, "")
     findings = reconcile_books(job.session, job.reading)
     report = reconcile.report(findings)
-    if findings:
-        log.error(
-            "budget reconcile: %d difference(s): %s",
-            len(findings),
-            "; ".join(f.describe() for f in findings[:20]),
-        )
     audit.record(
         job.session,
         action="budget.reconcile",
@@ -48,7 +40,15 @@ def reconcile_budget(job: JobContext) -> None:
         actor_id=job.run().requested_by_id,
         payload=report,
     )
-    job.finish(report)
+    if findings:
+        # Drift fails the run: the runtime logs it as an ERROR and the administrators hear.
+        job.fail(
+            report,
+            f"budget reconcile: {len(findings)} difference(s): "
+            + "; ".join(f.describe() for f in findings[:20]),
+        )
+    else:
+        job.finish(report)
 
 
 def compute_flags(job: JobContext) -> None:

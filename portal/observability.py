@@ -11,14 +11,17 @@ with SQLAlchemy's logger at DEBUG.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import re
+import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import inspect
 
 ACCESS = logging.getLogger("portal.access")
@@ -54,6 +57,10 @@ _GUNICORN_BLANK = {
 # werkzeug's request line starts with the client's address.
 _WERKZEUG_ADDRESS = re.compile(r"^\S+ - - \[")
 _SCRUBS = "_portal_scrubs"
+# Fields every line of the current job (or other unit of work) carries: its job id and kind.
+_CONTEXT: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "portal_log_context", default=None
+)
 
 
 def scrub(text: str) -> str:
@@ -109,23 +116,59 @@ def install_scrubbing() -> None:
     logging.setLogRecordFactory(make)
 
 
+@contextlib.contextmanager
+def log_context(**fields) -> Iterator[None]:
+    """Add ``fields`` (a job's id and kind) to every log line written inside the block."""
+    token = _CONTEXT.set({**(_CONTEXT.get() or {}), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON object; request fields come from ``record.extra_fields``."""
+    """Render a record as one JSON object: time, level, logger, message, request or job id.
+
+    Request fields come from ``record.extra_fields``; a job's id and kind from ``log_context``.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        fields = dict(_CONTEXT.get() or {})
+        if has_request_context() and g.get("request_id"):
+            fields["request_id"] = g.request_id
+        fields.update(getattr(record, "extra_fields", {}))
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            **{
-                k: scrub(v) if isinstance(v, str) else v
-                for k, v in getattr(record, "extra_fields", {}).items()
-            },
+            **{k: scrub(v) if isinstance(v, str) else v for k, v in fields.items()},
         }
         if record.exc_info:
             entry["exception"] = record.exc_text or scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_process(level: int = logging.INFO) -> None:
+    """Send every logger of a worker or scheduler process (RQ's too) out as JSON lines.
+
+    The root logger gets the one JSON handler; RQ then adds none of its own (it only does
+    when no handler would catch its lines), so its lines carry dates and the same fields.
+    """
+    install_scrubbing()
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("rq", "portal"):
+        # A handler of their own (RQ's coloured lines, the web's) would print the line twice.
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if not isinstance(handler.formatter, JsonFormatter):
+                logger.removeHandler(handler)
+        logger.propagate = not logger.handlers
 
 
 def _request_id() -> str:
@@ -174,6 +217,10 @@ def install(app: Flask) -> None:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         root.propagate = app.config.get("TESTING", False)
+
+    from portal import metrics
+
+    metrics.install(app)
 
     @app.before_request
     def _start() -> None:

@@ -13,9 +13,9 @@ cannot say it):
 - per address: accounts with failures and no success since, 10 in 15 minutes (password
   spraying); an office behind one NAT where people mistype and then sign in is not stopped.
 
-Sign-up is counted per address too. Every limit is a setting (``LOGIN_LIMIT_*``). Storage
-trouble lets the request through unthrottled rather than answer 500 (as Flask-Limiter's
-``swallow_errors``).
+Sign-up and password resets are counted per address too. Every limit is a setting
+(``LOGIN_LIMIT_*``). Storage trouble lets the request through unthrottled rather than answer
+500 (as Flask-Limiter's ``swallow_errors``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import HTTPException
 
@@ -58,10 +59,16 @@ LIMITS = {
     # sign-ups started from one address, and wrong sign-up codes from one address
     "LOGIN_LIMIT_SIGNUP_PER_ADDRESS": "10 per hour",
     "LOGIN_LIMIT_SIGNUP_CODE_PER_ADDRESS": "10 per 15 minutes",
+    # password reset codes asked for from one address, and wrong reset codes from one address
+    "LOGIN_LIMIT_RESET_PER_ADDRESS": "10 per hour",
+    "LOGIN_LIMIT_RESET_CODE_PER_ADDRESS": "10 per 15 minutes",
 }
 DEVICE_DAYS = 180
 _DEVICE_ACCOUNTS = 5  # a shared family computer: a few accounts per device cookie
 _DEVICE_SALT = "portal-device"
+# Seconds the per-process counters stand in after Redis failed, before Redis is tried again:
+# an unreachable host must not cost every sign-in a connection time-out.
+_RETRY_AFTER = 15.0
 
 
 class Throttle:
@@ -70,37 +77,72 @@ class Throttle:
     def __init__(self, app: Flask, limiter: Limiter):
         self.storage = limiter.storage
         self.window = MovingWindowRateLimiter(self.storage)
+        # Stand-in counters while the shared storage is down: per process, but still limits.
+        self.fallback = MemoryStorage()
+        self.fallback_window = MovingWindowRateLimiter(self.fallback)
+        self.down_until: float | None = None  # monotonic time of the next try, during an outage
         self.prefix = f"{app.config['RQ_QUEUE_PREFIX']}-throttle"
         self.limits: dict[str, RateLimitItem] = {
             name: parse(app.config.get(name, default)) for name, default in LIMITS.items()
         }
 
-    def _safely(self, action: Callable, default):
+    def _outage(self) -> None:
+        if self.down_until is None:
+            log.warning(
+                "sign-in limit storage failed; counting per process until it is back",
+                exc_info=True,
+            )
+        self.down_until = time.monotonic() + _RETRY_AFTER
+
+    def _safely(self, action: Callable[[Storage, MovingWindowRateLimiter], object]):
+        """Run ``action`` on the shared counters, or on this process's while they are down."""
+        if self.down_until is None or time.monotonic() >= self.down_until:
+            try:
+                result = action(self.storage, self.window)
+            except Exception:  # Redis down or confused: count here, no 500
+                self._outage()
+            else:
+                if self.down_until is not None:
+                    log.warning("sign-in limit storage is back; counting there again")
+                    self.down_until = None
+                return result
+        return action(self.fallback, self.fallback_window)
+
+    def degraded(self) -> bool:
+        """Tell whether the shared counters are down (this process counts on its own)."""
+        if self.down_until is not None and time.monotonic() < self.down_until:
+            return True
         try:
-            return action()
-        except Exception:  # Redis down or confused: sign-in works unthrottled, no 500
-            log.warning("throttle storage failed; the request goes through", exc_info=True)
-            return default
+            healthy = self.storage.check()
+        except Exception:
+            healthy = False
+        if not healthy:
+            # Seen by a scrape or the operations page before any sign-in: same outage.
+            self._outage()
+        elif self.down_until is not None:
+            log.warning("sign-in limit storage is back; counting there again")
+            self.down_until = None
+        return not healthy
 
     # ---- moving windows --------------------------------------------------------------------
     def wait(self, name: str, *key: str) -> int | None:
         """Return the seconds until ``key`` may try again under limit ``name``, or None."""
         item = self.limits[name]
 
-        def look():
-            if self.window.test(item, self.prefix, *key):
+        def look(_storage, window):
+            if window.test(item, self.prefix, *key):
                 return None
-            reset = self.window.get_window_stats(item, self.prefix, *key).reset_time
+            reset = window.get_window_stats(item, self.prefix, *key).reset_time
             return max(1, math.ceil(reset - time.time()))
 
-        return self._safely(look, None)
+        return self._safely(look)
 
     def hit(self, name: str, *key: str) -> bool:
         """Count one for ``key``; False when the limit had no room left."""
-        return self._safely(lambda: self.window.hit(self.limits[name], self.prefix, *key), True)
+        return self._safely(lambda _s, window: window.hit(self.limits[name], self.prefix, *key))
 
     def clear(self, name: str, *key: str) -> None:
-        self._safely(lambda: self.window.clear(self.limits[name], self.prefix, *key), None)
+        self._safely(lambda _s, window: window.clear(self.limits[name], self.prefix, *key))
 
     # ---- accounts failed from an address and not signed in since ----------------------------
     def _spray_keys(self, scope: str, address: str, account: str) -> tuple[str, str]:
@@ -113,43 +155,48 @@ class Throttle:
         item = self.limits["LOGIN_LIMIT_PER_ADDRESS"]
         counter, _ = self._spray_keys(scope, address, "")
 
-        def look():
-            if self.storage.get(counter) < item.amount:
+        def look(storage, _window):
+            if storage.get(counter) < item.amount:
                 return None
-            return max(1, math.ceil(self.storage.get_expiry(counter) - time.time()))
+            return max(1, math.ceil(storage.get_expiry(counter) - time.time()))
 
-        return self._safely(look, None)
+        return self._safely(look)
 
     def spray_failed(self, scope: str, address: str, account: str) -> None:
         window = self.limits["LOGIN_LIMIT_PER_ADDRESS"].get_expiry()
         counter, mark = self._spray_keys(scope, address, account)
 
-        def count():
+        def count(storage, _window):
             # The account's mark never outlives the counter, so a later success cannot take
             # off a failure the counter has already forgotten.
             left = window
-            if self.storage.get(counter) > 0:
-                left = max(1, math.ceil(self.storage.get_expiry(counter) - time.time()))
-            if self.storage.incr(mark, left) == 1:
-                self.storage.incr(counter, window)
+            if storage.get(counter) > 0:
+                left = max(1, math.ceil(storage.get_expiry(counter) - time.time()))
+            if storage.incr(mark, left) == 1:
+                storage.incr(counter, window)
 
-        self._safely(count, None)
+        self._safely(count)
 
     def spray_succeeded(self, scope: str, address: str, account: str) -> None:
         window = self.limits["LOGIN_LIMIT_PER_ADDRESS"].get_expiry()
         counter, mark = self._spray_keys(scope, address, account)
 
-        def resolve():
-            if self.storage.get(mark) > 0:
-                self.storage.clear(mark)
-                if self.storage.get(counter) > 0:
-                    self.storage.incr(counter, window, amount=-1)
+        def resolve(storage, _window):
+            if storage.get(mark) > 0:
+                storage.clear(mark)
+                if storage.get(counter) > 0:
+                    storage.incr(counter, window, amount=-1)
 
-        self._safely(resolve, None)
+        self._safely(resolve)
 
 
 def _throttle() -> Throttle:
     return current_app.extensions["portal_throttle"]
+
+
+def degraded(app: Flask) -> bool:
+    """Tell whether ``app``'s sign-in limits count per process because Redis is down."""
+    return app.extensions["portal_throttle"].degraded()
 
 
 def _digest(account: str) -> str:
@@ -368,5 +415,16 @@ def install(app: Flask) -> None:
     app.view_functions["volunteers.signup_code"] = _per_address(
         app.view_functions["volunteers.signup_code"],
         "LOGIN_LIMIT_SIGNUP_CODE_PER_ADDRESS",
+        lambda status: status in (401, 410),
+    )
+    # Password resets the same way: every request that may send a message, every wrong code.
+    app.view_functions["auth.forgot_password"] = _per_address(
+        app.view_functions["auth.forgot_password"],
+        "LOGIN_LIMIT_RESET_PER_ADDRESS",
+        lambda status: status in (302, 303),
+    )
+    app.view_functions["auth.reset_password"] = _per_address(
+        app.view_functions["auth.reset_password"],
+        "LOGIN_LIMIT_RESET_CODE_PER_ADDRESS",
         lambda status: status in (401, 410),
     )

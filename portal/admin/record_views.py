@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 
 from core import audit, jobruns
 from core.notifications import Notification
-from portal import jobs
+from portal import jobs, throttle
 from portal.admin.blueprint import bp
 from portal.admin.reach import people_in_scope
 from portal.extensions import db
@@ -25,7 +25,12 @@ from portal.security import administers_country, allow, current_scope
 def audit_chain():
     last = db.session.scalar(
         select(jobruns.JobRun)
-        .where(jobruns.JobRun.kind == "audit.verify", jobruns.JobRun.status == "succeeded")
+        .where(
+            jobruns.JobRun.kind == "audit.verify",
+            # A broken chain fails its run (issue 18) and must still be shown here.
+            jobruns.JobRun.status.in_(("succeeded", "failed")),
+            jobruns.JobRun.result.is_not(None),
+        )
         .order_by(jobruns.JobRun.id.desc())
         .limit(1)
     )
@@ -140,6 +145,7 @@ def operations():
         failed=failed,
         last=last,
         queues=queues,
+        throttle_degraded=throttle.degraded(current_app._get_current_object()),
         confirm=ConfirmForm(),
     )
 

@@ -22,6 +22,7 @@ from portal.jobs.registry import (
     JobSpec,
     transient,
 )
+from portal.observability import log_context
 
 log = logging.getLogger("portal.jobs")  # one logger for the runtime, as operators filter it
 
@@ -44,7 +45,11 @@ def execute(run_id: int) -> str:
     db.session.rollback()
     if kind is None:
         return "skipped"
-    spec = JOBS[kind]
+    with log_context(job_id=run_id, job_kind=kind):
+        return _execute(JOBS[kind], run_id, rq_job)
+
+
+def _execute(spec: JobSpec, run_id: int, rq_job) -> str:
     lease = _take_lease(run_id)
     if lease is False:
         return "skipped"  # an execution of this run is alive, wherever RQ thinks it is
@@ -84,6 +89,8 @@ def _perform(spec: JobSpec, run_id: int, rq_job) -> str:
             error += " (transient: retried automatically)"
         try:
             jobruns.fail(db.session, run_id, error=error)
+            if not again:  # a failure RQ retries may still pass: no alarm yet
+                jobruns.notify_failure(db.session, run_id)
             db.session.commit()
         except jobruns.Superseded:
             db.session.rollback()
@@ -93,8 +100,29 @@ def _perform(spec: JobSpec, run_id: int, rq_job) -> str:
             # that, the relay once the run is stale) takes it back.
             db.session.rollback()
             log.exception("could not record the failure of job run %s", run_id)
+        _failed(spec, run_id, error, retried=again)
         raise
+    found = db.session.execute(
+        select(jobruns.JobRun.status, jobruns.JobRun.message).where(jobruns.JobRun.id == run_id)
+    ).one()
+    db.session.rollback()
+    if found.status == "failed":  # the body's check found a fault (a broken chain, drift)
+        _failed(spec, run_id, found.message, retried=False)
+        return "failed"
+    log.info("job run %s (%s) %s", run_id, spec.kind, found.status)
     return "done"
+
+
+def _failed(spec: JobSpec, run_id: int, error: str, *, retried: bool) -> None:
+    """Log a failed run as one ERROR line (its id and kind are the line's fields)."""
+    log.error(
+        "job run %s (%s) failed%s: %s",
+        run_id,
+        spec.kind,
+        " (retried automatically)" if retried else "",
+        error,
+        extra={"extra_fields": {"job_id": run_id, "job_kind": spec.kind, "status": "failed"}},
+    )
 
 
 def _take_lease(run_id: int):

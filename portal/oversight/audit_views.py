@@ -125,7 +125,12 @@ def _filtered_events(filters: dict):
 def _chain_status() -> tuple[dict | None, jobruns.JobRun | None, audit.AuditEvent | None]:
     last = db.session.scalar(
         select(jobruns.JobRun)
-        .where(jobruns.JobRun.kind == "audit.verify", jobruns.JobRun.status == "succeeded")
+        .where(
+            jobruns.JobRun.kind == "audit.verify",
+            # A broken chain fails its run (issue 18) and must still be shown here.
+            jobruns.JobRun.status.in_(("succeeded", "failed")),
+            jobruns.JobRun.result.is_not(None),
+        )
         .order_by(jobruns.JobRun.id.desc())
         .limit(1)
     )

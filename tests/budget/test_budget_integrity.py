@@ -449,7 +449,8 @@ def test_reconciliation_reports_each_kind_of_drift(app, session, plant):
     wait_for_jobs(app)
     session.rollback()
     done = session.get(jobruns.JobRun, run_id)
-    assert done.status == "succeeded"
+    # Drift fails the run (issue 18: "Done" hid it), with the finding as its message.
+    assert done.status == "failed" and finding.describe() in done.message
     report = json.loads(done.result)
     assert report["ok"] is False
     assert finding.as_dict() in report["drifts"]
