@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
     or_,
     select,
     text,
@@ -59,6 +60,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     # Bumped on password change and deactivation; sessions carrying an older epoch end.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by an administrator's forced reset or the break-glass command: the next sign-in
+    # must choose a new password before anything else (core.password_resets).
+    must_reset: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Set when retention erased the account of a citizen whose records were all erased.

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from core import accounts, audit, mfa
+from core import accounts, audit, mfa, password_resets
 from core import queries as core_queries
 from core.account_models import phone_index_of
 from core.accounts import RoleGrant, User
@@ -229,6 +229,20 @@ def reset_mfa(user_id: int):
         user,
         lambda: mfa.reset(db.session, user_id=user.id, actor_id=current_user.id),
         _("Two-factor sign-in has been reset; the user sets it up again at the next sign-in."),
+    )
+
+
+@bp.route("/users/<int:user_id>/password/force-reset", methods=["POST"])
+@allow("admin")
+@session_policy.fresh_required
+def force_reset(user_id: int):
+    user = _user_in_scope(user_id)
+    if refused := _outside_reach(user):
+        return refused
+    return _act(
+        user,
+        lambda: password_resets.force_reset(db.session, user_id=user.id, actor_id=current_user.id),
+        _("The user must choose a new password at the next sign-in; their sessions have ended."),
     )
 
 

@@ -49,3 +49,33 @@ class ConfirmPasswordForm(FlaskForm):
         description=_l("The 6 digits your authenticator app shows, or a recovery code."),
     )
     next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(
+        _l("E-mail"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l(
+            "The address of your account. Codes are sent by e-mail only: there is no SMS."
+        ),
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=12, max=128)],
+        description=_l("At least 12 characters. A phrase of several words is easy to remember."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
+    )
+
+
+class ResetPasswordForm(NewPasswordForm):
+    code = StringField(
+        _l("Code from the message"),
+        validators=[DataRequired(), Length(max=16)],
+        description=_l("The 6 digits sent to your e-mail."),
+    )

@@ -1,4 +1,4 @@
-"""Sign-in with e-mail or phone and a second factor, sign-out, password and MFA settings."""
+"""Sign-in with e-mail or phone and a second factor, sign-out, password resets, MFA settings."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import accounts, mfa
+from core import accounts, mfa, password_resets
 from portal import session_policy, throttle
 from portal.auth.forms import (
     CodeForm,
     ConfirmPasswordForm,
     EnrolForm,
+    ForgotPasswordForm,
     LoginForm,
+    NewPasswordForm,
     PasswordChangeForm,
+    ResetPasswordForm,
 )
 from portal.errors import on_refusal
 from portal.extensions import db
@@ -44,6 +47,7 @@ def login():
                 password=form.password.data,
                 ip=request.remote_addr,
             )
+            session_policy.refuse_demo_account(user, ip=request.remote_addr)
         except accounts.AuthenticationFailed as exc:
             db.session.commit()  # keep the audited failure
             form.password.errors.append(translate_error(exc))
@@ -57,6 +61,8 @@ def login():
             session["lang"] = lang
             session["mfa_pending"] = [user.id, user.session_epoch, time.time(), target]
             return redirect(url_for("auth.mfa_verify"))
+        if user.must_reset:
+            return _require_new_password(user, second_factor=False, target=target)
         session_policy.start(user, second_factor=False)
         throttle.trust_device(user.id)
         flash(_("Welcome, %(name)s.", name=user.full_name), "success")
@@ -98,6 +104,8 @@ def mfa_verify():
         # The sign-in is complete only now: recorded after the second factor's own event.
         accounts.record_login(db.session, user_id=user.id, ip=request.remote_addr)
         db.session.commit()
+        if user.must_reset:
+            return _require_new_password(user, second_factor=True, target=target)
         session_policy.start(user, second_factor=True)
         throttle.trust_device(user.id)
         flash(_("Welcome, %(name)s.", name=user.full_name), "success")
@@ -218,3 +226,101 @@ def change_password():
         flash(_("Your password has been changed. Other sessions were signed out."), "success")
         return redirect(url_for("public.home"))
     return render_template("auth/password.html", form=form), 400 if form.errors else 200
+
+
+# ---- password resets ------------------------------------------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@allow(PUBLIC)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        # The same answer whether or not the address has an account (no enumeration): only
+        # an account's address is sent a code (core.password_resets).
+        with on_refusal("auth/forgot.html", form=form, field=form.email):
+            token = password_resets.begin_reset(db.session, email=form.email.data)
+        db.session.commit()
+        session["password_reset"] = token
+        return redirect(url_for("auth.reset_password"))
+    return render_template("auth/forgot.html", form=form), 400 if form.errors else 200
+
+
+def _reset_page(form: ResetPasswordForm, status: int = 200):
+    return render_template(
+        "auth/reset.html", form=form, minutes=password_resets.CODE_MINUTES
+    ), status
+
+
+def _reset_field(form: ResetPasswordForm):
+    return lambda exc: form.code if isinstance(exc, password_resets.CodeRefused) else form.new
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@allow(PUBLIC)
+def reset_password():
+    token = session.get("password_reset")
+    if not isinstance(token, str) or not password_resets.is_pending(db.session, token):
+        session.pop("password_reset", None)
+        flash(_("The password reset code has expired. Ask for a new one."), "info")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        with on_refusal(lambda status: _reset_page(form, status), field=_reset_field(form)):
+            try:
+                password_resets.complete_reset(
+                    db.session, token=token, code=form.code.data, new_password=form.new.data
+                )
+            except password_resets.CodeRefused:
+                db.session.commit()  # the wrong attempt stays counted
+                raise
+        db.session.commit()
+        session.pop("password_reset", None)
+        # Nobody is signed in by a reset: the sign-in asks for the second factor as before.
+        flash(_("Your password has been changed. Sign in with the new password."), "success")
+        return redirect(url_for("auth.login"))
+    return _reset_page(form, 400 if form.errors else 200)
+
+
+def _require_new_password(user, *, second_factor: bool, target: str):
+    """Hold a sign-in that must first choose a new password (forced reset, break-glass)."""
+    lang = session.get("lang")
+    session.clear()
+    session["lang"] = lang
+    session["reset_pending"] = [user.id, user.session_epoch, time.time(), target, second_factor]
+    flash(_("Choose a new password before you continue."), "warning")
+    return redirect(url_for("auth.new_password"))
+
+
+def _reset_pending_user():
+    """Return the user who signed in and now owes a new password, or None."""
+    pending = session.get("reset_pending")
+    if not pending or time.time() - float(pending[2]) > _PENDING_SECONDS:
+        return None
+    user = db.session.get(accounts.User, int(pending[0]))
+    if user is None or not user.is_active or not user.must_reset:
+        return None
+    return user if user.session_epoch == pending[1] else None
+
+
+@bp.route("/password/new", methods=["GET", "POST"])
+@allow(PUBLIC)
+def new_password():
+    user = _reset_pending_user()
+    if user is None:
+        session.pop("reset_pending", None)
+        flash(_("Sign in again: this step has expired."), "info")
+        return redirect(url_for("auth.login"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        with on_refusal("auth/new_password.html", form=form, field=form.new):
+            password_resets.set_required_password(
+                db.session, user_id=user.id, new_password=form.new.data
+            )
+        db.session.commit()
+        target, second_factor = session["reset_pending"][3:5]
+        session_policy.start(user, second_factor=bool(second_factor))
+        throttle.trust_device(user.id)
+        flash(_("Your new password is set."), "success")
+        return redirect(target if is_safe_next(target) else url_for("public.home"))
+    return render_template("auth/new_password.html", form=form), 400 if form.errors else 200
