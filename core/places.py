@@ -111,25 +111,32 @@ def load_reference_units(session: Session) -> int:
         by_kato[COUNTRY_KATO] = country
         added += 1
     pending = [r for r in rows if r["kato"] not in by_kato]
-    # Parents come before children in the file, but loop until no progress to be safe.
+    # One generation at a time (units whose parent is known), one flush for its ids and one
+    # for its paths: two flushes per unit made the whole country's list slow to load.
     while pending:
-        progressed = []
-        for row in pending:
-            parent = by_kato.get(row["parent_kato"]) if row["parent_kato"] else country
-            if parent is None:
-                continue
-            by_kato[row["kato"]] = add_unit(
-                session,
+        ready = [r for r in pending if not r["parent_kato"] or r["parent_kato"] in by_kato]
+        if not ready:
+            missing = sorted({r["parent_kato"] for r in pending})
+            raise ValueError(f"reference data names unknown parent KATO codes: {missing}")
+        batch = []
+        for row in ready:
+            parent = by_kato[row["parent_kato"]] if row["parent_kato"] else country
+            unit = AdminUnit(
                 kato=row["kato"],
                 name_kk=row["name_kk"],
                 name_ru=row["name_ru"],
                 level=row["level"],
-                parent=parent,
+                parent_id=parent.id,
+                path="",
             )
-            progressed.append(row)
-            added += 1
-        if not progressed:
-            missing = sorted({r["parent_kato"] for r in pending})
-            raise ValueError(f"reference data names unknown parent KATO codes: {missing}")
-        pending = [r for r in pending if r not in progressed]
+            batch.append((unit, parent))
+        session.add_all(unit for unit, _ in batch)
+        session.flush()
+        for unit, parent in batch:
+            unit.path = f"{parent.path}{unit.id}/"
+            by_kato[unit.kato] = unit
+        session.flush()
+        added += len(batch)
+        done = {r["kato"] for r in ready}
+        pending = [r for r in pending if r["kato"] not in done]
     return added
