@@ -7,6 +7,7 @@ from alembic import context
 from flask import current_app
 
 import portal.models  # noqa: F401  (every model registered on the metadata)
+from portal import releases
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
@@ -36,6 +37,12 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+            # Which code may serve the schema now (portal/releases.py), in the migrations'
+            # transaction where DDL is transactional (PostgreSQL).
+            releases.record_servable(connection, context.script)
+        if connection.in_transaction():
+            # SQLite: Alembic committed each migration on its own; the record is still open.
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import releases
 from portal.extensions import db
 from portal.security import PUBLIC, allow
 
@@ -21,13 +21,15 @@ def healthz():
     return jsonify(status="ok")
 
 
-def _migrations_current() -> tuple[bool, str]:
-    """Compare the database's Alembic revision with the code's head."""
+def _migrations_state() -> tuple[bool, str]:
+    """Return whether this code may serve the schema: at its head, or ahead and declaring it.
+
+    A rolling upgrade migrates first, so the previous release's processes stay ready on a
+    database one release ahead when its migrations were expand-only (portal/releases.py).
+    """
     script = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
-    head = script.get_current_head()
     with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    return current == head, f"{current or 'none'} (code: {head})"
+        return releases.migration_state(conn, script)
 
 
 @bp.route("/readyz")
@@ -39,9 +41,8 @@ def readyz():
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-        current, detail = _migrations_current()
-        checks["migrations"] = "ok" if current else f"behind: {detail}"
-        ready &= current
+        servable, checks["migrations"] = _migrations_state()
+        ready &= servable
     except SQLAlchemyError as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
         ready = False
