@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+
+
+def asset_dir(name: str) -> Path:
+    """Return the folder of ``templates``, ``static`` or ``migrations``.
+
+    An installed portal carries them inside the package (setup.py copies them there); a
+    checkout keeps them at its top level. The package comes first: an installed portal's parent
+    is site-packages, where another distribution may have left a folder of the same name.
+    """
+    bundled = PACKAGE / name
+    return bundled if bundled.is_dir() else ROOT / name
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -24,16 +37,23 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.config import build_config
     from portal.extensions import babel, csrf, db, login_manager, migrate
 
-    instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or ROOT / "instance")
+    # An installed portal keeps its instance folder under the environment's prefix, as Flask
+    # does for installed packages, never inside site-packages.
+    checkout = asset_dir("templates").parent == ROOT
+    default = ROOT / "instance" if checkout else Path(sys.prefix) / "var" / "portal-instance"
+    instance = Path(os.environ.get("PORTAL_INSTANCE_PATH") or default)
     app = Flask(
         __name__,
         instance_path=str(instance),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(asset_dir("templates")),
+        static_folder=str(asset_dir("static")),
     )
     app.config.update(build_config(instance))
     app.config.from_prefixed_env("PORTAL")
     app.config.update(config or {})
+    from portal.config import settle
+
+    settle(app.config, instance)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
     from portal.forms import IdConverter
 
@@ -51,13 +71,15 @@ def create_app(config: dict | None = None) -> Flask:
     accounts.set_password_profile(profile)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(asset_dir("migrations")))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     login_manager.init_app(app)
     database.configure_engine(app)
     if app.config.get("CHECK_SERVICES"):
-        database.check_services(app)
+        # Under the flask CLI only the database is checked here: most commands do without
+        # Redis (db upgrade, audit verify); the worker, scheduler and serve check it themselves.
+        database.check_services(app, redis=not database.under_cli())
     from portal.config import data_keys
 
     sealing.configure(sealing.Keyring.parse(*data_keys(app.config, instance)))
@@ -83,7 +105,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.install(app)
 
     # Each module adds its routes to its package's blueprint (imported one way, no cycle).
-    from portal.admin import record_views, retention_views, settings_views  # noqa: F401
+    from portal.admin import record_views, retention_views, settings_views, unit_views  # noqa: F401
     from portal.admin import views as admin_views  # noqa: F401
     from portal.admin.blueprint import bp as admin_bp
     from portal.auth.views import bp as auth_bp
@@ -141,4 +163,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import throttle
 
     throttle.install(app)
+    from portal import proxy
+
+    # Outermost, so that every part of the app sees the client a trusted proxy forwarded.
+    proxy.install(app)
     return app

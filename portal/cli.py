@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 from flask import Flask, current_app
@@ -10,7 +11,22 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 
 from core import accounts, audit, places, sealing
+from portal import database
+from portal.config import is_production
 from portal.extensions import db
+
+
+def _refuse(message: str) -> NoReturn:
+    """Stop the command with one line, as a start-up error does (``portal: …``)."""
+    sys.exit(f"portal: {message}")
+
+
+def _ready(app: Flask, name: str) -> None:
+    """Check what a long-running process needs (Redis, its database) before it starts."""
+    try:
+        database.check_process(app, name)
+    except database.StartupError as exc:
+        _refuse(str(exc))
 
 
 def install(app: Flask) -> None:
@@ -27,6 +43,11 @@ def install(app: Flask) -> None:
     )
     def demo(scale):
         """Migrate the database, load reference data and demo accounts, print the logins."""
+        if is_production(current_app.config):
+            _refuse(
+                "flask demo does not run in production (PORTAL_ENV=production): its accounts "
+                "have a published password"
+            )
         from flask_migrate import upgrade
 
         import demo as demo_data  # the loaders ship beside the portal, loaded only here
@@ -114,7 +135,10 @@ def install(app: Flask) -> None:
     def create_admin(email, full_name, kato, password):
         """Create an administrator account (reference data is loaded first)."""
         from core.errors import DomainError
+        from portal.session_policy import DEMO_DOMAIN
 
+        if is_production(current_app.config) and email.strip().lower().endswith(DEMO_DOMAIN):
+            _refuse(f"{DEMO_DOMAIN} addresses are the demo's; give the administrator's own address")
         places.load_reference_units(db.session)
         try:
             unit = places.by_kato(db.session, kato)
@@ -258,10 +282,17 @@ def install(app: Flask) -> None:
     @click.argument("queues", nargs=-1)
     def worker(burst, name, queues):
         """Run an RQ worker for the portal's queues (default: all of them)."""
+        _ready(current_app, "worker")
+        import logging
+
         from portal.jobs import JOBS, queue_name, relay_stale
+        from portal.observability import configure_process
 
         if not current_app.config.get("REDIS_URL"):
             raise click.ClickException("REDIS_URL is not set; without it jobs run in-process.")
+        # JSON lines with a time, as the web's, for the worker's and RQ's own loggers.
+        configure_process()
+        log = logging.getLogger("portal.worker")
         from redis import Redis
         from rq import Queue, Worker
         from rq.serializers import JSONSerializer
@@ -271,7 +302,7 @@ def install(app: Flask) -> None:
         connection = Redis.from_url(app.config["REDIS_URL"])
         resent = relay_stale(app)
         if resent:
-            click.echo(f"re-sent {resent} job run(s) left queued")
+            log.info("re-sent %s job run(s) left queued", resent)
         # No pooled connection may cross the fork into the work-horse.
         db.engine.dispose()
         rq_queues = [
@@ -289,25 +320,30 @@ def install(app: Flask) -> None:
     @click.option("--every", default=60.0, show_default=True, help="Seconds between ticks.")
     def scheduler(once, every):
         """Submit the periodic jobs (expiry, reconciliation, audit check) when they fall due."""
+        _ready(current_app, "scheduler")
+        import logging
         import time
 
         from portal import schedule
+        from portal.observability import configure_process
 
+        configure_process()  # JSON lines with a time, as the web's and the worker's
+        log = logging.getLogger("portal.scheduler")
         app = current_app._get_current_object()
         from portal.jobs import relay_stale
 
         while True:
             for slot in schedule.tick(app):
-                click.echo(f"submitted {slot}")
+                log.info("submitted %s", slot)
             if app.config.get("REDIS_URL"):
                 # The outbox relay: runs and messages still queued after an outage are sent again.
                 try:
                     resent = relay_stale(app)
                 except Exception as exc:  # Redis down: try again at the next tick
-                    click.echo(f"relay: {exc}", err=True)
+                    log.warning("relay: %s", exc)
                 else:
                     if resent:
-                        click.echo(f"re-sent {resent} queued job run(s) and message(s)")
+                        log.info("re-sent %s queued job run(s) and message(s)", resent)
             if once:
                 return
             time.sleep(every)
@@ -317,6 +353,7 @@ def install(app: Flask) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     def serve(host, port):
         """Serve the embedded setup: the web app with jobs and the schedule in this process."""
+        _ready(current_app, "serve")
         from portal import schedule
 
         app = current_app._get_current_object()
@@ -326,3 +363,29 @@ def install(app: Flask) -> None:
 
         # app.run() refuses to block inside a flask command; the server it wraps does not.
         run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+
+    @app.cli.command("break-glass")
+    @click.option("--email", required=True, help="The locked-out administrator's e-mail.")
+    def break_glass(email):
+        """Give a locked-out administrator a one-time password (run on the server only).
+
+        The password is printed once and must be changed at the next sign-in; the account's
+        second factor is removed, so the administrator enrols again. Audited with the OS user
+        and host that ran it; any account that is not an administrator is refused.
+        """
+        import getpass
+        import socket
+
+        from core import password_resets
+        from core.errors import DomainError
+
+        try:
+            user, password = password_resets.break_glass(
+                db.session, email=email, operator=getpass.getuser(), host=socket.gethostname()
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(f"One-time password for {user.email}: {password}")
+        click.echo("It must be changed at the first sign-in; two-factor sign-in is set up again.")

@@ -44,6 +44,10 @@ AUDIT_ACTION_LABELS = {
     "auth.password_ok": _l("Password accepted, code awaited"),
     "auth.second_factor": _l("Two-factor code accepted"),
     "signup.start": _l("Sign-up started"),
+    "auth.password_reset_start": _l("Password reset code asked for"),
+    "auth.password_reset": _l("Password reset"),
+    "auth.break_glass": _l("Break-glass access given on the server"),
+    "user.force_reset": _l("Password reset required by an administrator"),
     "mfa.enable": _l("Two-factor sign-in set up"),
     "mfa.reset": _l("Two-factor sign-in reset"),
     "mfa.recovery_used": _l("Recovery code used"),
@@ -403,5 +407,13 @@ AUDIT_ACTION_LABELS.update(
         "application.erase": _l("Personal data of an application erased"),
         "member.erase": _l("Personal data of a register entry erased"),
         "user.erase": _l("Account erased"),
+    }
+)
+
+# Administrative units added or renamed by an administrator (core.place_admin).
+AUDIT_ACTION_LABELS.update(
+    {
+        "admin_unit.create": _l("Administrative unit added"),
+        "admin_unit.rename": _l("Administrative unit renamed"),
     }
 )

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from flask import Flask, url_for
 from flask_babel import force_locale, gettext
 
-from core import notifications
+from core import jobruns, notifications
 from core.notifications import Notification
-from portal.labels import APPLICATION_STATUS_LABELS
+from portal.labels import APPLICATION_STATUS_LABELS, JOB_KIND_LABELS
 
 
 def render(note: Notification) -> tuple[str, str]:
@@ -30,10 +30,14 @@ def render(note: Notification) -> tuple[str, str]:
             return subject, body
         if note.kind in SIGNUP_MESSAGES:
             return _signup_message(note.kind, params)
+        if note.kind == "password.reset_code":
+            return _reset_message(params)
         if note.kind in SHIFT_MESSAGES:
             return _shift_message(note.kind, params)
         if note.kind == "nomination.outcome":
             return _outcome_message(params)
+        if note.kind == jobruns.FAILURE_NOTICE:
+            return _job_failed_message(params)
         if note.kind == "inquiry.answered":
             subject = gettext("Your inquiry No. %(id)s has been answered", id=params["inquiry_id"])
             body = (
@@ -70,6 +74,18 @@ def _signup_message(kind: str, params: dict) -> tuple[str, str]:
         " already have an account, so none was created: sign in instead: %(link)s. If it was"
         " not you, you need not do anything.",
         link=url_for("auth.login", _external=True),
+    )
+    return subject, body
+
+
+def _reset_message(params: dict) -> tuple[str, str]:
+    subject = gettext("Your password reset code")
+    body = gettext(
+        "Your one-time code is %(code)s. Enter it on the password reset page within"
+        " %(minutes)s minutes, with your new password. If you did not ask for it, ignore this"
+        " message: your password stays as it is.",
+        code=params["code"],
+        minutes=params["minutes"],
     )
     return subject, body
 
@@ -115,6 +131,21 @@ def _outcome_message(params: dict) -> tuple[str, str]:
     )
     body += "\n" + gettext(
         "Details: %(link)s", link=url_for("commission.my_rewards", _external=True)
+    )
+    return subject, body
+
+
+def _job_failed_message(params: dict) -> tuple[str, str]:
+    job = str(JOB_KIND_LABELS.get(params["kind"], params["kind"]))
+    subject = gettext("A background job failed: %(job)s", job=job)
+    body = gettext(
+        "The job “%(job)s” (run No. %(id)s) failed. The operations page shows its error and"
+        " lets you run it again.",
+        job=job,
+        id=params["run_id"],
+    )
+    body += "\n" + gettext(
+        "Details: %(link)s", link=url_for("jobruns.show", run_id=params["run_id"], _external=True)
     )
     return subject, body
 

@@ -99,6 +99,7 @@ MENUS = (
             ("admin.calendar_days", _l("Calendar"), {"admin"}),
             ("admin.register_settings", _l("Register settings"), {"admin"}),
             ("admin.retention_rules", _l("Retention of personal data"), {"admin"}),
+            ("admin.units", _l("Administrative units"), {"admin"}),
             ("admin.contribution_kinds", _l("Contribution kinds"), {"admin"}),
             ("finance.mci", _l("MCI"), {"admin"}),
             ("admin.outbox", _l("Outbox"), {"admin"}),

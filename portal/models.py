@@ -8,6 +8,7 @@ from core import (  # noqa: F401
     jobruns,
     mfa,
     notifications,
+    password_resets,
     places,
     reveals,
     signups,
@@ -18,6 +19,7 @@ from incentives import (
     sober_models,  # noqa: F401
 )
 from incentives import models as incentive_models  # noqa: F401
+from portal import releases  # noqa: F401  (schema_release)
 from volunteers import (
     activity_models,  # noqa: F401
     retention,  # noqa: F401

@@ -27,8 +27,13 @@ def test_public_endpoints_are_the_expected_few(app):
         e for e, f in app.view_functions.items() if PUBLIC in getattr(f, "_required_roles", ())
     )
     assert public == [
+        "auth.forgot_password",
         "auth.login",
         "auth.mfa_verify",
+        "auth.new_password",
+        "auth.reset_password",
+        # Public to the router; it answers only trusted addresses or a token (404 otherwise).
+        "metrics.metrics",
         "ops.healthz",
         "ops.readyz",
         "public.home",

@@ -116,28 +116,35 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "admin.deactivate": [obj(user_id=USER)],
     "admin.edit_retention_rule": [reference(kind="member_expired")],
     "admin.edit_user": [obj(user_id=USER)],
+    "admin.force_reset": [obj(user_id=USER)],
     "admin.grant": [obj(user_id=USER)],
+    "admin.new_unit": [page(), page(parent=DISTRICT)],
     "admin.new_user": [page()],
     "admin.operations": [page()],
     "admin.outbox": [page()],
     "admin.register_settings": [page()],
     "admin.remove_calendar_day": [reference(day=CALENDAR_DAY)],
+    "admin.rename_unit": [obj(unit_id=DISTRICT)],
     "admin.reset_mfa": [obj(user_id=USER)],
     "admin.retention_rules": [page()],
     "admin.retry_run": [obj(run_id=FAILED_RUN)],
     "admin.revoke": [obj(grant_id=GRANT)],
     "admin.run_retention": [page()],
+    "admin.units": [page()],
     "admin.user": [obj(user_id=USER)],
     "admin.users": [page()],
     "admin.verify_audit": [page()],
     # the account
     "auth.change_password": [page()],
     "auth.confirm": [page()],
+    "auth.forgot_password": [page()],
     "auth.login": [page()],
     "auth.logout": [page()],
     "auth.mfa_setup": [page()],
     "auth.mfa_verify": [page()],
+    "auth.new_password": [page()],
     "auth.regenerate_recovery_codes": [page()],
+    "auth.reset_password": [page()],
     # the reward commission
     "commission.agenda": [obj(session_id=SESSION)],
     "commission.attach_scan": [obj(session_id=SESSION)],
@@ -196,6 +203,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     # operations
     "ops.healthz": [page()],
     "ops.readyz": [page()],
+    "metrics.metrics": [page()],
     # the maslikhat's oversight
     "oversight.answer_inquiry": [obj(inquiry_id=INQUIRY)],
     "oversight.ask_inquiry": [page()],
@@ -318,6 +326,7 @@ WRITES_LAST = {
     "oversight.compute_flags",  # a deputy's own flags run replaces the country-wide one
     "admin.activate",  # the national admin acts on the foreign account and its grant
     "admin.deactivate",
+    "admin.force_reset",  # ends the foreign account's sessions, like the two-factor reset
     "admin.grant",
     "admin.reset_mfa",
     "admin.revoke",

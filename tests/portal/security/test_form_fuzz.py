@@ -51,7 +51,9 @@ from hypothesis import strategies as st
 from tests.conftest import close_app, login, make_app, wait_for_jobs
 from tests.portal.security.world import PLAIN_LOGIN, SELF_LOGIN, clone_world, table_counts
 
-EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "20"))
+# Random examples per form on top of the fixed probes; 14 keeps the suite under 5 minutes with
+# 100+ forms (PORTAL_FUZZ_EXAMPLES=200 for a hunting run).
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "14"))
 # Shrinking a failure to its smallest form can take a minute or two; skip it when hunting.
 PHASES = (
     [Phase.explicit, Phase.reuse, Phase.generate]
@@ -120,6 +122,11 @@ POST_TARGETS: dict[str, Target] = {
     "auth.regenerate_recovery_codes": Target(PLAIN_LOGIN, examples=FEW),
     "auth.change_password": Target(FRESH, names=("current", "new", "confirm")),
     "auth.logout": Target(FRESH, examples=FEW),
+    # Password resets: asking for a code, the code step of a reset started before for an
+    # unknown address (no code ever matches), the new password owed at a held sign-in.
+    "auth.forgot_password": Target(ANON, names=("email",)),
+    "auth.reset_password": Target(ANON, names=("code", "new", "confirm")),
+    "auth.new_password": Target(ANON, names=("new", "confirm")),
     "public.set_language": Target(PLAIN_LOGIN, names=("lang", "next")),
     # citizens
     "volunteers.signup": Target(
@@ -354,6 +361,7 @@ POST_TARGETS: dict[str, Target] = {
     ),
     "admin.revoke": Target(A, _ids(grant_id="target_grant"), examples=FEW),
     "admin.reset_mfa": Target(A, _ids(user_id="target_user"), examples=FEW),
+    "admin.force_reset": Target(A, _ids(user_id="target_user"), examples=FEW),
     "admin.deactivate": Target(A, _ids(user_id="target_user"), examples=FEW),
     "admin.activate": Target(A, _ids(user_id="target_user"), examples=FEW),
     "admin.calendar_days": Target(A, names=("year",), fill=lambda ids: {"day": _later(400)}),
@@ -366,6 +374,15 @@ POST_TARGETS: dict[str, Target] = {
     "admin.edit_retention_rule": Target(A, lambda ids: {"kind": "member_expired"}),
     "admin.run_retention": Target(A, examples=FEW),
     "admin.retry_run": Target(A, _ids(run_id="failed_run"), examples=FEW),
+    "admin.new_unit": Target(
+        A,
+        fill=lambda ids: {
+            "parent_id": str(ids["region"]),
+            "level": "district",
+            "kato": "359900000",
+        },
+    ),
+    "admin.rename_unit": Target(A, _ids(unit_id="other_district")),
     # last: the volunteer's own withdrawal would end their part in the forms above
     "volunteers.withdraw": Target(V, _ids(application_id="own_application"), examples=FEW),
     "volunteers.withdraw_consent": Target(V, _ids(application_id="own_application"), examples=FEW),
@@ -380,6 +397,8 @@ GET_TARGETS: dict[str, Target] = {
         R, names=("page", "unit", "kind", "status", "patrol_unit", "expiring", "q")
     ),
     "admin.users": Target(A, names=("q", "page")),
+    "admin.units": Target(A, names=("q", "page")),
+    "admin.new_unit": Target(A, names=("parent",)),
     "admin.calendar_days": Target(A, names=("year",)),
     "admin.contribution_kinds": Target(A, names=("code",)),
     "finance.lines": Target(F, names=("page", "year", "purpose", "unit")),
@@ -813,6 +832,7 @@ def world(request, tmp_path_factory):
     app = make_app(url, FRESH_LOGIN_SECONDS=24 * 3600)
     found = World(app, ids)
     found.signup_token = _started_signup(app)
+    found.reset_token, found.forced_user = _started_reset(app)
     found.started = started
     found.examples = 0
     found.endpoints = 0
@@ -907,6 +927,11 @@ def _send(client, world: World, endpoint: str, method: str, url: str, data: dict
     if endpoint == "volunteers.signup_code":
         with client.session_transaction() as sess:
             sess["signup"] = world.signup_token
+    if endpoint == "auth.reset_password":
+        with client.session_transaction() as sess:
+            sess["password_reset"] = world.reset_token
+    if endpoint == "auth.new_password":
+        _held_for_new_password(world, client)
     if method == "GET":
         return client.get(url, query_string=_flatten(data))
     payload = {}
@@ -948,6 +973,46 @@ def _started_signup(app) -> str:
         db.session.remove()
     wait_for_jobs(app)
     return token
+
+
+def _started_reset(app) -> tuple[str, int]:
+    """Start a reset for an unknown address and make an account that owes a new password."""
+    from sqlalchemy import select
+
+    from core import accounts, password_resets
+    from core.places import AdminUnit
+    from portal.extensions import db
+
+    with app.app_context():
+        token = password_resets.begin_reset(db.session, email="fuzz-reset@example.kz")
+        user = accounts.create_user(
+            db.session,
+            email="fuzz-forced@demo.kz",
+            phone=None,
+            full_name="Құпиясөз Ауыстыру",
+            preferred_language="kk",
+            unit_id=db.session.scalar(select(AdminUnit.id).limit(1)),
+            password="a long enough password",
+            actor_id=None,
+        )
+        user.must_reset = True
+        db.session.commit()
+        user_id = user.id
+        db.session.remove()
+    return token, user_id
+
+
+def _held_for_new_password(world: World, client) -> None:
+    """Put the client at the new-password step, as after the password of a forced reset."""
+    from core import accounts
+    from portal.extensions import db
+
+    with world.app.app_context():
+        user = db.session.get(accounts.User, world.forced_user)
+        pending = [user.id, user.session_epoch, time.time(), "/", False]
+        db.session.remove()
+    with client.session_transaction() as sess:
+        sess["reset_pending"] = pending
 
 
 def _pending_code_step(world: World, client) -> None:
