@@ -51,9 +51,9 @@ from hypothesis import strategies as st
 from tests.conftest import close_app, login, make_app, wait_for_jobs
 from tests.portal.security.world import PLAIN_LOGIN, SELF_LOGIN, clone_world, table_counts
 
-# Random examples per form on top of the fixed probes; 14 keeps the suite under 5 minutes with
+# Random examples per form on top of the fixed probes; 10 keeps the suite under 5 minutes with
 # 100+ forms (PORTAL_FUZZ_EXAMPLES=200 for a hunting run).
-EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "14"))
+EXAMPLES = int(os.environ.get("PORTAL_FUZZ_EXAMPLES", "10"))
 # Shrinking a failure to its smallest form can take a minute or two; skip it when hunting.
 PHASES = (
     [Phase.explicit, Phase.reuse, Phase.generate]
