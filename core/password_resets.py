@@ -13,22 +13,21 @@ second factor as before.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, delete, func, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, mfa, notifications
+from core import one_time_codes as codes
 from core.account_models import User, get_user, normalize_email
 from core.accounts import require_administers
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, Conflict, DomainError, NotFound
+from core.one_time_codes import CodeRefused
 from core.passwords import check_password_policy, hash_password, verify_password
 
-CODE_MINUTES = 15
-MAX_ATTEMPTS = 5
+CODE_MINUTES, MAX_ATTEMPTS = codes.CODE_MINUTES, codes.MAX_ATTEMPTS
 # Codes sent to one account per hour: more requests are stored and answered alike, but send
 # nothing, so that nobody can flood a mailbox through the form.
 CODES_PER_HOUR = 3
@@ -50,12 +49,6 @@ class PasswordResetRequest(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class CodeRefused(DomainError):
-    """A wrong code; the attempt is counted."""
-
-    status = 401
-
-
 class ResetLapsed(DomainError):
     """The request expired, used up its attempts, or never existed: ask again."""
 
@@ -66,19 +59,6 @@ class NotAnAdministrator(DomainError):
     """Break-glass is only for administrators."""
 
     status = 403
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _code_hash(token: str, code: str) -> str:
-    # Salted with the browser's token, which the table does not hold (as core.signups).
-    return _sha(f"{token}:{code}")
-
-
-def _digits(code: str) -> str:
-    return "".join(ch for ch in (code or "") if ch in "0123456789")
 
 
 def purge_lapsed(session: Session, now: dt.datetime) -> int:
@@ -102,16 +82,8 @@ def begin_reset(session: Session, *, email: str, now: dt.datetime | None = None)
     user = session.scalar(select(User).where(User.email == email))
     if user is not None and not user.is_active:
         user = None
-    token = secrets.token_urlsafe(32)
-    code = f"{secrets.randbelow(10**6):06d}"
-    request = PasswordResetRequest(
-        token_hash=_sha(token),
-        code_hash=_code_hash(token, code),
-        user_id=user.id if user else None,
-        attempts=0,
-        created_at=now,
-        expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
-    )
+    token, code, kept = codes.issue(now)
+    request = PasswordResetRequest(**kept, user_id=user.id if user else None)
     session.add(request)
     session.flush()
     if user is not None and _recent_requests(session, user.id, now) <= CODES_PER_HOUR:
@@ -146,7 +118,9 @@ def is_pending(session: Session, token: str, now: dt.datetime | None = None) -> 
     """Tell whether the browser's request can still take a code."""
     now = now or utcnow()
     request = session.scalar(
-        select(PasswordResetRequest).where(PasswordResetRequest.token_hash == _sha(token))
+        select(PasswordResetRequest).where(
+            PasswordResetRequest.token_hash == codes.token_hash(token)
+        )
     )
     return (
         request is not None
@@ -169,34 +143,18 @@ def complete_reset(
     check_password_policy(new_password)
     request = session.scalar(
         select(PasswordResetRequest)
-        .where(PasswordResetRequest.token_hash == _sha(token))
+        .where(PasswordResetRequest.token_hash == codes.token_hash(token))
         .with_for_update()
     )
     if request is None or request.used_at is not None or request.expires_at <= now:
         raise ResetLapsed(N_("This code has expired. Ask for a new one."))
-    counted = session.execute(
-        update(PasswordResetRequest)
-        .where(
-            PasswordResetRequest.id == request.id,
-            PasswordResetRequest.attempts < MAX_ATTEMPTS,
-            PasswordResetRequest.used_at.is_(None),
-        )
-        .values(attempts=PasswordResetRequest.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if counted.rowcount != 1:
+    if not codes.count_attempt(session, PasswordResetRequest, request.id):
         raise ResetLapsed(N_("Too many wrong codes. Ask for a new one."))
-    right = hmac.compare_digest(request.code_hash, _code_hash(token, _digits(code)))
+    right = codes.matches(request.code_hash, token, code)
     user = session.get(User, request.user_id) if request.user_id else None
     if not right or user is None or not user.is_active:
         raise CodeRefused(N_("The code is wrong. Enter the code from the latest message."))
-    claimed = session.execute(
-        update(PasswordResetRequest)
-        .where(PasswordResetRequest.id == request.id, PasswordResetRequest.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
+    if not codes.claim(session, PasswordResetRequest, request.id, now):
         raise ResetLapsed(N_("This code has expired. Ask for a new one."))
     _set_password(session, user, new_password)
     # Every other code sent to the account is void now.

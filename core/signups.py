@@ -12,9 +12,6 @@ attempts.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 
 from sqlalchemy import (
     CheckConstraint,
@@ -24,21 +21,21 @@ from sqlalchemy import (
     delete,
     or_,
     select,
-    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, notifications
+from core import one_time_codes as codes
 from core.account_models import LANGUAGES, User, normalize_email, normalize_phone
 from core.accounts import create_user
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, Conflict, DomainError
+from core.one_time_codes import CodeRefused
 from core.passwords import check_password_policy, hash_password
 from core.places import AdminUnit
 from core.sealing import Sealed, blind_index
 
-CODE_MINUTES = 15
-MAX_ATTEMPTS = 5
+CODE_MINUTES, MAX_ATTEMPTS = codes.CODE_MINUTES, codes.MAX_ATTEMPTS
 
 
 class SignupRequest(Base):
@@ -65,30 +62,10 @@ class SignupRequest(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-class CodeRefused(DomainError):
-    """A wrong code; the attempt is counted."""
-
-    status = 401
-
-
 class SignupLapsed(DomainError):
     """The request expired, used up its attempts, or never existed: start again."""
 
     status = 410
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _code_hash(token: str, code: str) -> str:
-    # Salted with the browser's token, which the table does not hold: a stolen copy of the
-    # table cannot be searched through the million six-digit codes.
-    return _sha(f"{token}:{code}")
-
-
-def _digits(code: str) -> str:
-    return "".join(ch for ch in (code or "") if ch in "0123456789")
 
 
 def purge_lapsed(session: Session, now: dt.datetime) -> int:
@@ -130,20 +107,15 @@ def begin_signup(
         preferred_language = "kk"
     check_password_policy(password)
     purge_lapsed(session, now)
-    token = secrets.token_urlsafe(32)
-    code = f"{secrets.randbelow(10**6):06d}"
+    token, code, kept = codes.issue(now)
     request = SignupRequest(
-        token_hash=_sha(token),
-        code_hash=_code_hash(token, code),
+        **kept,
         email=email,
         phone=phone,
         full_name=full_name,
         preferred_language=preferred_language,
         unit_id=unit_id,
         password_hash=hash_password(password),
-        attempts=0,
-        created_at=now,
-        expires_at=now + dt.timedelta(minutes=CODE_MINUTES),
     )
     session.add(request)
     session.flush()
@@ -190,7 +162,9 @@ def _send(session: Session, request: SignupRequest, code: str) -> None:
 def pending_email(session: Session, token: str, now: dt.datetime | None = None) -> str | None:
     """Return the address a live request's code went to, or None when it has lapsed."""
     now = now or utcnow()
-    request = session.scalar(select(SignupRequest).where(SignupRequest.token_hash == _sha(token)))
+    request = session.scalar(
+        select(SignupRequest).where(SignupRequest.token_hash == codes.token_hash(token))
+    )
     if (
         request is None
         or request.used_at is not None
@@ -212,31 +186,17 @@ def complete_signup(
     """
     now = now or utcnow()
     request = session.scalar(
-        select(SignupRequest).where(SignupRequest.token_hash == _sha(token)).with_for_update()
+        select(SignupRequest)
+        .where(SignupRequest.token_hash == codes.token_hash(token))
+        .with_for_update()
     )
     if request is None or request.used_at is not None or request.expires_at <= now:
         raise SignupLapsed(N_("This code has expired. Start the sign-up again."))
-    counted = session.execute(
-        update(SignupRequest)
-        .where(
-            SignupRequest.id == request.id,
-            SignupRequest.attempts < MAX_ATTEMPTS,
-            SignupRequest.used_at.is_(None),
-        )
-        .values(attempts=SignupRequest.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if counted.rowcount != 1:
+    if not codes.count_attempt(session, SignupRequest, request.id):
         raise SignupLapsed(N_("Too many wrong codes. Start the sign-up again."))
-    if not hmac.compare_digest(request.code_hash, _code_hash(token, _digits(code))):
+    if not codes.matches(request.code_hash, token, code):
         raise CodeRefused(N_("The code is wrong. Enter the code from the latest message."))
-    claimed = session.execute(
-        update(SignupRequest)
-        .where(SignupRequest.id == request.id, SignupRequest.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
+    if not codes.claim(session, SignupRequest, request.id, now):
         raise Conflict(N_("This sign-up is already complete. Sign in."))
     user = create_user(
         session,

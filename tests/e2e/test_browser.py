@@ -52,7 +52,9 @@ def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
     # The admin's saved language is English; switch to Russian with the header buttons.
     page.get_by_role("button", name="Open the menu").click()
     page.get_by_role("button", name="Русский").click()
-    page.wait_for_load_state()
+    # The switch is a POST and a redirect: wait for the new page, not the old one's load state
+    # (under load the assertion ran before the navigation and read the English page).
+    page.wait_for_function("document.documentElement.lang === 'ru'")
     assert page.locator("html").get_attribute("lang") == "ru"
     assert page.get_by_role("heading", level=1).inner_text().startswith("Добро пожаловать")
     # Nothing may be wider than the phone: no horizontal scrolling.

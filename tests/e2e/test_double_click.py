@@ -20,8 +20,12 @@ CLICKS = ("dblclick", "two fast clicks")
 
 
 @pytest.fixture
-def live(db_url):
+def live(request, db_url):
     """A live server on a fresh database (SQLite and PostgreSQL); yields (url, database url)."""
+    if db_url.startswith("sqlite") and request.node.callspec.params.get("how") != CLICKS[0]:
+        # SQLite serializes writers: the double click shows there what two fast clicks would,
+        # and the suite stays under five minutes. PostgreSQL takes both.
+        pytest.skip("two fast clicks race on PostgreSQL; SQLite takes the double click")
     pool = {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4}
     with serving(db_url, SQLALCHEMY_ENGINE_OPTIONS=pool) as url:
         yield url, db_url
