@@ -30,8 +30,10 @@ def serving(db_url: str, **config):
         close_app(app)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser():
+    """One Chromium per test process: each test's ``new_page`` is a fresh context (cookies,
+    storage), so tests stay apart without paying a browser start each."""
     if not Path(CHROMIUM).exists():
         unavailable("chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
