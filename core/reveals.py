@@ -8,7 +8,6 @@ shows nothing more: a claim that finds the token spent is refused.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 from sqlalchemy import ForeignKey, Integer, String, select, update
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, Conflict
+from core.one_time_codes import token_hash
 
 # A granted reveal not used within this long lapses (the page is opened right after).
 SHOWN_FOR = dt.timedelta(seconds=120)
@@ -41,10 +41,6 @@ class AlreadyShown(Conflict):
     """The token was used before: a replayed cookie or a repeated request."""
 
 
-def _sha(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def grant(
     session: Session,
     *,
@@ -59,7 +55,7 @@ def grant(
     token = secrets.token_urlsafe(32)
     session.add(
         RevealToken(
-            token_hash=_sha(token),
+            token_hash=token_hash(token),
             user_id=user_id,
             object_type=object_type,
             object_id=object_id,
@@ -88,7 +84,7 @@ def claim(
     """
     now = now or utcnow()
     mine = (
-        RevealToken.token_hash == _sha(token),
+        RevealToken.token_hash == token_hash(token),
         RevealToken.user_id == user_id,
         RevealToken.object_type == object_type,
         RevealToken.object_id == object_id,
