@@ -397,7 +397,8 @@ def _plan(_t, _copy, _rng, w: World) -> Post:
         {
             "commission_id": w.commission_id,
             "held_on": today().isoformat(),
-            "place": "Әкімдік, мәжіліс залы (хаос)",
+            "place_kk": "Әкімдік, мәжіліс залы (хаос)",
+            "place_ru": "Акимат, зал заседаний (хаос)",
         },
     )
 

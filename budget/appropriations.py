@@ -20,6 +20,7 @@ from budget.models import (
 )
 from budget.workflow import DECISION
 from core import audit, clock, places
+from core.doc_numbers import without_sign
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.money import format_tiyn, require_positive
 from core.transitions import advance
@@ -27,9 +28,17 @@ from core.transitions import advance
 CODE_PARTS = ("functional_group", "sub_function", "administrator", "program", "sub_program")
 
 
+def code_of(parts) -> str:
+    """Join classification code parts, the empty ones left out: ``03-1-252-003``.
+
+    The one way a program's code is written, on every page, report and export.
+    """
+    return "-".join(p for p in parts if p)
+
+
 def program_code(program: BudgetProgram) -> str:
     """Return the classification code as people write it, e.g. ``03-6-252-003-100``."""
-    return "-".join(p for p in (getattr(program, part) for part in CODE_PARTS) if p)
+    return code_of(getattr(program, part) for part in CODE_PARTS)
 
 
 def _year_closed(session: Session, unit_id: int, year: int) -> bool:
@@ -119,11 +128,14 @@ def enter_decision(
     """Record a decision with its line changes; nothing changes until another user verifies."""
     if kind not in DECISION_KINDS:
         raise DomainError(N_("Choose adoption or clarification."))
-    if not number.strip() or not amendments:
+    number = without_sign(number)  # documents print the "№" themselves
+    if not number or not amendments:
         raise DomainError(N_("A decision needs its number and at least one line change."))
+    if len(number) > 40:
+        raise DomainError(N_("The number of the decision is at most 40 characters."))
     decision = MaslikhatDecision(
         unit_id=unit_id,
-        number=number.strip(),
+        number=number,
         decided_on=decided_on,
         session_number=session_number.strip(),
         kind=kind,

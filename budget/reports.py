@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from budget.appropriations import CODE_PARTS, code_of
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import clock, places
 from core.scope import Scope, scoped
@@ -105,15 +106,8 @@ def _lines_statement(scope: Scope, year: int | None):
 
 
 def program_code(row) -> str:
-    """Return a program's classification code as the budget writes it, e.g. ``03.6.252.003.015``."""
-    parts = [
-        row["functional_group"],
-        row["sub_function"],
-        row["administrator"],
-        row["program"],
-        row["sub_program"],
-    ]
-    return ".".join(p for p in parts if p)
+    """Return a program's classification code as every page writes it, e.g. ``03-1-252-003``."""
+    return code_of(row[part] for part in CODE_PARTS)
 
 
 def execution_by_program(

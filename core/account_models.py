@@ -23,6 +23,7 @@ from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, DomainError, NotFound
 from core.places import AdminUnit
 from core.sealing import Sealed, blind_index
+from core.search_text import KEY_LENGTH, key_default, search_key
 
 ROLES = (
     "volunteer",
@@ -46,6 +47,12 @@ class User(Base):
         CheckConstraint(f"preferred_language IN {LANGUAGES!r}", name="language_known"),
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
         CheckConstraint("session_epoch >= 0", name="epoch_nonneg"),
+        Index(
+            "ix_user_account_search_name",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +61,8 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(Sealed("phone", 120))
     phone_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name's search key (core.search_text), kept by ``_key_name``; "" once erased.
+    search_name: Mapped[str | None] = mapped_column(String(KEY_LENGTH), default=key_default)
     preferred_language: Mapped[str] = mapped_column(String(2), default="kk")
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -89,6 +98,11 @@ class User(Base):
     def _index_phone(self, _key, value):
         # The phone arrives normalised (+7XXXXXXXXXX), as sign-in looks it up.
         self.phone_index = blind_index(value, "phone")
+        return value
+
+    @validates("full_name")
+    def _key_name(self, _key, value):
+        self.search_name = search_key(value)
         return value
 
     def get_id(self) -> str:

@@ -8,6 +8,10 @@ the commission's minutes, the report of rows an import refused), so that what pe
   ``+``, ``-``, ``@``, a tab or a carriage return (OWASP, "CSV injection"). Such a text cell is
   written with a leading apostrophe, the mark spreadsheets read as "this is text"; numbers are
   written as numbers (a negative amount stays ``-5.00``).
+- **CSV for Excel** is the same file as a Kazakh- or Russian-locale Excel opens it into
+  columns by a double click: those split on semicolons and read a decimal comma, so cells are
+  separated by ``;`` and decimals written ``-5,00``; UTF-8 with a BOM and CRLF line ends, as
+  the standard variant. The standard CSV (commas, decimal points) stays for programs.
 - **XLSX** has cell types: a text cell is written as an inline string (``t="inlineStr"``),
   never as a formula (``<f>``), so no program evaluates it and it reads exactly as typed; one
   that starts like a formula also carries the "quote prefix" style, so that editing the cell
@@ -33,6 +37,7 @@ from typing import BinaryIO
 from core.iin import mask_iin
 
 __all__ = [
+    "CSV_DIALECTS",
     "DOCX_TYPE",
     "FORMULA_STARTS",
     "XLSX_TYPE",
@@ -82,13 +87,20 @@ def mask_iban(value: str | None) -> str:
     return f"{value[:2]}** **** **** {value[-4:]}"
 
 
-def _csv_cell(value):
+# The two CSV variants: (cell separator, decimal mark).
+CSV_DIALECTS = {"standard": (",", "."), "excel": (";", ",")}
+
+
+def _csv_cell(value, decimal_mark: str = "."):
     if value is None:
         return ""
     if isinstance(value, bool):
         return csv_text(str(value))
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, int):
         return value  # a number: the csv module writes its digits, sign included
+    if isinstance(value, float | Decimal):
+        # Digits, a sign and the decimal mark only: never text a spreadsheet would run.
+        return value if decimal_mark == "." else str(value).replace(".", decimal_mark)
     if isinstance(value, dt.datetime):
         return value.isoformat(" ", "seconds")
     if isinstance(value, dt.date):
@@ -97,19 +109,33 @@ def _csv_cell(value):
 
 
 class CsvFile:
-    """Rows written into a binary stream as UTF-8 CSV with a BOM (so that Excel reads UTF-8)."""
+    """Rows written into a binary stream as UTF-8 CSV with a BOM (so that Excel reads UTF-8).
 
-    def __init__(self, out: BinaryIO, *, quote_all: bool = False) -> None:
+    ``dialect``: ``standard`` (commas, decimal points) or ``excel`` (semicolons, decimal
+    commas, for a Kazakh- or Russian-locale Excel); both end lines with CRLF.
+    """
+
+    def __init__(
+        self, out: BinaryIO, *, quote_all: bool = False, dialect: str = "standard"
+    ) -> None:
+        separator, self._mark = CSV_DIALECTS[dialect]
         self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
-        self._writer = csv.writer(self._text, quoting=csv.QUOTE_ALL if quote_all else 0)
+        self._writer = csv.writer(
+            self._text,
+            delimiter=separator,
+            lineterminator="\r\n",
+            quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+        )
 
     def row(self, values: Iterable) -> None:
         """Write one row; text is neutralised, numbers stay numbers."""
-        self._writer.writerow([_csv_cell(v) for v in values])
+        mark = self._mark
+        self._writer.writerow([_csv_cell(v, mark) for v in values])
 
     def rows(self, rows: Iterable[Iterable]) -> None:
         """Write many rows."""
-        self._writer.writerows([_csv_cell(v) for v in row] for row in rows)
+        mark = self._mark
+        self._writer.writerows([_csv_cell(v, mark) for v in row] for row in rows)
 
     def detach(self) -> BinaryIO:
         """Flush what was written and hand back the stream (a COPY may go on writing to it)."""
@@ -117,10 +143,12 @@ class CsvFile:
         return self._text.detach()
 
 
-def csv_bytes(rows: Iterable[Iterable], *, quote_all: bool = False) -> bytes:
-    """Return rows as the bytes of a CSV file."""
+def csv_bytes(
+    rows: Iterable[Iterable], *, quote_all: bool = False, dialect: str = "standard"
+) -> bytes:
+    """Return rows as the bytes of a CSV file (``dialect``: see ``CsvFile``)."""
     out = io.BytesIO()
-    writer = CsvFile(out, quote_all=quote_all)
+    writer = CsvFile(out, quote_all=quote_all, dialect=dialect)
     writer.rows(rows)
     writer.detach()
     return out.getvalue()

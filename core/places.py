@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 from importlib import resources
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, exists, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, exists, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.db import Base
+from core.search_text import KEY_LENGTH, search_key
 
 LEVELS = ("country", "region", "city", "district", "rural_okrug", "settlement")
 
@@ -23,6 +24,12 @@ class AdminUnit(Base):
     __table_args__ = (
         CheckConstraint(f"level IN {LEVELS!r}", name="level_known"),
         CheckConstraint("length(kato) = 9", name="kato_nine_digits"),
+        Index(
+            "ix_admin_unit_search_name",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +41,14 @@ class AdminUnit(Base):
     # Materialized path "/1/7/42/": a unit lies within another when its path starts with the
     # other's path, one indexed comparison instead of a recursive query.
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # Both names' search key (core.search_text), kept by ``_key_names``.
+    search_name: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+
+    @validates("name_kk", "name_ru")
+    def _key_names(self, key, value):
+        names = {"name_kk": self.name_kk, "name_ru": self.name_ru, key: value}
+        self.search_name = search_key(" ".join(n for n in names.values() if n))
+        return value
 
     def name(self, locale: str) -> str:
         """Return the unit's name for ``locale`` (Russian for ru, Kazakh otherwise)."""

@@ -29,7 +29,7 @@ from core import one_time_codes as codes
 from core.account_models import LANGUAGES, User, normalize_email, normalize_phone
 from core.accounts import create_user
 from core.db import Base, UTCDateTime, utcnow
-from core.errors import N_, Conflict, DomainError
+from core.errors import N_, Conflict, DomainError, refuse_all
 from core.one_time_codes import CodeRefused
 from core.passwords import check_password_policy, hash_password
 from core.places import AdminUnit
@@ -77,6 +77,41 @@ def purge_lapsed(session: Session, now: dt.datetime) -> int:
     return session.execute(delete(SignupRequest).where(SignupRequest.expires_at < now)).rowcount
 
 
+def signup_problems(session: Session, values: dict) -> list[DomainError]:
+    """Return every rule the sign-up's ``values`` break, each tied to its input (issue 19).
+
+    Only the inputs present in ``values`` are checked: a form passes those it accepted, so
+    that all problems are shown in one round.
+    """
+    problems: list[DomainError] = []
+
+    def check(name: str, rule) -> None:
+        if name in values:
+            try:
+                rule(values[name])
+            except DomainError as exc:
+                problems.append(exc.at(name))
+
+    def email(value):
+        if not normalize_email(value):
+            raise DomainError(N_("Enter your e-mail address: the one-time code is sent there."))
+
+    def full_name(value):
+        if not " ".join((value or "").split()):
+            raise DomainError(N_("Enter the full name."))
+
+    def unit(value):
+        if value is None or session.get(AdminUnit, value) is None:
+            raise DomainError(N_("Choose a jurisdiction from the list."))
+
+    check("email", email)
+    check("phone", normalize_phone)
+    check("full_name", full_name)
+    check("unit_id", unit)
+    check("password", check_password_policy)
+    return problems
+
+
 def begin_signup(
     session: Session,
     *,
@@ -95,17 +130,18 @@ def begin_signup(
     registered.
     """
     now = now or utcnow()
+    values = {
+        "email": email,
+        "phone": phone,
+        "full_name": full_name,
+        "unit_id": unit_id,
+        "password": password,
+    }
+    refuse_all(signup_problems(session, values))
     email, phone = normalize_email(email), normalize_phone(phone)
-    if not email:
-        raise DomainError(N_("Enter your e-mail address: the one-time code is sent there."))
-    full_name = " ".join((full_name or "").split())
-    if not full_name:
-        raise DomainError(N_("Enter the full name."))
-    if session.get(AdminUnit, unit_id) is None:
-        raise DomainError(N_("Choose a jurisdiction from the list."))
+    full_name = " ".join(full_name.split())
     if preferred_language not in LANGUAGES:
         preferred_language = "kk"
-    check_password_policy(password)
     purge_lapsed(session, now)
     token, code, kept = codes.issue(now)
     request = SignupRequest(
@@ -147,16 +183,15 @@ def _send(session: Session, request: SignupRequest, code: str) -> None:
             language=request.preferred_language,
         )
     for owner in owners.values():
-        # An owner known by phone only cannot be written to: there is no SMS channel.
-        if owner.email:
-            notifications.queue_message(
-                session,
-                user_id=owner.id,
-                email=owner.email,
-                kind="signup.existing",
-                params={},
-                language=owner.preferred_language,
-            )
+        # An owner known by phone only is told by SMS (when a gateway is set up) and inbox.
+        notifications.queue_message(
+            session,
+            user_id=owner.id,
+            email=owner.email,
+            kind="signup.existing",
+            params={},
+            language=owner.preferred_language,
+        )
 
 
 def pending_email(session: Session, token: str, now: dt.datetime | None = None) -> str | None:

@@ -14,6 +14,7 @@ from xml.parsers import expat
 
 from openpyxl import load_workbook
 
+from core.cell_text import header_key
 from core.errors import N_, DomainError
 
 # One limit for every import, the stricter of those the two readers had (20,000 and 50,000):
@@ -63,8 +64,21 @@ UNREADABLE = (
     expat.ExpatError,
 )
 _REFERENCE = re.compile(r"\$?([A-Za-z]+)\$?(\d+)")
+# What Excel shows in a cell whose formula failed; a CSV saved by Excel carries them as text.
+ERROR_VALUES = frozenset(
+    ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+)
 
 NOT_XLSX = N_("The file is not an XLSX workbook.")
+NOT_UTF8 = N_(
+    'The file cannot be read as UTF-8 text: in Excel save it as "CSV UTF-8", or upload the '
+    "XLSX file."
+)
+FORMULA_WITHOUT_VALUE = N_(
+    "The column %(column)s holds a formula saved without its value: open the file in Excel, "
+    "let it calculate, save it and upload it again, or type the value."
+)
+ERROR_CELL = N_("The column %(column)s holds the spreadsheet error %(error)s.")
 TOO_COMPLEX = N_("The workbook is too complex to be read safely (too many parts or elements).")
 
 
@@ -75,11 +89,44 @@ class BadImportFile(DomainError):
 
 
 @dataclasses.dataclass(frozen=True)
+class RefusedRow:
+    """A row the reader could not take as typed: a formula with no value, an error cell."""
+
+    number: int
+    values: dict[str, str]
+    column: str
+    message: str
+    params: dict
+
+
+@dataclasses.dataclass(frozen=True)
 class Table:
-    """A file's rows as trimmed text, and each row's number as a spreadsheet program shows it."""
+    """A file's rows as trimmed text, and each row's number as a spreadsheet program shows it.
+
+    ``headers`` are the column names as the file writes them; ``refused`` the rows whose
+    cells cannot be read as typed, each with the first such cell's column and the reason.
+    """
 
     rows: list[dict[str, str]]
     numbers: list[int]
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    refused: list[RefusedRow] = dataclasses.field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """The data rows of the file: blank rows and the header are not counted."""
+        return len(self.rows) + len(self.refused)
+
+
+class _Uncomputed:
+    """A formula cell saved without its value (a file written by a program that cannot
+    compute, never by Excel itself): read as nothing, it would be misreported as blank."""
+
+    def __repr__(self) -> str:
+        return "UNCOMPUTED"
+
+
+UNCOMPUTED = _Uncomputed()
 
 
 def check_upload(
@@ -89,6 +136,7 @@ def check_upload(
     columns: Sequence[str],
     required: Sequence[str] | None = None,
     formats: Sequence[str] = FORMATS,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Refuse a file by the checks that cost nothing whatever it holds; return its kind.
 
@@ -110,7 +158,7 @@ def check_upload(
         return kind
     try:
         # The header row only: the rows are the job's.
-        _header_map(_csv_rows(content), columns, required)
+        _header_map(_csv_rows(content), columns, required, aliases)
     except UNREADABLE as exc:
         raise _unreadable(exc) from None
     return kind
@@ -124,23 +172,28 @@ def read_table(
     required: Sequence[str] | None = None,
     formats: Sequence[str] = FORMATS,
     pad: Mapping[str, int] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
 ) -> Table:
-    """Read a CSV (UTF-8, with or without a BOM) or XLSX table's rows as trimmed text.
+    """Read a CSV (UTF-8, with or without a BOM, comma or semicolon) or XLSX table as text.
 
     Streaming, and stopped at the first limit passed (rows, columns, cells, a cell's length;
     for an XLSX also its parts' sizes and elements, checked before openpyxl reads them).
     Every value stays text, so IINs and KATO codes keep their leading zeros; ``pad`` names
     columns whose numeric XLSX cells are zero-padded to a width (an IIN Excel stored as a
-    number). Headers are matched case-blind; ``required`` (all ``columns`` by default) must
-    be there, the other ``columns`` are "" when absent, unknown columns are dropped, blank
-    rows skipped. Formula cells give their cached values. Raises ``BadImportFile``.
+    number). A header names a column by its code or by one of its ``aliases`` (its names in
+    Kazakh, Russian and English first: a missing column is named by them), whatever the case,
+    spaces and punctuation; ``required`` (all ``columns`` by
+    default) must be there, the other ``columns`` are "" when absent, unknown columns are
+    dropped, blank rows skipped. Formula cells give their cached values; a row with a formula
+    saved without one, or with an error value (``#N/A``), goes to ``refused``. Raises
+    ``BadImportFile``.
     """
     kind = check_upload(content, filename, columns=(), required=(), formats=formats)
     pad = pad or {}
     rows = _xlsx_rows(content) if kind == "xlsx" else _csv_rows(content)
     try:
-        positions = _header_map(rows, columns, required)
-        out, numbers, data_rows, cells = [], [], 0, 0
+        positions, headers = _header_map(rows, columns, required, aliases, with_names=True)
+        out, numbers, refused, data_rows, cells = [], [], [], 0, 0
         for number, values in rows:
             if number > MAX_SHEET_ROWS:
                 raise BadImportFile(N_("The file has more than %(n)s rows."), n=MAX_ROWS)
@@ -152,18 +205,27 @@ def read_table(
             if data_rows == MAX_ROWS:
                 raise BadImportFile(N_("The file has more than %(n)s rows."), n=MAX_ROWS)
             data_rows += 1
-            out.append(
-                {
-                    column: _text(values[i], pad.get(column)) if i < len(values) else ""
-                    for column, i in positions.items()
-                }
-            )
+            row, unreadable = {}, None
+            for column, i in positions.items():
+                value = values[i] if i < len(values) else None
+                if value is UNCOMPUTED:
+                    value, unreadable = None, unreadable or (column, FORMULA_WITHOUT_VALUE, "")
+                text = _text(value, pad.get(column))
+                if text in ERROR_VALUES:
+                    unreadable = unreadable or (column, ERROR_CELL, text)
+                row[column] = text
+            if unreadable:
+                column, message, error = unreadable
+                params = {"column": headers[column]} | ({"error": error} if error else {})
+                refused.append(RefusedRow(number, row, column, message, params))
+                continue
+            out.append(row)
             numbers.append(number)
     except UNREADABLE as exc:
         raise _unreadable(exc) from None
     finally:
         rows.close()
-    return Table(out, numbers)
+    return Table(out, numbers, headers, refused)
 
 
 def read_rows(
@@ -195,6 +257,9 @@ def any_text(values: Sequence) -> bool:
 def _unreadable(exc: BaseException) -> BadImportFile:
     if isinstance(exc, BadImportFile):
         return exc
+    if isinstance(exc, UnicodeDecodeError):
+        # A CSV saved by Excel "for Windows" is in a code page, not UTF-8.
+        return BadImportFile(NOT_UTF8)
     return BadImportFile(N_("The file cannot be read: %(error)s"), error=str(exc)[:200])
 
 
@@ -202,28 +267,48 @@ def _header_map(
     rows: Iterator[tuple[int, Sequence]],
     columns: Sequence[str],
     required: Sequence[str] | None,
-) -> dict[str, int]:
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    *,
+    with_names: bool = False,
+):
     """Take rows up to the first that is not blank, the header; return each column's position.
 
-    A column the file lacks gets a position past any row's end: its value is "".
+    A column the file lacks gets a position past any row's end: its value is "". With
+    ``with_names``, also each column's name as the file writes it.
     """
+    aliases = aliases or {}
     for number, values in rows:
         if number > MAX_SHEET_ROWS:
             break
         _check_width(values)
         if not any_text(values):
             continue
-        names = [_text(v).lower() for v in values]
-        positions = {}
+        names = [_text(v) for v in values]
+        found: dict[str, int] = {}
         for i, name in enumerate(names):
-            positions.setdefault(name, i)
+            found.setdefault(header_key(name), i)
+        positions = {}
+        for column in columns:
+            for name in (column, *aliases.get(column, ())):
+                if header_key(name) in found:
+                    positions[column] = found[header_key(name)]
+                    break
         wanted = columns if required is None else required
         missing = [c for c in wanted if c not in positions]
         if missing:
             raise BadImportFile(
-                N_("The file lacks the columns: %(columns)s."), columns=", ".join(missing)
+                N_("The file lacks the columns: %(columns)s."),
+                columns=", ".join(
+                    " / ".join(dict.fromkeys((*aliases.get(c, ())[:3], c))) for c in missing
+                ),
             )
-        return {c: positions.get(c, MAX_COLUMNS) for c in columns}
+        positions = {c: positions.get(c, MAX_COLUMNS) for c in columns}
+        if not with_names:
+            return positions
+        return positions, {
+            c: names[i] if i < len(names) else (aliases.get(c) or (c,))[0]
+            for c, i in positions.items()
+        }
     raise BadImportFile(N_("The file is empty."))
 
 
@@ -257,28 +342,45 @@ def _text(value, width: int | None = None) -> str:
 
 def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     text = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
+    # An Excel in a Russian or Kazakh locale separates a CSV's cells with semicolons: the
+    # header line says which, by what it has more of.
+    first = content[:4096].split(b"\n", 1)[0]
+    delimiter = ";" if first.count(b";") > first.count(b",") else ","
     # A record's number, as a spreadsheet program would show the row (a quoted line break
     # inside a cell does not start a new one).
-    yield from enumerate(csv.reader(text), start=1)
+    yield from enumerate(csv.reader(text, delimiter=delimiter), start=1)
 
 
 def _xlsx_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
     """Yield the first sheet's rows, after every XML part has passed ``_PartScan``."""
     archive = _open_archive(content)
+    uncomputed: dict[str, set[tuple[int, int]]] = {}
     try:
         budget = _Budget(MAX_ELEMENTS)
         for info in archive.infolist():
             if info.filename.lower().endswith((".xml", ".rels", ".vml")):
                 with archive.open(info) as stream:
-                    _PartScan(budget).scan(stream)
+                    scan = _PartScan(budget)
+                    scan.scan(stream)
+                    if scan.uncomputed:
+                        uncomputed[info.filename.lstrip("/")] = scan.uncomputed
     finally:
         archive.close()
     book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
+        # openpyxl reads a formula's cached value and gives None when there is none: the
+        # cells the scan found so are marked. (The sheet's part name is openpyxl's own.)
+        missing = uncomputed.get(str(getattr(sheet, "_worksheet_path", "")).lstrip("/"), set())
         # The rows read are bounded above; a declared size that is too small would drop rows.
         sheet.reset_dimensions()
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if missing and any((number, column) in missing for column in range(1, 1 + len(values))):
+                values = tuple(
+                    UNCOMPUTED if (number, column) in missing else value
+                    for column, value in enumerate(values, start=1)
+                )
+            yield number, values
     finally:
         book.close()
 
@@ -354,6 +456,10 @@ class _PartScan:
         self.row = self.column = self.width = self.row_elements = 0
         self.cell = self.value = 0  # depths of the cell and of its value being read, or 0
         self.chars = self.cells = 0
+        # The cell being read: has a formula, has a value (text, or a typed empty string).
+        self.formula = self.valued = False
+        # (row, column) of formula cells saved without a value: at most MAX_CELLS of them.
+        self.uncomputed: set[tuple[int, int]] = set()
 
     def scan(self, stream) -> None:
         size = 0
@@ -414,6 +520,10 @@ class _PartScan:
                 raise BadImportFile(N_("The file has more than %(n)s columns."), n=MAX_COLUMNS)
             self.width = max(self.width, self.column)
             self.cell, self.chars = self.depth, 0
+            # A formula whose value is an empty text is saved typed "str" with an empty value.
+            self.formula, self.valued = False, attrs.get("t") in ("str", "s", "inlineStr")
+        elif self.cell and local == "f":
+            self.formula = True
         elif self.cell and local in ("v", "t"):
             self.value = self.depth
 
@@ -429,6 +539,7 @@ class _PartScan:
 
     def _characters(self, data: str) -> None:
         if self.value:
+            self.valued = self.valued or bool(data.strip())
             self.chars += len(data)
             if self.chars > MAX_CELL_CHARS:
                 raise BadImportFile(
@@ -440,6 +551,8 @@ class _PartScan:
             self.value = 0
         elif self.depth == self.cell:
             self.cell = 0
+            if self.formula and not self.valued:
+                self.uncomputed.add((self.row, self.column))
         elif self.stream and self.root == "worksheet" and self.depth == self.stream + 1:
             self.cells += self.width
             self.width = 0

@@ -16,14 +16,32 @@ from volunteers.activity_models import Contribution
 from volunteers.models import Member
 
 DISTRICT = "354000000"
-EXTRA_MEMBERS = {  # e-mail -> (name, role on the commission, office)
-    "member2@demo.kz": ("Бауыржан Ахметов", "deputy_chair", "Аудандық полиция бөлімінің бастығы"),
-    "member3@demo.kz": ("Гүлнар Серікқызы", "member", "Аудандық қаржы бөлімінің басшысы"),
+EXTRA_MEMBERS = {  # e-mail -> (name, role on the commission, office in kk and ru)
+    "member2@demo.kz": (
+        "Бауыржан Ахметов",
+        "deputy_chair",
+        ("Аудандық полиция бөлімінің бастығы", "Начальник районного отдела полиции"),
+    ),
+    "member3@demo.kz": (
+        "Гүлнар Серікқызы",
+        "member",
+        ("Аудандық қаржы бөлімінің басшысы", "Руководитель районного отдела финансов"),
+    ),
 }
-OFFICES = {
-    "chair@demo.kz": "Аудан әкімінің орынбасары",
-    "secretary@demo.kz": "Әкім аппаратының бас маманы",
-    "member@demo.kz": "Аудандық мәслихат депутаты",
+OFFICES = {  # e-mail -> office in kk and ru
+    "chair@demo.kz": ("Аудан әкімінің орынбасары", "Заместитель акима района"),
+    "secretary@demo.kz": ("Әкім аппаратының бас маманы", "Главный специалист аппарата акима"),
+    "member@demo.kz": ("Аудандық мәслихат депутаты", "Депутат районного маслихата"),
+}
+NAMES = {
+    "name_kk": "Бұқар жырау ауданы әкімдігі жанындағы азаматтарды көтермелеу комиссиясы",
+    "name_ru": "Комиссия по поощрению граждан при акимате Бухар-Жырауского района",
+    "body_kk": "Бұқар жырау ауданының әкімдігі",
+    "body_ru": "Акимат Бухар-Жырауского района",
+}
+PLACE = {
+    "place_kk": "Ботақара кенті, аудан әкімдігі, мәжіліс залы",
+    "place_ru": "поселок Ботакара, акимат района, зал заседаний",
 }
 DEMO_IBAN = "KZ86125KZT5004100100"
 JUSTIFICATION = "Тоқсан бойы патрульдеуге белсенді қатысты, құқық бұзушылықтар туралы хабарлады."
@@ -58,7 +76,7 @@ def load_commission(session, password: str) -> list[str]:
     commission = policy.create_commission(
         session,
         unit_id=district.id,
-        name="Бұқар жырау ауданы әкімдігі жанындағы азаматтарды көтермелеу комиссиясы",
+        **NAMES,
         actor_id=admin.id,
     )
     roles = {"chair@demo.kz": "chair", "secretary@demo.kz": "secretary", "member@demo.kz": "member"}
@@ -90,7 +108,8 @@ def load_commission(session, password: str) -> list[str]:
             commission_id=commission.id,
             user_id=accounts.find_by_login(session, email).id,
             role=role,
-            position=OFFICES[email],
+            position_kk=OFFICES[email][0],
+            position_ru=OFFICES[email][1],
             term_from=dt.date(today.year, 1, 1),
             term_to=None,
             actor_id=admin.id,
@@ -150,7 +169,7 @@ def _plan_and_open(session, commission, seats, nomination_ids, held_on, now, on_
         session,
         commission_id=commission.id,
         held_on=held_on,
-        place="Ботақара, аудан әкімдігі, мәжіліс залы",
+        **PLACE,
         on_paper=on_paper,
         actor_id=secretary.user_id,
     )
@@ -221,7 +240,7 @@ def _past_session(session, commission, seats, coordinator, finance, period, toda
     sessions.record_act(
         session,
         session_id=sitting.id,
-        number="№ 512 (демо)",
+        number="512-қ",
         date=held_on + dt.timedelta(days=3),
         actor_id=sitting.planned_by_id,
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from babel import dates
 from babel.support import Translations
 from sqlalchemy.orm import Session
 
+from core import documents
 from incentives import minutes
 from incentives.models import CommissionSession
 
@@ -25,10 +25,13 @@ def language(code: str) -> minutes.Language:
         text = catalogue.ugettext(msgid)
         return text % params if params else text
 
-    return minutes.Language(code, gettext, lambda day: dates.format_date(day, "medium", code))
+    return minutes.Language(code, gettext)
 
 
 def texts(session: Session, sitting: CommissionSession) -> tuple[str, str]:
-    """Compose the minutes of a closed session in Kazakh and in Russian."""
-    kk, ru = (minutes.compose(session, sitting, language(code)) for code in ("kk", "ru"))
+    """Compose the frozen texts of a closed session's minutes in Kazakh and in Russian."""
+    kk, ru = (
+        documents.to_text(minutes.compose(session, sitting, language(code)))
+        for code in ("kk", "ru")
+    )
     return kk, ru

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Select, and_, func, select, true
+from sqlalchemy import Select, and_, case, func, select, true
 
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import clock, places
@@ -202,12 +202,20 @@ def dataset(name: str, *, filters: Filters, scope: Scope, lang: str) -> Dataset:
         )
         return Dataset(name, N_("Commission decisions"), columns, query)
     if name == "ledger":
+        # Written as on every page (budget.appropriations.code_of): ``03-1-252-003``, the
+        # optional sub-program after a dash only when there is one.
         code = (
-            BudgetProgram.administrator
-            + "."
+            BudgetProgram.functional_group
+            + "-"
+            + BudgetProgram.sub_function
+            + "-"
+            + BudgetProgram.administrator
+            + "-"
             + BudgetProgram.program
-            + "."
-            + BudgetProgram.sub_program
+            + case(
+                (BudgetProgram.sub_program != "", "-" + BudgetProgram.sub_program),
+                else_="",
+            )
         )
         query = (
             select(

@@ -43,6 +43,7 @@ __all__ = [
     "CHUNK",
     "CODE_VALUES",
     "COPY_ON_POSTGRESQL",
+    "CSV_FORMATS",
     "DATASETS",
     "FORMATS",
     "XLSX_SHEET_ROWS",
@@ -53,12 +54,16 @@ __all__ = [
     "chain_head",
     "count_rows",
     "dataset",
+    "file_name",
     "pack",
     "preamble",
     "write_rows",
 ]
 
-FORMATS = ("csv", "xlsx")
+# In the order the export page offers them: XLSX first (typed cells, opens everywhere), then
+# the CSV a Kazakh- or Russian-locale Excel opens into columns, then the standard CSV.
+FORMATS = ("xlsx", "csv_excel", "csv")
+CSV_FORMATS = {"csv": "standard", "csv_excel": "excel"}
 CHUNK = 5000
 # On PostgreSQL a CSV is written by COPY with every cell formatted in SQL (several times faster
 # than a Python step per cell); the Python writer stays for SQLite and XLSX, and for datasets
@@ -99,7 +104,7 @@ def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
         return "" if v is None else v
 
     def day(v):
-        return "" if v is None else (v.isoformat() if fmt == "csv" else v)
+        return "" if v is None else (v.isoformat() if fmt in CSV_FORMATS else v)
 
     def moment(v):
         return "" if v is None else v.astimezone(zone).isoformat(" ", "seconds")[:19]
@@ -113,7 +118,7 @@ def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
     by_kind = {
         TEXT: text,
         INT: plain,
-        MONEY: outputs.money if fmt == "csv" else _money_xlsx,
+        MONEY: outputs.money if fmt in CSV_FORMATS else _money_xlsx,
         DATE: day,
         TIME: moment,
         IIN: iin,
@@ -262,12 +267,13 @@ def write_rows(
         if progress and total:
             progress(min(99, 5 + int(done * 90 / total)))
 
-    if fmt == "csv":
-        writer = outputs.CsvFile(out)
+    if fmt in CSV_FORMATS:
+        writer = outputs.CsvFile(out, dialect=CSV_FORMATS[fmt])
         writer.rows(head_lines)
         writer.row(header)
         if (
-            COPY_ON_POSTGRESQL
+            fmt == "csv"  # COPY writes commas, decimal points and LF line ends
+            and COPY_ON_POSTGRESQL
             and session.get_bind().dialect.name == "postgresql"
             and not any(kind in _SEALED for _msgid, kind in data.columns)
         ):
@@ -306,6 +312,13 @@ def write_rows(
         start_sheet(data.name)
     book.save(out)
     return done
+
+
+def file_name(dataset_name: str, stamp: str, fmt: str) -> str:
+    """Return the name a file is downloaded under: ``payouts-20261206-1400-excel.csv``."""
+    if fmt == "csv_excel":
+        return f"{dataset_name}-{stamp}-excel.csv"
+    return f"{dataset_name}-{stamp}.{fmt}"
 
 
 def pack(path: str, filename: str, fmt: str) -> tuple[bytes, str, str]:

@@ -66,7 +66,7 @@ def compute_flags(job: JobContext) -> None:
 def export_table(
     job: JobContext, *, labels: Callable[[str, str], str], title: Callable[[str], str]
 ) -> None:
-    """Stream an export (CSV or XLSX) into a file the requester downloads from the run's page.
+    """Stream an export (XLSX or a CSV) into a file the requester downloads from the run's page.
 
     ``labels(group, code)`` and ``title(dataset)`` name codes and datasets in the language
     being spoken (the portal's label tables).
@@ -92,7 +92,7 @@ def export_table(
             gettext("To: %(day)s", day=filters.date_to.isoformat()) if filters.date_to else "",
         ]
         filters_text = "; ".join(p for p in parts if p) or gettext("none")
-        fd, path = tempfile.mkstemp(prefix=f"export-{job.run_id}-", suffix=f".{fmt}")
+        fd, path = tempfile.mkstemp(prefix=f"export-{job.run_id}-")
         try:
             with job.snapshot():  # head, count and rows from one snapshot
                 head = exports.chain_head(session)
@@ -131,7 +131,7 @@ def export_table(
             if rows:
                 stamp = generated_at.astimezone(clock.zone()).strftime("%Y%m%d-%H%M")
                 content, filename, content_type = exports.pack(
-                    path, f"{dataset_name}-{stamp}.{fmt}", fmt
+                    path, exports.file_name(dataset_name, stamp, fmt), fmt
                 )
                 stored = uploads.store(
                     session,

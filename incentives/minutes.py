@@ -1,7 +1,11 @@
-"""The minutes of a commission session: the quorum, the text, frozen when final; the act; the scan.
+"""A commission session's minutes: the quorum, the document, frozen when final; the act; the scan.
 
-The text is composed here, once per language, from msgids translated by the caller's gettext
-(the portal passes Flask-Babel's under ``force_locale``; the demo loader passes a catalogue's).
+The minutes are composed here, once per language, from msgids translated by the caller's gettext
+(the portal passes Flask-Babel's under ``force_locale``; the demo loader passes a catalogue's),
+as a list of ``core.documents`` blocks: titles, headings, paragraphs, lists and the table of
+votes. They are frozen as text in that module's line syntax, which reads back into the same
+blocks, so the print page, the deputy's view, the DOCX and the PDF all show real paragraphs.
+Every name in them (commission, akimat, place, positions) is the record's own in that language.
 """
 
 from __future__ import annotations
@@ -15,18 +19,20 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import accounts, audit, places
+from core import accounts, audit, bilingual
+from core.doc_numbers import without_sign
+from core.documents import Block, Language
 from core.errors import N_, Conflict, DomainError
 from core.money import format_tiyn
 from incentives import policy, sittings
 from incentives.models import Attendance, CommissionMember, CommissionSession
 
-# The labels the minutes print; the portal's label tables carry the same msgids.
+# How the minutes name the members' roles: in full, as an official record does.
 ROLE_MSGIDS = {
-    "chair": N_("Chair"),
-    "deputy_chair": N_("Deputy chair"),
-    "secretary": N_("Secretary"),
-    "member": N_("Member"),
+    "chair": N_("Chair of the commission"),
+    "deputy_chair": N_("Deputy chair of the commission"),
+    "secretary": N_("Secretary of the commission"),
+    "member": N_("Commission member"),
 }
 FORM_MSGIDS = {
     "thanks": N_("Letter of thanks"),
@@ -43,19 +49,6 @@ RECUSAL_MSGIDS = {
     "nominator": N_("is the nominator"),
     "nominee": N_("is the nominee"),
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Language:
-    """How the minutes are worded: the language's code, its gettext and its medium date."""
-
-    code: str
-    gettext: Callable[..., str]  # gettext(msgid, **params) -> the translation, params applied
-    date: Callable[[dt.date], str]
-
-    def __call__(self, msgid: str, **params) -> str:
-        # Always a format string, like a template's _(): "%%" means "%" with or without params.
-        return self.gettext(msgid) % params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +104,8 @@ def outcome_reason(raw: str | None, gettext: Callable[..., str]) -> str:
         return raw
 
 
-def compose(session: Session, sitting: CommissionSession, lang: Language) -> str:
-    """Compose the plain-text minutes of a closed session in one language."""
+def compose(session: Session, sitting: CommissionSession, lang: Language) -> list[Block]:
+    """Compose the minutes of a closed session in one language, as blocks."""
     _ = lang  # literal msgids stay in _() calls (not in f-strings) so extraction finds them
     commission = sitting.commission
     taken = sittings.attendance_of(session, sitting.id)
@@ -120,27 +113,32 @@ def compose(session: Session, sitting: CommissionSession, lang: Language) -> str
     absent = [a.commission_member for a in taken if not a.present]
     q = quorum(session, sitting)
     chairing = sittings.presiding(commission, present)
-    unit = session.get(places.AdminUnit, commission.unit_id)
     people = users(session, (i.nomination.nominator_id for i in sitting.items))
+
+    def named(record, field: str) -> str:
+        return bilingual.in_language(record, field, lang.code)
 
     def role(m: CommissionMember) -> str:
         return lang(ROLE_MSGIDS[m.role])
 
     def seat(m: CommissionMember) -> str:
-        return f"- {m.user.full_name}, {role(m)}" + (f", {m.position}" if m.position else "")
+        office = named(m, "position")
+        return f"{m.user.full_name}, {role(m)}" + (f", {office}" if office else "")
 
-    out = [
-        _("MINUTES No. %(number)s", number=sitting.id),
-        _("of the session of the %(name)s", name=commission.name),
-        unit.name(lang.code),
-        "",
-        _field(_("Date"), lang.date(sitting.held_on) if sitting.held_on else ""),
-        _field(_("Place"), sitting.place),
+    blocks = [Block("title", named(commission, "body"))] if named(commission, "body") else []
+    blocks += [
+        Block("title", _("MINUTES No. %(number)s", number=sitting.id)),
+        Block("title", _("of the session of the %(name)s", name=named(commission, "name"))),
+        Block("paragraph", _field(_("Date"), lang.date(sitting.held_on))),
+        Block("paragraph", _field(_("Place"), named(sitting, "place"))),
     ]
     if sitting.on_paper:
-        out.append(_("The session was held on paper; the secretary entered the votes."))
+        blocks.append(
+            Block("paragraph", _("The session was held on paper; the secretary entered the votes."))
+        )
     for heading, seats in ((_("Members present"), present), (_("Members absent"), absent)):
-        out += ["", f"{heading} ({len(seats)}):", *([seat(m) for m in seats] or ["- —"])]
+        blocks.append(Block("heading", f"{heading} ({len(seats)})"))
+        blocks.append(Block("list", items=tuple(seat(m) for m in seats) or ("—",)))
     counts = _(
         "%(present)s of %(total)s members present, %(needed)s needed.",
         present=q.present,
@@ -159,64 +157,110 @@ def compose(session: Session, sitting: CommissionSession, lang: Language) -> str
     else:
         stand_in = _("When the chair is absent, nobody casts a deciding vote.")
     presides = f"{chairing.user.full_name}, {role(chairing)}" if chairing else "—"
-    out += [
-        "",
-        _field(_("Quorum"), f"{counts} {met}"),
-        _field(_("Rules of procedure"), f"{votes} {stand_in}"),
-        _field(_("Presiding"), presides),
-        "",
-        _("Agenda and decisions") + ":",
+    blocks += [
+        Block("heading", _("Quorum")),
+        Block("paragraph", f"{counts} {met}"),
+        Block("paragraph", _field(_("Rules of procedure"), f"{votes} {stand_in}")),
+        Block("paragraph", _field(_("Presiding"), presides)),
     ]
+    if sitting.items:
+        blocks += [
+            Block("heading", _("Agenda")),
+            Block("list", items=tuple(_agenda_line(i, lang) for i in sitting.items)),
+            Block("heading", _("Votes")),
+            _votes_table(sitting.items, lang),
+            Block("heading", _("Agenda and decisions")),
+        ]
     for item in sitting.items:
-        out += ["", *_item_lines(item, people, lang)]
-    out.append("")
-    for m in present + absent:
-        if m.role in ("chair", "secretary"):
-            out.append(f"{role(m)}: ____________________ {m.user.full_name}")
-    return "\n".join(out).strip() + "\n"
+        blocks += _item_blocks(item, people, lang)
+    signing = [m for m in present + absent if m.role in ("chair", "secretary")]
+    if signing:
+        blocks.append(Block("heading", _("Signatures")))
+        blocks += [
+            Block("paragraph", f"{role(m)}: ____________________ {m.user.full_name}")
+            for m in signing
+        ]
+    return blocks
 
 
-def _field(label: str, value, indent: str = "") -> str:
-    return f"{indent}{label}: {value}"
+def _field(label: str, value) -> str:
+    return f"{label}: {value}"
 
 
-def _item_lines(item, people: dict[int, accounts.User], lang: Language) -> list[str]:
+def _agenda_line(item, lang: Language) -> str:
     _ = lang
     n = item.nomination
-    head = f"{item.position}. {n.recipient}"
+    line = f"{item.position}. {n.recipient}"
     if n.member:
-        head += ", " + _("certificate No. %(number)s", number=n.member.certificate_no)
+        line += ", " + _("certificate No. %(number)s", number=without_sign(n.member.certificate_no))
     if n.initiative:
-        head += ", " + _("sober-settlement initiative “%(title)s”", title=n.initiative.title)
+        line += ", " + _("sober-settlement initiative “%(title)s”", title=n.initiative.title)
+    return line
+
+
+def _votes_table(items, lang: Language) -> Block:
+    _ = lang
+    header = (
+        "№",
+        _("Recipient"),
+        _("Votes in favour"),
+        _("Votes against"),
+        _("Abstained"),
+        _("Decision"),
+    )
+    rows = [
+        (
+            str(item.position),
+            item.nomination.recipient,
+            str(item.votes_for or 0),
+            str(item.votes_against or 0),
+            str(item.abstained or 0),
+            lang(OUTCOME_MSGIDS[item.outcome]) if item.outcome else "—",
+        )
+        for item in items
+    ]
+    return Block("table", rows=(header, *rows))
+
+
+def _item_blocks(item, people: dict[int, accounts.User], lang: Language) -> list[Block]:
+    _ = lang
+    n = item.nomination
     nominator = people[n.nominator_id].full_name if n.nominator_id in people else "—"
-    form = _field(_("Form of reward"), lang(FORM_MSGIDS[n.form]), "   ")
+    form = _field(_("Form of reward"), lang(FORM_MSGIDS[n.form]))
     if n.amount_tiyn:
         form += "; " + _field(_("Amount"), format_tiyn(n.amount_tiyn))
-    tally = _(
-        "for %(yes)s, against %(no)s, abstained %(abstained)s",
-        yes=item.votes_for or 0,
-        no=item.votes_against or 0,
-        abstained=item.abstained or 0,
+    tally = "; ".join(
+        _field(label, count)
+        for label, count in (
+            (_("Votes in favour"), item.votes_for or 0),
+            (_("Votes against"), item.votes_against or 0),
+            (_("Abstained"), item.abstained or 0),
+        )
     )
-    lines = [head, _field(_("Nominated by"), nominator, "   "), form]
-    lines.append(_field(_("Votes"), tally, "   "))
+    lines = [
+        _field(_("Nominated by"), nominator),
+        form,
+        _field(_("Votes"), tally),
+    ]
     if item.declarations:
         declared = "; ".join(
             f"{d.commission_member.user.full_name} ({d.reason})" for d in item.declarations
         )
-        lines.append(_field(_("Conflicts of interest declared"), declared, "   "))
+        lines.append(_field(_("Conflicts of interest declared"), declared))
     recused = [
         f"{v.commission_member.user.full_name} ({_recusal(v.reason, lang)})"
         for v in item.votes
         if v.choice == "recused"
     ]
-    lines.append(_field(_("Recusals"), "; ".join(recused) or "—", "   "))
+    lines.append(_field(_("Recusals"), "; ".join(recused) or "—"))
     decision = lang(OUTCOME_MSGIDS[item.outcome]) if item.outcome else "—"
-    lines.append(_field(_("Decision"), decision, "   "))
+    lines.append(_field(_("Decision"), decision))
     if item.outcome_reason:
-        reason = outcome_reason(item.outcome_reason, lang.gettext)
-        lines.append(_field(_("Reason"), reason, "   "))
-    return lines
+        lines.append(_field(_("Reason"), outcome_reason(item.outcome_reason, lang.gettext)))
+    return [
+        Block("subheading", _agenda_line(item, lang)),
+        *(Block("paragraph", line) for line in lines),
+    ]
 
 
 def _recusal(reason: str | None, lang: Language) -> str:
@@ -275,7 +319,8 @@ def record_act(
     is a 409 that changes nothing.
     """
     sitting = sittings.get_session(session, session_id)
-    number = " ".join((number or "").split())
+    # Stored without the "№" the secretary may have typed: documents print exactly one.
+    number = without_sign(number)
     if not number:
         raise DomainError(N_("Enter the number of the akimat's act."))
     if len(number) > 60:

@@ -88,7 +88,13 @@ class Commission(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
+    # Every official document is wholly in one language: names in Kazakh and in Russian.
+    name_kk: Mapped[str] = mapped_column(String(300))
+    name_ru: Mapped[str] = mapped_column(String(300))
+    # The akimat that issues the commission's documents and the register's certificates,
+    # as its letterhead names it ("Бұқар жырау ауданының әкімдігі").
+    body_kk: Mapped[str] = mapped_column(String(300), default="")
+    body_ru: Mapped[str] = mapped_column(String(300), default="")
     secretary_votes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     chair_stand_in: Mapped[str] = mapped_column(
         String(15), default="deputy_chair", server_default="deputy_chair"
@@ -113,7 +119,9 @@ class CommissionMember(Base):
     commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     role: Mapped[str] = mapped_column(String(15))
-    position: Mapped[str] = mapped_column(String(300), default="")  # office held, e.g. deputy akim
+    # The office held, e.g. deputy akim, in Kazakh and in Russian (both or neither).
+    position_kk: Mapped[str] = mapped_column(String(300), default="")
+    position_ru: Mapped[str] = mapped_column(String(300), default="")
     term_from: Mapped[dt.date] = mapped_column(Date)
     term_to: Mapped[dt.date | None] = mapped_column(Date)
 
@@ -235,7 +243,8 @@ class CommissionSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     commission_id: Mapped[int] = mapped_column(ForeignKey("commission.id"), index=True)
     held_on: Mapped[dt.date] = mapped_column(Date)
-    place: Mapped[str] = mapped_column(String(300))
+    place_kk: Mapped[str] = mapped_column(String(300))
+    place_ru: Mapped[str] = mapped_column(String(300))
     on_paper: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(14), default="planned", index=True)
     opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -18,13 +18,13 @@ import datetime as dt
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
-from stdnum import iban as stdiban
-from stdnum.exceptions import ValidationError
 
 from budget import ledger
 from core import audit, places
+from core.doc_numbers import without_sign
 from core.errors import N_, Conflict, DomainError
 from core.money import format_tiyn
+from core.payout_accounts import normalize_iban
 from core.transitions import already_moved
 from incentives.models import Payout, PayoutTaxRate
 from incentives.payout_guards import (
@@ -59,19 +59,6 @@ __all__ = [
     "what_comes_first",
     "withholding",
 ]
-
-
-def normalize_iban(text: str) -> str:
-    """Validate a Kazakh IBAN (KZ, 20 characters, check digits) and return it compact."""
-    try:
-        value = stdiban.validate(text or "")
-    except ValidationError:
-        raise DomainError(N_("The IBAN is not valid: check the letters and digits.")) from None
-    if not value.startswith("KZ"):
-        raise DomainError(
-            N_("Rewards are paid to accounts in Kazakhstan: the IBAN starts with KZ.")
-        )
-    return value
 
 
 def mask_iban(value: str | None) -> str:
@@ -160,9 +147,11 @@ def record_payment(
             amount=format_tiyn(amount_tiyn),
             approved=format_tiyn(nomination.amount_tiyn),
         )
-    order_number = (order_number or "").strip()
+    order_number = without_sign(order_number)  # documents print the "№" themselves
     if not order_number:
         raise DomainError(N_("Enter the number of the payment order."))
+    if len(order_number) > 40:
+        raise DomainError(N_("The number of the payment order is at most 40 characters."))
     if order_date > today:
         raise DomainError(N_("The payment order cannot be dated in the future."))
     account = normalize_iban(iban)
@@ -253,7 +242,7 @@ def record_failure(
     if not reason:
         raise DomainError(N_("Write the reason for this decision."))
     account = (iban or "").replace(" ", "").upper()[:34] or None
-    order_number = (order_number or "").strip() or None
+    order_number = without_sign(order_number)[:40] or None
     fingerprint = form_fingerprint("fail", item_id, iban=account, order=order_number, reason=reason)
     prior = sent_before(session, key, fingerprint)
     if prior is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Load, Session
 
 from budget.models import MCIRate
-from core import audit, places
+from core import audit, bilingual, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from incentives import sittings
 from incentives.models import (
@@ -169,14 +169,21 @@ def commission_for(session: Session, unit_id: int) -> Commission | None:
     return next((found[u] for u in chain if u in found), None)
 
 
-def create_commission(session: Session, *, unit_id: int, name: str, actor_id: int) -> Commission:
-    """Set up the reward commission of an akimat."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise DomainError(N_("Name the commission."))
+def create_commission(
+    session: Session,
+    *,
+    unit_id: int,
+    name_kk: str,
+    name_ru: str,
+    body_kk: str,
+    body_ru: str,
+    actor_id: int | None,
+) -> Commission:
+    """Set up the reward commission of an akimat, named in Kazakh and in Russian."""
+    names = _names(name_kk, name_ru, body_kk, body_ru)
     if session.scalar(select(Commission.id).where(Commission.unit_id == unit_id)):
         raise Conflict(N_("This akimat already has a commission."))
-    commission = Commission(unit_id=unit_id, name=name)
+    commission = Commission(unit_id=unit_id, **names)
     session.add(commission)
     session.flush()
     audit.record(
@@ -185,9 +192,55 @@ def create_commission(session: Session, *, unit_id: int, name: str, actor_id: in
         object_type="commission",
         object_id=commission.id,
         actor_id=actor_id,
-        payload={"unit_id": unit_id, "name": name},
+        payload={"unit_id": unit_id, **names},
     )
     return commission
+
+
+def rename_commission(
+    session: Session,
+    *,
+    commission_id: int,
+    name_kk: str,
+    name_ru: str,
+    body_kk: str,
+    body_ru: str,
+    actor_id: int,
+) -> Commission:
+    """Correct the commission's names and its akimat's, as its documents print them."""
+    commission = get_commission(session, commission_id)
+    names = _names(name_kk, name_ru, body_kk, body_ru)
+    before = {key: getattr(commission, key) for key in names}
+    if before == names:
+        return commission
+    for key, value in names.items():
+        setattr(commission, key, value)
+    session.flush()
+    audit.record(
+        session,
+        action="commission.rename",
+        object_type="commission",
+        object_id=commission.id,
+        actor_id=actor_id,
+        payload={"before": before, "after": names},
+    )
+    return commission
+
+
+def _names(name_kk: str, name_ru: str, body_kk: str, body_ru: str) -> dict[str, str]:
+    try:
+        name_kk, name_ru = bilingual.both(name_kk, name_ru)
+    except DomainError:
+        raise DomainError(N_("Name the commission in Kazakh and in Russian.")) from None
+    try:
+        body_kk, body_ru = bilingual.both(body_kk, body_ru)
+    except DomainError:
+        raise DomainError(
+            N_("Name the akimat that issues the documents in Kazakh and in Russian.")
+        ) from None
+    if max(map(len, (name_kk, name_ru, body_kk, body_ru))) > 300:
+        raise DomainError(N_("A name is at most 300 characters."))
+    return {"name_kk": name_kk, "name_ru": name_ru, "body_kk": body_kk, "body_ru": body_ru}
 
 
 def set_rules(
@@ -241,12 +294,15 @@ def add_member(
     commission_id: int,
     user_id: int,
     role: str,
-    position: str,
+    position_kk: str,
+    position_ru: str,
     term_from: dt.date,
     term_to: dt.date | None,
     actor_id: int,
 ) -> CommissionMember:
-    """Appoint a member; one chair and one secretary at a time."""
+    """Appoint a member; one chair and one secretary at a time. The position held is given in
+    Kazakh and in Russian, or not at all."""
+    position_kk, position_ru = bilingual.both(position_kk, position_ru, required=False)
     if role not in COMMISSION_ROLES:
         raise DomainError(N_("Unknown role on the commission."))
     if term_to is not None and term_to < term_from:
@@ -268,7 +324,8 @@ def add_member(
         commission_id=commission_id,
         user_id=user_id,
         role=role,
-        position=(position or "").strip(),
+        position_kk=position_kk,
+        position_ru=position_ru,
         term_from=term_from,
         term_to=term_to,
     )

@@ -60,13 +60,6 @@ def _within(column, unit_id: int):
     )
 
 
-def _code(row) -> str:
-    return "".join(
-        row[part] or ""
-        for part in ("functional_group", "sub_function", "administrator", "program", "sub_program")
-    )
-
-
 def _lines(session: Session, unit_id: int, year: int, start: dt.date, end: dt.date) -> list[dict]:
     """The year's budget lines of the jurisdiction with what was disbursed in the period.
 
@@ -80,7 +73,7 @@ def _lines(session: Session, unit_id: int, year: int, start: dt.date, end: dt.da
     in_period = paid[(paid["local_date"] >= start) & (paid["local_date"] < end)]
     spent = in_period.groupby("line_id")["amount_tiyn"].sum()
     lines = lines.assign(
-        code=lines.apply(_code, axis=1),
+        code=lines.apply(budget_reports.program_code, axis=1),
         spent_in_period_tiyn=lines["line_id"].map(spent).fillna(0).astype("int64"),
     )
     return [

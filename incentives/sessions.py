@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, bilingual
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.transitions import advance
 from incentives import awards, sittings
@@ -72,19 +72,22 @@ def plan(
     *,
     commission_id: int,
     held_on: dt.date,
-    place: str,
+    place_kk: str,
+    place_ru: str,
     on_paper: bool,
     actor_id: int,
 ) -> CommissionSession:
-    """Plan a session of the commission."""
+    """Plan a session of the commission; its place is named in Kazakh and in Russian."""
     policies.get_commission(session, commission_id)
-    place = " ".join((place or "").split())
-    if not place:
-        raise DomainError(N_("Where does the commission meet?"))
+    try:
+        place_kk, place_ru = bilingual.both(place_kk, place_ru)
+    except DomainError:
+        raise DomainError(N_("Where does the commission meet? In Kazakh and in Russian.")) from None
     sitting = CommissionSession(
         commission_id=commission_id,
         held_on=held_on,
-        place=place,
+        place_kk=place_kk,
+        place_ru=place_ru,
         on_paper=on_paper,
         status="planned",
         planned_by_id=actor_id,
@@ -97,7 +100,12 @@ def plan(
         object_type="commission_session",
         object_id=sitting.id,
         actor_id=actor_id,
-        payload={"held_on": held_on.isoformat(), "place": place, "on_paper": on_paper},
+        payload={
+            "held_on": held_on.isoformat(),
+            "place_kk": place_kk,
+            "place_ru": place_ru,
+            "on_paper": on_paper,
+        },
     )
     return sitting
 

@@ -142,7 +142,13 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.sober import indicator_views, initiative_views  # noqa: F401
     from portal.sober import views as sober_views  # noqa: F401
     from portal.sober.blueprint import bp as sober_bp
-    from portal.volunteers import application_views, register_views  # noqa: F401
+    from portal.volunteers import (  # noqa: F401
+        application_views,
+        certificate_views,
+        import_views,
+        own_iban,
+        register_views,
+    )
     from portal.volunteers import views as volunteer_views  # noqa: F401
     from portal.volunteers.blueprint import bp as volunteers_bp
 
@@ -160,6 +166,11 @@ def create_app(config: dict | None = None) -> Flask:
         oversight_bp,
     ):
         app.register_blueprint(bp)
+    from portal import calendar_views
+    from portal.inbox import views as inbox_views
+
+    inbox_views.install(app)
+    calendar_views.install(app)
     from portal import throttle
 
     throttle.install(app)

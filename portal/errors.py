@@ -11,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from wtforms import Field
+from wtforms.form import BaseForm
 
 from core.errors import DomainError, NotFound
 from portal.extensions import db
+from portal.forms import show_at_fields
 from portal.i18n import translate_error
 
 
@@ -21,7 +23,7 @@ from portal.i18n import translate_error
 def on_refusal(
     page: str | Callable[[int], ResponseReturnValue],
     *,
-    field: Field | Callable[[DomainError], Field] | None = None,
+    field: Field | BaseForm | Callable[[DomainError], Field] | None = None,
     keep_writes: bool = False,
     **context,
 ) -> Iterator[None]:
@@ -29,8 +31,10 @@ def on_refusal(
 
     The one way a view turns a domain refusal into a response: the request's writes are
     undone (kept with ``keep_writes``, for an audited failed sign-in), the translated message
-    is flashed (or put on ``field``, a form field or a function of the error choosing one),
-    and ``page`` answers: a template rendered with ``context``, or a function of the status.
+    is flashed (or put on ``field``, a form field or a function of the error choosing one; a
+    whole form, or the page's ``form`` of ``context``, takes each refusal at the input its
+    ``field`` names), and ``page`` answers: a template rendered with ``context``, or a
+    function of the status.
     A ``NotFound`` has no page to show again and goes to the app's handler, the 404 page.
     Anything raised outside such a block reaches that handler too: the error page with the
     refusal's status and message.
@@ -46,9 +50,15 @@ def on_refusal(
             db.session.rollback()
         message = translate_error(exc)
         # A form field is callable too (it renders itself): tell the two apart by type.
-        target = field if field is None or isinstance(field, Field) else field(exc)
+        target = field if field is None or isinstance(field, (Field, BaseForm)) else field(exc)
+        if target is None and exc.field and isinstance(context.get("form"), BaseForm):
+            target = context["form"]  # the page's form: the refusal names one of its inputs
         if target is None:
             flash(message, "danger")
+        elif isinstance(target, BaseForm):
+            # A whole form: each refusal at the input it names (issue 19), the rest flashed.
+            for unplaced in show_at_fields(target, getattr(exc, "errors", [exc])):
+                flash(unplaced, "danger")
         else:
             target.errors.append(message)
         if isinstance(page, str):

@@ -5,14 +5,21 @@ import math
 import re
 
 import wtforms
+import wtforms.utils
+import wtforms.validators
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice
 
 from core import queries
+from core.places import AdminUnit
 from core.scope import Scope
 from portal.extensions import db
-from portal.i18n import LANGUAGES, unit_name
+from portal.i18n import LANGUAGES, translate_error, unit_name
 
 LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
@@ -21,14 +28,161 @@ class ConfirmForm(FlaskForm):
     """A form with only the CSRF token, for action buttons."""
 
 
-def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> list[SelectChoice]:
-    """Return the units in ``scope`` as an indented list, tree order."""
+class PlaceChoices(list):
+    """Units as ``SelectChoice`` rows in tree order, with the unit a picker starts on.
+
+    ``default`` is the user's own unit among them (``None``: the user must choose): the one
+    unit of their jurisdiction, else their home unit; never the first unit of the list.
+    """
+
+    default: int | None = None
+
+
+# Kazakh and Russian alphabetical order (Kazakh letters after their Russian neighbours, as in
+# Kazakh dictionaries); code points would put Әбді after Ян and Іле after Талғар.
+_ALPHABET = "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя"
+_ORDER = {letter: 200 + i for i, letter in enumerate(_ALPHABET)}
+
+
+def collation_key(text: str) -> tuple[int, ...]:
+    """Return a sort key of ``text`` in Kazakh-Russian alphabetical order, case-blind.
+
+    Spaces, digits and Latin letters (below 128) come before Cyrillic; anything else after.
+    """
+    return tuple(_ORDER.get(c, ord(c) if ord(c) < 128 else 1000 + ord(c)) for c in text.casefold())
+
+
+# A picker lists a region's districts and cities under the region's name, then each district's
+# okrugs and settlements under "District, Region" (issue 19).
+GROUP_LEVELS = ("district", "city")
+
+
+def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceChoices:
+    """Return the units in ``scope`` by name in the user's language, grouped by hierarchy.
+
+    A region's districts and cities come under the region's name, sorted by name; the units
+    below a district follow under "District, Region", indented by depth. The 9-digit KATO code
+    is never a label: it goes with both names into ``data-search``, which the filter box reads.
+    """
     units = db.session.scalars(queries.units(scope, levels)).all()
-    top = min((u.path.count("/") for u in units), default=0)
-    return [
-        SelectChoice(u.id, "\u2003" * (u.path.count("/") - top) + f"{unit_name(u)} ({u.kato})")
-        for u in units
-    ]
+    known = {u.id: u for u in units}
+    wanted = {int(i) for u in units for i in u.path.strip("/").split("/")} - set(known)
+    if wanted:
+        known.update(
+            (u.id, u) for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(wanted)))
+        )
+    locale = str(get_locale() or "kk")
+
+    def placed(unit) -> tuple[tuple, str | None, int]:
+        """Return (sort key, group label, indentation) of ``unit``."""
+        chain = [known[int(i)] for i in unit.path.strip("/").split("/")]
+        names = [collation_key(part.name(locale)) for part in chain]
+        heads = [i for i, part in enumerate(chain) if part.level in GROUP_LEVELS]
+        regions = [i for i, part in enumerate(chain) if part.level == "region"]
+        region = chain[regions[0]] if regions else None
+        if not heads:  # the country, a region: above every group
+            return (names, 0), None, 0
+        head = heads[0]
+        above = names[: regions[0] + 1] if regions else names[:head]
+        if head == len(chain) - 1:  # a district or a city: under its region
+            return (above, 1, names[head:]), unit_name(region) if region else None, 0
+        group = unit_name(chain[head]) + (f", {unit_name(region)}" if region else "")
+        return (above, 2, names[head:]), group, len(chain) - head - 2
+
+    choices = PlaceChoices()
+    # Namesakes (two villages of one name in one okrug) keep the order of their ids.
+    for (_key, group, depth), u in sorted(
+        ((placed(u), u) for u in units), key=lambda entry: (entry[0][0], entry[1].id)
+    ):
+        search = " ".join((u.name_kk, u.name_ru, u.kato, group or "")).casefold()
+        choices.append(
+            SelectChoice(
+                u.id,
+                "\u2003" * depth + unit_name(u),
+                render_kw={"data-search": search},
+                optgroup=group,
+            )
+        )
+    choices.default = _own_unit(scope, {c.value for c in choices})
+    return choices
+
+
+def _own_unit(scope: Scope, offered: set[int]) -> int | None:
+    """Return the unit a picker starts on: the one of the scope, else the user's home unit."""
+    if len(scope.unit_ids) == 1 and scope.unit_ids[0] in offered:
+        return scope.unit_ids[0]
+    home = getattr(current_user, "unit_id", None) if current_user else None
+    return home if home in offered else None
+
+
+def _place_id(value) -> int | None:
+    """Coerce a submitted unit id; an empty choice (the prompt) is no unit."""
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+class PlaceField(wtforms.SelectField):
+    """A choice of administrative unit: names grouped by district, a filter box, own unit first.
+
+    Its choices come from ``unit_choices``; until the user chose, it selects their own unit,
+    or a prompt to choose when there is none (never the list's first unit).
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("coerce", _place_id)
+        render_kw = {
+            "data-place-filter": _l("Type part of the name to narrow the list"),
+            **kwargs.pop("render_kw", {}),
+        }
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self._chosen = False
+
+    def process(self, formdata, data=wtforms.utils.unset_value, extra_filters=None):
+        # A form not submitted gets no formdata (Flask-WTF): only then may the default apply.
+        self._chosen = formdata is not None
+        super().process(formdata, data, extra_filters)
+
+    @property
+    def choices(self):
+        return wtforms.SelectField.choices.fget(self)
+
+    @choices.setter
+    def choices(self, value):
+        wtforms.SelectField.choices.fset(self, value)
+        default = getattr(value, "default", None)
+        if self.data is None and not self._chosen and default is not None:
+            self.data = default
+
+    def _choices_from_input(self, choices):
+        parsed = super()._choices_from_input(choices) or []
+        if self.data is None:
+            prompt = SelectChoice("", str(_l("Choose from the list")), {"disabled": True})
+            parsed = [prompt, *parsed]
+        return parsed
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            return
+        if self.data is None:
+            raise wtforms.validators.ValidationError(_l("Choose a place from the list."))
+        super().pre_validate(form)
+
+
+def show_at_fields(form, errors) -> list[str]:
+    """Put each ``DomainError`` of ``errors`` on the field of ``form`` it names, translated.
+
+    Return the messages of those naming no field of the form, for the caller to show above it.
+    """
+    unplaced = []
+    for error in errors:
+        message = translate_error(error)
+        target = form._fields.get(error.field) if error.field else None
+        if target is None:
+            unplaced.append(message)
+            continue
+        target.errors = [*target.errors, message]
+    return unplaced
 
 
 # The range of an INTEGER column (PostgreSQL int4). Fuzzing (S13) found that a bigger number

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from babel import Locale
 from babel.dates import parse_pattern
+from babel.numbers import format_decimal
 from flask import Flask, g, session
 from flask_babel import (
     format_date,
@@ -21,8 +22,11 @@ from flask_babel import (
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
+from core import bilingual
+from core.doc_numbers import numbered
 from core.iin import mask_iin
 from core.money import format_tiyn
+from core.official_dates import official_date
 from portal.labels import WORKFLOW_STATE_LABELS
 
 LANGUAGES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
@@ -55,12 +59,26 @@ def translate_error(exc) -> str:
     states = WORKFLOW_STATE_LABELS.get(getattr(exc, "workflow", ""))
     if states and params.get("state") in states:
         params = {**params, "state": str(states[params["state"]])}
-    return gettext(exc.message, **params)
+    from portal.formatting import localized_params
+
+    return gettext(exc.message, **localized_params(params))
 
 
 def unit_name(unit) -> str:
     """Return an administrative unit's name in the current language."""
     return unit.name(str(get_locale()))
+
+
+def document_date(value, form: str = "nominative") -> str:
+    """Write a date in full, as official documents in the current language do."""
+    if not value:
+        return ""
+    return official_date(value, normalize(str(get_locale())), form=form)
+
+
+def local_name(record, field: str = "name") -> str:
+    """Return a bilingual record's ``<field>_kk`` or ``<field>_ru`` for the current language."""
+    return bilingual.in_language(record, field, str(get_locale()))
 
 
 # CLDR pattern fields the fast formatter knows, as functions of (value, locale); a pattern
@@ -148,6 +166,19 @@ def money(amount_tiyn: int | None) -> str:
     return "" if amount_tiyn is None else format_tiyn(amount_tiyn)
 
 
+def number(value) -> str:
+    """Format a count or decimal by the current language's rules (grouping, decimal comma)."""
+    return "" if value is None else format_decimal(value, locale=get_locale())
+
+
+def hours_minutes(minutes: int | None) -> str:
+    """Format a duration in minutes as ``h:mm`` (``3:25``), never as a fraction of hours."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    return f"{number(hours)}:{rest:02d}"
+
+
 def _translations():
     """Return the current language's catalogue, looked up once per request and language.
 
@@ -220,6 +251,7 @@ def install(app: Flask) -> None:
         LANGUAGES=LANGUAGES,
         get_locale=get_locale,
         unit_name=unit_name,
+        local_name=local_name,
         mask_iin=mask_iin,
         **translated(
             ROLE_LABELS=labels.ROLE_LABELS,
@@ -237,3 +269,11 @@ def install(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["numbered"] = numbered
+    app.jinja_env.filters["official_date"] = document_date
+    from portal import formatting
+
+    app.jinja_env.filters.update(percent=formatting.percent, hours_of=formatting.hours_of)
+    app.jinja_env.globals["AUDIT_OBJECT_LABELS"] = TranslatedLabels(labels.AUDIT_OBJECT_LABELS)
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["hours_minutes"] = hours_minutes

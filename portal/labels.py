@@ -77,10 +77,12 @@ APPLICATION_STATUS_LABELS = {
 }
 
 MEMBER_STATUS_LABELS = {
-    "active": _l("Active"),
+    # A register entry in force: ru "Действует", kk "Жарамды" (glossary), not "Active".
+    "active": _l("Valid"),
     "suspended": _l("Suspended"),
     "expelled": _l("Expelled"),
-    "withdrawn": _l("Withdrawn"),
+    # Not the application's "Withdrawn": ru "Выбыл по собственному желанию" (glossary).
+    "withdrawn": _l("Left of their own will"),
     "expired": _l("Expired"),
 }
 
@@ -225,7 +227,7 @@ COMMISSION_ROLE_LABELS = {
     "chair": _l("Chair"),
     "deputy_chair": _l("Deputy chair"),
     "secretary": _l("Secretary"),
-    "member": _l("Member"),
+    "member": _l("Commission member"),
 }
 
 NOMINATION_STATUS_LABELS = {
@@ -417,3 +419,63 @@ AUDIT_ACTION_LABELS.update(
         "admin_unit.rename": _l("Administrative unit renamed"),
     }
 )
+
+# Steps recorded in the audit log that had no label of their own (issue 19, finding 7).
+AUDIT_ACTION_LABELS.update(
+    {
+        "auth.login_refused": _l("Sign-in of a demo account refused"),
+        "commission.rules": _l("Commission's voting rules changed"),
+        "keys.rotate": _l("Encryption key of personal data rotated"),
+        "payout_tax_rate.entered": _l("Tax rate on rewards entered"),
+        "session.conflict": _l("Conflict of interest declared"),
+        # Steps added with issue 19 by the other parts of the portal.
+        "calendar_feed.created": _l("Calendar link of shifts made"),
+        "calendar_feed.reset": _l("Calendar link of shifts replaced"),
+        "commission.rename": _l("Commission renamed"),
+        "notification.read": _l("Message read"),
+        "notification.read_all": _l("All messages marked as read"),
+        "payout.iban_requested": _l("Recipient asked for a bank account"),
+        "payout_account.entered": _l("Bank account for rewards entered"),
+        "payout_account.changed": _l("Bank account for rewards changed"),
+        "signup.undo_check_out": _l("Check-out undone"),
+    }
+)
+
+# What each record named in the audit log is, by its object type (the ``object_type`` that
+# ``core.audit.record`` stores), in the reader's language.
+AUDIT_OBJECT_LABELS = {
+    "admin_unit": _l("Administrative unit"),
+    "agenda_item": _l("Reward"),
+    "application": _l("Application"),
+    "budget_line": _l("Budget line"),
+    "budget_program": _l("Budget program"),
+    "calendar_day": _l("Calendar date"),
+    "commission": _l("Commission"),
+    "commission_session": _l("Commission session"),
+    "contribution": _l("Contribution"),
+    "contribution_kind": _l("Kind of contribution"),
+    "inquiry": _l("Deputy's inquiry"),
+    "job_run": _l("Background task"),
+    "maslikhat_decision": _l("Maslikhat decision"),
+    "mci_rate": _l("MCI"),
+    "notification": _l("Message"),
+    "member": _l("Register entry"),
+    "member_import": _l("Import of the register"),
+    "nomination": _l("Nomination"),
+    "password_reset_request": _l("Password reset request"),
+    "patrol_unit": _l("Patrol unit"),
+    "payout": _l("Payout"),
+    "payout_tax_rate": _l("Tax rate on rewards"),
+    "retention_rule": _l("Retention rule"),
+    "reward_policy": _l("Reward policy"),
+    "sealed_column": _l("Encrypted personal data"),
+    "shift": _l("Shift"),
+    "signup": _l("Place on a shift"),
+    "signup_request": _l("Sign-up request"),
+    "sober_declaration": _l("Sober-settlement declaration"),
+    "sober_indicator_import": _l("Import of sober-settlement indicators"),
+    "sober_indicator_kind": _l("Sober-settlement indicator"),
+    "sober_indicator_value": _l("Sober-settlement indicator value"),
+    "sober_initiative": _l("Sober-settlement initiative"),
+    "user": _l("Account"),
+}

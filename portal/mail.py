@@ -1,174 +1,172 @@
-"""Rendering notifications in the recipient's language and sending them by SMTP."""
+"""Notifications rendered from ``templates/mail`` in the recipient's language; e-mail and SMS.
+
+Each kind has ``mail/<kind>.txt`` (blocks ``subject`` and ``text``: the subject, and the message
+an inbox or an SMS shows) and ``mail/<kind>.html``; an e-mail carries both as
+multipart/alternative. Parameters are escaped in the HTML part by Jinja's autoescape.
+"""
 
 from __future__ import annotations
 
-import json
 import smtplib
+from dataclasses import dataclass
 from email.message import EmailMessage
 
-from flask import Flask, url_for
+from flask import Flask, current_app, url_for
 from flask_babel import force_locale, gettext
 
 from core import jobruns, notifications
+from core.account_models import User
 from core.notifications import Notification
+from portal import sms
 from portal.labels import APPLICATION_STATUS_LABELS, JOB_KIND_LABELS
 
-
-def render(note: Notification) -> tuple[str, str]:
-    """Return the subject and body of ``note`` in its language."""
-    params = json.loads(note.params)
-    with force_locale(note.language):
-        if note.kind == "application.status":
-            status = str(APPLICATION_STATUS_LABELS.get(params["status"], params["status"]))
-            subject = gettext("Your application: %(status)s", status=status)
-            body = gettext("The status of your application is now: %(status)s.", status=status)
-            if params.get("reason"):
-                body += "\n" + gettext("Reason: %(reason)s", reason=params["reason"])
-            body += "\n" + gettext(
-                "Details: %(link)s", link=url_for("volunteers.cabinet", _external=True)
-            )
-            return subject, body
-        if note.kind in SIGNUP_MESSAGES:
-            return _signup_message(note.kind, params)
-        if note.kind == "password.reset_code":
-            return _reset_message(params)
-        if note.kind in SHIFT_MESSAGES:
-            return _shift_message(note.kind, params)
-        if note.kind == "nomination.outcome":
-            return _outcome_message(params)
-        if note.kind == jobruns.FAILURE_NOTICE:
-            return _job_failed_message(params)
-        if note.kind == "inquiry.answered":
-            subject = gettext("Your inquiry No. %(id)s has been answered", id=params["inquiry_id"])
-            body = (
-                gettext("The akimat answered your inquiry No. %(id)s.", id=params["inquiry_id"])
-                + "\n"
-                + gettext(
-                    "Details: %(link)s",
-                    link=url_for(
-                        "oversight.inquiry", inquiry_id=params["inquiry_id"], _external=True
-                    ),
-                )
-            )
-            return subject, body
-    raise ValueError(f"unknown notification kind {note.kind}")
-
-
 SHIFT_MESSAGES = ("shift.changed", "shift.cancelled", "shift.reminder")
-SIGNUP_MESSAGES = ("signup.code", "signup.existing")
+KINDS = (
+    "application.status",
+    "signup.code",
+    "signup.existing",
+    "password.reset_code",
+    *SHIFT_MESSAGES,
+    "nomination.outcome",
+    jobruns.FAILURE_NOTICE,
+    "inquiry.answered",
+    "payout.iban_missing",
+)
+SMS_LENGTH = 480  # three SMS segments of Cyrillic text
 
 
-def _signup_message(kind: str, params: dict) -> tuple[str, str]:
-    if kind == "signup.code":
-        subject = gettext("Your sign-up code")
-        body = gettext(
-            "Your one-time code is %(code)s. Enter it on the sign-up page within %(minutes)s"
-            " minutes. If you did not sign up, ignore this message.",
-            code=params["code"],
-            minutes=params["minutes"],
-        )
-        return subject, body
-    subject = gettext("Someone tried to sign up with your address")
-    body = gettext(
-        "Someone tried to create an account with your e-mail address or phone number. You"
-        " already have an account, so none was created: sign in instead: %(link)s. If it was"
-        " not you, you need not do anything.",
-        link=url_for("auth.login", _external=True),
-    )
-    return subject, body
+@dataclass(frozen=True)
+class Rendered:
+    """A notification in one language: what the inbox, the e-mail and the SMS show."""
+
+    subject: str
+    text: str  # the message itself, without the link
+    link: str | None
+    body: str  # the e-mail's plain-text part
+    html: str  # the e-mail's HTML part
+
+    @property
+    def sms(self) -> str:
+        message = " ".join(self.text.split())
+        return f"{message} {self.link}" if self.link else message
 
 
-def _reset_message(params: dict) -> tuple[str, str]:
-    subject = gettext("Your password reset code")
-    body = gettext(
-        "Your one-time code is %(code)s. Enter it on the password reset page within"
-        " %(minutes)s minutes, with your new password. If you did not ask for it, ignore this"
-        " message: your password stays as it is.",
-        code=params["code"],
-        minutes=params["minutes"],
-    )
-    return subject, body
+def link_of(kind: str, params: dict, *, external: bool) -> str | None:
+    """Return the address of the record the message is about (None: there is none)."""
+    endpoint, values = {
+        "application.status": ("volunteers.cabinet", {}),
+        "nomination.outcome": ("commission.my_rewards", {}),
+        "shift.changed": ("shifts.mine", {}),
+        "shift.cancelled": ("shifts.mine", {}),
+        "shift.reminder": ("shifts.mine", {}),
+        "inquiry.answered": ("oversight.inquiry", {"inquiry_id": params.get("inquiry_id")}),
+        jobruns.FAILURE_NOTICE: ("jobruns.show", {"run_id": params.get("run_id")}),
+        "payout.iban_missing": ("volunteers.cabinet", {"_anchor": "payout-account"}),
+    }.get(kind, (None, {}))
+    if endpoint is None:
+        return None
+    return url_for(endpoint, _external=external, **values)
 
 
-def _shift_message(kind: str, params: dict) -> tuple[str, str]:
-    from portal.extensions import db
-    from portal.i18n import local_time
-    from volunteers.activity_models import Shift
+def _context(kind: str, params: dict, external: bool) -> dict:
+    """Return what the templates of ``kind`` show, computed in the current language."""
+    if kind == "signup.existing":
+        return {"login_link": url_for("auth.login", _external=external)}
+    if kind == "application.status":
+        return {
+            "status": str(APPLICATION_STATUS_LABELS.get(params["status"], params["status"])),
+            "reason": params.get("reason") or "",
+        }
+    if kind in SHIFT_MESSAGES:
+        from portal.extensions import db
+        from portal.i18n import local_time
+        from volunteers.activity_models import Shift
 
-    shift = db.session.get(Shift, params["shift_id"])
-    when = f"{local_time(shift.starts_at)} – {local_time(shift.ends_at)}"
-    if kind == "shift.changed":
-        subject = gettext("A shift you signed up for has changed")
-        body = gettext(
-            "The shift now takes place %(when)s at %(place)s.", when=when, place=shift.place
-        )
-    elif kind == "shift.cancelled":
-        subject = gettext("A shift you signed up for is cancelled")
-        body = gettext(
-            "The shift %(when)s at %(place)s is cancelled. Reason: %(reason)s",
-            when=when,
-            place=shift.place,
-            reason=params.get("reason", ""),
-        )
-    else:
-        subject = gettext("Reminder: your shift tomorrow")
-        body = gettext("Your shift is %(when)s at %(place)s.", when=when, place=shift.place)
-    body += "\n" + gettext("Details: %(link)s", link=url_for("shifts.mine", _external=True))
-    return subject, body
-
-
-def _outcome_message(params: dict) -> tuple[str, str]:
-    outcome = {
-        "approved": gettext("approved"),
-        "rejected": gettext("not approved"),
-        "deferred": gettext("deferred"),
-    }[params["outcome"]]
-    subject = gettext("The reward commission has decided: %(outcome)s", outcome=outcome)
-    body = gettext(
-        "The commission considered your nomination No. %(id)s: %(outcome)s.",
-        id=params["nomination_id"],
-        outcome=outcome,
-    )
-    body += "\n" + gettext(
-        "Details: %(link)s", link=url_for("commission.my_rewards", _external=True)
-    )
-    return subject, body
+        shift = db.session.get(Shift, params["shift_id"])
+        return {
+            "when": f"{local_time(shift.starts_at)} – {local_time(shift.ends_at)}",
+            "place": shift.place,
+            "reason": params.get("reason", ""),
+        }
+    if kind == "nomination.outcome":
+        outcome = {
+            "approved": gettext("approved"),
+            "rejected": gettext("not approved"),
+            "deferred": gettext("deferred"),
+        }[params["outcome"]]
+        return {"outcome": outcome, "nomination_id": params["nomination_id"]}
+    if kind == jobruns.FAILURE_NOTICE:
+        return {"job": str(JOB_KIND_LABELS.get(params["kind"], params["kind"]))}
+    return {}
 
 
-def _job_failed_message(params: dict) -> tuple[str, str]:
-    job = str(JOB_KIND_LABELS.get(params["kind"], params["kind"]))
-    subject = gettext("A background job failed: %(job)s", job=job)
-    body = gettext(
-        "The job “%(job)s” (run No. %(id)s) failed. The operations page shows its error and"
-        " lets you run it again.",
-        job=job,
-        id=params["run_id"],
-    )
-    body += "\n" + gettext(
-        "Details: %(link)s", link=url_for("jobruns.show", run_id=params["run_id"], _external=True)
-    )
-    return subject, body
+def render(note: Notification, *, language: str | None = None, external: bool = True) -> Rendered:
+    """Render ``note`` in ``language`` (its recipient's, by default)."""
+    if note.kind not in KINDS:
+        raise ValueError(f"unknown notification kind {note.kind}")
+    params = note.values()
+    env = current_app.jinja_env
+    with force_locale(language or note.language):
+        context = {
+            **params,
+            **_context(note.kind, params, external),
+            "link": link_of(note.kind, params, external=external),
+        }
+        text_template = env.get_template(f"mail/{note.kind}.txt")
+        blocks = text_template.new_context(context)
+        subject = " ".join("".join(text_template.blocks["subject"](blocks)).split())
+        text = "".join(text_template.blocks["text"](blocks)).strip()
+        # Rendered without the pages' context processors: a message has no page around it.
+        body = text_template.render(subject=subject, **context)
+        html = env.get_template(f"mail/{note.kind}.html").render(subject=subject, **context)
+    return Rendered(subject=subject, text=text, link=context["link"], body=body, html=html)
 
 
 def deliver(app: Flask, db_session, note_id: int) -> str:
-    """Render and send one pending message; safe to call twice (the second does nothing)."""
+    """Send one message by e-mail and SMS, each channel once; safe to call twice.
+
+    Returns the e-mail's outcome, or the SMS's when no e-mail was due. An SMS the provider
+    could not take is left pending and raised (``SmsUnavailable``), so the job runs again.
+    """
     note = db_session.get(Notification, note_id)
-    if note is None or note.status != "pending":
+    if note is None:
+        return "skipped"
+    email_due = note.status == "pending"
+    sms_due = note.sms_status == "pending"
+    unrendered = note.status == "no_address" and note.subject is None
+    if not email_due and not sms_due and not unrendered:
         return "skipped"
     with app.test_request_context(base_url=app.config.get("PUBLIC_BASE_URL", "http://localhost/")):
-        subject, body = render(note)
+        message = render(note)
+    outcome = "skipped"
+    if email_due:
+        outcome = _send_email(app, db_session, note, message)
+    elif note.subject is None:
+        # No e-mail carries it: keep the text for the outbox all the same.
+        notifications.record_render(db_session, note_id, subject=message.subject, body=message.body)
+        db_session.commit()
+    if sms_due:
+        sent = _send_sms(app, db_session, note_id, message)
+        outcome = outcome if email_due else sent
+    return outcome
+
+
+def _send_email(app: Flask, db_session, note: Notification, message: Rendered) -> str:
+    subject, body = message.subject, message.body
     server = app.config.get("MAIL_SERVER")
     if not server:
         notifications.mark(db_session, note.id, "kept", subject=subject, body=body)
         db_session.commit()
         return "kept"
-    message = EmailMessage()
-    message["From"] = app.config.get("MAIL_FROM", "portal@localhost")
-    message["To"] = note.email
-    message["Subject"] = subject
-    message.set_content(body)
+    email = EmailMessage()
+    email["From"] = app.config.get("MAIL_FROM", "portal@localhost")
+    email["To"] = note.email
+    email["Subject"] = subject
+    email.set_content(body)
+    email.add_alternative(message.html, subtype="html")
+    note_id = note.id
     # Claim first, then send: a crash after sending cannot send the same message twice.
-    if not notifications.mark(db_session, note.id, "sent", subject=subject, body=body):
+    if not notifications.mark(db_session, note_id, "sent", subject=subject, body=body):
         db_session.rollback()
         return "skipped"
     db_session.commit()
@@ -178,10 +176,44 @@ def deliver(app: Flask, db_session, note_id: int) -> str:
                 smtp.starttls()
             if app.config.get("MAIL_USERNAME"):
                 smtp.login(app.config["MAIL_USERNAME"], app.config["MAIL_PASSWORD"])
-            smtp.send_message(message)
+            smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
         note = db_session.get(Notification, note_id)
         note.status, note.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
         db_session.commit()
         return "failed"
+    return "sent"
+
+
+def _send_sms(app: Flask, db_session, note_id: int, message: Rendered) -> str:
+    gateway = sms.gateway(app)
+    if gateway is None:
+        notifications.finish_sms(db_session, note_id, "off")
+        db_session.commit()
+        return "off"
+    note = db_session.get(Notification, note_id)
+    user = db_session.get(User, note.user_id) if note.user_id else None
+    if user is None or not user.phone:
+        notifications.finish_sms(db_session, note_id, "failed", error="no phone number")
+        db_session.commit()
+        return "failed"
+    phone, attempts = user.phone, note.sms_attempts
+    if not notifications.claim_sms(db_session, note_id, attempts):
+        db_session.rollback()
+        return "skipped"
+    db_session.commit()
+    try:
+        message_id = gateway.send(phone, message.sms[:SMS_LENGTH])
+    except sms.SmsRejected as exc:
+        notifications.finish_sms(db_session, note_id, "failed", error=str(exc)[:2000])
+        db_session.commit()
+        return "failed"
+    except sms.SmsUnavailable as exc:
+        if attempts + 1 >= notifications.SMS_MAX_ATTEMPTS:
+            notifications.finish_sms(db_session, note_id, "failed", error=str(exc)[:2000])
+            db_session.commit()
+            return "failed"
+        raise
+    notifications.finish_sms(db_session, note_id, "sent", message_id=message_id[:64])
+    db_session.commit()
     return "sent"

@@ -15,7 +15,8 @@ EVERYONE: frozenset[str] = frozenset()  # an item every signed-in user sees
 _CACHE_LIMIT = 4096  # combinations kept per app before the cache starts afresh
 
 # (menu id, title, items) where an item is (endpoint, label, roles that see it); a menu id of
-# None is a single link shown when its one item is. The order is the menu bar's.
+# None is a single link shown when its one item is. An item without an endpoint is a divider,
+# shown between two shown items. The order is the menu bar's.
 MENUS = (
     (
         "mine",
@@ -25,25 +26,22 @@ MENUS = (
             ("shifts.mine", _l("My shifts"), EVERYONE),
             ("shifts.my_contributions", _l("My contributions"), EVERYONE),
             ("commission.my_rewards", _l("My rewards"), EVERYONE),
+            ("inbox.index", _l("Notifications"), EVERYONE),
         ),
     ),
     (
-        "patrol",
-        _l("Shifts"),
-        (
-            ("shifts.manage", _l("Shifts"), {"coordinator"}),
-            ("shifts.queue", _l("Confirmations"), {"coordinator"}),
-            ("shifts.summary", _l("Patrol summary"), {"coordinator", "deputy"}),
-        ),
-    ),
-    (
-        "register",
-        _l("Register"),
+        # One menu for the register and the shifts keeps the bar within 1280 px in Kazakh.
+        "volunteers",
+        _l("Volunteers"),
         (
             ("volunteers.applications", _l("Applications"), {"coordinator", "registrar"}),
             ("volunteers.members", _l("Register"), {"coordinator", "registrar", "deputy"}),
             ("volunteers.units", _l("Patrol units"), {"coordinator", "registrar"}),
             ("volunteers.import_register", _l("Import"), {"registrar"}),
+            (None, None, EVERYONE),
+            ("shifts.manage", _l("Shifts"), {"coordinator"}),
+            ("shifts.queue", _l("Confirmations"), {"coordinator"}),
+            ("shifts.summary", _l("Patrol summary"), {"coordinator", "deputy"}),
         ),
     ),
     (
@@ -98,6 +96,7 @@ MENUS = (
             ("admin.audit_chain", _l("Audit chain"), {"admin"}),
             ("admin.calendar_days", _l("Calendar"), {"admin"}),
             ("admin.register_settings", _l("Register settings"), {"admin"}),
+            ("volunteers.import_register", _l("Import the register"), {"admin"}),
             ("admin.retention_rules", _l("Retention of personal data"), {"admin"}),
             ("admin.units", _l("Administrative units"), {"admin"}),
             ("admin.contribution_kinds", _l("Contribution kinds"), {"admin"}),
@@ -109,18 +108,34 @@ MENUS = (
 )
 
 
-def visible(roles: frozenset[str]) -> list[tuple[str | None, object, list[tuple[str, object]]]]:
-    """Return the menus ``roles`` see, each with its shown items; empty menus are left out."""
+Link = tuple[str | None, object]  # (endpoint, label); (None, None) for a divider
+
+
+def visible(roles: frozenset[str]) -> list[tuple[str | None, object, list[Link]]]:
+    """Return the menus ``roles`` see, each with its shown items; empty menus are left out.
+
+    A divider's endpoint and label are None; it is kept only between two shown items.
+    """
     shown = []
     for menu_id, title, items in MENUS:
-        links = [(ep, label) for ep, label, needs in items if not needs or roles & needs]
+        links: list[Link] = []
+        divide = False
+        for ep, label, needs in items:
+            if ep is None:
+                divide = bool(links)
+            elif not needs or roles & needs:
+                if divide:
+                    links.append((None, None))
+                    divide = False
+                links.append((ep, label))
         if links:
             shown.append((menu_id, title, links))
     return shown
 
 
-# A shown menu: (menu id or None for a single link, title, [(address, label, is current page)]).
-Shown = tuple[str | None, str, tuple[tuple[str, str, bool], ...]]
+# A shown menu: (menu id or None for a single link, title, [(address, label, is current page)]);
+# a divider's address is None.
+Shown = tuple[str | None, str, tuple[tuple[str | None, str | None, bool], ...]]
 
 
 def _build(roles: frozenset[str], endpoint: str | None) -> tuple[Shown, ...]:
@@ -128,7 +143,10 @@ def _build(roles: frozenset[str], endpoint: str | None) -> tuple[Shown, ...]:
         (
             menu_id,
             str(title),
-            tuple((url_for(ep), str(label), ep == endpoint) for ep, label in links),
+            tuple(
+                (url_for(ep), str(label), ep == endpoint) if ep else (None, None, False)
+                for ep, label in links
+            ),
         )
         for menu_id, title, links in visible(roles)
     )

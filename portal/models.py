@@ -9,6 +9,7 @@ from core import (  # noqa: F401
     mfa,
     notifications,
     password_resets,
+    payout_accounts,
     places,
     reveals,
     signups,
@@ -22,6 +23,7 @@ from incentives import models as incentive_models  # noqa: F401
 from portal import releases  # noqa: F401  (schema_release)
 from volunteers import (
     activity_models,  # noqa: F401
+    calendar_feeds,  # noqa: F401
     retention,  # noqa: F401
 )
 from volunteers import models as volunteer_models  # noqa: F401

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from core import audit, places
+from core.cell_text import header_key
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError
 from core.scope import Scope
@@ -20,11 +21,19 @@ from incentives.sober_models import (
 )
 from sober.declarations import _check_text, _require_scope, _settlement
 from sober.quarters import Quarter, quarter_of
-from volunteers.importing import ImportReport
+from volunteers.importing import ImportReport, Problem
 
 MAX_VALUE = 100_000
 FIRST_YEAR = 2000
 IMPORT_COLUMNS = ("kato", "kind", "year", "quarter", "value")
+# The columns' names in Kazakh, Russian and English, as officials head them.
+IMPORT_COLUMN_NAMES = {
+    "kato": ("Елді мекеннің ҚАТО коды", "Код КАТО населённого пункта", "Settlement KATO code"),
+    "kind": ("Көрсеткіш", "Показатель", "Indicator", "Kind"),
+    "year": ("Жыл", "Год", "Year"),
+    "quarter": ("Тоқсан", "Квартал", "Quarter"),
+    "value": ("Мәні", "Значение", "Value"),
+}
 AUDIT_CHUNK = 500
 
 
@@ -160,16 +169,22 @@ def record_indicator(
 
 def check_indicator_file(content: bytes, filename: str) -> None:
     """Refuse an indicators file by the cheap checks an upload request can afford."""
-    check_upload(content, filename, columns=IMPORT_COLUMNS, formats=("csv",))
+    check_upload(
+        content, filename, columns=IMPORT_COLUMNS, formats=("csv",), aliases=IMPORT_COLUMN_NAMES
+    )
 
 
 def read_indicator_table(content: bytes, filename: str) -> Table:
     """Read an indicators CSV (kato, kind, year, quarter, value) as text, row by row."""
-    return read_table(content, filename, columns=IMPORT_COLUMNS, formats=("csv",))
+    return read_table(
+        content, filename, columns=IMPORT_COLUMNS, formats=("csv",), aliases=IMPORT_COLUMN_NAMES
+    )
 
 
 def _whole(text: str, message: str) -> int:
-    if not re.fullmatch(r"-?\d{1,9}", text or ""):
+    # Thousands written with (no-break) spaces, as a Russian or Kazakh Excel shows them.
+    text = "".join((text or "").split())
+    if not re.fullmatch(r"-?\d{1,9}", text):
         raise DomainError(message)
     return int(text)
 
@@ -199,6 +214,12 @@ def import_indicator_rows(
         )
     }
     kinds = {k.code: k for k in session.scalars(select(IndicatorKind))}
+    # A kind is named by its code or by its name in any of the three languages.
+    kind_named = {header_key(code): code for code in kinds}
+    for k in kinds.values():
+        for name in (k.name_kk, k.name_ru, k.name_en):
+            kind_named.setdefault(header_key(name), k.code)
+    report.read += len(rows)
     covered = scope.unit_ids_covered(session)
     in_scope = None if covered is None else set(covered)
     parsed: list[tuple[int, dict]] = []
@@ -209,7 +230,7 @@ def import_indicator_rows(
             refuse_formulas(
                 row, lambda key, value: key == "value" and bool(re.fullmatch(r"-\d+", value))
             )
-            unit = units.get(row["kato"])
+            unit = units.get("".join(row["kato"].split()))
             if unit is None:
                 raise DomainError(
                     N_("Unknown settlement KATO code %(kato)s."), kato=row["kato"][:20]
@@ -223,16 +244,18 @@ def import_indicator_rows(
                 row["quarter"].upper().removeprefix("Q"), N_("The quarter is 1, 2, 3 or 4.")
             )
             value = _whole(row["value"], N_("The value must be a whole number."))
-            value = _check_value(kinds.get(row["kind"]), year, quarter, value, today)
+            kind = kind_named.get(header_key(row["kind"]), row["kind"])
+            value = _check_value(kinds.get(kind), year, quarter, value, today)
         except DomainError as exc:
-            report.problems.append((number, exc.message, exc.params))
+            report.problems.append(Problem(number, exc.message, exc.params, values=row))
             continue
         parsed.append(
             (
                 number,
+                row,
                 {
                     "unit_id": unit.id,
-                    "kind": row["kind"],
+                    "kind": kind,
                     "year": year,
                     "quarter": quarter,
                     "value": value,
@@ -241,7 +264,7 @@ def import_indicator_rows(
         )
     if progress:
         progress(20, "")
-    keys = list({(p["unit_id"], p["kind"], p["year"], p["quarter"]) for _n, p in parsed})
+    keys = list({(p["unit_id"], p["kind"], p["year"], p["quarter"]) for _n, _r, p in parsed})
     existing = set()
     for start in range(0, len(keys), 400):
         existing.update(
@@ -263,15 +286,16 @@ def import_indicator_rows(
         )
     now = utcnow()
     fresh = []
-    for number, p in parsed:
+    for number, row, p in parsed:
         key = (p["unit_id"], p["kind"], p["year"], p["quarter"])
         if key in existing:
             report.duplicates += 1
             report.problems.append(
-                (
+                Problem(
                     number,
                     N_("%(year)s Q%(quarter)s is already recorded for this settlement and kind."),
                     {"year": p["year"], "quarter": p["quarter"]},
+                    values=row,
                 )
             )
             continue
@@ -282,7 +306,7 @@ def import_indicator_rows(
         if progress:
             progress(20 + int((start + 1000) * 70 / max(len(fresh), 1)), "")
     report.imported += len(fresh)
-    report.problems.sort(key=lambda problem: problem[0])
+    report.problems.sort(key=lambda problem: problem.number)
     for start in range(0, len(fresh), AUDIT_CHUNK):
         chunk = fresh[start : start + AUDIT_CHUNK]
         audit.record(

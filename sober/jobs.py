@@ -11,8 +11,8 @@ def import_sober_indicators(job: JobContext) -> None:
     """Import an uploaded indicators file; the rows not imported go to a downloadable report."""
     run_import(
         job,
-        role="coordinator",
+        roles=("coordinator",),
         read=read_indicator_table,
         import_rows=import_indicator_rows,
-        report_name=f"indicators-{job.run_id}-problems.csv",
+        report_name=f"indicators-{job.run_id}-problems.xlsx",
     )

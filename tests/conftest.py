@@ -444,6 +444,12 @@ def shared_apps():
         shared.close()
 
 
+def _test_keyring():
+    from core.sealing import Keyring
+
+    return Keyring.parse(TEST_DATA_KEYS, TEST_INDEX_KEY)
+
+
 @pytest.fixture
 def app(db_url, shared_apps):
     """The app of this process and backend, on a database nobody else has touched."""
@@ -453,6 +459,11 @@ def app(db_url, shared_apps):
     if backend not in shared_apps:
         shared_apps[backend] = SharedApp(db_url)
     shared = shared_apps[backend]
+    # The data keys are the process's (core.sealing): a test that built an app of its own with
+    # other keys must not leave the shared app unable to open what it sealed.
+    from core import sealing
+
+    sealing.configure(_test_keyring())
     yield shared.use(db_url)
     shared.reset()
 

@@ -1,6 +1,7 @@
-"""Attendance on patrol shifts: check-in and check-out, the supervisor's record, closing.
+"""Attendance on patrol shifts: check-in and check-out, its undo, the supervisor's record, closing.
 
-A completed sign-up logs its patrol hours once, as a contribution waiting for confirmation.
+A completed sign-up logs its patrol hours once, as a contribution waiting for confirmation;
+a check-out taken back re-logs them on the next one, and nobody confirms them meanwhile.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, clock
-from core.errors import N_, Conflict
+from core.errors import N_, Conflict, PermissionDenied
 from core.transitions import advance, advance_all
 from volunteers.activity_models import Contribution, Shift, Signup
 from volunteers.models import Member
@@ -21,6 +22,8 @@ from volunteers.workflow import SIGNUP
 # [I] How early a member may check in and how late check-out is still accepted.
 CHECK_IN_EARLY = dt.timedelta(minutes=30)
 CHECK_OUT_LATE = dt.timedelta(hours=2)
+# [I] How long a check-out may be taken back (a double tap ended a shift 2 s after it began).
+UNDO_WINDOW = dt.timedelta(minutes=2)
 
 
 def check_in(
@@ -89,6 +92,71 @@ def check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.dateti
     return signup
 
 
+def undo_check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.datetime) -> Signup:
+    """Take back a check-out within ``UNDO_WINDOW``: the member is on the shift again.
+
+    Only the member or their coordinator may, while the shift is open and the hours it logged
+    are undecided; the logged hours stay "logged" and are re-counted at the next check-out
+    (``contributions`` refuses to decide them while the member is back on the shift).
+    """
+    # Lock order: the audit chain first, as a coordinator's decision on the hours takes it,
+    # so that an undo and a confirmation of the same hours run one after the other.
+    audit.take_append_lock(session)
+    signup = get_signup(session, signup_id)
+    member = session.get(Member, signup.member_id)
+    allowed = {member.user_id, member.coordinator_id}
+    if member.patrol_unit is not None:
+        allowed.add(member.patrol_unit.coordinator_id)
+    if actor_id not in allowed - {None}:
+        raise PermissionDenied(N_("Only the member or their coordinator may undo a check-out."))
+    if signup.checked_out_at is None or signup.checked_in_at is None:
+        raise Conflict(N_("There is no check-out to undo."))
+    shift = session.get(Shift, signup.shift_id)
+    if shift.status != "planned" or shift.closed_at is not None:
+        raise Conflict(N_("The shift is closed: its attendance can no longer be changed."))
+    decided = session.scalar(
+        select(Contribution.status).where(
+            Contribution.signup_id == signup.id, Contribution.status != "logged"
+        )
+    )
+    if decided is not None:
+        raise Conflict(
+            N_("The hours of this shift have already been decided: the check-out stays.")
+        )
+    too_late = Conflict(
+        N_("A check-out can be undone for %(minutes)s minutes only; this one stays."),
+        minutes=int(UNDO_WINDOW.total_seconds() // 60),
+    )
+    if signup.status == "completed" and now - signup.checked_out_at > UNDO_WINDOW:
+        raise too_late
+    checked_out_at = signup.checked_out_at
+    advance(
+        session,
+        SIGNUP,
+        signup,
+        "undo_check_out",
+        values={"checked_out_at": None},
+        where=[Signup.checked_out_at >= now - UNDO_WINDOW],
+        refused=too_late,
+    )
+    audit.record(
+        session,
+        action="signup.undo_check_out",
+        object_type="signup",
+        object_id=signup_id,
+        actor_id=actor_id,
+        payload={"checked_out_at": checked_out_at.isoformat()},
+    )
+    return signup
+
+
+def undo_deadline(signup: Signup) -> dt.datetime | None:
+    """Return until when the sign-up's check-out may be undone (None: there is none)."""
+    if signup.status != "completed" or signup.checked_out_at is None:
+        return None
+    return signup.checked_out_at + UNDO_WINDOW
+
+
 def _minutes(signup: Signup) -> int:
     return int((signup.checked_out_at - signup.checked_in_at).total_seconds() // 60)
 
@@ -110,13 +178,14 @@ def _complete(
         values["attendance_by_id"] = attendance_by_id
     advance(session, SIGNUP, signup, "complete", values=values)
     minutes = min(_minutes(signup), 960)
+    logged = session.scalar(select(Contribution).where(Contribution.signup_id == signup.id))
+    if logged is not None:
+        _relog(session, logged, signup, minutes, logged_by_id)
+        return
     if minutes <= 0:
         return
     shift = session.get(Shift, signup.shift_id)
     member = session.get(Member, signup.member_id)
-    exists = session.scalar(select(Contribution.id).where(Contribution.signup_id == signup.id))
-    if exists:
-        return
     contribution = Contribution(
         member_id=member.id,
         unit_id=member.unit_id,
@@ -138,6 +207,31 @@ def _complete(
         object_type="contribution",
         object_id=contribution.id,
         actor_id=logged_by_id,
+        payload={"kind": "patrol_hours", "minutes": minutes, "signup_id": signup.id},
+    )
+
+
+def _relog(
+    session: Session, logged: Contribution, signup: Signup, minutes: int, actor_id: int | None
+) -> None:
+    """Re-count the hours of a check-out that was undone and taken again (still undecided)."""
+    if logged.status != "logged" or logged.minutes == minutes or minutes <= 0:
+        return
+    changed = session.execute(
+        update(Contribution)
+        .where(Contribution.id == logged.id, Contribution.status == "logged")
+        .values(minutes=minutes, occurred_on=clock.local_date(signup.checked_in_at))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return
+    session.expire(logged, ["minutes", "occurred_on"])
+    audit.record(
+        session,
+        action="contribution.log",
+        object_type="contribution",
+        object_id=logged.id,
+        actor_id=actor_id,
         payload={"kind": "patrol_hours", "minutes": minutes, "signup_id": signup.id},
     )
 

@@ -13,7 +13,7 @@ from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.scope import Scope
 from core.transitions import advance
 from volunteers import register
-from volunteers.activity_models import Contribution, ContributionKind
+from volunteers.activity_models import Contribution, ContributionKind, Signup
 from volunteers.models import Member
 from volunteers.workflow import CONTRIBUTION
 
@@ -163,6 +163,15 @@ def _decide(
     if actor_id in (contribution.logged_by_id, member.user_id):
         raise PermissionDenied(
             N_("You cannot decide on a contribution that is yours or that you logged.")
+        )
+    # Read after the lock: a check-out undone meanwhile puts the member back on the shift,
+    # and these hours are re-counted when they check out again.
+    if contribution.signup_id is not None and (
+        session.scalar(select(Signup.status).where(Signup.id == contribution.signup_id))
+        == "checked_in"
+    ):
+        raise Conflict(
+            N_("The member is back on this shift: the hours are logged again at check-out.")
         )
     # Whether it is still "logged" is decided by the guarded step (advance): a second
     # decision gets a 409 naming who decided first.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import accounts, audit, calendar, clock, notifications, places
 from core.db import utcnow
-from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
+from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied, refuse_all
 from core.iin import age_on, parse_iin
 from core.transitions import advance, already_moved
 from volunteers import register
@@ -89,6 +89,89 @@ def _notify(session: Session, app: Application) -> None:
     )
 
 
+DECLARATIONS = ("is_citizen", "no_criminal_record", "not_on_register")
+
+
+def application_problems(
+    session: Session, values: dict, today: dt.date | None = None
+) -> list[DomainError]:
+    """Return every rule the application's ``values`` break, each tied to its input.
+
+    Only the inputs present in ``values`` are checked: a form passes the ones it accepted, so
+    that the applicant learns of every problem in one round, not one per submission (issue 19).
+    ``consent_version`` is checked under the name ``consent``, the box the applicant ticks.
+    """
+    today = today or clock.today()
+    problems: list[DomainError] = []
+
+    def check(name: str, rule) -> None:
+        if name in values:
+            try:
+                rule(values[name])
+            except DomainError as exc:
+                problems.append(exc if exc.field else exc.at(name))
+
+    def kind(value):
+        if value not in KINDS:
+            raise DomainError(
+                N_("Choose whether you apply as a public assistant or a patrol member.")
+            )
+
+    def iin(value):
+        if age_on(parse_iin(value), today) < MIN_AGE:
+            raise DomainError(N_("Applicants must be at least %(n)s years old."), n=MIN_AGE)
+
+    def declared(value):
+        if not value:
+            raise DomainError(N_("Confirm this declaration: it is required to apply."))
+
+    def consent(value):
+        if value != current_consent(session, today).version:
+            raise DomainError(N_("Consent to the processing of personal data is required."))
+
+    def unit(value):
+        found = session.get(places.AdminUnit, value) if value is not None else None
+        if found is None or found.level not in APPLY_LEVELS:
+            raise DomainError(N_("Choose the settlement or district from the list."))
+
+    def patrol(value):
+        if value is None:
+            return
+        home = values.get("unit_id")
+        found = session.get(PatrolUnit, value)
+        if found is None or (
+            home is not None
+            and not places.within(session, found.unit_id, [home])
+            and not places.within(session, home, [found.unit_id])
+        ):
+            raise DomainError(N_("Choose a patrol unit of the chosen settlement or district."))
+
+    def text(message):
+        def rule(value):
+            if not " ".join((value or "").split()):
+                raise DomainError(message)
+
+        return rule
+
+    check("kind", kind)
+    check("unit_id", unit)
+    if not any(p.field == "unit_id" for p in problems):
+        check("patrol_unit_id", patrol)
+    check("iin", iin)
+    check("full_name", text(N_("Enter the full name.")))
+    check("phone", accounts.normalize_phone)
+    check("email", accounts.normalize_email)
+    check("address", text(N_("Enter the address.")))
+    for name in DECLARATIONS:
+        check(name, declared)
+    if "consent_version" in values:
+        try:
+            consent(values["consent_version"])
+        except DomainError as exc:
+            problems.append(exc.at("consent"))
+    return problems
+
+
 def submit_application(
     session: Session,
     *,
@@ -109,49 +192,43 @@ def submit_application(
     channel: str = "web",
     today: dt.date | None = None,
 ) -> Application:
-    """Record an application with its consent; a coordinator may enter a walk-in one."""
+    """Record an application with its consent; a coordinator may enter a walk-in one.
+
+    Every broken rule is reported at once (``Invalid``), each tied to its input.
+    """
     today = today or clock.today()
-    if kind not in KINDS:
-        raise DomainError(N_("Choose whether you apply as a public assistant or a patrol member."))
+    values = {
+        "kind": kind,
+        "unit_id": unit_id,
+        "patrol_unit_id": patrol_unit_id,
+        "iin": iin,
+        "full_name": full_name,
+        "phone": phone,
+        "email": email,
+        "address": address,
+        "is_citizen": is_citizen,
+        "no_criminal_record": no_criminal_record,
+        "not_on_register": not_on_register,
+        "consent_version": consent_version,
+    }
+    refuse_all(application_problems(session, values, today))
     parsed = parse_iin(iin)
-    if age_on(parsed, today) < MIN_AGE:
-        raise DomainError(N_("Applicants must be at least %(n)s years old."), n=MIN_AGE)
-    if not (is_citizen and no_criminal_record and not_on_register):
-        raise DomainError(N_("All three declarations are required to apply."))
     consent = current_consent(session, today)
-    if consent_version != consent.version:
-        raise DomainError(N_("Consent to the processing of personal data is required."))
-    unit = session.get(places.AdminUnit, unit_id)
-    if unit is None or unit.level not in APPLY_LEVELS:
-        raise DomainError(N_("Choose the settlement or district from the list."))
-    if patrol_unit_id is not None:
-        patrol = session.get(PatrolUnit, patrol_unit_id)
-        if patrol is None or (
-            not places.within(session, patrol.unit_id, [unit_id])
-            and not (places.within(session, unit_id, [patrol.unit_id]))
-        ):
-            raise DomainError(N_("Choose a patrol unit of the chosen settlement or district."))
-    full_name = " ".join((full_name or "").split())
-    address = " ".join((address or "").split())
-    if not full_name:
-        raise DomainError(N_("Enter the full name."))
-    if not address:
-        raise DomainError(N_("Enter the address."))
     app = Application(
         kind=kind,
         status="submitted",
         live=True,
-        unit_id=unit.id,
+        unit_id=unit_id,
         patrol_unit_id=patrol_unit_id,
         applicant_id=applicant_id,
         entered_by_id=actor_id if channel == "walk_in" else None,
         channel=channel,
         iin=parsed.value,
-        full_name=full_name,
+        full_name=" ".join(full_name.split()),
         birth_date=parsed.birth_date,
         phone=accounts.normalize_phone(phone),
         email=accounts.normalize_email(email),
-        address=address,
+        address=" ".join(address.split()),
         is_citizen=True,
         no_criminal_record=True,
         not_on_register=True,

@@ -19,8 +19,10 @@ from core import audit, clock, notifications
 from core.account_models import RoleGrant, User
 from core.db import utcnow
 from core.mfa import RecoveryCode, TotpFactor
+from core.payout_accounts import PayoutAccount
 from core.sealing import blind_index
 from volunteers import retention
+from volunteers.calendar_feeds import CalendarFeed
 from volunteers.models import Application, Consent, Member, MemberStatusChange
 
 # What an erased name, and an erased reason that a CHECK requires to be non-empty, read as.
@@ -167,7 +169,9 @@ def _erase_application(session, app: Application, due: retention.Due, at) -> boo
     erase = due.action == "erase"
     values = {
         "full_name": ERASED_NAME,
-        # A bulk UPDATE bypasses the model's validators: the blind index is set here too.
+        # A bulk UPDATE bypasses the model's validators: the blind index and the search key
+        # (nothing left to find by) are set here too.
+        "search_name": "",
         "iin": erased_iin(app.id),
         "iin_index": blind_index(erased_iin(app.id), "iin"),
         "phone": None,
@@ -196,6 +200,7 @@ def _erase_application(session, app: Application, due: retention.Due, at) -> boo
 def _erase_member(session, member: Member, application_id: int, due, at) -> bool:
     values = {
         "full_name": ERASED_NAME,
+        "search_name": "",
         "iin": erased_iin(application_id),
         "iin_index": blind_index(erased_iin(application_id), "iin"),
         "erased_at": at,
@@ -210,6 +215,8 @@ def _erase_member(session, member: Member, application_id: int, due, at) -> bool
     )
     if done.rowcount != 1:
         return False
+    # The calendar link would show the erased member's shifts: it stops working.
+    session.execute(delete(CalendarFeed).where(CalendarFeed.member_id == member.id))
     if due.action == "erase":
         session.execute(
             update(MemberStatusChange)
@@ -238,6 +245,7 @@ def _erase_account(session, user_id: int, due, at) -> int:
         )
         .values(
             full_name=ERASED_NAME,
+            search_name="",
             email=erased_email(user_id),
             phone=None,
             phone_index=None,
@@ -252,6 +260,8 @@ def _erase_account(session, user_id: int, due, at) -> int:
     # An erased account cannot sign in again: its authenticator's secret and codes go too.
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     session.execute(delete(TotpFactor).where(TotpFactor.user_id == user_id))
+    # Nothing is left to pay to the account: its IBAN goes with it.
+    session.execute(delete(PayoutAccount).where(PayoutAccount.user_id == user_id))
     _forget_messages(session, Notifications.user_id == user_id)
     _event(session, "user", user_id, due, at)
     return 1

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from core.db import Base, UTCDateTime, utcnow
 from core.places import AdminUnit
 from core.sealing import Sealed, blind_index
+from core.search_text import KEY_LENGTH, key_default, search_key
 
 KINDS = ("public_assistant", "patrol_member")
 APPLICATION_STATUSES = (
@@ -121,6 +122,12 @@ class Application(Base):
             postgresql_where=text("erased_at IS NULL AND NOT live"),
             sqlite_where=text("erased_at IS NULL AND NOT live"),
         ),
+        Index(
+            "ix_application_search_name",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +143,8 @@ class Application(Base):
     iin: Mapped[str] = mapped_column(Sealed("iin", 120))
     iin_index: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name's search key (core.search_text), kept by ``_key_name``; "" once erased.
+    search_name: Mapped[str | None] = mapped_column(String(KEY_LENGTH), default=key_default)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     phone: Mapped[str | None] = mapped_column(Sealed("phone", 120))
     email: Mapped[str | None] = mapped_column(Sealed("email", 440))
@@ -166,6 +175,11 @@ class Application(Base):
     @validates("iin")
     def _index_iin(self, _key, value):
         self.iin_index = blind_index(value, "iin")
+        return value
+
+    @validates("full_name")
+    def _key_name(self, _key, value):
+        self.search_name = search_key(value)
         return value
 
     def overdue(self, today: dt.date) -> bool:
@@ -207,6 +221,12 @@ class Member(Base):
         CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
         CheckConstraint(f"status IN {MEMBER_STATUSES!r}", name="status_known"),
         CheckConstraint("expires_on > issued_on", name="validity_positive"),
+        Index(
+            "ix_member_search_name",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -216,6 +236,8 @@ class Member(Base):
     iin: Mapped[str] = mapped_column(Sealed("iin", 120))
     iin_index: Mapped[str] = mapped_column(String(64), index=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    # The name's search key (core.search_text), kept by ``_key_name``; "" once erased.
+    search_name: Mapped[str | None] = mapped_column(String(KEY_LENGTH), default=key_default)
     unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), index=True)
     patrol_unit_id: Mapped[int | None] = mapped_column(ForeignKey("patrol_unit.id"), index=True)
     coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -238,6 +260,11 @@ class Member(Base):
     @validates("iin")
     def _index_iin(self, _key, value):
         self.iin_index = blind_index(value, "iin")
+        return value
+
+    @validates("full_name")
+    def _key_name(self, _key, value):
+        self.search_name = search_key(value)
         return value
 
 

@@ -6,8 +6,9 @@ Views, reports and exports list these records through here so that each list is 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 
+from core import search_text
 from core.queries import with_units
 from core.scope import Scope
 from volunteers.activity_models import Contribution, ContributionKind, Shift
@@ -23,6 +24,33 @@ def applications(scope: Scope) -> Select:
 def members(scope: Scope) -> Select:
     """Return the register's members of ``scope`` (their unit joined for filters)."""
     return with_units(select(Member), Member.unit_id, scope)
+
+
+def member_search(text: str, *, iin_scope: Scope) -> ColumnElement[bool]:
+    """SQL: the member is what the search box's ``text`` asks for (core.search_text).
+
+    A name in any case and Kazakh or Russian spelling (words begin words of the name), a
+    certificate number as printed, or a whole IIN, compared through its blind index and only
+    for members in ``iin_scope`` (where the reader vets: an IIN is not a deputy's lookup key).
+    """
+    return search_text.matches(
+        search_text.parse_query(text),
+        key=Member.search_name,
+        name=Member.full_name,
+        certificate=Member.certificate_no,
+        iin_index=Member.iin_index,
+        iin_allowed=iin_scope.clause(Member.unit_id),
+    )
+
+
+def application_search(text: str) -> ColumnElement[bool]:
+    """SQL: the application is what the search box's ``text`` asks for: a name or an IIN."""
+    return search_text.matches(
+        search_text.parse_query(text),
+        key=Application.search_name,
+        name=Application.full_name,
+        iin_index=Application.iin_index,
+    )
 
 
 def patrol_units(scope: Scope) -> Select:

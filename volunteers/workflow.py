@@ -73,6 +73,8 @@ SIGNUP = Workflow(
     transitions={
         "check_in": ("signed_up", "checked_in"),
         "complete": (("signed_up", "checked_in"), "completed"),
+        # A check-out taken back within minutes (a double tap): on shift again, as before.
+        "undo_check_out": ("completed", "checked_in"),
         "no_show": ("signed_up", "no_show"),
         "cancel": ("signed_up", "cancelled"),
     },

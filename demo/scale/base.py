@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from stdnum import iban as stdiban
 
-from core import accounts, audit, clock, places
+from core import accounts, audit, bilingual, clock, places
 from core.accounts import RoleGrant, User
 from core.db import utcnow
 from core.errors import DomainError
@@ -276,10 +276,15 @@ class _ScaleBase:
             made += n + m
         commission = session.scalar(select(Commission).where(Commission.unit_id == issuer.id))
         if commission is None:
+            body_kk, body_ru = bilingual.akimat_names(issuer.name_kk, issuer.name_ru)
             commission = policy.create_commission(
                 session,
                 unit_id=issuer.id,
-                name=f"{issuer.name_kk} әкімдігі жанындағы азаматтарды көтермелеу комиссиясы",
+                name_kk=f"{issuer.name_kk} әкімдігі жанындағы азаматтарды көтермелеу комиссиясы",
+                name_ru="Комиссия по поощрению граждан при акимате "
+                + body_ru.removeprefix("Акимат "),
+                body_kk=body_kk,
+                body_ru=body_ru,
                 actor_id=self.admin.id,
             )
             for role in ("chair", "secretary", "member"):
@@ -295,7 +300,8 @@ class _ScaleBase:
                     commission_id=commission.id,
                     user_id=user_id,
                     role=role,
-                    position="",
+                    position_kk="",
+                    position_ru="",
                     term_from=dt.date(self.first_day.year, 1, 1),
                     term_to=None,
                     actor_id=self.admin.id,

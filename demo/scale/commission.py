@@ -170,7 +170,7 @@ class _Commission:
             "opened": opened,
             "closed": opened + dt.timedelta(hours=2),
             "act": held + dt.timedelta(days=3),
-            "act_number": f"№ {100 + n} (демо)",
+            "act_number": f"{100 + n}-қ",
             "secretary": secretary,
         }
         rows["commission_session"].append(
@@ -179,7 +179,8 @@ class _Commission:
                 id=sid,
                 commission_id=staff.commission_id,
                 held_on=held,
-                place=f"{staff.issuer.name_kk} әкімдігі, мәжіліс залы",
+                place_kk=f"{staff.issuer.name_kk} әкімдігі, мәжіліс залы",
+                place_ru=f"Акимат: {staff.issuer.name_ru}, зал заседаний",
                 on_paper=False,
                 status="closed",  # the minutes are made final after the rows are in
                 opened_at=opened,

@@ -15,6 +15,7 @@ from sqlalchemy import (
 from core import calendar, calendar_rules
 from core.accounts import User
 from core.iin import make_iin
+from core.search_text import search_key
 from demo.scale.base import HOMES, STREETS, UNIT_SIZE, _local, _Person, _split, _token
 from demo.scale.rows import (
     _CHANNEL,
@@ -151,7 +152,9 @@ class _Register:
                 f"volunteer.{row['id']}@demo.kz", "volunteer", row["unit_id"], self.password_hash
             )
             self.session.execute(
-                update(User).where(User.id == user_id).values(full_name=row["full_name"])
+                update(User)
+                .where(User.id == user_id)
+                .values(full_name=row["full_name"], search_name=search_key(row["full_name"]))
             )
             self.session.execute(
                 update(Member)

@@ -25,6 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from budget.models import LedgerEntry
 from core.db import UTCDateTime
 from core.sealing import Sealed, blind_index
+from core.search_text import search_key
 from incentives.models import (
     AgendaItem,
     Attendance,
@@ -192,10 +193,13 @@ def _pg_type(column_type) -> str:
 def _row(columns: tuple[str, ...], **values) -> tuple:
     """Return the values in the order of ``columns`` (a missing one is a KeyError).
 
-    An IIN's blind index is computed here, as the models' validators do for the ORM.
+    An IIN's blind index and a name's search key are computed here, as the models' validators
+    do for the ORM (a COPY passes no column default either).
     """
     if "iin_index" in columns and "iin_index" not in values:
         values["iin_index"] = blind_index(values["iin"], "iin")
+    if "search_name" in columns and "search_name" not in values:
+        values["search_name"] = search_key(values["full_name"])
     return tuple(values[c] for c in columns)
 
 
@@ -230,6 +234,7 @@ APPLICATION_COLUMNS = (
     "registration_due_on",
     "registered_at",
     "closed_at",
+    "search_name",
 )
 DECLARED = {"is_citizen": True, "no_criminal_record": True, "not_on_register": True}
 _GIVEN = APPLICATION_COLUMNS.index("submitted_at")
@@ -252,6 +257,7 @@ MEMBER_COLUMNS = (
     "created_at",
     "patrol_unit_id",
     "coordinator_id",
+    "search_name",
 )
 SHIFT_COLUMNS = (
     "id",
@@ -325,7 +331,8 @@ SESSION_COLUMNS = (
     "id",
     "commission_id",
     "held_on",
-    "place",
+    "place_kk",
+    "place_ru",
     "on_paper",
     "status",
     "opened_at",

@@ -13,7 +13,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from portal.forms import LANGUAGE_CHOICES, IntegerField  # IntegerField: bounded (fuzzing fix, S13)
+from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
+    LANGUAGE_CHOICES,
+    IntegerField,
+    PlaceField,
+)
 from portal.labels import ROLE_LABELS
 
 
@@ -26,7 +30,7 @@ class UserForm(FlaskForm):
         description=_l("In the +7 format, e.g. +7 701 123 45 67."),
     )
     preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Jurisdiction"))
 
 
 class NewUserForm(UserForm):
@@ -39,7 +43,7 @@ class NewUserForm(UserForm):
 
 class GrantForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Jurisdiction"))
 
 
 class CalendarDayForm(FlaskForm):
@@ -58,7 +62,7 @@ class CalendarDayForm(FlaskForm):
 
 
 class ValidityForm(FlaskForm):
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Jurisdiction"))
     months = IntegerField(
         _l("Certificate validity, months"),
         validators=[Optional(), NumberRange(min=1, max=120)],

@@ -16,6 +16,7 @@ from portal.admin.blueprint import bp
 from portal.admin.reach import people_in_scope
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
+from portal.oversight.record_links import described
 from portal.paging import PAGE_SIZE
 from portal.security import administers_country, allow, current_scope
 
@@ -35,12 +36,14 @@ def audit_chain():
         .limit(1)
     )
     report = json.loads(last.result) if last and last.result else None
+    events = _recent_events()
     return render_template(
         "admin/audit.html",
         last=last,
         report=report,
         confirm=ConfirmForm(),
-        events=_recent_events(),
+        events=events,
+        records=described((e.object_type, e.object_id) for e in events),
     )
 
 

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from core import audit, place_admin, queries
+from core import audit, place_admin, queries, search_text
 from core.places import AdminUnit
 from portal.admin.blueprint import bp
 from portal.errors import on_refusal
@@ -62,14 +62,15 @@ def units():
     q = (request.args.get("q") or "").strip()
     query = queries.units(scope).order_by(None)
     if q:
-        # contains(autoescape=True): "%" and "_" are searched for, not wildcards. SQLite's
-        # lower() folds ASCII only: the name as typed is searched too ("Кокшетау").
-        names = (AdminUnit.name_kk, AdminUnit.name_ru)
+        # A name by the units' search key (core.search_text): SQLite's lower() folds ASCII
+        # only, so "көкшетау" never met "Көкшетау". contains(autoescape=True): "%" and "_"
+        # are searched for, not wildcards.
         query = query.where(
             or_(
                 AdminUnit.kato.startswith(q, autoescape=True),
-                *(name.contains(q, autoescape=True) for name in names),
-                *(func.lower(name).contains(q.lower(), autoescape=True) for name in names),
+                search_text.matches(
+                    search_text.parse_query(q), key=AdminUnit.search_name, name=AdminUnit.name_kk
+                ),
             )
         )
     found = page_of(query.order_by(AdminUnit.kato, AdminUnit.id))

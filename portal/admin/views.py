@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, or_, select
 
-from core import accounts, audit, mfa, password_resets
+from core import accounts, audit, mfa, password_resets, search_text
 from core import queries as core_queries
 from core.account_models import phone_index_of
 from core.accounts import RoleGrant, User
@@ -47,14 +47,20 @@ def users():
     q = (request.args.get("q") or "").strip()
     query = core_queries.accounts(current_scope("admin"))
     if q:
+        # A name by its search key (core.search_text: any case, Kazakh or Russian spelling).
         # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
         # every account (S14 found ?q=% matching all).
         # A phone is sealed at rest: it is found whole, in any spelling, by its blind index.
+        # Only text that is a phone asks for one: ``phone_index == None`` would be read as
+        # IS NULL and list every account without a phone.
+        phone_key = phone_index_of(q)
         query = query.where(
             or_(
-                func.lower(User.full_name).contains(q.lower(), autoescape=True),
+                search_text.matches(
+                    search_text.parse_query(q), key=User.search_name, name=User.full_name
+                ),
                 User.email.contains(q.lower(), autoescape=True),
-                User.phone_index == phone_index_of(q),
+                User.phone_index == phone_key if phone_key else false(),
             )
         )
     found = page_of(query.order_by(User.full_name, User.id))

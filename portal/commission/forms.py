@@ -19,10 +19,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.doc_numbers import without_sign
 from incentives.models import COMMISSION_ROLES, FORMS
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
-from portal.forms import IntegerField
+from portal.forms import IntegerField, PlaceField
 from portal.labels import (
     AMOUNT_UNIT_LABELS,
     COMMISSION_ROLE_LABELS,
@@ -41,7 +42,7 @@ class CheckboxesField(SelectMultipleField):
 
 
 class PolicyForm(FlaskForm):
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Jurisdiction"))
     effective_from = DateField(_l("In force from"), validators=[DataRequired()])
     resolution = StringField(
         _l("Akimat's resolution"),
@@ -98,9 +99,29 @@ def policy_form_class(kinds, locale: str) -> type[PolicyForm]:
     return Form
 
 
-class CommissionForm(FlaskForm):
-    unit_id = SelectField(_l("Akimat of"), coerce=int, validate_choice=True)
-    name = StringField(_l("Name of the commission"), validators=[DataRequired(), Length(max=300)])
+class CommissionNamesForm(FlaskForm):
+    """The commission's names and its akimat's, in Kazakh and in Russian."""
+
+    name_kk = StringField(
+        _l("Name of the commission in Kazakh"), validators=[DataRequired(), Length(max=300)]
+    )
+    name_ru = StringField(
+        _l("Name of the commission in Russian"), validators=[DataRequired(), Length(max=300)]
+    )
+    body_kk = StringField(
+        _l("Issuing akimat in Kazakh"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("As the letterhead names it, e.g. “Бұқар жырау ауданының әкімдігі”."),
+    )
+    body_ru = StringField(
+        _l("Issuing akimat in Russian"),
+        validators=[DataRequired(), Length(max=300)],
+        description=_l("As the letterhead names it, e.g. “Акимат Бухар-Жырауского района”."),
+    )
+
+
+class CommissionForm(CommissionNamesForm):
+    unit_id = PlaceField(_l("Akimat of"))
 
 
 class MemberForm(FlaskForm):
@@ -110,10 +131,15 @@ class MemberForm(FlaskForm):
         choices=[SelectChoice(r, COMMISSION_ROLE_LABELS[r]) for r in COMMISSION_ROLES],
         default="member",
     )
-    position = StringField(
-        _l("Position held"),
+    position_kk = StringField(
+        _l("Position held, in Kazakh"),
         validators=[Optional(), Length(max=300)],
-        description=_l("E.g. deputy akim of the district."),
+        description=_l("E.g. “аудан әкімінің орынбасары”. Give it in both languages or neither."),
+    )
+    position_ru = StringField(
+        _l("Position held, in Russian"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("E.g. “заместитель акима района”."),
     )
     term_from = DateField(_l("Term from"), validators=[DataRequired()])
     term_to = DateField(_l("Term to"), validators=[Optional()])
@@ -168,7 +194,8 @@ class NominationForm(FlaskForm):
 class PlanForm(FlaskForm):
     commission_id = SelectField(_l("Commission"), coerce=int, validate_choice=True)
     held_on = DateField(_l("Date of the session"), validators=[DataRequired()])
-    place = StringField(_l("Place"), validators=[DataRequired(), Length(max=300)])
+    place_kk = StringField(_l("Place in Kazakh"), validators=[DataRequired(), Length(max=300)])
+    place_ru = StringField(_l("Place in Russian"), validators=[DataRequired(), Length(max=300)])
     on_paper = BooleanField(
         _l("Held on paper: the secretary enters the votes"),
     )
@@ -183,7 +210,7 @@ class OpenForm(FlaskForm):
 
 
 class PaperVoteForm(FlaskForm):
-    commission_member_id = SelectField(_l("Member"), coerce=int, validate_choice=True)
+    commission_member_id = SelectField(_l("Commission member"), coerce=int, validate_choice=True)
     choice = SelectField(
         _l("Vote"), choices=[SelectChoice(k, v) for k, v in VOTE_CHOICE_LABELS.items()]
     )
@@ -202,7 +229,9 @@ class VoteForm(FlaskForm):
 
 class ActForm(FlaskForm):
     number = StringField(
-        _l("Number of the akimat's act"), validators=[DataRequired(), Length(max=60)]
+        _l("Number of the akimat's act"),
+        validators=[DataRequired(), Length(max=60)],
+        filters=[without_sign],
     )
     date = DateField(_l("Date of the act"), validators=[DataRequired()])
 
@@ -223,7 +252,9 @@ class PaymentForm(FlaskForm):
         description=_l("KZ and 18 letters or digits."),
     )
     order_number = StringField(
-        _l("Payment order number"), validators=[DataRequired(), Length(max=40)]
+        _l("Payment order number"),
+        validators=[DataRequired(), Length(max=40)],
+        filters=[without_sign],
     )
     order_date = DateField(_l("Payment order date"), validators=[DataRequired()])
     amount = StringField(

@@ -8,24 +8,42 @@ from flask import abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import outputs, uploads
+from core import documents, outputs, pdf_documents, uploads
 from core.db import utcnow
 from core.errors import N_, DomainError
 from incentives import sessions
 from incentives.models import CommissionSession
+from portal import asset_dir
+from portal.commission import confirm_steps
 from portal.commission.blueprint import bp
 from portal.commission.forms import ActForm, ScanForm
 from portal.commission.roles import SECRETARIES, SESSION_READERS
-from portal.commission.session_views import minutes_texts, secretary_action, session_in_scope
+from portal.commission.session_views import (
+    confirm_step,
+    minutes_texts,
+    secretary_action,
+    session_in_scope,
+)
+from portal.confirmation import confirm_page, is_confirmed
 from portal.extensions import csrf, db
 from portal.security import allow
 
 SCAN_LIMIT = 10 * 1024 * 1024
 
 
+@bp.route("/sessions/<int:session_id>/minutes/confirm")
+@allow(*SECRETARIES)
+def finalize_minutes_confirm(session_id: int):
+    return confirm_step(session_id, confirm_steps.finalize_minutes)
+
+
 @bp.route("/sessions/<int:session_id>/minutes", methods=["POST"])
 @allow(*SECRETARIES)
 def finalize_minutes(session_id: int):
+    if not is_confirmed():  # a double click on the old button, or a script: nothing happens
+        sitting = session_in_scope(session_id, *SECRETARIES)
+        return confirm_page(confirm_steps.finalize_minutes(sitting), 422)
+
     def action(sitting, _form):
         text_kk, text_ru = minutes_texts(sitting)
         return sessions.finalize_minutes(
@@ -110,22 +128,51 @@ def print_minutes(session_id: int):
     return render_template("commission/minutes_print.html", sitting=_final(session_id))
 
 
-@bp.route("/sessions/<int:session_id>/minutes.docx")
-@allow(*SESSION_READERS)
-def minutes_docx(session_id: int):
+@bp.app_template_filter("document_blocks")
+def document_blocks(text: str | None) -> list[documents.Block]:
+    """Read frozen minutes into their blocks, for the print page and the deputy's view."""
+    return documents.parse(text)
+
+
+def _frozen_blocks(session_id: int) -> tuple[CommissionSession, str, list[documents.Block]]:
     sitting = _final(session_id)
     lang = request.args.get("lang", "kk")
     if lang not in ("kk", "ru"):
         abort(404)
     text = sitting.minutes_kk if lang == "kk" else sitting.minutes_ru
-    # The one output path: the frozen text as typed, in plain paragraphs (a name with a
-    # control character no longer fails the file).
-    content = outputs.docx_bytes([*text.splitlines(), f"SHA-256: {sitting.minutes_hash}"])
+    return sitting, lang, documents.parse(text)
+
+
+@bp.route("/sessions/<int:session_id>/minutes.docx")
+@allow(*SESSION_READERS)
+def minutes_docx(session_id: int):
+    sitting, lang, blocks = _frozen_blocks(session_id)
+    # The frozen text's blocks, as typed: headings, lists and the table of votes.
+    content = documents.docx_bytes(blocks, footer=f"SHA-256: {sitting.minutes_hash}")
     return send_file(
         io.BytesIO(content),
         mimetype=outputs.DOCX_TYPE,
         as_attachment=True,
         download_name=f"minutes-{sitting.id}-{lang}.docx",
+    )
+
+
+@bp.route("/sessions/<int:session_id>/minutes.pdf")
+@allow(*SESSION_READERS)
+def minutes_pdf(session_id: int):
+    sitting, lang, blocks = _frozen_blocks(session_id)
+    content = pdf_documents.document_pdf(
+        blocks,
+        fonts=asset_dir("static") / "fonts",
+        title=f"minutes-{sitting.id}-{lang}",
+        footer=f"SHA-256: {sitting.minutes_hash}",
+        created=sitting.minutes_final_at,
+    )
+    return send_file(
+        io.BytesIO(content),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"minutes-{sitting.id}-{lang}.pdf",
     )
 
 

@@ -14,8 +14,10 @@ from portal.commission.forms import (
     UUID,
     FailureForm,
     HandOverForm,
+    PaymentForm,
     VoidForm,
 )
+from portal.forms import PlaceField
 
 
 class KeyedFailureForm(FailureForm):
@@ -34,7 +36,7 @@ class KeyedHandOverForm(HandOverForm):
 
 
 class TaxRateForm(FlaskForm):
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Jurisdiction"))
     form = SelectField(_l("Form of reward"), validate_choice=True)
     effective_from = DateField(_l("In force from"), validators=[DataRequired()])
     rate = StringField(
@@ -62,3 +64,8 @@ def tax_rate_form(unit_choices: list[SelectChoice]) -> TaxRateForm:
     form.unit_id.choices = unit_choices
     form.form.choices = [SelectChoice(f, REWARD_FORM_LABELS[f]) for f in MONEY_FORMS]
     return form
+
+
+class OwnIbanPaymentForm(PaymentForm):
+    # The recipient entered their IBAN in their cabinet: finance does not type it again.
+    iban = None

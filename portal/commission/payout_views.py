@@ -12,16 +12,19 @@ from sqlalchemy import select
 from core import clock
 from core.accounts import users_by_id
 from core.money import format_tiyn, parse_tenge
-from incentives import payouts
+from incentives import payout_iban, payouts
 from incentives import queries as reward_queries
 from incentives.models import AgendaItem, CommissionSession, Payout, PayoutTaxRate
 from portal import pii, session_policy
+from portal.commission import confirm_steps
 from portal.commission.blueprint import bp
 from portal.commission.forms import PaymentForm
 from portal.commission.page_reads import payout_states
 from portal.commission.payout_forms import KeyedFailureForm, KeyedHandOverForm, KeyedVoidForm
+from portal.commission.payout_iban_views import iban_context, payment_form  # and its route
 from portal.commission.roles import PAYERS, PAYOUT_READERS
 from portal.commission.tax_views import percent  # its routes register on ``bp`` too
+from portal.confirmation import carried_fields, confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.paging import page_of
@@ -114,9 +117,11 @@ def _payout_page(item: AgendaItem, status: int = 200, **forms):
         "percent": percent,
     }
     settled = state is not None and state.status in (*payouts.LIVE, "voided")
+    context.update(iban_context(item))
     if may_pay and not settled:
         if blocker is None and nomination.form == "cash":
-            context["pay_form"] = forms.get("pay_form") or PaymentForm(
+            context["pay_form"] = forms.get("pay_form") or payment_form(
+                item,
                 amount=format_tiyn(nomination.amount_tiyn).removesuffix("\u00a0₸"),
                 order_date=today,
                 key=uuid.uuid4().hex,
@@ -163,14 +168,17 @@ def _payout_action(item_id: int, form, form_name: str, action, message: str):
 @allow(*PAYERS)
 @session_policy.fresh_required
 def pay(item_id: int):
+    form = payment_form(_approved_item(item_id, *PAYERS))
+    if not is_confirmed():
+        return _confirm_payment(item_id, form)
     return _payout_action(
         item_id,
-        PaymentForm(),
+        form,
         "pay_form",
         lambda item, f: payouts.record_payment(
             db.session,
             item_id=item.id,
-            iban=f.iban.data,
+            iban=payout_iban.iban_to_pay(db.session, item, f.iban and f.iban.data),
             order_number=f.order_number.data,
             order_date=f.order_date.data,
             amount_tiyn=parse_tenge(f.amount.data),
@@ -180,6 +188,24 @@ def pay(item_id: int):
         ),
         _("The payment has been recorded."),
     )
+
+
+def _confirm_payment(item_id: int, form: PaymentForm):
+    """Answer the payment form with what it will record (422: nothing is recorded yet)."""
+    item = _approved_item(item_id, *PAYERS)
+    if not form.validate_on_submit():
+        flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
+        return _payout_page(item, 400, pay_form=form)
+    with on_refusal(lambda status: _payout_page(item, status, pay_form=form)):
+        consequence = confirm_steps.record_payment(
+            item,
+            amount_tiyn=parse_tenge(form.amount.data),
+            iban=payout_iban.iban_to_pay(db.session, item, form.iban and form.iban.data),
+            order_number=form.order_number.data,
+            order_date=form.order_date.data,
+            carried=carried_fields(),
+        )
+    return confirm_page(consequence, 422)
 
 
 @bp.route("/payouts/<int:item_id>/fail", methods=["POST"])

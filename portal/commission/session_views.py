@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from core import audit, clock
+from core import audit, bilingual, clock, documents
 from core.db import utcnow
 from incentives import agenda as agendas
 from incentives import minutes, sessions, sittings
@@ -22,14 +22,15 @@ from incentives.models import (
     CommissionSession,
     Nomination,
 )
+from portal.commission import confirm_steps
 from portal.commission.blueprint import bp
 from portal.commission.forms import ActForm, AgendaForm, OpenForm, PaperVoteForm, PlanForm, ScanForm
 from portal.commission.page_reads import supports
 from portal.commission.roles import SECRETARIES, SESSION_READERS
+from portal.confirmation import confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.i18n import local_date
 from portal.paging import other_args, page_of
 from portal.security import allow, current_scope, holds, require_unit
 
@@ -39,9 +40,10 @@ from portal.security import allow, current_scope, holds, require_unit
 def _secretary_commissions() -> list[SelectChoice]:
     """The plan form's choices: the commissions of the secretary's units, by id and name."""
     query = reward_queries.commissions(current_scope(*SECRETARIES))
+    columns = (Commission.id, Commission.name_kk, Commission.name_ru)
     return [
-        SelectChoice(c.id, c.name)
-        for c in db.session.execute(query.with_only_columns(Commission.id, Commission.name))
+        SelectChoice(c.id, bilingual.in_language(c, "name", str(get_locale())))
+        for c in db.session.execute(query.with_only_columns(*columns))
     ]
 
 
@@ -82,7 +84,8 @@ def plan_session():
             db.session,
             commission_id=form.commission_id.data,
             held_on=form.held_on.data,
-            place=form.place.data,
+            place_kk=form.place_kk.data,
+            place_ru=form.place_ru.data,
             on_paper=form.on_paper.data,
             actor_id=current_user.id,
         )
@@ -131,9 +134,8 @@ def minutes_texts(sitting: CommissionSession) -> tuple[str, str]:
     texts = []
     for lang in ("kk", "ru"):
         with force_locale(lang):
-            texts.append(
-                minutes.compose(db.session, sitting, minutes.Language(lang, _, local_date))
-            )
+            blocks = minutes.compose(db.session, sitting, minutes.Language(lang, _))
+            texts.append(documents.to_text(blocks))
     return texts[0], texts[1]
 
 
@@ -152,7 +154,6 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
         "attendance": attendance,
         "present": present,
         "may_act": may_act,
-        "confirm": ConfirmForm(),
         "trail": audit.events_for(db.session, "commission_session", sitting.id),
     }
     if may_act and sitting.status == "planned":
@@ -296,9 +297,23 @@ def paper_vote(session_id: int, item_id: int):
     )
 
 
+def confirm_step(session_id: int, consequence):
+    """Show what a step will do to the session (its POST refuses it if it cannot be taken)."""
+    return confirm_page(consequence(session_in_scope(session_id, *SECRETARIES)))
+
+
+@bp.route("/sessions/<int:session_id>/close/confirm")
+@allow(*SECRETARIES)
+def close_session_confirm(session_id: int):
+    return confirm_step(session_id, confirm_steps.close_session)
+
+
 @bp.route("/sessions/<int:session_id>/close", methods=["POST"])
 @allow(*SECRETARIES)
 def close_session(session_id: int):
+    if not is_confirmed():  # a double click on the old button, or a script: nothing happens
+        sitting = session_in_scope(session_id, *SECRETARIES)
+        return confirm_page(confirm_steps.close_session(sitting), 422)
     return secretary_action(
         session_id,
         lambda s, f: sessions.close(

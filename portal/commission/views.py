@@ -25,6 +25,7 @@ from incentives.models import Commission, CommissionMember
 from portal.commission.blueprint import bp
 from portal.commission.forms import (
     CommissionForm,
+    CommissionNamesForm,
     EndTermForm,
     MemberForm,
     RulesForm,
@@ -144,7 +145,13 @@ def commissions():
     if form.validate_on_submit():
         with on_refusal(lambda status: _commissions_page(form, status)):
             created = policies.create_commission(
-                db.session, unit_id=form.unit_id.data, name=form.name.data, actor_id=current_user.id
+                db.session,
+                unit_id=form.unit_id.data,
+                name_kk=form.name_kk.data,
+                name_ru=form.name_ru.data,
+                body_kk=form.body_kk.data,
+                body_ru=form.body_ru.data,
+                actor_id=current_user.id,
             )
         db.session.commit()
         flash(_("The commission has been created. Now appoint its members."), "success")
@@ -167,6 +174,7 @@ def _commission_page(
     form: MemberForm | None = None,
     status: int = 200,
     rules_form: RulesForm | None = None,
+    names_form: CommissionNamesForm | None = None,
 ):
     if form is None:
         form = MemberForm(term_from=clock.today())
@@ -175,9 +183,12 @@ def _commission_page(
         rules_form = RulesForm(
             secretary_votes=commission.secretary_votes, chair_stand_in=commission.chair_stand_in
         )
+    if names_form is None:
+        names_form = CommissionNamesForm(obj=commission)
     return render_template(
         "commission/commission.html",
         commission=commission,
+        names_form=names_form,
         unit=db.session.get(places.AdminUnit, commission.unit_id),
         members=commission.members,
         form=form,
@@ -204,7 +215,8 @@ def commission(commission_id: int):
             commission_id=found.id,
             user_id=form.user_id.data,
             role=form.role.data,
-            position=form.position.data,
+            position_kk=form.position_kk.data,
+            position_ru=form.position_ru.data,
             term_from=form.term_from.data,
             term_to=form.term_to.data,
             actor_id=current_user.id,
@@ -232,6 +244,28 @@ def commission_rules(commission_id: int):
         )
     db.session.commit()
     flash(_("The commission's rules of procedure have been recorded."), "success")
+    return redirect(url_for("commission.commission", commission_id=found.id))
+
+
+@bp.route("/admin/commissions/<int:commission_id>/names", methods=["POST"])
+@allow("admin")
+def commission_names(commission_id: int):
+    found = get_in_scope(Commission, commission_id, "admin")
+    form = CommissionNamesForm()
+    if not form.validate_on_submit():
+        return _commission_page(found, status=400, names_form=form)
+    with on_refusal(lambda status: _commission_page(found, status=status, names_form=form)):
+        policies.rename_commission(
+            db.session,
+            commission_id=found.id,
+            name_kk=form.name_kk.data,
+            name_ru=form.name_ru.data,
+            body_kk=form.body_kk.data,
+            body_ru=form.body_ru.data,
+            actor_id=current_user.id,
+        )
+    db.session.commit()
+    flash(_("The commission's names have been recorded."), "success")
     return redirect(url_for("commission.commission", commission_id=found.id))
 
 

@@ -14,7 +14,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
-from portal.forms import IntegerField
+from core.doc_numbers import without_sign
+from portal.forms import IntegerField, PlaceField
 from portal.labels import DECISION_KIND_LABELS, PURPOSE_LABELS
 
 YEAR = NumberRange(min=2000, max=2100, message=_l("Enter a year between 2000 and 2100."))
@@ -34,7 +35,7 @@ def _code(label, size: int, required: bool = True) -> StringField:
 
 
 class ProgramForm(FlaskForm):
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int)
+    unit_id = PlaceField(_l("Jurisdiction"))
     fiscal_year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), YEAR])
     functional_group = _code(_l("Functional group"), 4)
     sub_function = _code(_l("Sub-function"), 4)
@@ -70,8 +71,10 @@ class LineChangeForm(Form):
 
 
 class DecisionForm(FlaskForm):
-    unit_id = SelectField(_l("Maslikhat of"), coerce=int)
-    number = StringField(_l("Decision number"), validators=[DataRequired(), Length(max=40)])
+    unit_id = PlaceField(_l("Maslikhat of"))
+    number = StringField(
+        _l("Decision number"), validators=[DataRequired(), Length(max=40)], filters=[without_sign]
+    )
     decided_on = DateField(_l("Date of the decision"), validators=[DataRequired()])
     session_number = StringField(
         _l("Session of the maslikhat"), validators=[DataRequired(), Length(max=20)]
@@ -88,7 +91,7 @@ class DecisionForm(FlaskForm):
 
 
 class CloseYearForm(FlaskForm):
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int)
+    unit_id = PlaceField(_l("Jurisdiction"))
     year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), YEAR])
 
 

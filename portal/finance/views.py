@@ -40,6 +40,7 @@ from portal.finance.roles import BUDGET_LEVELS, READERS
 from portal.forms import ConfirmForm, arg_date, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.i18n import unit_name
 from portal.labels import DECISION_KIND_LABELS, LEDGER_KIND_LABELS, PURPOSE_LABELS
+from portal.oversight.record_links import ledger_reasons
 from portal.paging import PAGE_SIZE, page_of, pages_for, row_link
 from portal.security import allow, current_scope, require_unit
 
@@ -195,6 +196,7 @@ def line(line_id: int):
         since=since,
         until=until,
         people=people,
+        reasons=ledger_reasons(ledger),
         year_closed=db.session.get(FiscalYearClosure, (program.unit_id, program.fiscal_year))
         is not None,
         trail=audit.events_for(db.session, "budget_line", line.id),

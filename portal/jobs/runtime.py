@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from core import jobruns
@@ -153,7 +153,9 @@ def relay_stale(app: Flask, older_than: dt.timedelta = dt.timedelta(seconds=30))
             dispatch(app, run_id, kind)
         notes = db.session.scalars(
             select(Notification.id).where(
-                Notification.status == "pending", Notification.created_at < utcnow() - older_than
+                # An e-mail not sent yet, or an SMS the provider could not take yet.
+                or_(Notification.status == "pending", Notification.sms_status == "pending"),
+                Notification.created_at < utcnow() - older_than,
             )
         ).all()
         db.session.rollback()

@@ -16,7 +16,9 @@ from core.accounts import User
 from portal import jobs
 from portal.extensions import db
 from portal.forms import INT_MAX, ConfirmForm, arg_date, arg_int  # arg_int: fuzzing fix (S13)
+from portal.labels import AUDIT_ACTION_LABELS, AUDIT_OBJECT_LABELS
 from portal.oversight.blueprint import bp
+from portal.oversight.record_links import described
 from portal.oversight.views import PAGE, READERS, scope
 from portal.security import allow
 
@@ -155,13 +157,16 @@ def audit_log():
         .limit(PAGE + 1)
     ).all()
     report, last, head = _chain_status()
-    object_types = db.session.scalars(
-        select(audit.AuditEvent.object_type).distinct().order_by(audit.AuditEvent.object_type)
-    ).all()
+    # Every kind of record and step the portal records, by label (not a scan of the log).
+    object_types = sorted(AUDIT_OBJECT_LABELS, key=lambda t: str(AUDIT_OBJECT_LABELS[t]))
+    actions = sorted(AUDIT_ACTION_LABELS, key=lambda a: str(AUDIT_ACTION_LABELS[a]))
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    events = rows[:PAGE]
     return render_template(
         "oversight/audit.html",
-        events=rows[:PAGE],
+        events=events,
+        records=described((e.object_type, e.object_id) for e in events),
+        actions=actions,
         has_next=len(rows) > PAGE,
         page=page,
         args=args,

@@ -183,27 +183,44 @@ def reward(item_id: int):
     )
 
 
-@bp.route("/payouts/<int:payout_id>")
+@bp.route("/payouts/<int:item_id>")
 @allow(*READERS)
-def payout(payout_id: int):
-    record = db.session.get(Payout, payout_id)
-    if record is None:
-        abort(404)
-    item = _item_in_scope(record.item_id)
+def payout(item_id: int):
+    """The payment of one reward, numbered as the reward is (``record_links.public_numbers``).
+
+    Its settled (or latest) payout is shown in full; failed attempts before it are listed.
+    """
+    item = _item_in_scope(item_id)
+    history = db.session.scalars(
+        select(Payout).where(Payout.item_id == item.id).order_by(Payout.id)
+    ).all()
+    record = _payout_states([item.id]).get(item.id)
     entries = db.session.scalars(
         select(LedgerEntry)
-        .where(LedgerEntry.reference_type == "payout", LedgerEntry.reference_id == str(record.id))
+        .where(
+            or_(
+                and_(
+                    LedgerEntry.reference_type == "payout",
+                    LedgerEntry.reference_id.in_([str(p.id) for p in history] or [""]),
+                ),
+                and_(
+                    LedgerEntry.reference_type == "agenda_item",
+                    LedgerEntry.reference_id == str(item.id),
+                ),
+            )
+        )
         .order_by(LedgerEntry.id)
     ).all()
     return render_template(
         "oversight/payout.html",
         payout=record,
+        history=history,
         item=item,
         nomination=item.nomination,
         sitting=item.session,
         entries=entries,
-        people=users_by_id(db.session, [record.recorded_by_id]),
-        trail=trail(("payout", record.id)),
+        people=users_by_id(db.session, [p.recorded_by_id for p in history]),
+        trail=trail(*(("payout", p.id) for p in history)),
     )
 
 

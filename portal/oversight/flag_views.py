@@ -15,10 +15,12 @@ from core.scope import Scope
 from incentives import flags
 from portal import jobs
 from portal.extensions import db
+from portal.formatting import localized_params
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import FLAG_KIND_LABELS
 from portal.oversight.blueprint import bp
-from portal.oversight.views import READERS, record_url, scope
+from portal.oversight.record_links import record_url
+from portal.oversight.views import READERS, scope
 from portal.paging import PAGE_SIZE, pages_for
 from portal.security import allow
 
@@ -45,27 +47,38 @@ def _link(row: dict) -> str | None:
     return record_url(row["target_type"], str(row["target_id"] or ""))
 
 
+def _visible_rows(ids: Scope, report: dict | None) -> list[dict]:
+    """The rows of a flags report whose unit lies in ``ids`` (or that belong to no unit)."""
+    if not report:
+        return []
+    visible = core_queries.units_among(db.session, {row["unit_id"] for row in report["rows"]}, ids)
+    return [row for row in report["rows"] if row["unit_id"] is None or row["unit_id"] in visible]
+
+
+def open_flags(ids: Scope) -> int:
+    """How many red flags of the latest run covering ``ids`` lie in it (the to-do page's count)."""
+    run = _latest_run(ids)
+    return len(_visible_rows(ids, json.loads(run.result) if run and run.result else None))
+
+
 @bp.route("/flags")
 @allow(*READERS)
 def red_flags():
     ids = scope()
     run = _latest_run(ids)
     report = json.loads(run.result) if run and run.result else None
-    rows, counts = [], dict.fromkeys(flags.KINDS, 0)
-    if report:
-        visible = core_queries.units_among(
-            db.session, {row["unit_id"] for row in report["rows"]}, ids
-        )
-        for row in report["rows"]:
-            if row["unit_id"] is None or row["unit_id"] in visible:
-                rows.append(row)
-                counts[row["kind"]] += 1
-        if run.unit_id is not None:
-            # A run of one of the user's units: every flag is theirs, even those not kept.
-            counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
+    rows, counts = _visible_rows(ids, report), dict.fromkeys(flags.KINDS, 0)
+    for row in rows:
+        counts[row["kind"]] += 1
+    if report and run.unit_id is not None:
+        # A run of one of the user's units: every flag is theirs, even those not kept.
+        counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
     choices = unit_choices(ids, UNIT_LEVELS)
     page = max(request.args.get("page", 1, type=arg_int), 1)
-    shown = [{**row, "url": _link(row)} for row in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+    shown = [
+        {**row, "url": _link(row), "params": localized_params(row["params"])}
+        for row in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    ]
     return render_template(
         "oversight/flags.html",
         run=run,

@@ -6,6 +6,8 @@ like a formula is text in the file, as typed.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -71,8 +73,8 @@ SECTIONS = [
         _l("Sober settlements"),
         [
             ("settlement", _l("Settlement"), "named"),
-            ("gathered_on", _l("Gathering"), "text"),
-            ("confirmed_on", _l("Confirmed"), "text"),
+            ("gathered_on", _l("Gathering"), "date"),
+            ("confirmed_on", _l("Confirmed"), "date"),
             ("attendance", _l("Attendance"), "int"),
             ("outlets", _l("Outlets that stopped selling alcohol"), "int"),
         ],
@@ -84,8 +86,8 @@ SECTIONS = [
             ("id", _l("Inquiry No."), "int"),
             ("object_type", _l("Record"), "object"),
             ("object_id", _l("Record No."), "int"),
-            ("asked_on", _l("Asked"), "text"),
-            ("deadline", _l("Deadline"), "text"),
+            ("asked_on", _l("Asked"), "date"),
+            ("deadline", _l("Deadline"), "date"),
             ("status", _l("Status"), "status"),
             ("overdue", _l("Overdue"), "yesno"),
         ],
@@ -105,6 +107,8 @@ def cell_value(row: dict, field: str, how: str, lang: str):
     raw = row.get(field)
     if how == "money":
         return (raw or 0) / 100
+    if how == "date":  # stored as ISO text; a date cell in the workbook, the reader's on paper
+        return dt.date.fromisoformat(raw) if raw else None
     if how == "purpose":
         return str(PURPOSE_LABELS.get(raw, raw))
     if how == "form":

@@ -8,9 +8,7 @@ The drill-down pages are in ``drilldown_views.py``, the audit log in ``audit_vie
 
 from __future__ import annotations
 
-import datetime as dt
-
-from flask import flash, render_template, request, url_for
+from flask import flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -39,17 +37,6 @@ from portal.security import allow, current_scope, require_unit
 
 READERS = ("deputy", "admin")
 PAGE = 50
-# Where a record named in the audit log is shown in oversight: object type -> (endpoint, arg).
-RECORD_PAGES = {
-    "budget_line": ("oversight.line", "line_id"),
-    "maslikhat_decision": ("oversight.decision", "decision_id"),
-    "commission_session": ("oversight.session", "session_id"),
-    "agenda_item": ("oversight.reward", "item_id"),
-    "payout": ("oversight.payout", "payout_id"),
-    "member": ("oversight.member", "member_id"),
-    "contribution": ("oversight.contribution", "contribution_id"),
-}
-
 
 _LABEL_TABLES = translated(
     PURPOSE_LABELS=PURPOSE_LABELS,
@@ -69,7 +56,6 @@ def _labels():
     return {
         **_LABEL_TABLES,
         "mask_iban": payouts.mask_iban,
-        "record_url": record_url,
         "shares_of": shares_of,
     }
 
@@ -82,15 +68,6 @@ def scope() -> Scope:
 def in_scope(unit_id: int) -> None:
     """Answer 404 unless ``unit_id`` lies within the user's oversight."""
     require_unit(unit_id, *READERS, private=True)
-
-
-def record_url(object_type: str, object_id: str | None) -> str | None:
-    """Return the oversight page of a record named in the audit log, if there is one."""
-    page = RECORD_PAGES.get(object_type)
-    if page is None or not object_id or not (object_id.isascii() and object_id.isdigit()):
-        return None
-    endpoint, arg = page
-    return url_for(endpoint, **{arg: int(object_id)})
 
 
 def trail(*records: tuple[str, object]):
@@ -123,6 +100,10 @@ def dashboard():
         db.session, scope=ids, year=year
     )
     months, quarters = budget_reports.disbursed_by_period(db.session, scope=ids, year=year)
+    # The year before, drawn beside each month (issue 19).
+    previous_months, _quarters = budget_reports.disbursed_by_period(
+        db.session, scope=ids, year=year - 1
+    )
     summary, forms, kinds = reward_reports.reward_figures(db.session, scope=ids, year=year)
     locale = str(get_locale())
     lines_of: dict[int, list[dict]] = {}
@@ -137,6 +118,7 @@ def dashboard():
         lines_of=lines_of,
         districts=districts,
         months=months,
+        previous_months=previous_months,
         quarters=quarters,
         forms=forms,
         kinds=kinds,
@@ -151,14 +133,7 @@ def dashboard():
         named=lambda row, prefix: (
             row[f"{prefix}_name_ru"] if locale == "ru" else row[f"{prefix}_name_kk"]
         ),
-        month_name=lambda m: _month_label(m),
     )
-
-
-def _month_label(month: int) -> str:
-    from flask_babel import format_date
-
-    return format_date(dt.date(2000, month, 1), "LLL")
 
 
 def shares(approved: int, committed: int, disbursed: int) -> dict[str, int]:

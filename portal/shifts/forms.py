@@ -13,11 +13,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 # Refusing NaN, infinities and numbers beyond an INTEGER (fuzzing fixes, S13; see portal.forms).
-from portal.forms import DecimalField, FloatField, IntegerField
+from portal.forms import DecimalField, FloatField, IntegerField, PlaceField
 
 
 class ShiftForm(FlaskForm):
-    unit_id = SelectField(_l("Settlement or district"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Settlement or district"))
     patrol_unit_id = SelectField(
         _l("Patrol unit"),
         coerce=int,

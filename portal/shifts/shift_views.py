@@ -22,6 +22,7 @@ from portal.security import allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
 from portal.shifts.forms import CancelShiftForm, CheckInForm, EditShiftForm, ShiftForm
 from portal.shifts.roles import PLANNERS
+from volunteers import attendance as attendances
 from volunteers import enrolment, reports, shifts
 from volunteers import queries as volunteer_queries
 from volunteers.activity_models import Shift, Signup
@@ -150,6 +151,7 @@ def _shift_page(shift: Shift, status: int = 200, cancel_form=None):
         cancel_form=cancel_form or CancelShiftForm(),
         attendance_form=CheckInForm(),
         now=utcnow(),
+        undo_window=attendances.UNDO_WINDOW,
         supervisor=db.session.get(accounts.User, shift.supervisor_id)
         if shift.supervisor_id
         else None,
@@ -239,6 +241,25 @@ def attendance(shift_id: int):
     return redirect(url_for("shifts.shift", shift_id=shift.id))
 
 
+@bp.route("/shifts/<int:shift_id>/signups/<int:signup_id>/undo-check-out", methods=["POST"])
+@allow(*PLANNERS)
+def undo_member_check_out(shift_id: int, signup_id: int):
+    """The member's coordinator takes back a check-out made by mistake, within minutes."""
+    shift = get_in_scope(Shift, shift_id, *PLANNERS)
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or signup.shift_id != shift.id:
+        abort(404)
+    if not CheckInForm().validate_on_submit():
+        abort(400)
+    with on_refusal(lambda status: _shift_page(shift, status)):
+        attendances.undo_check_out(
+            db.session, signup_id=signup.id, actor_id=current_user.id, now=utcnow()
+        )
+    db.session.commit()
+    flash(_("Check-out undone: the member is on the shift again."), "success")
+    return redirect(url_for("shifts.shift", shift_id=shift.id))
+
+
 @bp.route("/shifts/summary")
 @allow(*PLANNERS, "deputy")
 def summary():
@@ -250,11 +271,16 @@ def summary():
     patrol_unit_id = request.args.get("patrol_unit", type=arg_int)
     today = clock.local_date(utcnow())
     weeks = reports.hours_per_week(db.session, looked_at, patrol_unit_id, today)
+    # The same weeks a year before, drawn beside them (issue 19).
+    previous_weeks = reports.hours_per_week(
+        db.session, looked_at, patrol_unit_id, today - dt.timedelta(weeks=52)
+    )
     since = today - dt.timedelta(weeks=reports.WEEKS)
     by_kind = reports.by_kind(db.session, looked_at, patrol_unit_id, since)
     return render_template(
         "shifts/summary.html",
         weeks=weeks,
+        previous_weeks=previous_weeks,
         by_kind=by_kind,
         kind_peak=max((n for _k, n, _p in by_kind), default=0),
         units=unit_choices(scope, ("district", "city")),

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import datetime as dt
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from core import clock
 from core.db import utcnow
+from portal.confirmation import Consequence, confirm_page, is_confirmed
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import arg_int  # arg_int: fuzzing fix (S13)
+from portal.i18n import hours_minutes, local_time
 from portal.security import SIGNED_IN, allow
 from portal.shifts.blueprint import bp
 from portal.shifts.forms import CheckInForm
 from portal.shifts.roles import my_member, my_members
-from volunteers import shifts
+from volunteers import attendance, shifts
 from volunteers.activity_models import Shift, Signup
 
 # ---- the volunteer --------------------------------------------------------------------------
@@ -57,6 +61,16 @@ def _mine_page(member_id: int | None, status: int = 200):
         for s in db.session.scalars(shifts.open_shifts_query(db.session, member, now).limit(30))
         if s.id not in mine_ids
     ]
+    # Check-outs that may still be undone ("Checked out at 10:02 — Undo").
+    undoable = db.session.scalars(
+        select(Signup)
+        .where(
+            Signup.member_id == member.id,
+            Signup.status == "completed",
+            Signup.checked_out_at >= now - attendance.UNDO_WINDOW,
+        )
+        .order_by(Signup.checked_out_at.desc())
+    ).all()
     past = db.session.scalars(
         select(Signup)
         .where(Signup.member_id == member.id, Signup.status.in_(("completed", "no_show")))
@@ -70,6 +84,8 @@ def _mine_page(member_id: int | None, status: int = 200):
         upcoming=upcoming,
         open_shifts=open_shifts,
         past=past,
+        undoable=undoable,
+        undo_minutes=int(attendance.UNDO_WINDOW.total_seconds() // 60),
         now=now,
         can_sign_up=member.status == "active" and member.expires_on >= clock.local_date(now),
         check_in_form=CheckInForm(),
@@ -138,13 +154,65 @@ def check_in(signup_id: int):
     return _signup_action(signup_id, action, _("Checked in. Have a safe shift."))
 
 
+def confirm_minutes() -> int:
+    """Check-outs sooner than this after the check-in ask for a confirmation (a double tap on
+    "Check in" must not end the shift); ``PORTAL_CHECK_OUT_CONFIRM_MINUTES``, default 10."""
+    try:
+        return max(0, int(current_app.config.get("CHECK_OUT_CONFIRM_MINUTES", 10)))
+    except (TypeError, ValueError):
+        return 10
+
+
+def _check_out_consequence(signup: Signup, now) -> Consequence:
+    worked = int((now - signup.checked_in_at).total_seconds() // 60)
+    return Consequence(
+        title=_("Check out already?"),
+        verb=_("Yes, check out"),
+        action=url_for("shifts.check_out", signup_id=signup.id),
+        cancel=url_for("shifts.mine", member=signup.member_id),
+        consequence=_(
+            "You checked in %(worked)s ago: checking out now ends your shift and logs "
+            "%(worked)s of patrol. You can undo it for %(undo)s minutes.",
+            worked=hours_minutes(worked),
+            undo=int(attendance.UNDO_WINDOW.total_seconds() // 60),
+        ),
+        facts=[
+            (_("Shift"), f"{local_time(signup.starts_at)} – {local_time(signup.ends_at)}"),
+            (_("Place"), signup.shift.place),
+            (_("Checked in at"), local_time(signup.checked_in_at)),
+            (_("Time worked (h:mm)"), hours_minutes(worked)),
+        ],
+    )
+
+
 @bp.route("/my/signups/<int:signup_id>/check-out", methods=["POST"])
 @allow(SIGNED_IN)
 def check_out(signup_id: int):
+    signup = _my_signup(signup_id)
+    now = utcnow()
+    early = (
+        signup.status == "checked_in"
+        and signup.checked_in_at is not None
+        and now - signup.checked_in_at < dt.timedelta(minutes=confirm_minutes())
+    )
+    if early and not is_confirmed():
+        return confirm_page(_check_out_consequence(signup, now), 422)
     return _signup_action(
         signup_id,
         lambda s, f: shifts.check_out(
             db.session, signup_id=s.id, actor_id=current_user.id, now=utcnow()
         ),
         _("Checked out. Your patrol hours are waiting for confirmation."),
+    )
+
+
+@bp.route("/my/signups/<int:signup_id>/undo-check-out", methods=["POST"])
+@allow(SIGNED_IN)
+def undo_check_out(signup_id: int):
+    return _signup_action(
+        signup_id,
+        lambda s, f: attendance.undo_check_out(
+            db.session, signup_id=s.id, actor_id=current_user.id, now=utcnow()
+        ),
+        _("Check-out undone: you are on the shift again."),
     )

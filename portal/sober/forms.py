@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
-from portal.forms import IntegerField
+from portal.forms import IntegerField, PlaceField
 
 SIGNATORY_ROWS = 6
 OUTLET_ROWS = 4
@@ -33,7 +33,7 @@ class OutletRow(Form):
 
 
 class DeclarationForm(FlaskForm):
-    unit_id = SelectField(_l("Settlement"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Settlement"))
     # Optional here so that the domain answers a missing date with its own message.
     gathered_on = DateField(_l("Date of the gathering"), validators=[Optional()])
     attendance = IntegerField(
@@ -63,7 +63,7 @@ class OutletForm(FlaskForm):
 
 
 class IndicatorForm(FlaskForm):
-    unit_id = SelectField(_l("Settlement"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Settlement"))
     kind = SelectField(_l("Indicator"), validate_choice=True)
     year = IntegerField(_l("Year"), validators=[InputRequired()])
     quarter = SelectField(_l("Quarter"), coerce=int, validate_choice=True)
@@ -91,7 +91,7 @@ class IndicatorKindForm(FlaskForm):
 
 
 class InitiativeForm(FlaskForm):
-    unit_id = SelectField(_l("Settlement"), coerce=int, validate_choice=True)
+    unit_id = PlaceField(_l("Settlement"))
     proposer_role = SelectField(_l("I submit as"), validate_choice=True)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=4000)])

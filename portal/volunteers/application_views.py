@@ -9,11 +9,13 @@ from sqlalchemy import or_
 
 from core import audit, clock
 from portal import pii
+from portal.confirmation import carried_fields, confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope, require_unit
+from portal.volunteers import confirm_steps
 from portal.volunteers.blueprint import bp
 from portal.volunteers.forms import RefusalForm
 from portal.volunteers.roles import VETTING
@@ -29,7 +31,10 @@ def applications():
     status = request.args.get("status", "")
     due = request.args.get("due", "")
     today = clock.today()
+    q = (request.args.get("q") or "").strip()
     query = queries.applications(current_scope(*VETTING))
+    if q:
+        query = query.where(queries.application_search(q))
     if status in APPLICATION_STATUSES:
         query = query.where(Application.status == status)
     else:
@@ -48,6 +53,7 @@ def applications():
         applications=found.rows,
         status=status,
         due=due,
+        q=q,
         today=today,
         statuses=APPLICATION_STATUSES,
         total=found.total,
@@ -103,9 +109,24 @@ def take_check(application_id: int):
     )
 
 
+def _confirm(application_id: int, role: str, consequence, status: int = 200):
+    """Show what the step will do to the application (422 when it was posted unconfirmed)."""
+    app = get_in_scope(Application, application_id, *VETTING)
+    require_unit(app.unit_id, role)
+    return confirm_page(consequence(app), status)
+
+
+@bp.route("/volunteers/applications/<int:application_id>/pass/confirm")
+@allow("coordinator")
+def pass_check_confirm(application_id: int):
+    return _confirm(application_id, "coordinator", confirm_steps.pass_check)
+
+
 @bp.route("/volunteers/applications/<int:application_id>/pass", methods=["POST"])
 @allow("coordinator")
 def pass_check(application_id: int):
+    if not is_confirmed():  # a double click on the old button, or a script: nothing happens
+        return _confirm(application_id, "coordinator", confirm_steps.pass_check, 422)
     return _step(
         application_id,
         "coordinator",
@@ -124,6 +145,13 @@ def refuse(application_id: int):
         get_in_scope(Application, application_id, "coordinator")
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return application(application_id, refusal_form=form, status=400)
+    if not is_confirmed():
+        return _confirm(
+            application_id,
+            "coordinator",
+            lambda a: confirm_steps.refuse(a, form.reason.data, carried_fields()),
+            422,
+        )
     return _step(
         application_id,
         "coordinator",
@@ -152,9 +180,17 @@ def petition(application_id: int):
     )
 
 
+@bp.route("/volunteers/applications/<int:application_id>/register/confirm")
+@allow("registrar")
+def register_confirm(application_id: int):
+    return _confirm(application_id, "registrar", confirm_steps.register_applicant)
+
+
 @bp.route("/volunteers/applications/<int:application_id>/register", methods=["POST"])
 @allow("registrar")
 def register_applicant(application_id: int):
+    if not is_confirmed():  # a double click on the old button, or a script: nothing happens
+        return _confirm(application_id, "registrar", confirm_steps.register_applicant, 422)
     return _step(
         application_id,
         "registrar",

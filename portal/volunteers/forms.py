@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from portal.forms import LANGUAGE_CHOICES
+from portal.forms import LANGUAGE_CHOICES, PlaceField
 from portal.labels import KIND_LABELS
 
 
@@ -36,7 +36,7 @@ class SignupForm(FlaskForm):
         description=_l("In the +7 format, e.g. +7 701 123 45 67."),
     )
     preferred_language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
-    unit_id = SelectField(_l("Where you live"), coerce=int)
+    unit_id = PlaceField(_l("Where you live"))
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(), Length(min=12, max=128)],
@@ -62,7 +62,7 @@ class ApplicationForm(FlaskForm):
         choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
         validators=[DataRequired()],
     )
-    unit_id = SelectField(_l("Settlement or district where you will help"), coerce=int)
+    unit_id = PlaceField(_l("Settlement or district where you will help"))
     patrol_unit_id = SelectField(_l("Patrol unit (optional)"), coerce=int)
     iin = StringField(
         _l("IIN"),
@@ -105,7 +105,7 @@ class AssignUnitForm(FlaskForm):
 
 class PatrolUnitForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    unit_id = SelectField(_l("Jurisdiction"), coerce=int)
+    unit_id = PlaceField(_l("Jurisdiction"))
     coordinator_id = SelectField(_l("Coordinator"), coerce=int)
     leader_member_id = SelectField(_l("Leader"), coerce=int)
 
@@ -114,5 +114,5 @@ class ImportForm(FlaskForm):
     file = FileField(
         _l("File of the register (CSV or XLSX)"),
         validators=[FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a CSV or XLSX file."))],
-        description=_l("Columns: iin, full_name, kind, kato, phone, email, address, issued_on."),
+        description=_l("The first row holds the columns' names, in Kazakh, Russian or English."),
     )

@@ -1,4 +1,4 @@
-"""Staff keep the register: members, their status, certificates, patrol units and imports."""
+"""Staff keep the register: members, their status, certificates and patrol units."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import datetime as dt
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
-from core import audit, clock, places, uploads
+from core import audit, clock, places
 from core import queries as core_queries
 from core.scope import Scope, scoped
-from portal import jobs, pii, qr
+from portal import pii
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, unit_choices  # arg_int: fuzzing fix (S13)
@@ -21,9 +21,9 @@ from portal.labels import MEMBER_STATUS_LABELS
 from portal.paging import page_of
 from portal.security import allow, current_scope, get_in_scope
 from portal.volunteers.blueprint import bp
-from portal.volunteers.forms import AssignUnitForm, ImportForm, MemberStatusForm, PatrolUnitForm
+from portal.volunteers.forms import AssignUnitForm, MemberStatusForm, PatrolUnitForm
 from portal.volunteers.roles import REGISTER_READERS, VETTING, patrol_choices
-from volunteers import importing, queries, register
+from volunteers import queries, register
 from volunteers.models import KINDS, MEMBER_STATUSES, Member, PatrolUnit
 
 EXPIRY_WARNING_DAYS = 60
@@ -53,14 +53,7 @@ def members():
         )
     q = (args.get("q") or "").strip()
     if q:
-        # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
-        # the whole register (S14 found ?q=% matching every member).
-        query = query.where(
-            or_(
-                func.lower(Member.full_name).contains(q.lower(), autoescape=True),
-                Member.certificate_no.contains(q, autoescape=True),
-            )
-        )
+        query = query.where(queries.member_search(q, iin_scope=current_scope(*VETTING)))
     found = page_of(query.order_by(Member.full_name, Member.id))
     return render_template(
         "volunteers/members.html",
@@ -170,16 +163,6 @@ def member_unit(member_id: int):
     )
 
 
-@bp.route("/volunteers/members/<int:member_id>/certificate")
-@allow(*VETTING)
-def certificate(member_id: int):
-    member = get_in_scope(Member, member_id, *VETTING)
-    link = url_for("volunteers.verify", token=member.verify_token, _external=True)
-    return render_template(
-        "volunteers/certificate.html", member=member, link=link, qr_svg=qr.svg_data_uri(link)
-    )
-
-
 # ---- staff: patrol units ----------------------------------------------------------------------
 
 
@@ -245,34 +228,3 @@ def unit(patrol_unit_id: int | None = None):
     return render_template(
         "volunteers/unit.html", form=form, patrol=patrol, members=members_of_unit
     ), 400 if form.errors else 200
-
-
-# ---- staff: bulk import -----------------------------------------------------------------------
-
-
-@bp.route("/volunteers/import", methods=["GET", "POST"])
-@allow("registrar")
-def import_register():
-    form = ImportForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        content = upload.read()
-        with on_refusal("volunteers/import.html", form=form):
-            # Cheap checks only: the file is parsed by the job, within its limits (issue 17).
-            importing.check_file(content, upload.filename or "")
-        stored = uploads.store(
-            db.session,
-            filename=upload.filename or "register",
-            content_type=upload.mimetype or "application/octet-stream",
-            content=content,
-            owner_id=current_user.id,
-        )
-        run = jobs.submit(
-            "members.import",
-            requested_by_id=current_user.id,
-            unit_id=None,
-            params={"file_id": stored.id},
-        )
-        db.session.commit()
-        return redirect(url_for("jobruns.show", run_id=run.id))
-    return render_template("volunteers/import.html", form=form), 400 if form.errors else 200

@@ -7,17 +7,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import clock, places, signups
+from core import clock, payout_accounts, places, signups
 from core.scope import Scope
 from portal import session_policy, throttle
 from portal.errors import on_refusal
 from portal.extensions import db
-from portal.forms import ConfirmForm, unit_choices  # arg_int: fuzzing fix (S13)
+from portal.forms import ConfirmForm, show_at_fields, unit_choices
 from portal.security import PUBLIC, SIGNED_IN, allow, current_scope
+from portal.volunteers import certificate_views
 from portal.volunteers.blueprint import bp
 from portal.volunteers.forms import ApplicationForm, SignupCodeForm, SignupForm
+from portal.volunteers.own_iban import OwnIbanForm
 from portal.volunteers.roles import patrol_choices
-from volunteers import enrolment
+from volunteers import certificates, enrolment
+from volunteers.calendar_feeds import CalendarFeed
 from volunteers.models import Application, Member
 
 # ---- citizens -------------------------------------------------------------------------------
@@ -53,7 +56,14 @@ def signup():
         db.session.commit()
         session["signup"] = token
         return redirect(url_for("volunteers.signup_code"))
-    return render_template("volunteers/signup.html", form=form), 400 if form.errors else 200
+    if form.is_submitted():
+        # The domain's rules too, on the inputs the form accepted: every problem in one round.
+        names = ("email", "phone", "full_name", "unit_id", "password")
+        accepted = {n: form[n].data for n in names if not form[n].errors}
+        for unplaced in show_at_fields(form, signups.signup_problems(db.session, accepted)):
+            flash(unplaced, "danger")
+        return render_template("volunteers/signup.html", form=form), 422
+    return render_template("volunteers/signup.html", form=form)
 
 
 def _signup_code_page(form: SignupCodeForm, email: str, status: int = 200):
@@ -84,7 +94,7 @@ def signup_code():
         throttle.trust_device(user.id)
         flash(_("Your account has been created. Now fill in the application."), "success")
         return redirect(url_for("volunteers.apply"))
-    return _signup_code_page(form, email, 400 if form.errors else 200)
+    return _signup_code_page(form, email, 422 if form.errors else 200)
 
 
 def _application_form_page(form, walk_in: bool, status: int = 200):
@@ -95,26 +105,49 @@ def _application_form_page(form, walk_in: bool, status: int = 200):
     ), status
 
 
+def _form_values(form: ApplicationForm) -> dict:
+    """Return the application's values the form accepted, by the names the domain checks."""
+    values = {
+        "kind": form.kind.data,
+        "unit_id": form.unit_id.data,
+        "patrol_unit_id": form.patrol_unit_id.data or None,
+        "iin": form.iin.data,
+        "full_name": form.full_name.data,
+        "phone": form.phone.data,
+        "email": form.email.data,
+        "address": form.address.data,
+        "is_citizen": form.is_citizen.data,
+        "no_criminal_record": form.no_criminal_record.data,
+        "not_on_register": form.not_on_register.data,
+        "consent_version": form.consent_version.data if form.consent.data else None,
+    }
+    refused = {name for name, field in form._fields.items() if field.errors}
+    if "consent" in refused:
+        refused.add("consent_version")
+    return {name: value for name, value in values.items() if name not in refused}
+
+
+def _application_page(form: ApplicationForm, walk_in: bool):
+    """Answer a refused form with every problem at its field in one round (issue 19).
+
+    The form's own checks ran; the domain's rules are checked too on the inputs that passed
+    them, so that a wrong IIN is not reported only after the missing phone is typed in.
+    """
+    problems = enrolment.application_problems(db.session, _form_values(form), clock.today())
+    for unplaced in show_at_fields(form, problems):
+        flash(unplaced, "danger")
+    return _application_form_page(form, walk_in, 422)
+
+
 def _submit(form: ApplicationForm, walk_in: bool):
-    with on_refusal(lambda status: _application_form_page(form, walk_in, status)):
+    with on_refusal(lambda status: _application_form_page(form, walk_in, status), field=form):
         app = enrolment.submit_application(
             db.session,
-            kind=form.kind.data,
-            unit_id=form.unit_id.data,
-            patrol_unit_id=form.patrol_unit_id.data or None,
-            iin=form.iin.data,
-            full_name=form.full_name.data,
-            phone=form.phone.data,
-            email=form.email.data,
-            address=form.address.data,
-            is_citizen=form.is_citizen.data,
-            no_criminal_record=form.no_criminal_record.data,
-            not_on_register=form.not_on_register.data,
-            consent_version=form.consent_version.data if form.consent.data else None,
             applicant_id=None if walk_in else current_user.id,
             actor_id=current_user.id,
             channel="walk_in" if walk_in else "web",
             today=clock.today(),
+            **_form_values(form),
         )
     db.session.commit()
     flash(_("The application has been submitted. The police check takes up to 30 days."), "success")
@@ -136,12 +169,14 @@ def apply():
     form.patrol_unit_id.choices = patrol_choices(Scope.within([current_user.unit_id]))
     if form.validate_on_submit():
         return _submit(form, walk_in=False)
-    return _application_form_page(form, False, 400 if form.errors else 200)
+    if form.is_submitted():
+        return _application_page(form, walk_in=False)
+    return _application_form_page(form, False)
 
 
 @bp.route("/my")
 @allow(SIGNED_IN)
-def cabinet(status: int = 200):
+def cabinet(status: int = 200, iban_form=None):
     apps = db.session.scalars(
         select(Application)
         .where(Application.applicant_id == current_user.id)
@@ -153,12 +188,22 @@ def cabinet(status: int = 200):
             select(Member).where(Member.application_id.in_([a.id for a in apps]))
         )
     }
+    feeds = {
+        f.member_id: f
+        for f in db.session.scalars(
+            select(CalendarFeed).where(CalendarFeed.member_id.in_([m.id for m in members.values()]))
+        )
+    }
+    iban = payout_accounts.iban_of(db.session, current_user.id)
     return render_template(
         "volunteers/cabinet.html",
         applications=apps,
         members=members,
         confirm=ConfirmForm(),
         today=clock.today(),
+        feeds=feeds,
+        payout_iban=payout_accounts.mask_iban(iban) if iban else None,
+        iban_form=iban_form or OwnIbanForm(prefix="payout"),
     ), status
 
 
@@ -206,11 +251,14 @@ def verify(token: str):
     if member is None:
         abort(404)
     initials = " ".join(part[0] + "." for part in member.full_name.split() if part)
+    reason = certificates.why_not_valid(member, clock.today())
     return render_template(
         "volunteers/verify.html",
         member=member,
         initials=initials,
-        valid=member.status == "active" and member.expires_on >= clock.today(),
+        valid=reason is None,
+        reason=certificates.NOT_VALID_MSGIDS.get(reason),
+        stamp=certificate_views.not_valid_mark() if reason else "",
     )
 
 
@@ -226,4 +274,6 @@ def walk_in():
     form.patrol_unit_id.choices = patrol_choices(scope)
     if form.validate_on_submit():
         return _submit(form, walk_in=True)
-    return _application_form_page(form, True, 400 if form.errors else 200)
+    if form.is_submitted():
+        return _application_page(form, walk_in=True)
+    return _application_form_page(form, True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 
@@ -46,3 +47,29 @@ def test_identifiers_are_masked():
     assert outputs.mask_iban("KZ86125KZT5004100100") == "KZ** **** **** 0100"
     assert outputs.mask_iban(None) == ""
     assert outputs.mask_iin("921111500030") == "••••••••0030"
+
+
+def test_excel_csv_opens_as_columns_in_a_kazakh_or_russian_excel():
+    """Semicolons, a decimal comma, UTF-8 with a BOM and CRLF; formulas still neutralised."""
+    rows = [
+        ["Получатель; с точкой с запятой", "Сомасы", "Күні"],
+        [
+            *RISKY,
+            "Әбілқасымова",
+            -5,
+            outputs.money(-500),
+            outputs.money(123456),
+            dt.date(2026, 1, 2),
+        ],
+    ]
+    content = outputs.csv_bytes(rows, dialect="excel")
+    assert content.startswith(b"\xef\xbb\xbf")
+    text = content.decode("utf-8-sig")
+    assert text.endswith("\r\n") and text.count("\r\n") == 2  # CRLF after each row
+    parsed = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert parsed[0] == rows[0]  # the separator inside a cell does not split it
+    assert parsed[1][: len(RISKY)] == ["'" + t for t in RISKY]
+    assert parsed[1][len(RISKY) :] == ["Әбілқасымова", "-5", "-5,00", "1234,56", "2026-01-02"]
+    # The standard variant is unchanged: commas and decimal points.
+    standard = outputs.csv_bytes([[outputs.money(123456), "a;b"]]).decode("utf-8-sig")
+    assert standard == "1234.56,a;b\r\n"

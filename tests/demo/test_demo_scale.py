@@ -38,6 +38,8 @@ def test_demo_scale_loads_a_consistent_region_once(app, client, session):
     session.rollback()
 
     assert _count(session, Member) == before + MEMBERS
+    # Bulk rows (COPY on PostgreSQL) carry their names' search keys too (core.search_text).
+    assert not _count(session, Member, Member.search_name.is_(None))
     # Every place taken is a live sign-up, and no shift is over its capacity.
     live = (
         select(func.count())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import close_app, make_app, unavailable
+from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 
@@ -45,3 +46,38 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def demo_site(sqlite_demo_template, tmp_path_factory):
+    """A live portal on a copy of the demo data, shared by the read-only page checks."""
+    db = tmp_path_factory.mktemp("demo-site") / "demo.sqlite3"
+    shutil.copy(sqlite_demo_template, db)
+    with serving(f"sqlite:///{db}") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser, demo_site):
+    """Return a page of ``role``'s demo account, signed in once per run, showing Kazakh."""
+    pages = {}
+
+    def page_of(role: str):
+        if role not in pages:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="kk-KZ")
+            page = context.new_page()
+            page.goto(f"{demo_site}/login")
+            page.locator("#login").fill(f"{role}@demo.kz")
+            page.locator("#password").fill(DEMO_PASSWORD)
+            page.locator("main form button[type=submit]").click()
+            page.wait_for_url(f"{demo_site}/")
+            if page.locator("html").get_attribute("lang") != "kk":
+                # The admin's saved language is English; the checks run in the longest one.
+                page.locator("button[name=lang][value=kk]").evaluate("b => b.click()")
+                page.wait_for_function("document.documentElement.lang === 'kk'")
+            pages[role] = page
+        return pages[role]
+
+    yield page_of
+    for page in pages.values():
+        page.context.close()

@@ -89,12 +89,19 @@ def _sign_in(browser, live_url, login):
 
 
 def _choose_unit(page, kato):
-    value = page.locator("#unit_id option", has_text=kato).get_attribute("value")
+    # The picker shows names (finding 8); the KATO code is in the option's search text.
+    value = page.locator(f'#unit_id option[data-search*="{kato}"]').first.get_attribute("value")
     page.locator("#unit_id").select_option(value)
 
 
 def _press(page, name):
     page.get_by_role("button", name=name).click()
+    page.wait_for_load_state()
+
+
+def _press_confirmed(page):
+    """Press "Yes, …" on an irreversible step's confirmation page (issue 19, finding 4)."""
+    page.locator("form.confirm-step button[type=submit]").click()
     page.wait_for_load_state()
 
 
@@ -134,21 +141,22 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     application_url = police.url
     # The coordinator's language is Kazakh (the demo account's choice).
     _press(police, "Полиция тексеруіне алу")
-    _press(police, "Тексеруден өтті")
+    police.get_by_role("link", name="Тексеруден өтті").click()  # to its confirmation page
+    _press_confirmed(police)
     _press(police, "Әкімдікке өтінішхат жіберу")
 
     akimat = _sign_in(browser, live_url, "registrar@demo.kz")
     akimat.goto(application_url)
-    akimat.locator("main form button[type=submit]").first.click()
-    akimat.wait_for_load_state()
+    akimat.locator("main a[href$='/register/confirm']").click()
+    _press_confirmed(akimat)
     akimat.locator("dd a").last.click()  # the certificate number links to the member page
     akimat.wait_for_load_state()
     member_url = akimat.url
     akimat.goto(member_url + "/certificate")
     ARTIFACTS.mkdir(exist_ok=True)
     akimat.screenshot(path=str(ARTIFACTS / "certificate-kk-360.png"), full_page=True)
-    link = akimat.locator(".certificate .text-break").inner_text()
-    assert akimat.locator(".certificate img").get_attribute("src").startswith("data:image/svg")
+    link = akimat.locator("#certificate-qr .text-break").inner_text()
+    assert akimat.locator("#certificate-qr img").get_attribute("src").startswith("data:image/svg")
 
     public = browser.new_page(viewport={"width": 360, "height": 740}, locale="en-US")
     public.goto(link)
@@ -161,7 +169,7 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     akimat.locator("#status").locator("xpath=ancestor::form").locator("button").click()
     akimat.wait_for_load_state()
     public.reload()
-    assert "not valid" in public.content()
+    assert "NOT VALID" in public.content()
     public.screenshot(path=str(ARTIFACTS / "verify-en-360.png"), full_page=True)
     assert public.evaluate("document.documentElement.scrollWidth") <= 360
 
@@ -240,6 +248,9 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     phone.locator("article", has_text="Ботақара, вокзал алаңы").get_by_role(
         "button", name="Check out"
     ).click()
+    phone.wait_for_load_state()
+    # Minutes after the check-in the check-out is confirmed first (issue 19, finding 4).
+    phone.get_by_role("button", name="Yes, check out").click()
     phone.wait_for_load_state()
     assert "waiting for confirmation" in phone.content()
     phone.goto(f"{live_url}/my/contributions")
@@ -364,7 +375,8 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     secretary = sign_in(logins["secretary"])
     secretary.goto(f"{live_url}/commission/sessions")
     secretary.locator("#held_on").fill(clock.local_date(utcnow()).isoformat())
-    secretary.locator("#place").fill("Akimat, hall 2")
+    secretary.locator("#place_kk").fill("Әкімдік, 2-зал")
+    secretary.locator("#place_ru").fill("Акимат, зал 2")
     secretary.get_by_role("button", name="Plan the session").click()
     secretary.wait_for_load_state()
     secretary.locator("input[name=nomination_ids]").first.check()
@@ -387,9 +399,12 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
         voter.get_by_role("button", name="For", exact=True).first.click()
         voter.wait_for_load_state()
     secretary.goto(session_url)
-    secretary.get_by_role("button", name="Close the session and decide").click()
+    # Each irreversible step goes through its confirmation page (issue 19, finding 4).
+    secretary.get_by_role("link", name="Close the session and decide").click()
+    secretary.get_by_role("button", name="Yes, close the session and decide").click()
     secretary.wait_for_load_state()
-    secretary.get_by_role("button", name="Finalise the minutes").click()
+    secretary.get_by_role("link", name="Finalise the minutes").click()
+    secretary.get_by_role("button", name="Yes, finalise the minutes").click()
     secretary.wait_for_load_state()
     assert name in secretary.locator("main").inner_text()
     # Payment comes after the akimat's act, recorded on the final minutes.
@@ -406,8 +421,9 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     finance.locator("#iban").fill("KZ86 125K ZT50 0410 0100")
     finance.locator("#order_number").fill("PO-7781")
     finance.locator("#order_date").fill(clock.local_date(utcnow()).isoformat())
-    # A double click sends the form twice with the same one-time key.
-    finance.get_by_role("button", name="Record the payment").dblclick()
+    finance.get_by_role("button", name="Record the payment").click()
+    # A double click on the confirmation records the payment once.
+    finance.get_by_role("button", name="Yes, record the payment").dblclick()
     finance.wait_for_load_state()
     from playwright.sync_api import expect
 

@@ -154,7 +154,8 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
             db.session,
             commission_id=s.commission_id,
             held_on=HELD_ON,
-            place="Әкімдік, мәжіліс залы",
+            place_kk="Әкімдік, мәжіліс залы",
+            place_ru="Әкімдік, мәжіліс залы",
             on_paper=False,
             actor_id=secretary,
         )
@@ -185,9 +186,10 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
     close_app(helper)
 
     page = _sign_in(browser, url, login)
-    page.goto(f"{url}/commission/sessions/{session_id}")
+    # The step's own button is the confirmation page's (issue 19, finding 4).
+    page.goto(f"{url}/commission/sessions/{session_id}/close/confirm")
     sent = _posts_to(page, f"/commission/sessions/{session_id}/close")
-    _press_twice(page, page.get_by_role("button", name="Close the session and decide"), how)
+    _press_twice(page, page.get_by_role("button", name="Yes, close the session and decide"), how)
     assert len(sent) >= 1
     assert "500" not in page.title()
 

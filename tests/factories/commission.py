@@ -111,7 +111,13 @@ def setup(
         actor_id=admin.id,
     )
     commission = policy.create_commission(
-        session, unit_id=unit.id, name="Көтермелеу комиссиясы", actor_id=admin.id
+        session,
+        unit_id=unit.id,
+        name_kk="Көтермелеу комиссиясы",
+        name_ru="Көтермелеу комиссиясы",
+        body_kk="Әкімдік",
+        body_ru="Акимат",
+        actor_id=admin.id,
     )
     roles = ["chair", "secretary", "member", "member", "member", "member", "member"][:members]
     emails = ["chair@demo.kz", "secretary@demo.kz", "member@demo.kz"] + [
@@ -128,7 +134,8 @@ def setup(
             commission_id=commission.id,
             user_id=user_id,
             role=role,
-            position="",
+            position_kk="",
+            position_ru="",
             term_from=dt.date(2026, 1, 1),
             term_to=None,
             actor_id=admin.id,
@@ -194,7 +201,8 @@ def plan_sitting(session, s: Setup, nomination_ids, *, held_on=HELD_ON, on_paper
         session,
         commission_id=s.commission_id,
         held_on=held_on,
-        place="Әкімдік, мәжіліс залы",
+        place_kk="Әкімдік, мәжіліс залы",
+        place_ru="Әкімдік, мәжіліс залы",
         on_paper=on_paper,
         actor_id=s.users["secretary"],
     )

@@ -71,6 +71,31 @@ def test_payouts_csv_is_masked_protected_and_states_its_context(app, client, ses
     assert client.get(job_url + "/result").status_code == 404
 
 
+def test_payouts_csv_for_excel_opens_in_columns(app, client, session):
+    """Semicolons and decimal commas for a Kazakh or Russian Excel; XLSX offered first."""
+    _paid_reward(session)
+    login_as(client, "deputy@demo.kz")
+    offered = client.get("/oversight/exports").text
+    assert offered.index('value="xlsx"') < offered.index('value="csv_excel"')
+    assert offered.index('value="csv_excel"') < offered.index('value="csv"')
+    job_url = _export(client, app, dataset="payouts", format="csv_excel", year="2026")
+    download = client.get(job_url + "/result")
+    assert download.status_code == 200
+    assert download.data.startswith(b"\xef\xbb\xbf") and b"\r\n" in download.data
+    assert "excel.csv" in download.headers["Content-Disposition"]
+    lines = list(csv.reader(io.StringIO(download.data.decode("utf-8-sig")), delimiter=";"))
+    header = lines[5]
+    assert len(header) == len(
+        exports.dataset(
+            "payouts", filters=exports.Filters(), scope=Scope.everywhere(), lang="kk"
+        ).columns
+    )
+    [row] = lines[6:]
+    amount = row[4]
+    assert "," in amount and "." not in amount  # tenge with a decimal comma
+    assert any(cell.startswith("'=HYPERLINK") for cell in row)  # still neutralised
+
+
 def test_register_xlsx_streams_and_protects(app, client, session):
     _paid_reward(session)
     login_as(client, "deputy@demo.kz")

@@ -400,6 +400,7 @@ def test_the_payout_page_says_what_comes_first(app, session):
         "order_date": ORDER_DAY.isoformat(),
         "amount": "100",
         "key": key,
+        "confirmed": "yes",  # sent by the confirmation page (issue 19, finding 4)
     }
     assert finance.post(f"{url}/pay", data=payment).status_code == 302
     resent = finance.post(f"{url}/pay", data={**payment, "iban": OTHER_IBAN})
@@ -508,6 +509,7 @@ def test_twenty_parallel_payments_pay_once(pg_app, pg_session):
             "order_date": ORDER_DAY.isoformat(),
             "amount": "1 000",
             "key": key,
+            "confirmed": "yes",  # sent by the confirmation page (issue 19, finding 4)
         }
 
     # Twenty different forms (two officers, tabs): one payment, nineteen "already done".

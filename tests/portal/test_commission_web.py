@@ -35,6 +35,7 @@ BZ = "354000000"  # Bukhar-Zhyrau district, the commission's akimat
 ABAI = "353200000"  # another district of the region
 PASSWORD = "commission web pass"
 IBAN = "KZ86125KZT5004100100"
+YES = {"confirmed": "yes"}  # the field the confirmation page of an irreversible step sends
 _SERIALS = itertools.count(8100)
 
 
@@ -109,7 +110,13 @@ def _world(session, *, on_paper_members: bool = False) -> World:
         actor_id=admin.id,
     )
     commission = policy.create_commission(
-        session, unit_id=unit.id, name="Көтермелеу комиссиясы", actor_id=admin.id
+        session,
+        unit_id=unit.id,
+        name_kk="Көтермелеу комиссиясы",
+        name_ru="Көтермелеу комиссиясы",
+        body_kk="Әкімдік",
+        body_ru="Акимат",
+        actor_id=admin.id,
     )
     people = [
         ("chair@demo.kz", "chair"),
@@ -127,7 +134,8 @@ def _world(session, *, on_paper_members: bool = False) -> World:
             commission_id=commission.id,
             user_id=person.id,
             role=role,
-            position="",
+            position_kk="",
+            position_ru="",
             term_from=dt.date(today.year, 1, 1),
             term_to=None,
             actor_id=admin.id,
@@ -227,7 +235,8 @@ def _plan_and_open(app, session, w: World, nomination_id: int, *, on_paper=False
         data={
             "commission_id": w.commission_id,
             "held_on": w.today.isoformat(),
-            "place": "Аудан әкімдігі, 2-зал",
+            "place_kk": "Аудан әкімдігі, 2-зал",
+            "place_ru": "Акимат района, зал 2",
             **({"on_paper": "y"} if on_paper else {}),
         },
     )
@@ -291,7 +300,7 @@ def test_quarter_path_through_the_browser(app, session):
     no_reason = _vote(app, "member2@bz.kz", item_id, "recused", password=PASSWORD)
     assert no_reason.status_code == 422
     # Closing before everyone present has voted is refused with the name of who has not.
-    early = secretary.post(f"{url}/close")
+    early = secretary.post(f"{url}/close", data=YES)
     assert early.status_code == 409
     session.rollback()
     assert session.get(CommissionSession, session_id).status == "open"
@@ -304,7 +313,7 @@ def test_quarter_path_through_the_browser(app, session):
     )
     assert recused.status_code == 302
 
-    closed = secretary.post(f"{url}/close")
+    closed = secretary.post(f"{url}/close", data=YES)
     assert closed.status_code == 302
     session.rollback()
     nomination = session.get(Nomination, nomination_id)
@@ -315,7 +324,7 @@ def test_quarter_path_through_the_browser(app, session):
     # Draft minutes, then final; finalising twice is refused and changes nothing.
     page = secretary.get(url)
     assert "Номинанттың туысы" in page.text and "Аудан әкімдігі, 2-зал" in page.text
-    assert secretary.post(f"{url}/minutes").status_code == 302
+    assert secretary.post(f"{url}/minutes", data=YES).status_code == 302
     session.rollback()
     sitting = session.get(CommissionSession, session_id)
     frozen = (sitting.minutes_kk, sitting.minutes_ru, sitting.minutes_hash)
@@ -325,7 +334,7 @@ def test_quarter_path_through_the_browser(app, session):
         assert w.member.full_name in text and "Номинанттың туысы" in text
         assert format_tiyn(10 * w.mci) in text
     assert "Member3 Тестов" in sitting.minutes_ru  # the absent member is listed
-    twice = secretary.post(f"{url}/minutes")
+    twice = secretary.post(f"{url}/minutes", data=YES)
     assert twice.status_code == 409
     secretary_name = user(session, "secretary@demo.kz").full_name
     assert (
@@ -391,13 +400,20 @@ def test_quarter_path_through_the_browser(app, session):
         "order_date": w.today.isoformat(),
         "amount": amount,
         "key": key.group(1),
+        "confirmed": "yes",  # from the confirmation page (issue 19, finding 4)
     }
-    bad_iban = finance.post(f"/commission/payouts/{item_id}/pay", data={**payment, "iban": "KZ00"})
+    # Finance never types the member's IBAN: the member enters it in the cabinet (issue 19).
+    assert 'name="iban"' not in form.text and 'id="iban-missing"' in form.text
+    missing = finance.post(f"/commission/payouts/{item_id}/pay", data=payment)
+    assert missing.status_code == 409
+    citizen = _client(app, "volunteer@demo.kz")
+    bad_iban = citizen.post("/my/payout-account", data={"payout-iban": "KZ00"})
     assert bad_iban.status_code == 422
     assert (
         translated(app, "The IBAN is not valid: check the letters and digits.", "kk")
         in bad_iban.text
     )
+    assert citizen.post("/my/payout-account", data={"payout-iban": IBAN}).status_code == 302
     too_much = finance.post(
         f"/commission/payouts/{item_id}/pay", data={**payment, "amount": "999999"}
     )
@@ -498,8 +514,8 @@ def test_another_districts_staff_get_404(app, session):
     assert mine.get("/commission/candidates?quarter=5").status_code == 400
     secretary = _client(app, "sec@abai.kz", PASSWORD)
     assert secretary.get(url).status_code == 404
-    assert secretary.post(f"{url}/close").status_code == 404
-    assert secretary.post(f"{url}/minutes").status_code == 404
+    assert secretary.post(f"{url}/close", data=YES).status_code == 404
+    assert secretary.post(f"{url}/minutes", data=YES).status_code == 404
     assert "Аудан әкімдігі, 2-зал" not in secretary.get("/commission/sessions").text
     finance = _client(app, "fin@abai.kz", PASSWORD)
     assert finance.get(f"/commission/payouts/{item_id}").status_code == 404
@@ -541,7 +557,7 @@ def test_paper_session_votes_are_entered_by_the_secretary(app, session):
         data={prefix + "commission_member_id": w.seats["chair@demo.kz"], prefix + "choice": "for"},
     )
     assert twice.status_code == 409
-    assert secretary.post(f"{url}/close").status_code == 302
+    assert secretary.post(f"{url}/close", data=YES).status_code == 302
     session.rollback()
     item = session.get(AgendaItem, item_id)
     assert (item.outcome, item.votes_for, item.votes_against, item.abstained) == (
@@ -590,13 +606,17 @@ def test_admin_sets_policy_and_commission_members(app, session):
     assert saved.allowed_forms == ["thanks", "cash"] and saved.annual_cap_mci == 30
     assert policy.points_of(saved, kinds[0]) == kinds[0].points + 1
 
-    created = admin.post(
-        "/commission/admin/commissions", data={"unit_id": unit.id, "name": "Абай комиссиясы"}
-    )
+    names = {
+        "name_kk": "Абай комиссиясы",
+        "name_ru": "Комиссия Абайского района",
+        "body_kk": "Абай ауданының әкімдігі",
+        "body_ru": "Акимат Абайского района",
+    }
+    created = admin.post("/commission/admin/commissions", data={"unit_id": unit.id, **names})
     assert created.status_code == 302
     url = created.headers["Location"]
     chair = user(session, "chair@demo.kz")
-    member = {"user_id": chair.id, "role": "chair", "position": "", "term_from": "2026-01-01"}
+    member = {"user_id": chair.id, "role": "chair", "term_from": "2026-01-01"}
     assert admin.post(url, data=member).status_code == 302
     again = admin.post(url, data=member)
     assert again.status_code == 409
@@ -616,9 +636,9 @@ def _approve(app, session, w: World, nomination_id: int) -> int:
     for email in w.seats:
         password = PASSWORD if email.endswith("@bz.kz") else None
         assert _vote(app, email, item_id, "for", password=password).status_code == 302
-    assert secretary.post(f"{url}/close").status_code == 302
+    assert secretary.post(f"{url}/close", data=YES).status_code == 302
     # Minutes → act → payment: the reward is payable once both are recorded.
-    assert secretary.post(f"{url}/minutes").status_code == 302
+    assert secretary.post(f"{url}/minutes", data=YES).status_code == 302
     act = secretary.post(f"{url}/act", data={"number": "245", "date": w.today.isoformat()})
     assert act.status_code == 302
     return item_id
@@ -684,6 +704,7 @@ def test_failed_payment_then_void_releases_and_cannot_be_paid(app, session):
             "order_date": w.today.isoformat(),
             "amount": "100",
             "key": key,
+            "confirmed": "yes",
         },
     )
     assert late.status_code == 409

@@ -82,8 +82,8 @@ def test_broken_audit_chain_fails_the_run_logs_notifies_and_shows(app, client, s
         db.session.rollback()
         from portal.mail import render
 
-        subject, body = render(notes[0])
-    assert f"/jobs/{run_id}" in body and subject
+        message = render(notes[0])
+    assert f"/jobs/{run_id}" in message.body and message.subject
 
     metrics = client.get("/metrics").text
     assert "portal_audit_chain_ok 0.0" in metrics

@@ -71,7 +71,7 @@ def _planted_world(session):
     for program in session.query(BudgetProgram).filter_by(unit_id=s.unit_id):
         program.name_kk = program.name_ru = PAYLOAD
     sitting = plan_sitting(session, s, [person.id, team.id])
-    sitting.place = PAYLOAD
+    sitting.place_kk = sitting.place_ru = PAYLOAD
     open_sitting(session, s, sitting, FOUR)
     cash, thanks = sitting.items
     for label in FOUR:
@@ -144,7 +144,8 @@ def test_a_planted_formula_is_text_in_every_export_report_and_minutes(app, clien
     s, sitting = _planted_world(session)
 
     login_as(client, "secretary@demo.kz")
-    assert client.post(f"/commission/sessions/{sitting.id}/minutes").status_code == 302
+    final = client.post(f"/commission/sessions/{sitting.id}/minutes", data={"confirmed": "yes"})
+    assert final.status_code == 302
     session.rollback()  # a fresh snapshot: the request committed in its own session
     assert sitting.status == "minutes_final"
     _pay(session, sitting)
@@ -176,6 +177,20 @@ def test_a_planted_formula_is_text_in_every_export_report_and_minutes(app, clien
 
 
 def test_an_import_problem_report_is_inert():
-    report = importing.ImportReport(problems=[(2, "%(x)s", {"x": PAYLOAD})])
-    content = importing.error_report_csv(report, lambda m, p: m % p, ("Row", "-Problem"))
-    assert _inert_csv(content) == ["Row", "'-Problem", "2", "'" + PAYLOAD]
+    problem = importing.Problem(2, "%(x)s", {"x": PAYLOAD}, "full_name", {"full_name": PAYLOAD})
+    content = importing.problem_report_xlsx(
+        [problem],
+        translate=lambda m, p: m % p,
+        headers={"full_name": "-Name"},
+        titles=("Rows", "Row", "Column", "-Problem"),
+    )
+    assert _inert_xlsx(content) == [
+        "Row",
+        "Column",
+        "-Problem",
+        "-Name",
+        2,
+        "-Name",
+        PAYLOAD,
+        PAYLOAD,
+    ]

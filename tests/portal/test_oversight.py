@@ -138,7 +138,7 @@ def test_deputy_of_another_district_sees_nothing(app, session):
         f"/oversight/lines/{s.line_id}",
         f"/oversight/sessions/{sitting.id}",
         f"/oversight/rewards/{item.id}",
-        f"/oversight/payouts/{payout.id}",
+        f"/oversight/payouts/{payout.item_id}",
         f"/oversight/members/{member.id}",
         f"/oversight/contributions/{ids[0]}",
         "/oversight/lines/999999",
@@ -189,7 +189,7 @@ def test_full_iin_and_iban_never_appear_to_a_deputy(app, session):
         f"/oversight/lines/{s.line_id}",
         f"/oversight/sessions/{sitting.id}",
         f"/oversight/rewards/{item.id}",
-        f"/oversight/payouts/{payout.id}",
+        f"/oversight/payouts/{payout.item_id}",
         f"/oversight/members/{member.id}",
         f"/oversight/contributions/{ids[0]}",
         "/oversight/audit",
@@ -218,7 +218,7 @@ def test_audit_browser_filters_and_bad_filters(app, session):
 
     by_object = deputy.get(f"/oversight/audit?object_type=payout&object_id={payout.id}")
     rows = re.findall(r'<tr class="event">', by_object.text)
-    assert len(rows) == 1 and f"/oversight/payouts/{payout.id}" in by_object.text
+    assert len(rows) == 1 and f"/oversight/payouts/{payout.item_id}" in by_object.text
 
     finance = accounts.find_by_login(session, "finance@demo.kz")
     by_actor = deputy.get("/oversight/audit?actor=finance@demo.kz&action=payout")
@@ -267,7 +267,7 @@ def test_pages_render_in_three_languages(app, session):
             ("/oversight/?year=2026", "Spending dashboard"),
             (f"/oversight/lines/{s.line_id}", "Rewards charged to this line"),
             (f"/oversight/sessions/{sitting.id}", "Final minutes"),
-            (f"/oversight/payouts/{payout.id}", "Payout"),
+            (f"/oversight/payouts/{payout.item_id}", "Ledger"),
             (f"/oversight/members/{member.id}", "Rewards"),
             ("/oversight/audit", "Audit log"),
         ):

@@ -131,7 +131,7 @@ def test_person_page_shows_every_payout_of_a_person_paid_twice_in_14_days(app, s
         text = page.text
         assert "ПП-2001" in text and "ПП-2002" in text
         for p in paid.values():
-            assert f"/oversight/payouts/{p.id}" in text
+            assert f"/oversight/payouts/{p.item_id}" in text
         rows = re.findall(r'<tr class="payment">(.*?)</tr>', text, re.S)
         assert len(rows) == 2
         for order, amount in amounts.items():

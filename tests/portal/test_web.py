@@ -32,10 +32,13 @@ def test_public_endpoints_are_the_expected_few(app):
         "auth.mfa_verify",
         "auth.new_password",
         "auth.reset_password",
+        # A phone's calendar has no session: the feed's secret token is its key (404 otherwise).
+        "calendar.feed",
         # Public to the router; it answers only trusted addresses or a token (404 otherwise).
         "metrics.metrics",
         "ops.healthz",
         "ops.readyz",
+        "public.favicon",
         "public.home",
         "public.set_language",
         "sober.public_page",

@@ -143,7 +143,8 @@ def test_readme_worker_command_delivers_a_notification_to_smtp(
     message = message_from_bytes(smtp_sink.messages[0])
     assert message["To"] == "worker-test@example.kz"
     assert message["Subject"] == "Your sign-up code"
-    assert "428571" in message.get_payload(decode=True).decode()
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    assert "428571" in text.get_payload(decode=True).decode()  # multipart: text and HTML
     app = make_app(db_url, CHECK_SERVICES=False)
     try:
         with app.app_context():

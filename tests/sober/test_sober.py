@@ -312,7 +312,7 @@ def test_import_rows_reports_bad_rows_and_is_idempotent(app, session):
         session, rows, actor_id=coordinator.id, scope=_scope(session), today=TODAY
     )
     assert report.imported == 2 and report.duplicates == 1
-    assert [n for n, _m, _p in report.problems] == [4, 5, 6, 7, 8, 9]
+    assert [p.number for p in report.problems] == [4, 5, 6, 7, 8, 9]
     again = sober.import_indicator_rows(
         session, rows[:2], actor_id=coordinator.id, scope=_scope(session), today=TODAY
     )

@@ -106,6 +106,7 @@ DECLARATION, INITIATIVE, INQUIRY = F("declaration"), F("initiative"), F("inquiry
 DISTRICT, SETTLEMENT, TOKEN = F("district"), F("settlement"), F("token")
 PENDING = F("pending_contribution")
 CALENDAR_DAY = F("calendar_day")  # a real day of the national calendar (not foreign)
+NOTE, FEED_TOKEN = F("notification"), F("calendar_token")
 
 ENDPOINTS: dict[str, list[Variant]] = {
     # administration
@@ -150,15 +151,19 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "commission.attach_scan": [obj(session_id=SESSION)],
     "commission.candidates": [page()],
     "commission.close_session": [obj(session_id=SESSION)],
+    "commission.close_session_confirm": [obj(session_id=SESSION)],
     "commission.commission": [obj(commission_id=COMMISSION)],
     "commission.commission_rules": [obj(commission_id=COMMISSION)],
+    "commission.commission_names": [obj(commission_id=COMMISSION)],
     "commission.commissions": [page()],
     "commission.declare_conflict": [obj(item_id=ITEM)],
     "commission.end_term": [obj(member_id=SEAT)],
     "commission.fail": [obj(item_id=ITEM)],
     "commission.finalize_minutes": [obj(session_id=SESSION)],
+    "commission.finalize_minutes_confirm": [obj(session_id=SESSION)],
     "commission.hand_over": [obj(item_id=ITEM)],
     "commission.minutes_docx": [obj(session_id=SESSION)],
+    "commission.minutes_pdf": [obj(session_id=SESSION)],
     "commission.my_nominations": [page()],
     "commission.my_rewards": [page()],
     "commission.my_sessions": [page()],
@@ -168,6 +173,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "commission.open_session": [obj(session_id=SESSION)],
     "commission.paper_vote": [obj(session_id=SESSION, item_id=ITEM)],
     "commission.pay": [obj(item_id=ITEM)],
+    "commission.ask_iban": [obj(item_id=ITEM)],
     "commission.payout": [obj(item_id=ITEM)],
     "commission.payouts_list": [page()],
     "commission.plan_session": [page()],
@@ -221,7 +227,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "oversight.member": [obj(member_id=MEMBER)],
     "oversight.new_inquiry": [obj(query={"object_type": "budget_line", "object_id": LINE})],
     "oversight.order_session_report": [page()],
-    "oversight.payout": [obj(payout_id=PAYOUT)],
+    "oversight.payout": [obj(item_id=ITEM)],
     "oversight.print_session_report": [obj(run_id=RUN)],
     "oversight.red_flags": [page()],
     "oversight.reveal": [
@@ -235,6 +241,7 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "oversight.start_export": [page()],
     "oversight.verify_audit": [page()],
     # public pages
+    "public.favicon": [page()],
     "public.home": [page()],
     "public.set_language": [page()],
     # shifts and contributions
@@ -247,12 +254,20 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "shifts.manage": [page(), page(unit=DISTRICT)],
     "shifts.member_contributions": [obj(member_id=MEMBER)],
     "shifts.mine": [page(), page(member=MEMBER)],
+    # the inbox and the calendar link of shifts (issue 19)
+    "inbox.index": [page()],
+    "inbox.mark_read": [obj(note_id=NOTE)],
+    "inbox.mark_all_read": [page()],
+    "calendar.issue_link": [obj(member_id=MEMBER)],
+    "calendar.feed": [obj(token=FEED_TOKEN)],
     "shifts.my_contributions": [page(), page(member=MEMBER)],
     "shifts.new_shift": [page()],
     "shifts.queue": [page()],
     "shifts.shift": [obj(shift_id=SHIFT)],
     "shifts.sign_up": [obj(shift_id=SHIFT)],
     "shifts.summary": [page(), obj(query={"unit": DISTRICT})],
+    "shifts.undo_check_out": [obj(signup_id=SIGNUP)],
+    "shifts.undo_member_check_out": [obj(shift_id=SHIFT, signup_id=SIGNUP)],
     # sober settlements
     "sober.add_outlet": [obj(declaration_id=DECLARATION)],
     "sober.comment_initiative": [obj(initiative_id=INITIATIVE)],
@@ -277,16 +292,21 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "volunteers.applications": [page()],
     "volunteers.apply": [page()],
     "volunteers.cabinet": [page()],
+    "volunteers.own_iban": [page()],
     "volunteers.certificate": [obj(member_id=MEMBER)],
+    "volunteers.certificate_pdf": [obj(member_id=MEMBER)],
     "volunteers.import_register": [page()],
+    "volunteers.import_template_file": [page()],
     "volunteers.member": [obj(member_id=MEMBER)],
     "volunteers.member_status": [obj(member_id=MEMBER)],
     "volunteers.member_unit": [obj(member_id=MEMBER)],
     "volunteers.members": [page(), page(unit=DISTRICT, patrol_unit=PATROL)],
     "volunteers.pass_check": [obj(application_id=APPLICATION)],
+    "volunteers.pass_check_confirm": [obj(application_id=APPLICATION)],
     "volunteers.petition": [obj(application_id=APPLICATION)],
     "volunteers.refuse": [obj(application_id=APPLICATION)],
     "volunteers.register_applicant": [obj(application_id=APPLICATION)],
+    "volunteers.register_confirm": [obj(application_id=APPLICATION)],
     "volunteers.signup": [page()],
     "volunteers.signup_code": [page()],
     "volunteers.take_check": [obj(application_id=APPLICATION)],
@@ -317,7 +337,11 @@ SECRETS_SHOWN = {
 # Server errors that only the tests' configuration causes, with why.
 TEST_CONFIG_5XX: dict[str, str] = {}
 # Object URLs that no foreign official opens with a 200, with why (none so far).
-NO_POSITIVE_CONTROL: dict[str, str] = {}
+NO_POSITIVE_CONTROL: dict[str, str] = {
+    "calendar.feed": "the token of a shift calendar is its member's secret, kept hashed: nobody "
+    "else holds a valid one, so every actor gets 404 (tests/portal/test_calendar_feed.py opens "
+    "a valid link)",
+}
 
 
 # POSTs that change what later cells see: they run after every other endpoint.
@@ -603,7 +627,13 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         actor_id=None,
     )
     commission = policy.create_commission(
-        session, unit_id=district.id, name="ZZFOREIGN Commission", actor_id=None
+        session,
+        unit_id=district.id,
+        name_kk="ZZFOREIGN Commission",
+        name_ru="ZZFOREIGN Commission",
+        body_kk="Әкімдік",
+        body_ru="Акимат",
+        actor_id=None,
     )
     seats = [
         policy.add_member(
@@ -611,7 +641,8 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
             commission_id=commission.id,
             user_id=user.id,
             role=role,
-            position="ZZFOREIGN office",
+            position_kk="ZZFOREIGN office",
+            position_ru="ZZFOREIGN office",
             term_from=dt.date(today.year, 1, 1),
             term_to=None,
             actor_id=None,
@@ -624,7 +655,8 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
             commission_id=commission.id,
             user_id=member2.id,
             role="member",
-            position="ZZFOREIGN office",
+            position_kk="ZZFOREIGN office",
+            position_ru="ZZFOREIGN office",
             term_from=dt.date(today.year, 1, 1),
             term_to=None,
             actor_id=None,
@@ -647,7 +679,8 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         session,
         commission_id=commission.id,
         held_on=today,
-        place="ZZFOREIGN hall",
+        place_kk="ZZFOREIGN hall",
+        place_ru="ZZFOREIGN hall",
         on_paper=False,
         actor_id=secretary.id,
     )
@@ -787,6 +820,24 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
     jobs.submit("oversight.flags", requested_by_id=None, unit_id=None, params={})
     session.commit()
     wait_for_jobs(app)
+    # A message in the foreign citizen's inbox; the foreign member's calendar link, made by
+    # them, whose token only they saw (the table sends one of the same form).
+    from core import notifications
+    from volunteers.calendar_feeds import issue_link
+
+    if member.user_id is not None:
+        issue_link(session, member_id=member.id, user_id=member.user_id, replacing=None)
+    note_id = notifications.queue_message(
+        session,
+        user_id=citizen.id,
+        email=citizen.email,
+        kind="inquiry.answered",
+        params={"inquiry_id": inquiry.id},
+        language="kk",
+    ).id
+    feed_token = uuid.uuid4().hex
+    session.commit()
+    wait_for_jobs(app)
     session.expire_all()
     day = session.scalars(select(calendar.CalendarDay.day).order_by(calendar.CalendarDay.day))
     ids = {
@@ -817,6 +868,8 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         "settlement": settlement.id,
         "token": member.verify_token,
         "calendar_day": day.first().isoformat(),
+        "notification": note_id,
+        "calendar_token": feed_token,
     }
     secrets = {
         "member IIN": member.iin,

@@ -83,6 +83,10 @@ class Target:
     fill: Callable[[dict], dict] = lambda ids: {}
 
 
+# The confirmation page's mark: irreversible steps post only with it (issue 19, finding 4).
+YES = {"confirmed": "yes"}
+
+
 def _ids(**names: str) -> Callable[[dict], dict]:
     return lambda ids: {arg: ids[key] for arg, key in names.items()}
 
@@ -139,7 +143,10 @@ POST_TARGETS: dict[str, Target] = {
         V, _ids(shift_id="open_shift"), names=("member_id",), page=lambda ids: "/my/shifts"
     ),
     "shifts.check_in": Target(V, _ids(signup_id="signup_now"), page=lambda ids: "/my/shifts"),
-    "shifts.check_out": Target(V, _ids(signup_id="signup_now"), page=lambda ids: "/my/shifts"),
+    "shifts.check_out": Target(
+        V, _ids(signup_id="signup_now"), page=lambda ids: "/my/shifts", fill=lambda ids: YES
+    ),
+    "shifts.undo_check_out": Target(V, _ids(signup_id="signup_now"), page=lambda ids: "/my/shifts"),
     "shifts.cancel_signup": Target(
         V, _ids(signup_id="signup_later"), page=lambda ids: "/my/shifts"
     ),
@@ -159,10 +166,15 @@ POST_TARGETS: dict[str, Target] = {
         C,
         _ids(application_id="application_police_check"),
         page=lambda ids: f"/volunteers/applications/{ids['application_police_check']}",
+        fill=lambda ids: YES,
     ),
-    "volunteers.pass_check": Target(C, _ids(application_id="application_police_check")),
+    "volunteers.pass_check": Target(
+        C, _ids(application_id="application_police_check"), fill=lambda ids: YES
+    ),
     "volunteers.petition": Target(C, _ids(application_id="application_passed")),
-    "volunteers.register_applicant": Target(R, _ids(application_id="application_petitioned")),
+    "volunteers.register_applicant": Target(
+        R, _ids(application_id="application_petitioned"), fill=lambda ids: YES
+    ),
     "volunteers.member_status": Target(
         C, _ids(member_id="member"), page=lambda ids: f"/volunteers/members/{ids['member']}"
     ),
@@ -185,6 +197,7 @@ POST_TARGETS: dict[str, Target] = {
         names=("present",),
         page=lambda ids: f"/shifts/{ids['shift']}",
     ),
+    "shifts.undo_member_check_out": Target(C, _ids(shift_id="shift_now", signup_id="signup_now")),
     "shifts.cancel_shift": Target(
         C, _ids(shift_id="shift"), page=lambda ids: f"/shifts/{ids['shift']}"
     ),
@@ -262,10 +275,14 @@ POST_TARGETS: dict[str, Target] = {
         _ids(session_id="paper_session", item_id="paper_item"),
         page=lambda ids: f"/commission/sessions/{ids['paper_session']}",
     ),
-    "commission.close_session": Target(S, _ids(session_id="open_session"), examples=FEW),
+    "commission.close_session": Target(
+        S, _ids(session_id="open_session"), examples=FEW, fill=lambda ids: YES
+    ),
     # After the close: a declared conflict would recuse the member from the vote above.
     "commission.declare_conflict": Target(M, _ids(item_id="open_item"), names=("reason",)),
-    "commission.finalize_minutes": Target(S, _ids(session_id="open_session"), examples=FEW),
+    "commission.finalize_minutes": Target(
+        S, _ids(session_id="open_session"), examples=FEW, fill=lambda ids: YES
+    ),
     "commission.record_act": Target(
         S,
         _ids(session_id="open_session"),
@@ -280,7 +297,7 @@ POST_TARGETS: dict[str, Target] = {
         F,
         _ids(item_id="cash_item"),
         page=lambda ids: f"/commission/payouts/{ids['cash_item']}",
-        fill=lambda ids: {"iban": "KZ86125KZT5004100100"},
+        fill=lambda ids: {"iban": "KZ86125KZT5004100100", **YES},
     ),
     "commission.void": Target(
         F, _ids(item_id="cash_item"), page=lambda ids: f"/commission/payouts/{ids['cash_item']}"
@@ -298,6 +315,11 @@ POST_TARGETS: dict[str, Target] = {
         A,
         _ids(commission_id="commission"),
         names=("secretary_votes", "chair_stand_in"),
+    ),
+    "commission.commission_names": Target(
+        A,
+        _ids(commission_id="commission"),
+        page=lambda ids: f"/commission/admin/commissions/{ids['commission']}",
     ),
     # the budget
     "finance.new_program": Target(
@@ -383,6 +405,12 @@ POST_TARGETS: dict[str, Target] = {
         },
     ),
     "admin.rename_unit": Target(A, _ids(unit_id="other_district")),
+    # the inbox, the calendar link, the own IBAN and asking for it (issue 19)
+    "commission.ask_iban": Target(F, _ids(item_id="cash_item"), examples=FEW),
+    "inbox.mark_read": Target(V, _ids(note_id="own_notification"), names=("open", "page")),
+    "inbox.mark_all_read": Target(V, examples=FEW),
+    "calendar.issue_link": Target(V, _ids(member_id="own_member"), names=("made",)),
+    "volunteers.own_iban": Target(V, page=lambda ids: "/my"),
     # last: the volunteer's own withdrawal would end their part in the forms above
     "volunteers.withdraw": Target(V, _ids(application_id="own_application"), examples=FEW),
     "volunteers.withdraw_consent": Target(V, _ids(application_id="own_application"), examples=FEW),
@@ -416,6 +444,7 @@ GET_TARGETS: dict[str, Target] = {
     "commission.candidates": Target(C, names=("year", "quarter")),
     "commission.nominate": Target(C, _ids(member_id="candidate_member"), names=("year", "quarter")),
     "commission.minutes_docx": Target(S, _ids(session_id="final_session"), names=("lang",)),
+    "commission.minutes_pdf": Target(S, _ids(session_id="final_session"), names=("lang",)),
     "commission.sessions_list": Target(S, names=("page",)),
     "commission.payouts_list": Target(F, names=("page",)),
     "sober.registry": Target(C, names=("status", "page")),
@@ -1159,7 +1188,7 @@ NONSENSE = "zqxjv-nonexistent-4711"
 # Every search or filter of a list: endpoint -> (who, URL arguments, query parameters).
 SEARCHES = {
     "volunteers.members": (R, {}, ("q", "unit", "kind", "status", "patrol_unit", "page")),
-    "volunteers.applications": (C, {}, ("status", "due", "page")),
+    "volunteers.applications": (C, {}, ("q", "status", "due", "page")),
     "admin.users": (A, {}, ("q", "page")),
     "finance.lines": (F, {}, ("year", "purpose", "unit", "page")),
     "finance.line": (F, {"line_id": "line"}, ("kind", "from", "to", "page")),

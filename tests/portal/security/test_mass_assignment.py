@@ -503,6 +503,7 @@ def test_payment_status_amount_and_line_cannot_be_set(w):
         "order_date": _today().isoformat(),
         "amount": amount.group(1).replace("&nbsp;", " "),
         "key": key.group(1),
+        "confirmed": "yes",
     }
     response = client.post(f"/commission/payouts/{item_id}/pay", data=data)
     assert response.status_code == 302, _why(response)
@@ -717,7 +718,8 @@ def test_commission_member_joins_the_commission_of_the_address(w):
         "commission_id": "999999",
         "user_id": str(w.ids["target_user"]),
         "role": "member",
-        "position": "Маман",
+        "position_kk": "Маман",
+        "position_ru": "Специалист",
         "term_from": _today().isoformat(),
     }
     response = w.client(A).post(f"/commission/admin/commissions/{commission}", data=data)

@@ -47,6 +47,7 @@ def _build(session) -> dict:
     from budget.models import BudgetLine, BudgetProgram, MaslikhatDecision
     from core import accounts, audit, calendar, jobruns, places
     from core.db import utcnow
+    from core.notifications import Notification
     from core.scope import Scope
     from demo import activity as demo_activity
     from demo import commission as demo_commission
@@ -197,6 +198,9 @@ def _build(session) -> dict:
     )
     own_member = session.scalar(select(Member).where(Member.user_id == volunteer.id))
     ids["own_member"] = own_member.id
+    ids["own_notification"] = session.scalar(
+        select(func.min(Notification.id)).where(Notification.user_id == volunteer.id)
+    )
     ids["member"] = session.scalar(
         select(Member.id)
         .join(places.AdminUnit, Member.unit_id == places.AdminUnit.id)
@@ -250,6 +254,7 @@ def _build(session) -> dict:
         .order_by(Signup.starts_at)
     ).all()
     ids["signup_now"] = signups[0].id if signups else None  # the demo's shift under way
+    ids["shift_now"] = signups[0].shift_id if signups else None
     ids["signup_later"] = signups[-1].id if signups else None
     taken = {s.shift_id for s in signups}
     ids["open_shift"] = session.scalar(
@@ -363,7 +368,8 @@ def _build(session) -> dict:
         session,
         commission_id=commission.id,
         held_on=today,
-        place="fuzz world, on paper",
+        place_kk="fuzz world, on paper",
+        place_ru="fuzz world, on paper",
         on_paper=True,
         actor_id=secretary.id,
     )
@@ -384,7 +390,8 @@ def _build(session) -> dict:
         session,
         commission_id=commission.id,
         held_on=today + dt.timedelta(days=7),
-        place="fuzz world, planned",
+        place_kk="fuzz world, planned",
+        place_ru="fuzz world, planned",
         on_paper=False,
         actor_id=secretary.id,
     )

@@ -1,0 +1,202 @@
+"""What waits on one person: the counts behind each role's to-do home page, read through scopes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from budget import queries as budget_queries
+from budget.models import MaslikhatDecision
+from core.queries import with_units
+from core.scope import Scope
+from incentives.inquiry_models import Inquiry
+from incentives.models import (
+    AgendaItem,
+    Attendance,
+    Commission,
+    CommissionMember,
+    CommissionSession,
+    Nomination,
+    Payout,
+    Vote,
+)
+from volunteers import queries as volunteer_queries
+from volunteers.activity_models import Contribution, Shift, Signup
+from volunteers.models import Application, Member
+
+# Payout states that settle an approved item: nothing more is to be paid for it.
+_SETTLED_PAYOUTS = ("pending", "paid", "handed_over", "voided")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One line of a to-do list: how many records wait, and how many of them are late."""
+
+    key: str
+    count: int
+    overdue: int = 0
+
+
+def _count(session: Session, stmt: Select) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
+    return Waiting(
+        key, _count(session, stmt), _count(session, stmt.where(late)) if late is not None else 0
+    )
+
+
+def police_checks(session: Session, scope: Scope, today: dt.date) -> Waiting:
+    """Applications waiting for the police check; late once the legal term has passed."""
+    stmt = volunteer_queries.applications(scope).where(
+        Application.status.in_(("submitted", "police_check"))
+    )
+    return _counted(session, "police_checks", stmt, Application.police_due_on < today)
+
+
+def registrations(session: Session, scope: Scope, today: dt.date) -> Waiting:
+    """Vetted applications (the police's petition received) waiting to enter the register."""
+    stmt = volunteer_queries.applications(scope).where(Application.status == "petitioned")
+    return _counted(session, "registrations", stmt, Application.registration_due_on < today)
+
+
+def contributions(session: Session, scope: Scope, user_id: int) -> Waiting:
+    """Logged contributions this person may decide: four eyes, so never their own entries."""
+    stmt = volunteer_queries.contributions_to_confirm(scope).where(
+        or_(Contribution.logged_by_id.is_(None), Contribution.logged_by_id != user_id)
+    )
+    return _counted(session, "contributions", stmt)
+
+
+def votes(session: Session, user_id: int) -> Waiting:
+    """Agenda items of open sittings where this member is present and has not voted yet."""
+    seat_ids = select(CommissionMember.id).where(CommissionMember.user_id == user_id)
+    stmt = (
+        select(AgendaItem.id)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Attendance, Attendance.session_id == CommissionSession.id)
+        .where(
+            CommissionSession.status == "open",
+            Attendance.present,
+            Attendance.commission_member_id.in_(seat_ids),
+            ~exists().where(
+                Vote.item_id == AgendaItem.id,
+                Vote.commission_member_id == Attendance.commission_member_id,
+            ),
+        )
+    )
+    return _counted(session, "votes", stmt)
+
+
+def _sittings(scope: Scope, status: str) -> Select:
+    return with_units(
+        select(CommissionSession.id).join(
+            Commission, CommissionSession.commission_id == Commission.id
+        ),
+        Commission.unit_id,
+        scope,
+    ).where(CommissionSession.status == status)
+
+
+def sittings_to_close(session: Session, scope: Scope, today: dt.date) -> Waiting:
+    """Open sittings the secretary is to close; late when held before today."""
+    return _counted(
+        session, "sittings_to_close", _sittings(scope, "open"), CommissionSession.held_on < today
+    )
+
+
+def minutes_to_finalize(session: Session, scope: Scope) -> Waiting:
+    """Closed sittings whose minutes are not final yet."""
+    return _counted(session, "minutes_to_finalize", _sittings(scope, "closed"))
+
+
+def decisions_to_verify(session: Session, scope: Scope, user_id: int) -> Waiting:
+    """Maslikhat decisions entered by another officer, waiting for the second pair of eyes."""
+    stmt = budget_queries.decisions(scope).where(
+        MaslikhatDecision.status == "entered", MaslikhatDecision.entered_by_id != user_id
+    )
+    return _counted(session, "decisions_to_verify", stmt)
+
+
+def payouts_to_make(session: Session, scope: Scope) -> Waiting:
+    """Approved rewards with final minutes and the akimat's act and no settled payout yet."""
+    stmt = with_units(
+        select(AgendaItem.id)
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Commission, CommissionSession.commission_id == Commission.id),
+        Commission.unit_id,
+        scope,
+    ).where(
+        AgendaItem.outcome == "approved",
+        CommissionSession.status == "minutes_final",
+        CommissionSession.act_number.is_not(None),
+        ~exists().where(Payout.item_id == AgendaItem.id, Payout.status.in_(_SETTLED_PAYOUTS)),
+    )
+    return _counted(session, "payouts_to_make", stmt)
+
+
+def inquiries_to_answer(session: Session, scope: Scope, today: dt.date) -> Waiting:
+    """Deputies' inquiries of ``scope`` still owed an answer; late after their deadline."""
+    stmt = with_units(select(Inquiry.id), Inquiry.unit_id, scope).where(Inquiry.status == "open")
+    return _counted(session, "inquiries_to_answer", stmt, Inquiry.deadline < today)
+
+
+def answers_to_read(session: Session, deputy_id: int) -> Waiting:
+    """A deputy's inquiries answered and not yet closed: the deputy reads and closes them."""
+    stmt = select(Inquiry.id).where(Inquiry.deputy_id == deputy_id, Inquiry.status == "answered")
+    return _counted(session, "answers_to_read", stmt)
+
+
+@dataclass(frozen=True)
+class VolunteerSummary:
+    """A volunteer's own page head: the next shift, hours this quarter, rewards approved."""
+
+    next_shift: Shift | None
+    minutes_this_quarter: int
+    rewards: int
+
+
+def quarter_start(today: dt.date) -> dt.date:
+    """Return the first day of ``today``'s calendar quarter."""
+    return dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+
+
+def volunteer_summary(
+    session: Session, user_id: int, now: dt.datetime, today: dt.date
+) -> VolunteerSummary:
+    """Read what a volunteer sees first, across every membership of their account."""
+    members = select(Member.id).where(Member.user_id == user_id)
+    next_shift = session.scalars(
+        select(Shift)
+        .join(Signup, Signup.shift_id == Shift.id)
+        .where(
+            Signup.member_id.in_(members),
+            Signup.status.in_(("signed_up", "checked_in")),
+            Shift.status == "planned",
+            Shift.ends_at > now,
+        )
+        .order_by(Shift.starts_at)
+        .limit(1)
+    ).first()
+    since = quarter_start(today)
+    minutes = session.scalar(
+        select(func.coalesce(func.sum(Contribution.minutes), 0)).where(
+            Contribution.member_id.in_(members),
+            Contribution.status == "confirmed",
+            Contribution.occurred_on >= since,
+        )
+    )
+    rewards = _count(
+        session,
+        select(AgendaItem.id)
+        .join(Nomination, AgendaItem.nomination_id == Nomination.id)
+        .where(
+            AgendaItem.outcome == "approved",
+            or_(Nomination.member_id.in_(members), Nomination.recipient_user_id == user_id),
+        ),
+    )
+    return VolunteerSummary(next_shift, int(minutes or 0), rewards)

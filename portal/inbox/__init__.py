@@ -1,0 +1,1 @@
+"""The inbox: every signed-in person's notifications, in their language, with unread counts."""

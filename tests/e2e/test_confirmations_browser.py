@@ -1,0 +1,142 @@
+"""On a 360 px phone: a double tap on "Check in" does not end the shift; a check-out is undone.
+
+Issue 19, finding 4: "Check out" appeared exactly where "Check in" was, and a double tap ended
+a shift 2 s after it began with no way back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import DEMO_PASSWORD, close_app, make_app
+from tests.e2e.conftest import serving
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def live(sqlite_template, tmp_path):
+    db = tmp_path / "taps.sqlite3"
+    shutil.copy(sqlite_template, db)
+    url = f"sqlite:///{db}"
+    with serving(url) as base:
+        yield base, url
+
+
+def _running_shift(db_url: str) -> tuple[int, int]:
+    """Sign the demo volunteer up for a shift that began five minutes ago: (signup, member)."""
+    from core.db import utcnow
+    from portal.extensions import db
+    from tests.factories.volunteers import unit, user
+    from volunteers import shifts
+    from volunteers.models import Member
+
+    helper = make_app(db_url)
+    with helper.app_context():
+        now = utcnow()
+        coordinator = user(db.session, "coordinator@demo.kz")
+        (running,) = shifts.plan_shift(
+            db.session,
+            unit_id=unit(db.session, "354030100").id,
+            patrol_unit_id=None,
+            place="Ботақара, вокзал алаңы",
+            starts_at=now - dt.timedelta(minutes=5),
+            ends_at=now + dt.timedelta(hours=2),
+            capacity=3,
+            supervisor_id=None,
+            actor_id=coordinator.id,
+            now=now - dt.timedelta(days=1),
+        )
+        volunteer = user(db.session, "volunteer@demo.kz")
+        volunteer.preferred_language = "en"  # the saved language wins over the browser's
+        member_id = db.session.scalar(select(Member.id).where(Member.user_id == volunteer.id))
+        signup = shifts.sign_up(
+            db.session,
+            shift_id=running.id,
+            member_id=member_id,
+            actor_id=volunteer.id,
+            now=now - dt.timedelta(days=1),
+        )
+        db.session.commit()
+        ids = signup.id, member_id
+    close_app(helper)
+    return ids
+
+
+def _status(db_url: str, signup_id: int) -> str:
+    """Read the sign-up's state straight from the file (an app per read costs a second)."""
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        return conn.execute("SELECT status FROM signup WHERE id = ?", (signup_id,)).fetchone()[0]
+
+
+def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live, browser):
+    from playwright.sync_api import expect
+
+    base, db_url = live
+    signup_id, member_id = _running_shift(db_url)
+    phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="en-US", has_touch=True)
+    phone.goto(f"{base}/login")
+    phone.locator("#login").fill("volunteer@demo.kz")
+    phone.locator("#password").fill(DEMO_PASSWORD)
+    phone.locator("main form button[type=submit]").click()
+    phone.wait_for_url(f"{base}/")
+    phone.goto(f"{base}/my/shifts?member={member_id}")
+    card = phone.locator("article", has_text="Ботақара, вокзал алаңы")
+    button = card.get_by_role("button", name="Check in")
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    # The second tap of a double tap, at the same spot once the next page is there.
+    phone.touchscreen.tap(x, y)
+    phone.wait_for_load_state()
+    expect(phone.locator("main")).to_contain_text("Checked in")
+    phone.touchscreen.tap(x, y)
+    phone.wait_for_load_state()
+    phone.wait_for_timeout(300)
+    assert _status(db_url, signup_id) == "checked_in"
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+
+    phone.goto(f"{base}/my/shifts?member={member_id}")
+    phone.locator("article", has_text="Ботақара, вокзал алаңы").get_by_role(
+        "button", name="Check out"
+    ).click()
+    # Minutes into the shift: the page says how long was worked before anything is done.
+    assert "0:0" in phone.locator("main").inner_text()
+    phone.get_by_role("button", name="Yes, check out").click()
+    phone.wait_for_load_state()
+    assert _status(db_url, signup_id) == "completed"
+    phone.get_by_role("button", name="Undo (2 min)").click()
+    phone.wait_for_load_state()
+    expect(phone.locator("main")).to_contain_text("Check-out undone")
+    assert _status(db_url, signup_id) == "checked_in"
+    button = phone.locator("article", has_text="Ботақара, вокзал алаңы").locator(
+        "form.check-out button"
+    )
+    assert button.is_visible()
+
+    # While the portal works on a step its button is busy (busy.js): what it showed is kept in
+    # the tab's sessionStorage, and a second tap at once sends nothing.
+    phone.evaluate(
+        """() => {
+          const form = document.querySelector("article form.check-out");
+          const button = form.querySelector("button");
+          new MutationObserver(() => sessionStorage.setItem("busy", JSON.stringify(
+            [button.disabled, button.textContent.trim(), form.getAttribute("aria-busy")]
+          ))).observe(form, {attributes: true, childList: true, subtree: true});
+        }"""
+    )
+    posts = []
+    phone.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+    box = button.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    phone.mouse.click(x, y)
+    phone.mouse.click(x, y)
+    expect(phone.get_by_role("button", name="Yes, check out")).to_be_visible()
+    assert [p.url.rsplit("/", 1)[1] for p in posts] == ["check-out"]
+    assert phone.evaluate("() => sessionStorage.getItem('busy')") == '[true,"Working…","true"]'
