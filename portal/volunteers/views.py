@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core import clock, payout_accounts, places, signups
 from core.scope import Scope
+from incentives.models import Nomination
 from portal import session_policy, throttle
 from portal.errors import on_refusal
 from portal.extensions import db
@@ -195,8 +196,19 @@ def cabinet(status: int = 200, iban_form=None):
         )
     }
     iban = payout_accounts.iban_of(db.session, current_user.id)
+    # Only someone a reward can reach needs a payout account: a member of the register, or
+    # an activist a nomination names (an official's cabinet does not ask for an IBAN).
+    rewardable = (
+        bool(members)
+        or iban is not None
+        or db.session.scalar(
+            select(Nomination.id).where(Nomination.recipient_user_id == current_user.id).limit(1)
+        )
+        is not None
+    )
     return render_template(
         "volunteers/cabinet.html",
+        rewardable=rewardable,
         applications=apps,
         members=members,
         confirm=ConfirmForm(),

@@ -13,6 +13,20 @@ from werkzeug.serving import make_server
 
 from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
 
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def photograph(target, name: str, **options) -> None:
+    """Save a screenshot of a page or an element under ``artifacts/`` as evidence.
+
+    Only with ``PORTAL_SCREENSHOTS=1``: the committed pictures change when someone means to
+    renew them, not on every test run (and a run saves the time of taking them).
+    """
+    if os.environ.get("PORTAL_SCREENSHOTS") == "1":
+        ARTIFACTS.mkdir(exist_ok=True)
+        target.screenshot(path=str(ARTIFACTS / name), **options)
+
+
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 
 

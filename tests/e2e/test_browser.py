@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CI, DEMO_PASSWORD, close_app, make_app
-from tests.e2e.conftest import CHROMIUM, serving
+from tests.e2e.conftest import CHROMIUM, photograph, serving
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 pytestmark = pytest.mark.e2e
 
 
@@ -62,15 +61,13 @@ def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
     assert width <= 360
     page.goto(f"{live_url}/admin/users")
     assert "Пользователи" in page.content()
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "users-ru-360.png"), full_page=True)
-    assert (ARTIFACTS / "users-ru-360.png").stat().st_size > 10_000
+    photograph(page, "users-ru-360.png", full_page=True)
     # Starting the audit check from the browser moves the progress bar to 100 %.
     page.goto(f"{live_url}/admin/audit")
     page.get_by_role("button", name="Проверить сейчас").click()
     page.wait_for_selector("#job-result:not(.d-none)", timeout=30_000)
     assert page.locator("#job-bar").inner_text() == "100%"
-    page.screenshot(path=str(ARTIFACTS / "job-ru-360.png"), full_page=True)
+    photograph(page, "job-ru-360.png", full_page=True)
 
 
 def test_ci_has_a_browser():
@@ -153,8 +150,7 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     akimat.wait_for_load_state()
     member_url = akimat.url
     akimat.goto(member_url + "/certificate")
-    ARTIFACTS.mkdir(exist_ok=True)
-    akimat.screenshot(path=str(ARTIFACTS / "certificate-kk-360.png"), full_page=True)
+    photograph(akimat, "certificate-kk-360.png", full_page=True)
     link = akimat.locator("#certificate-qr .text-break").inner_text()
     assert akimat.locator("#certificate-qr img").get_attribute("src").startswith("data:image/svg")
 
@@ -170,7 +166,7 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     akimat.wait_for_load_state()
     public.reload()
     assert "NOT VALID" in public.content()
-    public.screenshot(path=str(ARTIFACTS / "verify-en-360.png"), full_page=True)
+    photograph(public, "verify-en-360.png", full_page=True)
     assert public.evaluate("document.documentElement.scrollWidth") <= 360
 
 
@@ -242,9 +238,7 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     phone.wait_for_load_state()
     assert "Checked in" in phone.content()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-    ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "my-shifts-en-360.png"), full_page=True)
-    assert (ARTIFACTS / "my-shifts-en-360.png").stat().st_size > 10_000
+    photograph(phone, "my-shifts-en-360.png", full_page=True)
     phone.locator("article", has_text="Ботақара, вокзал алаңы").get_by_role(
         "button", name="Check out"
     ).click()
@@ -262,7 +256,7 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     phone.wait_for_load_state()
     assert "logged for confirmation" in phone.content()
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-    phone.screenshot(path=str(ARTIFACTS / "my-contributions-en-360.png"), full_page=True)
+    photograph(phone, "my-contributions-en-360.png", full_page=True)
     # The coordinator confirms it from the queue.
     coordinator.goto(f"{live_url}/contributions/queue")
     row = coordinator.locator("tr", has_text="Мектепте құқықтық сабақ өткіздім")
@@ -319,8 +313,7 @@ def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, 
     assert expected in deputy.locator("main").inner_text()
     assert "41/377" in deputy.content()
     assert deputy.evaluate("document.documentElement.scrollWidth") <= 360
-    ARTIFACTS.mkdir(exist_ok=True)
-    deputy.screenshot(path=str(ARTIFACTS / "budget-line-en-360.png"), full_page=True)
+    photograph(deputy, "budget-line-en-360.png", full_page=True)
 
 
 def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser, tmp_path):
@@ -466,8 +459,7 @@ def test_an_official_enrols_an_authenticator_then_signs_in_with_codes(strict_liv
     assert len(codes) == 10
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "recovery-codes-en-360.png"), full_page=True)
+    photograph(page, "recovery-codes-en-360.png", full_page=True)
     page.goto(f"{url}/finance/lines")
     assert page.locator("h1").count() == 1 and "/finance/lines" in page.url
 

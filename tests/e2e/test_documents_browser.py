@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+from tests.e2e.conftest import photograph
 
 pytestmark = pytest.mark.demo_data
 
@@ -40,7 +39,6 @@ def _lines_of(page, selector: str) -> tuple[int, int]:
 def test_minutes_print_and_deputy_view_read_as_paragraphs_on_a_phone(
     signed_in, demo_site, demo_ids
 ):
-    ARTIFACTS.mkdir(exist_ok=True)
     for role, url, shot in (
         ("secretary", f"/commission/sessions/{demo_ids['session']}/minutes", "minutes-print"),
         ("deputy", f"/oversight/sessions/{demo_ids['session']}", "minutes-deputy"),
@@ -56,7 +54,7 @@ def test_minutes_print_and_deputy_view_read_as_paragraphs_on_a_phone(
                 shown, lines = _lines_of(page, blocks)
                 assert shown >= 20 and lines == shown
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            page.screenshot(path=str(ARTIFACTS / f"{shot}-360.png"), full_page=True)
+            photograph(page, f"{shot}-360.png", full_page=True)
         finally:
             page.set_viewport_size({"width": 1280, "height": 900})
 
@@ -68,5 +66,4 @@ def test_certificate_is_bilingual_side_by_side(signed_in, demo_site, demo_ids):
     assert "КУӘЛІК" in kk.inner_text() and "УДОСТОВЕРЕНИЕ" in ru.inner_text()
     assert kk.get_attribute("lang") == "kk" and ru.get_attribute("lang") == "ru"
     assert page.locator("#certificate-not-valid").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "certificate-bilingual-1280.png"), full_page=True)
+    photograph(page, "certificate-bilingual-1280.png", full_page=True)

@@ -6,12 +6,11 @@ a long list, and the errors of a form came one round at a time in a banner.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.e2e.conftest import photograph
+
 pytestmark = pytest.mark.e2e
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 VISIBLE = "sel => [...sel.options].filter(o => !o.hidden && o.value).map(o => o.textContent.trim())"
 
@@ -37,8 +36,7 @@ def test_place_filter_narrows_the_picker_and_error_links_reach_their_fields(sign
     page.wait_for_selector("#form-error-summary")
     links = page.locator("#form-error-summary a")
     assert links.count() >= 4  # kind, IIN, full name, phone, address...
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "form-errors-kk-1280.png"))
+    photograph(page, "form-errors-kk-1280.png")
     page.locator('#form-error-summary a[href="#iin"]').click()
     assert page.evaluate("document.activeElement.id") == "iin"
     assert page.locator("#iin").get_attribute("aria-invalid") == "true"
@@ -53,5 +51,4 @@ def test_paid_by_month_chart_draws_axes_and_the_year_before(signed_in, demo_site
     assert chart.locator("text.chart-axis-title").text_content() == "₸"
     assert chart.locator("rect.bar-previous").count() == 12
     figure = page.locator("figure", has=chart)
-    ARTIFACTS.mkdir(exist_ok=True)
-    figure.screenshot(path=str(ARTIFACTS / "chart-months-kk-1280.png"))
+    photograph(figure, "chart-months-kk-1280.png")

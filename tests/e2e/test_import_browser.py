@@ -12,12 +12,10 @@ import openpyxl
 import pytest
 
 from tests.conftest import DEMO_PASSWORD
-from tests.e2e.conftest import serving
+from tests.e2e.conftest import photograph, serving
 from tests.factories.volunteers import iin_for
 
 pytestmark = pytest.mark.e2e
-
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture
@@ -63,6 +61,5 @@ def test_the_template_round_trip_shows_the_rows_not_imported(live, browser, tmp_
     assert "Күні Қате" in problems.inner_text() and "32.13.2026" in problems.inner_text()
     assert iin_for(8501) not in phone.content()  # the IIN is masked
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-    ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "import-problems-kk-360.png"), full_page=True)
+    photograph(phone, "import-problems-kk-360.png", full_page=True)
     phone.context.close()

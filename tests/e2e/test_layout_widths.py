@@ -7,18 +7,16 @@ may need scrolling inside its box either, because tables turn into cards there.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from demo.accounts import DEMO_USERS
+from tests.e2e.conftest import photograph
 
 pytestmark = pytest.mark.e2e
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE, DESK = 360, 1280
 HEIGHT = 800
 # Key pages photographed on the phone (PORTAL_SCREENSHOTS=1) as evidence of the cards.
@@ -56,9 +54,7 @@ def _kind(href: str) -> str:
 
 
 def _shoot(page, name: str) -> None:
-    if os.environ.get("PORTAL_SCREENSHOTS") == "1":
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+    photograph(page, name, full_page=False)
 
 
 def _visit(page, url: str, width: int, problems: list, role: str) -> int:
@@ -77,7 +73,10 @@ def _visit(page, url: str, width: int, problems: list, role: str) -> int:
             page.set_viewport_size({"width": w, "height": HEIGHT})
         for what in page.evaluate(MEASURE):
             problems.append(f"{role} {url} at {w} px: {what}")
-        shot = SHOTS.get(urlsplit(url).path)
+        path = urlsplit(url).path
+        if path == "/" and w == PHONE and role in ("volunteer", "coordinator", "finance"):
+            _shoot(page, f"home-{role}-kk-{PHONE}.png")  # the role's to-do list
+        shot = SHOTS.get(path)
         if shot and w == PHONE and page.locator("main table").count():
             page.locator("main table").first.scroll_into_view_if_needed()
             _shoot(page, f"{shot}-kk-{PHONE}.png")

@@ -107,3 +107,12 @@ def test_finance_pays_to_the_volunteers_own_iban_and_asks_for_a_missing_one(app,
     assert paid.status_code == 302, paid.text[:3000]
     session.rollback()
     assert session.scalar(select(Payout.iban).where(Payout.item_id == item_id)) == IBAN
+
+
+def test_only_someone_a_reward_can_reach_is_asked_for_an_iban(app):
+    official = app.test_client()
+    login_as(official, "deputy@demo.kz")
+    assert 'id="payout-account"' not in official.get("/my").text
+    member = app.test_client()
+    login_as(member, "volunteer@demo.kz")
+    assert 'id="payout-account"' in member.get("/my").text
