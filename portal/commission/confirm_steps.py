@@ -1,4 +1,4 @@
-"""What closing a session, finalising its minutes and recording a payment will do, in figures."""
+"""What closing a sitting, signing its minutes, paying, voiding or handing over a reward do."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from incentives import agenda as agendas
 from incentives import payouts
 from incentives.awards import line_for
 from incentives.models import AgendaItem, CommissionSession, Nomination
+from incentives.payout_guards import refuse_if_settled
 from portal.confirmation import Consequence
 from portal.extensions import db
 from portal.i18n import local_date, local_name, money
@@ -188,6 +189,72 @@ def record_payment(
                     date=local_date(item.session.held_on),
                 ),
             ),
+        ],
+        carried=carried,
+    )
+
+
+def _session_fact(item: AgendaItem) -> tuple[str, str]:
+    return (
+        _("Session"),
+        _(
+            "No. %(number)s of %(date)s",
+            number=item.session_id,
+            date=local_date(item.session.held_on),
+        ),
+    )
+
+
+def void_reward(item: AgendaItem, *, reason: str, carried: dict[str, str]) -> Consequence:
+    """Voiding a reward releases its commitment to the line: the reward is never paid."""
+    refuse_if_settled(db.session, item.id)  # settled: 409 now, not after a "Yes"
+    nomination = item.nomination
+    line = db.session.get(BudgetLine, item.line_id) if item.line_id else None
+    return Consequence(
+        title=_("Void the reward?"),
+        verb=_("Yes, void the reward"),
+        action=url_for("commission.void", item_id=item.id),
+        cancel=url_for("commission.payout", item_id=item.id),
+        consequence=_(
+            "The reward to %(name)s will never be paid: what it holds on the budget line is "
+            "released. This cannot be taken back.",
+            name=nomination.recipient,
+        ),
+        facts=[
+            (_("Recipient"), nomination.recipient),
+            (_("Form of reward"), REWARD_FORM_LABELS[nomination.form]),
+            (_("Approved"), money(nomination.amount_tiyn) or "—"),
+            (_("Budget line"), _line_label(line)),
+            (_("Why the reward will not be paid"), reason),
+            _session_fact(item),
+        ],
+        carried=carried,
+    )
+
+
+def hand_over(item: AgendaItem, *, handed_on: dt.date, carried: dict[str, str]) -> Consequence:
+    """Recording a hand-over settles a non-cash reward once and for all."""
+    waiting = payouts.what_comes_first(item.session)
+    if waiting:
+        raise Conflict(waiting)
+    refuse_if_settled(db.session, item.id)
+    nomination = item.nomination
+    return Consequence(
+        title=_("Record the hand-over?"),
+        verb=_("Yes, record the hand-over"),
+        action=url_for("commission.hand_over", item_id=item.id),
+        cancel=url_for("commission.payout", item_id=item.id),
+        consequence=_(
+            "The reward is recorded as handed over to %(name)s on %(date)s; what it cost "
+            "leaves the budget line. It cannot be recorded again or taken back.",
+            name=nomination.recipient,
+            date=local_date(handed_on),
+        ),
+        facts=[
+            (_("Recipient"), nomination.recipient),
+            (_("Form of reward"), REWARD_FORM_LABELS[nomination.form]),
+            (_("Value"), money(nomination.amount_tiyn) or "—"),
+            _session_fact(item),
         ],
         carried=carried,
     )

@@ -190,22 +190,31 @@ def pay(item_id: int):
     )
 
 
-def _confirm_payment(item_id: int, form: PaymentForm):
-    """Answer the payment form with what it will record (422: nothing is recorded yet)."""
+def _confirm(item_id: int, form, form_name: str, consequence_of):
+    """Answer a step's form with what it will do (422: nothing is done yet), after its checks."""
     item = _approved_item(item_id, *PAYERS)
     if not form.validate_on_submit():
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
-        return _payout_page(item, 400, pay_form=form)
-    with on_refusal(lambda status: _payout_page(item, status, pay_form=form)):
-        consequence = confirm_steps.record_payment(
+        return _payout_page(item, 400, **{form_name: form})
+    with on_refusal(lambda status: _payout_page(item, status, **{form_name: form})):
+        consequence = consequence_of(item)
+    return confirm_page(consequence, 422)
+
+
+def _confirm_payment(item_id: int, form: PaymentForm):
+    return _confirm(
+        item_id,
+        form,
+        "pay_form",
+        lambda item: confirm_steps.record_payment(
             item,
             amount_tiyn=parse_tenge(form.amount.data),
             iban=payout_iban.iban_to_pay(db.session, item, form.iban and form.iban.data),
             order_number=form.order_number.data,
             order_date=form.order_date.data,
             carried=carried_fields(),
-        )
-    return confirm_page(consequence, 422)
+        ),
+    )
 
 
 @bp.route("/payouts/<int:item_id>/fail", methods=["POST"])
@@ -233,9 +242,19 @@ def fail(item_id: int):
 @allow(*PAYERS)
 @session_policy.fresh_required
 def void(item_id: int):
+    form = KeyedVoidForm(prefix="void")
+    if not is_confirmed():
+        return _confirm(
+            item_id,
+            form,
+            "void_form",
+            lambda item: confirm_steps.void_reward(
+                item, reason=form.reason.data, carried=carried_fields()
+            ),
+        )
     return _payout_action(
         item_id,
-        KeyedVoidForm(prefix="void"),
+        form,
         "void_form",
         lambda item, f: payouts.void(
             db.session,
@@ -252,9 +271,19 @@ def void(item_id: int):
 @allow(*PAYERS)
 @session_policy.fresh_required
 def hand_over(item_id: int):
+    form = KeyedHandOverForm()
+    if not is_confirmed():
+        return _confirm(
+            item_id,
+            form,
+            "hand_form",
+            lambda item: confirm_steps.hand_over(
+                item, handed_on=form.handed_on.data, carried=carried_fields()
+            ),
+        )
     return _payout_action(
         item_id,
-        KeyedHandOverForm(),
+        form,
         "hand_form",
         lambda item, f: payouts.hand_over(
             db.session,

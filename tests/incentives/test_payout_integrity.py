@@ -36,6 +36,9 @@ OTHER_IBAN = "KZ75125KZT2069100100"
 ORDER_DAY = dt.date(2026, 10, 20)
 TODAY = dt.date(2026, 10, 21)
 
+# The field the confirmation page of an irreversible step sends (issue 19, finding 4).
+YES = {"confirmed": "yes"}
+
 
 def _payment(item, **changes):
     return {
@@ -547,7 +550,7 @@ def test_twenty_parallel_voids_release_once(pg_app, pg_session):
         20,
         lambda i: browsers[i].post(
             url,
-            data={"void-reason": f"Бас тартты {i}", "void-key": uuid.uuid4().hex},
+            data={"void-reason": f"Бас тартты {i}", "void-key": uuid.uuid4().hex, **YES},
         ),
     )
     assert _statuses(results) == [302] + [409] * 19
@@ -567,7 +570,7 @@ def test_twenty_parallel_hand_overs_disburse_once(pg_app, pg_session):
         20,
         lambda i: browsers[i].post(
             url,
-            data={"handed_on": TODAY.isoformat(), "hand_key": uuid.uuid4().hex},
+            data={"handed_on": TODAY.isoformat(), "hand_key": uuid.uuid4().hex, **YES},
         ),
     )
     assert _statuses(results) == [302] + [409] * 19

@@ -665,14 +665,19 @@ def test_gift_in_tenge_is_handed_over_and_its_cost_disbursed(app, session):
     finance = _client(app, "finance@demo.kz")
     page = finance.get(f"/commission/payouts/{item_id}")
     assert 'name="key"' not in page.text  # no payment order for a gift
-    handed = finance.post(
-        f"/commission/payouts/{item_id}/hand-over", data={"handed_on": w.today.isoformat()}
-    )
+    gift = {"handed_on": w.today.isoformat()}
+    asked = finance.post(f"/commission/payouts/{item_id}/hand-over", data=gift)
+    assert asked.status_code == 422  # the confirmation page: nothing recorded yet
+    assert translated(app, "Yes, record the hand-over", "kk") in asked.text
+    session.rollback()
+    assert session.scalars(select(Payout)).all() == []
+    handed = finance.post(f"/commission/payouts/{item_id}/hand-over", data={**gift, **YES})
     assert handed.status_code == 302
     session.rollback()
     line = session.get(BudgetLine, w.line_id)
     assert (line.committed_tiyn, line.disbursed_tiyn) == (0, 20_000_00)
     assert session.scalars(select(Payout)).one().status == "handed_over"
+    # A settled reward is refused before any confirmation is asked for.
     voided = finance.post(f"/commission/payouts/{item_id}/void", data={"void-reason": "қате"})
     assert voided.status_code == 409
 
@@ -690,7 +695,12 @@ def test_failed_payment_then_void_releases_and_cannot_be_paid(app, session):
     retry = finance.get(f"/commission/payouts/{item_id}")
     assert "Банк қайтарды" in retry.text and 'name="key"' in retry.text  # may be retried
     key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', retry.text).group(1)
-    voided = finance.post(f"/commission/payouts/{item_id}/void", data={"void-reason": "Бас тартты"})
+    void = {"void-reason": "Бас тартты"}
+    unconfirmed = finance.post(f"/commission/payouts/{item_id}/void", data=void)
+    assert unconfirmed.status_code == 422 and "Бас тартты" in unconfirmed.text
+    session.rollback()
+    assert session.get(BudgetLine, w.line_id).committed_tiyn > 0  # nothing released yet
+    voided = finance.post(f"/commission/payouts/{item_id}/void", data={**void, **YES})
     assert voided.status_code == 302
     session.rollback()
     line = session.get(BudgetLine, w.line_id)

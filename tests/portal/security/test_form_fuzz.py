@@ -300,10 +300,16 @@ POST_TARGETS: dict[str, Target] = {
         fill=lambda ids: {"iban": "KZ86125KZT5004100100", **YES},
     ),
     "commission.void": Target(
-        F, _ids(item_id="cash_item"), page=lambda ids: f"/commission/payouts/{ids['cash_item']}"
+        F,
+        _ids(item_id="cash_item"),
+        page=lambda ids: f"/commission/payouts/{ids['cash_item']}",
+        fill=lambda ids: YES,
     ),
     "commission.hand_over": Target(
-        F, _ids(item_id="gift_item"), page=lambda ids: f"/commission/payouts/{ids['gift_item']}"
+        F,
+        _ids(item_id="gift_item"),
+        page=lambda ids: f"/commission/payouts/{ids['gift_item']}",
+        fill=lambda ids: YES,
     ),
     "commission.tax_rates_page": Target(
         F,
