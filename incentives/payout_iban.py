@@ -53,14 +53,16 @@ def iban_to_pay(session: Session, item: AgendaItem, typed: str | None) -> str:
 
 def ask_for_iban(
     session: Session, *, item: AgendaItem, actor_id: int, now: dt.datetime | None = None
-) -> bool:
-    """Notify the recipient that their reward waits for their IBAN; False if already asked.
+) -> None:
+    """Notify the recipient that their reward waits for their IBAN, once while it is unread.
 
-    Asked once while the notice is unread: pressing the button again sends nothing more.
+    A second press (a double click, a second officer) is refused with a 409: the item's row
+    is locked first, so two requests at once cannot both find no notice and both send one.
     """
     user_id = item.nomination.recipient_user
     if user_id is None:
         raise Conflict(N_("This recipient has no account: enter the IBAN on the payment form."))
+    session.execute(select(AgendaItem.id).where(AgendaItem.id == item.id).with_for_update())
     if recipient_iban(session, item) is not None:
         raise Conflict(N_("The recipient has already entered an IBAN."))
     params = {"item_id": item.id, "nomination_id": item.nomination_id}
@@ -75,7 +77,7 @@ def ask_for_iban(
         )
     )
     if pending:
-        return False
+        raise Conflict(N_("The recipient was already asked and has not read the notice yet."))
     user = session.get(User, user_id)
     notifications.queue_message(
         session,
@@ -93,4 +95,3 @@ def ask_for_iban(
         actor_id=actor_id,
         now=now,
     )
-    return True

@@ -50,10 +50,7 @@ def ask_iban(item_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     with on_refusal(lambda status: _payout_page(item, status)):
-        asked = payout_iban.ask_for_iban(db.session, item=item, actor_id=current_user.id)
+        payout_iban.ask_for_iban(db.session, item=item, actor_id=current_user.id)
     db.session.commit()
-    if asked:
-        flash(_("The recipient has been asked to enter their IBAN."), "success")
-    else:
-        flash(_("The recipient was already asked and has not read the notice yet."), "info")
+    flash(_("The recipient has been asked to enter their IBAN."), "success")
     return redirect(url_for("commission.payout", item_id=item_id))

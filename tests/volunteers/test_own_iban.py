@@ -14,7 +14,7 @@ from core.notifications import Notification
 from core.payout_accounts import PayoutAccount
 from incentives.models import Payout
 from incentives.payout_iban import IBAN_MISSING
-from tests.conftest import login_as, translated
+from tests.conftest import audit_count, login_as, translated
 from tests.factories.commission import close_session, nominate, nominee, setup
 from tests.factories.volunteers import user
 
@@ -93,7 +93,12 @@ def test_finance_pays_to_the_volunteers_own_iban_and_asks_for_a_missing_one(app,
     assert refused.status_code == 409  # a typed IBAN is not taken instead
     assert translated(app, IBAN_MISSING, "kk") in refused.text
     assert finance.post(f"{url}/ask-iban").status_code == 302
-    assert finance.post(f"{url}/ask-iban").status_code == 302  # asked once while unread
+    again = finance.post(f"{url}/ask-iban")  # asked once while unread
+    assert again.status_code == 409
+    assert (
+        translated(app, "The recipient was already asked and has not read the notice yet.", "kk")
+        in again.text
+    )
     session.rollback()
     asked = session.scalars(
         select(Notification).where(Notification.kind == "payout.iban_missing")
@@ -116,3 +121,27 @@ def test_only_someone_a_reward_can_reach_is_asked_for_an_iban(app):
     member = app.test_client()
     login_as(member, "volunteer@demo.kz")
     assert 'id="payout-account"' in member.get("/my").text
+
+
+def test_ten_asks_at_once_send_one_notice(pg_app):
+    """A double click or two officers at once: one notice, the other requests 409."""
+    from sqlalchemy.orm import Session
+
+    from tests.conftest import engine_of, race, same_browser
+
+    with Session(engine_of(pg_app)) as session:
+        item_id = _approved_for_volunteer(session)
+        session.commit()
+    finance = pg_app.test_client()
+    login_as(finance, "finance@demo.kz")
+    browsers = [same_browser(finance) for _ in range(10)]
+    url = f"/commission/payouts/{item_id}/ask-iban"
+    results = race(10, lambda i: browsers[i].post(url))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.status_code for r in results) == [302] + [409] * 9
+    with Session(engine_of(pg_app)) as session:
+        sent = session.scalars(
+            select(Notification).where(Notification.kind == "payout.iban_missing")
+        ).all()
+        assert len(sent) == 1
+        assert audit_count(session, "payout.iban_requested", "agenda_item", item_id) == 1
