@@ -46,13 +46,6 @@ def normalize_iban(text: str | None) -> str:
     return value
 
 
-def mask_iban(value: str | None) -> str:
-    """Show an IBAN as KZ** **** **** 1234 (a dash for none)."""
-    if not value:
-        return "—"
-    return f"{value[:2]}** **** **** {value[-4:]}"
-
-
 def iban_of(session: Session, user_id: int | None) -> str | None:
     """Return the IBAN ``user_id`` entered for payouts, or None."""
     if not user_id:

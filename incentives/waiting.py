@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from budget import queries as budget_queries
@@ -23,12 +23,11 @@ from incentives.models import (
     Payout,
     Vote,
 )
+from incentives.nominations import quarter_bounds
+from incentives.payout_guards import LIVE
 from volunteers import queries as volunteer_queries
 from volunteers.activity_models import Contribution, Shift, Signup
 from volunteers.models import Application, Member
-
-# Payout states that settle an approved item: nothing more is to be paid for it.
-_SETTLED_PAYOUTS = ("pending", "paid", "handed_over", "voided")
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,14 @@ def _count(session: Session, stmt: Select) -> int:
 
 
 def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
-    return Waiting(
-        key, _count(session, stmt), _count(session, stmt.where(late)) if late is not None else 0
+    """Count the rows of ``stmt``, and those of them that are ``late``, in one statement."""
+    counts = stmt.order_by(None).with_only_columns(
+        func.count(),
+        func.count().filter(late) if late is not None else literal(0),
+        maintain_column_froms=True,
     )
+    total, overdue = session.execute(counts).one()
+    return Waiting(key, total, overdue or 0)
 
 
 def police_checks(session: Session, scope: Scope, today: dt.date) -> Waiting:
@@ -134,7 +138,7 @@ def payouts_to_make(session: Session, scope: Scope) -> Waiting:
         AgendaItem.outcome == "approved",
         CommissionSession.status == "minutes_final",
         CommissionSession.act_number.is_not(None),
-        ~exists().where(Payout.item_id == AgendaItem.id, Payout.status.in_(_SETTLED_PAYOUTS)),
+        ~exists().where(Payout.item_id == AgendaItem.id, Payout.status.in_((*LIVE, "voided"))),
     )
     return _counted(session, "payouts_to_make", stmt)
 
@@ -160,11 +164,6 @@ class VolunteerSummary:
     rewards: int
 
 
-def quarter_start(today: dt.date) -> dt.date:
-    """Return the first day of ``today``'s calendar quarter."""
-    return dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-
-
 def volunteer_summary(
     session: Session, user_id: int, now: dt.datetime, today: dt.date
 ) -> VolunteerSummary:
@@ -182,7 +181,7 @@ def volunteer_summary(
         .order_by(Shift.starts_at)
         .limit(1)
     ).first()
-    since = quarter_start(today)
+    since, _last = quarter_bounds(today.year, (today.month - 1) // 3 + 1)
     minutes = session.scalar(
         select(func.coalesce(func.sum(Contribution.minutes), 0)).where(
             Contribution.member_id.in_(members),

@@ -63,9 +63,13 @@ _CONTEXT: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 )
 
 
+_CALENDAR_TOKEN = re.compile(r"(/calendar/)[^/\s?]+(\.ics)")
+
+
 def scrub(text: str) -> str:
     """Remove query strings and mask e-mail addresses, phone numbers and IINs in ``text``."""
     text = _QUERY.sub(r"\1", text)
+    text = _CALENDAR_TOKEN.sub(r"\1[token]\2", text)  # a member's feed address is their secret
     text = _DETAIL.sub("DETAIL: [values]", text)
     text = _EMAIL.sub("[email]", text)
     text = _IIN.sub("[iin]", text)

@@ -99,10 +99,18 @@ def undo_check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.d
     are undecided; the logged hours stay "logged" and are re-counted at the next check-out
     (``contributions`` refuses to decide them while the member is back on the shift).
     """
-    # Lock order: the audit chain first, as a coordinator's decision on the hours takes it,
-    # so that an undo and a confirmation of the same hours run one after the other.
-    audit.take_append_lock(session)
     signup = get_signup(session, signup_id)
+    # Lock order: the shift's row, then the audit chain, as ``close_ended`` takes them (its
+    # UPDATE, then its audit event): an undo and the closing job run one after the other, so
+    # a closed shift never gets a member back on it. The audit lock also serialises an undo
+    # with a coordinator's decision on the same hours, which takes it first.
+    shift = session.scalars(
+        select(Shift)
+        .where(Shift.id == signup.shift_id)
+        .with_for_update(of=Shift)  # the shift's row only, not its eagerly joined units
+        .execution_options(populate_existing=True)
+    ).one()
+    audit.take_append_lock(session)
     member = session.get(Member, signup.member_id)
     allowed = {member.user_id, member.coordinator_id}
     if member.patrol_unit is not None:
@@ -111,7 +119,6 @@ def undo_check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.d
         raise PermissionDenied(N_("Only the member or their coordinator may undo a check-out."))
     if signup.checked_out_at is None or signup.checked_in_at is None:
         raise Conflict(N_("There is no check-out to undo."))
-    shift = session.get(Shift, signup.shift_id)
     if shift.status != "planned" or shift.closed_at is not None:
         raise Conflict(N_("The shift is closed: its attendance can no longer be changed."))
     decided = session.scalar(
@@ -148,13 +155,6 @@ def undo_check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.d
         payload={"checked_out_at": checked_out_at.isoformat()},
     )
     return signup
-
-
-def undo_deadline(signup: Signup) -> dt.datetime | None:
-    """Return until when the sign-up's check-out may be undone (None: there is none)."""
-    if signup.status != "completed" or signup.checked_out_at is None:
-        return None
-    return signup.checked_out_at + UNDO_WINDOW
 
 
 def _minutes(signup: Signup) -> int:

@@ -12,19 +12,6 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
-    new = PasswordField(
-        _l("New password"),
-        validators=[DataRequired(), Length(min=12, max=128)],
-        description=_l("At least 12 characters. A phrase of several words is easy to remember."),
-    )
-    confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
-    )
-
-
 class CodeForm(FlaskForm):
     code = StringField(
         _l("Code"),
@@ -71,6 +58,12 @@ class NewPasswordForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords do not match."))],
     )
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """The new password twice, after the current one (the template places each field)."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=128)])
 
 
 class ResetPasswordForm(NewPasswordForm):

@@ -131,6 +131,17 @@ def finalize_minutes(sitting: CommissionSession) -> Consequence:
     )
 
 
+def _session_fact(item: AgendaItem) -> tuple[str, str]:
+    return (
+        _("Session"),
+        _(
+            "No. %(number)s of %(date)s",
+            number=item.session_id,
+            date=local_date(item.session.held_on),
+        ),
+    )
+
+
 def record_payment(
     item: AgendaItem,
     *,
@@ -181,27 +192,9 @@ def record_payment(
                 _("Payment order"),
                 _("No. %(number)s of %(date)s", number=order_number, date=local_date(order_date)),
             ),
-            (
-                _("Session"),
-                _(
-                    "No. %(number)s of %(date)s",
-                    number=item.session_id,
-                    date=local_date(item.session.held_on),
-                ),
-            ),
+            _session_fact(item),
         ],
         carried=carried,
-    )
-
-
-def _session_fact(item: AgendaItem) -> tuple[str, str]:
-    return (
-        _("Session"),
-        _(
-            "No. %(number)s of %(date)s",
-            number=item.session_id,
-            date=local_date(item.session.held_on),
-        ),
     )
 
 
@@ -223,7 +216,7 @@ def void_reward(item: AgendaItem, *, reason: str, carried: dict[str, str]) -> Co
         facts=[
             (_("Recipient"), nomination.recipient),
             (_("Form of reward"), REWARD_FORM_LABELS[nomination.form]),
-            (_("Approved"), money(nomination.amount_tiyn) or "—"),
+            (_("Approved"), money(nomination.amount_tiyn) if nomination.amount_tiyn else "—"),
             (_("Budget line"), _line_label(line)),
             (_("Why the reward will not be paid"), reason),
             _session_fact(item),
@@ -253,7 +246,7 @@ def hand_over(item: AgendaItem, *, handed_on: dt.date, carried: dict[str, str]) 
         facts=[
             (_("Recipient"), nomination.recipient),
             (_("Form of reward"), REWARD_FORM_LABELS[nomination.form]),
-            (_("Value"), money(nomination.amount_tiyn) or "—"),
+            (_("Value"), money(nomination.amount_tiyn) if nomination.amount_tiyn else "—"),
             _session_fact(item),
         ],
         carried=carried,

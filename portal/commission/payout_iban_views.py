@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.payout_accounts import mask_iban
+from core.outputs import mask_iban
 from incentives import payout_iban
 from incentives.models import AgendaItem
 from portal import session_policy

@@ -58,7 +58,10 @@ def _visible_rows(ids: Scope, report: dict | None) -> list[dict]:
 def open_flags(ids: Scope) -> int:
     """How many red flags of the latest run covering ``ids`` lie in it (the to-do page's count)."""
     run = _latest_run(ids)
-    return len(_visible_rows(ids, json.loads(run.result) if run and run.result else None))
+    report = json.loads(run.result) if run and run.result else None
+    if report and run.unit_id is not None:
+        return sum(report["counts"].values())  # as the flags page counts a run of one's unit
+    return len(_visible_rows(ids, report))
 
 
 @bp.route("/flags")

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core import clock, payout_accounts, places, signups
+from core.outputs import mask_iban
 from core.scope import Scope
 from incentives.models import Nomination
 from portal import session_policy, throttle
@@ -214,7 +215,7 @@ def cabinet(status: int = 200, iban_form=None):
         confirm=ConfirmForm(),
         today=clock.today(),
         feeds=feeds,
-        payout_iban=payout_accounts.mask_iban(iban) if iban else None,
+        payout_iban=mask_iban(iban) if iban else None,
         iban_form=iban_form or OwnIbanForm(prefix="payout"),
     ), status
 

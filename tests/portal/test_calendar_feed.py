@@ -146,3 +146,11 @@ def test_parallel_resets_replace_the_link_once(pg_app):
     assert phone.get(f"/{first}").status_code == 404
     with Session(engine_of(pg_app)) as session:
         assert audit_count(session, "calendar_feed.reset", "member", member_id) == 1
+
+
+def test_the_feed_address_never_reaches_a_log_line():
+    """The token is the member's secret: an access log line shows the route, not the token."""
+    from portal.observability import scrub
+
+    line = 'GET /calendar/q8Xz-3Ab_kLm09.ics HTTP/1.1" 200'
+    assert scrub(line) == 'GET /calendar/[token].ics HTTP/1.1" 200'

@@ -77,6 +77,17 @@ def _district_count(session, model, *conditions) -> int:
     )
 
 
+@pytest.mark.both_databases
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_every_role_home_counts_on_both_databases(app, client, role):
+    """The to-do counts are SQL of their own (FILTER, EXISTS): each role's runs on both."""
+    login_as(client, f"{role}@demo.kz")
+    lines = _todo(client)
+    assert len(lines) == len(EXPECTED[role]), (role, sorted(lines))
+    assert all(count >= 0 for _url, count in lines.values())
+
+
+@pytest.mark.both_databases
 def test_the_coordinator_counts_follow_the_work(app, client, session):
     login_as(client, "coordinator@demo.kz")
     label = translated(app, "Contributions to confirm", "kk")
@@ -133,6 +144,7 @@ def test_a_volunteer_sees_the_next_shift_hours_and_rewards(app, client):
     assert _todo(client) == {}
 
 
+@pytest.mark.both_databases
 def test_a_late_application_shows_as_overdue(app, client, session):
     """An application past its police-check term is counted late, in red, on the home page."""
     application = session.scalars(

@@ -14,7 +14,7 @@ from core.scope import Scope
 from tests.conftest import audit_count, engine_of, login_as, race, same_browser, translated
 from tests.factories.volunteers import make_member, unit, user
 from volunteers import attendance, contributions, shifts
-from volunteers.activity_models import Contribution, Signup
+from volunteers.activity_models import Contribution, Shift, Signup
 
 START = dt.datetime(2026, 3, 21, 14, 0, tzinfo=dt.UTC)  # 19:00 in Almaty
 MINUTE = dt.timedelta(minutes=1)
@@ -179,3 +179,39 @@ def test_ten_undos_at_once_take_effect_once(pg_app):
         assert s.get(Signup, signup_id).status == "checked_in"
         assert audit_count(s, "signup.undo_check_out", "signup", signup_id) == 1
         assert s.scalar(select(func.count()).where(Contribution.signup_id == signup_id)) == 1
+
+
+def test_an_undo_and_the_closing_job_at_once_never_leave_a_member_on_a_closed_shift(pg_app):
+    """The shift's row is locked by both: either the undo wins and the job completes the
+    sign-up again, or the job wins and the undo is refused; never a closed shift with a
+    member checked in."""
+    engine = engine_of(pg_app)
+    with Session(engine) as s:
+        signup = _on_shift(s, 8806)
+        coordinator_id = user(s, "coordinator@demo.kz").id
+        ends_at = START + dt.timedelta(hours=4)
+        shifts.check_out(s, signup_id=signup.id, actor_id=coordinator_id, now=ends_at - MINUTE)
+        s.commit()
+        signup_id = signup.id
+
+    def act(i):
+        with Session(engine) as session:
+            try:
+                if i == 0:
+                    attendance.undo_check_out(
+                        session, signup_id=signup_id, actor_id=coordinator_id, now=ends_at
+                    )
+                else:
+                    attendance.close_ended(session, now=ends_at)
+                session.commit()
+                return "done"
+            except (Conflict, PermissionDenied):
+                session.rollback()
+                return "refused"
+
+    results = race(2, act)
+    assert "done" in results, results
+    with Session(engine) as s:
+        signup = s.get(Signup, signup_id)
+        assert s.get(Shift, signup.shift_id).closed_at is not None
+        assert signup.status == "completed" and signup.checked_out_at is not None
