@@ -179,6 +179,8 @@ def normalize_phone(raw: str | None) -> str | None:
         return None
     if value.startswith("8") and len(value) == 11:
         value = "+7" + value[1:]
+    elif value.startswith("7") and len(value) == 11:
+        value = "+" + value  # as a number cell keeps it: Excel drops the "+"
     if not re.fullmatch(r"\+7\d{10}", value):
         raise DomainError(N_("Enter the phone number in the +7 format, e.g. +7 701 123 45 67."))
     return value

@@ -87,6 +87,20 @@ def mask_iban(value: str | None) -> str:
     return f"{value[:2]}** **** **** {value[-4:]}"
 
 
+def mask_phone(value: str | None) -> str:
+    """Show a phone number by its last two digits only (``•••••••••45``; empty for none)."""
+    digits = "".join(ch for ch in value or "" if ch.isdigit())
+    return "" if not digits else "•" * max(len(digits) - 2, 1) + digits[-2:]
+
+
+def mask_email(value: str | None) -> str:
+    """Show an e-mail address as its first letter and its domain (``a•••@mail.kz``)."""
+    name, at, domain = (value or "").strip().partition("@")
+    if not name:
+        return ""
+    return f"{name[0]}•••{at}{domain}"
+
+
 # The two CSV variants: (cell separator, decimal mark).
 CSV_DIALECTS = {"standard": (",", "."), "excel": (";", ",")}
 

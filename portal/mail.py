@@ -47,8 +47,13 @@ class Rendered:
 
     @property
     def sms(self) -> str:
+        """The SMS text within ``SMS_LENGTH``: the message is shortened, never the link."""
         message = " ".join(self.text.split())
-        return f"{message} {self.link}" if self.link else message
+        tail = f" {self.link}" if self.link else ""
+        room = SMS_LENGTH - len(tail)
+        if len(message) > room:
+            message = message[: max(room - 1, 0)].rstrip() + "…"
+        return message + tail
 
 
 def link_of(kind: str, params: dict, *, external: bool) -> str | None:
@@ -203,7 +208,7 @@ def _send_sms(app: Flask, db_session, note_id: int, message: Rendered) -> str:
         return "skipped"
     db_session.commit()
     try:
-        message_id = gateway.send(phone, message.sms[:SMS_LENGTH])
+        message_id = gateway.send(phone, message.sms)
     except sms.SmsRejected as exc:
         notifications.finish_sms(db_session, note_id, "failed", error=str(exc)[:2000])
         db_session.commit()

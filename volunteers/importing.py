@@ -151,9 +151,21 @@ def read_table(content: bytes, filename: str) -> Table:
 
 
 def masked(values: Mapping[str, str]) -> dict[str, str]:
-    """Return a row's values as a report may show them: the IIN masked as everywhere."""
+    """Return a row's values as a report or a job's stored result may hold them.
+
+    The IIN is masked as everywhere; the phone, e-mail and address, which the register keeps
+    sealed, are masked too, so the problem list never stores them in clear. The operator finds
+    the row by its number in the file they uploaded.
+    """
     iin = values.get("iin", "")
-    return {**values, "iin": mask_iin(iin) if iin else ""}
+    shown = {**values, "iin": mask_iin(iin) if iin else ""}
+    if "phone" in values:
+        shown["phone"] = outputs.mask_phone(values["phone"])
+    if "email" in values:
+        shown["email"] = outputs.mask_email(values["email"])
+    if values.get("address"):
+        shown["address"] = "•••"
+    return shown
 
 
 def _iin_text(text: str) -> str:
@@ -229,11 +241,8 @@ def _check_row(row, units_by_kato, in_scope, today, kinds: Kinds):
     if len(" ".join(row["address"].split())) > ADDRESS_MAX:
         raise RowError("address", N_("The address is longer than %(n)s characters."), n=ADDRESS_MAX)
     issued = _issue_date(row["issued_on"], today)
-    phone = row["phone"]
-    if re.fullmatch(r"7\d{10}", phone):
-        phone = "+" + phone  # a number cell: Excel keeps no "+"
     try:
-        phone = accounts.normalize_phone(phone)
+        phone = accounts.normalize_phone(row["phone"])
     except DomainError as exc:
         raise RowError("phone", exc.message, **exc.params) from None
     try:

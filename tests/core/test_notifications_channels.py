@@ -151,3 +151,15 @@ def test_sms_is_off_without_a_gateway_and_retried_after_an_outage(app, mobizon):
         note = db.session.get(Notification, retry_id)
         assert (note.sms_status, note.sms_attempts) == ("sent", 2)
     assert len(mobizon.requests) == 2
+
+
+def test_a_long_sms_is_shortened_in_its_text_and_keeps_its_link_whole():
+    from portal.mail import SMS_LENGTH, Rendered
+
+    link = "https://portal.example.kz/my/cases/123"
+    long = Rendered(subject="s", text="Ә" * 1000, link=link, body="", html="")
+    assert len(long.sms) == SMS_LENGTH
+    assert long.sms.endswith(" " + link)
+    assert "…" in long.sms
+    short = Rendered(subject="s", text="Тексеру  аяқталды", link=None, body="", html="")
+    assert short.sms == "Тексеру аяқталды"

@@ -16,7 +16,14 @@ from core.places import AdminUnit
 
 @pytest.mark.parametrize(
     "spelling",
-    ["+7 (701) 123-45-67", "87011234567", "+7 701 123 45 67", "8-701-123-45-67", "+77011234567"],
+    [
+        "+7 (701) 123-45-67",
+        "87011234567",
+        "+7 701 123 45 67",
+        "8-701-123-45-67",
+        "+77011234567",
+        "77011234567",
+    ],
 )
 def test_login_key_is_one_for_every_spelling_of_a_phone(spelling):
     assert login_key(spelling) == "+77011234567"

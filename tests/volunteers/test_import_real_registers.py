@@ -336,3 +336,22 @@ def test_a_file_without_the_columns_is_refused_at_the_field_naming_them(app, cli
     # The refusal names each missing column in the three languages, as the file may head it.
     columns = "ЖСН / ИИН / IIN / iin, Түрі / Вид / Type / kind, "
     assert columns in response.text
+
+
+def test_a_problem_row_keeps_no_contact_or_address_in_clear():
+    from volunteers.importing import masked
+
+    row = {
+        "iin": "040309500123",
+        "full_name": "Асхат Қате",
+        "phone": "+7 701 234 56 78",
+        "email": "askhat@mail.kz",
+        "address": "Ақсу ауылы, Абай к-сі 5",
+    }
+    shown = masked(row)
+    assert shown["iin"].endswith("0123") and "040309" not in shown["iin"]
+    assert shown["phone"] == "•••••••••78"
+    assert shown["email"] == "a•••@mail.kz"
+    assert shown["address"] == "•••"
+    assert shown["full_name"] == "Асхат Қате"  # the name finds the row for the operator
+    assert masked({"iin": "", "phone": "", "email": ""}) == {"iin": "", "phone": "", "email": ""}
