@@ -100,7 +100,7 @@ def test(pytest_args: list[str]) -> None:
     sh(str(BIN / "ruff"), "check", ".")
     sh(str(BIN / "ruff"), "format", "--check", ".")
     sh(str(BIN / "lint-imports"))
-    packages = ("core", "volunteers", "budget", "incentives", "sober", "portal", "demo")
+    packages = ("core", "volunteers", "budget", "incentives", "sober", "appeals", "portal", "demo")
     sh(str(BIN / "bandit"), "-q", "-ll", "-r", *packages)
     # Two or more processes (pytest-xdist); each builds its own template databases.
     workers = os.environ.get("PORTAL_TEST_WORKERS", str(min(4, max(2, os.cpu_count() or 2))))

@@ -34,6 +34,7 @@ ROLES = (
     "chair",
     "finance",
     "deputy",
+    "reviewer",
     "admin",
 )
 LANGUAGES = ("kk", "ru", "en")

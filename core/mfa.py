@@ -19,7 +19,7 @@ from core.errors import N_, Conflict, DomainError
 from core.sealing import Sealed
 
 # Officials who decide on people and money must sign in with a second factor (issue 9).
-MFA_ROLES = frozenset({"registrar", "secretary", "member", "chair", "finance", "admin"})
+MFA_ROLES = frozenset({"registrar", "secretary", "member", "chair", "finance", "reviewer", "admin"})
 ISSUER = "Citizen incentive portal"
 RECOVERY_CODES = 10
 # One step either side absorbs a phone clock that is up to 30 s off.

@@ -54,6 +54,8 @@ NOMINATION = Workflow(
         "approve": ("on_agenda", "approved"),
         "reject": ("on_agenda", "rejected"),
         "defer": ("on_agenda", "deferred"),
+        # A complaint overturned the refusal (appeals.effects): decided again at a sitting.
+        "reopen": ("rejected", "submitted"),
     },
 )
 
@@ -99,6 +101,8 @@ INITIATIVE = Workflow(
         "start_review": ("submitted", "under_review"),
         "support": ("under_review", "supported"),
         "decline": (("submitted", "under_review"), "declined"),
+        # A complaint overturned the decline (appeals.effects): reviewed again.
+        "reopen": ("declined", "under_review"),
     },
 )
 

@@ -1,5 +1,6 @@
 """Imports every model module so the metadata is complete (for Alembic and tests)."""
 
+from appeals import models as appeal_models  # noqa: F401
 from budget import models as budget_models  # noqa: F401
 from core import (  # noqa: F401
     accounts,

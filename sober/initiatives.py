@@ -20,7 +20,8 @@ from incentives.workflow import INITIATIVE
 from sober.declarations import _check_text, _settlement
 
 # The review step that leads to each status (the steps: incentives.workflow.INITIATIVE).
-REVIEW_STEP_TO = {step.target: name for name, step in INITIATIVE.steps.items()}
+# The coordinators' steps by the status they lead to ("reopen" is a complaint's, appeals.effects).
+REVIEW_STEP_TO = {step.target: name for name, step in INITIATIVE.steps.items() if name != "reopen"}
 
 
 def get_initiative(session: Session, initiative_id: int) -> Initiative:

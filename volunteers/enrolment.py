@@ -297,7 +297,13 @@ def record_check(
         )
         _event(session, app, "application.check_passed", actor_id)
         return app
-    values.update(check_outcome="refused", refusal_reason=reason, live=False, closed_at=now)
+    values.update(
+        check_outcome="refused",
+        refused_by="police",
+        refusal_reason=reason,
+        live=False,
+        closed_at=now,
+    )
     advance(session, APPLICATION, app, "refuse", values=values, where=once, refused=recorded)
     _event(session, app, "application.refuse", actor_id)
     _notify(session, app)

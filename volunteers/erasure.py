@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
@@ -31,6 +32,11 @@ ERASED_NAME = "•••"
 ERASED_BIRTH = dt.date(1900, 1, 1)
 BATCH = 200
 Notifications = notifications.Notification
+# Erasers of what higher packages keep about the treated people (appeals registers its hearings
+# and complaints here, as lower packages never import it): each is called in the batch's
+# transaction, under the audit lock, with the treated application ids, the treated member ids
+# and the moment, and returns how many rows it treated.
+ERASERS: list[Callable[[Session, list[int], list[int], dt.datetime], int]] = []
 _ENDED = ("expelled", "withdrawn", "expired")
 
 
@@ -54,6 +60,7 @@ class Batch:
     applications: int = 0
     members: int = 0
     accounts: int = 0
+    cases: int = 0  # rows the ERASERS treated (hearings, complaints)
     by_kind: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
@@ -130,6 +137,8 @@ def erase_due(
     table = retention.rules(session)
     closings = _closings(session, apps)
     locked = False
+    treated_apps: list[int] = []
+    treated_members: list[int] = []
     for application in apps:
         found = closings[application.id]
         due = retention.due(table, found["closings"])
@@ -143,12 +152,17 @@ def erase_due(
         if not _erase_application(session, application, due, stamp):
             continue  # another run treated it meanwhile
         batch.applications += 1
+        treated_apps.append(application.id)
         batch.by_kind[due.kind] = batch.by_kind.get(due.kind, 0) + 1
         member = found["member"]
         if member is not None and _erase_member(session, member, application.id, due, stamp):
             batch.members += 1
+            treated_members.append(member.id)
         for user_id in {application.applicant_id, member.user_id if member else None} - {None}:
             batch.accounts += _erase_account(session, user_id, due, stamp)
+    if treated_apps:
+        for eraser in ERASERS:
+            batch.cases += eraser(session, treated_apps, treated_members, stamp)
     session.expire_all()  # the ORM copies were changed behind its back
     return batch
 

@@ -35,6 +35,8 @@ APPLICATION_STATUSES = (
 MEMBER_STATUSES = ("active", "suspended", "expelled", "withdrawn", "expired")
 CHANNELS = ("web", "walk_in", "import")
 CHECK_OUTCOMES = ("passed", "refused")
+# Who refused an application: the police check, or the akimat after a hearing (appeals).
+REFUSERS = ("police", "akimat")
 
 
 class ConsentText(Base):
@@ -101,8 +103,12 @@ class Application(Base):
             name="passed_before_petition",
         ),
         CheckConstraint(
-            "status <> 'refused' OR coalesce(check_outcome, '') = 'refused'",
+            "status <> 'refused' OR coalesce(check_outcome, '') = 'refused'"
+            " OR coalesce(refused_by, '') = 'akimat'",
             name="refused_by_check",
+        ),
+        CheckConstraint(
+            "refused_by IS NULL OR refused_by IN ('police', 'akimat')", name="refused_by_known"
         ),
         CheckConstraint(
             "status NOT IN ('refused', 'withdrawn') OR NOT live", name="closed_not_live"
@@ -159,6 +165,7 @@ class Application(Base):
     check_outcome: Mapped[str | None] = mapped_column(String(10))
     checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     refusal_reason: Mapped[str | None] = mapped_column(Text)
+    refused_by: Mapped[str | None] = mapped_column(String(10))
     petitioned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     registration_due_on: Mapped[dt.date | None] = mapped_column(Date)
     registered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -222,7 +222,11 @@ def create_member(
 
 def next_statuses(status: str) -> list[str]:
     """Return the statuses a member who is ``status`` may be moved to, in a stable order."""
-    return sorted(step.target for step in MEMBER.steps.values() if status in step.sources)
+    # The register's own decisions only: the steps an appeal takes (stay, unexpel) are not
+    # offered on the member page.
+    return sorted(
+        target for target, name in MEMBER_STEP_TO.items() if status in MEMBER.steps[name].sources
+    )
 
 
 def change_status(

@@ -35,6 +35,11 @@ APPLICATION = Workflow(
         "petition": ("police_check", "petitioned"),
         "register": ("petitioned", "registered"),
         "withdraw": (("submitted", "police_check", "petitioned"), "withdrawn"),
+        # After a hearing (appeals.effects only): the akimat refuses to register; a complaint
+        # overturns an akimat refusal (back to the petition) or a police refusal (re-check).
+        "refuse_registration": ("petitioned", "refused"),
+        "reopen": ("refused", "petitioned"),
+        "reopen_check": ("refused", "police_check"),
     },
 )
 
@@ -51,11 +56,19 @@ MEMBER = Workflow(
         "expel": (("active", "suspended"), "expelled"),
         "withdraw": (("active", "suspended"), "withdrawn"),
         "expire": (("active", "suspended"), "expired"),
+        # A complaint stays the execution of a suspension or expulsion (Art. 96), or overturns it.
+        "stay": (("suspended", "expelled"), "active"),
+        # ... and an expulsion of a suspended member stays or is overturned back to suspended.
+        "unexpel": ("expelled", "suspended"),
     },
 )
 
 # The register's decisions by the status they lead to (the member page offers these).
-MEMBER_STEP_TO = {step.target: name for name, step in MEMBER.steps.items()}
+MEMBER_STEP_TO = {
+    step.target: name
+    for name, step in MEMBER.steps.items()
+    if name not in ("stay", "unexpel")  # only appeals.effects takes these
+}
 
 SHIFT = Workflow(
     name="shift",

@@ -151,9 +151,10 @@ class StatusScan(ast.NodeVisitor):
         self.path = path
         self.models = _model_index(workflows)
         self.columns = {wf.column for wf in workflows.values()}
-        # A literal state no workflow starts in: a dict or call giving it creates history.
-        self.later_states = {s for wf in workflows.values() for s in wf.states} - {
-            s for wf in workflows.values() for s in wf.initial
+        # A literal state some workflow does not start in: a dict or call giving it creates
+        # history ("registered" starts a complaint but is a later state of an application).
+        self.later_states = {
+            s for wf in workflows.values() for s in wf.states if s not in wf.initial
         }
         self.found: list[str] = []
         self.known: list[dict[str, str]] = [{}]  # per function: variable → model it holds

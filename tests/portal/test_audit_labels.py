@@ -18,7 +18,7 @@ from tests.conftest import login_as
 from volunteers.register import MEMBER_STEP_TO
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "volunteers", "budget", "incentives", "sober", "portal")
+PACKAGES = ("core", "volunteers", "budget", "incentives", "sober", "appeals", "portal")
 # Values of names the scan cannot follow by itself: (module, name) -> the values it takes.
 SPELLED_OUT = {
     ("portal/oversight/pii_views.py", "object_type"): {kind for kind, _field in TARGETS},

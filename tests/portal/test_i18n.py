@@ -33,7 +33,16 @@ def _source_msgids() -> set[str]:
         if line.startswith("[")
     ]
     packages = {pattern.split("/")[0] for pattern, _method in method_map}
-    expected = {"core", "volunteers", "budget", "incentives", "sober", "portal", "templates"}
+    expected = {
+        "core",
+        "volunteers",
+        "budget",
+        "incentives",
+        "sober",
+        "appeals",
+        "portal",
+        "templates",
+    }
     assert expected <= packages
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(

@@ -137,6 +137,8 @@ def test_refusal_frees_the_iin_for_a_new_application(app, session):
         actor_id=coordinator.id,
     )
     assert not first.live
+    # The police refused it: a complaint goes up the police hierarchy, not to the akimat.
+    assert (first.status, first.refused_by) == ("refused", "police")
     second = enrolment.submit_application(session, **fields(session))
     assert second.id != first.id
     # The other kind is a separate membership.
@@ -283,3 +285,12 @@ def test_daily_expiry_marks_expired_certificates_once(app, session):
     first = register.expire_due(session, today=far)
     assert first > 0
     assert register.expire_due(session, today=far) == 0
+
+
+def test_the_member_page_offers_only_the_registers_own_decisions():
+    from volunteers.register import next_statuses
+
+    # "stay" and "unexpel" belong to a complaint's outcome, never to the member page.
+    assert next_statuses("expelled") == []
+    assert next_statuses("suspended") == ["active", "expelled", "expired", "withdrawn"]
+    assert next_statuses("active") == ["expelled", "expired", "suspended", "withdrawn"]

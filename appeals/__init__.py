@@ -1,0 +1,1 @@
+"""Hearings before burdensome acts and complaints against them (APPK Arts. 73-101)."""
