@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from appeals import grounds, settings
+from appeals.models import AppealSetting
 from core import accounts, calendar, places
 
 DEMO_PASSWORD = "demo-portal-2026"  # noqa: S105  (published in the README for the demo)
@@ -15,6 +19,8 @@ DEMO_USERS = {
     "chair": "350000000",
     "finance": "350000000",
     "deputy": "350000000",
+    # The regional akimat's official who reviews complaints against the district's acts.
+    "reviewer": "350000000",
     "admin": places.COUNTRY_KATO,
 }
 DEMO_NAMES = {
@@ -26,6 +32,7 @@ DEMO_NAMES = {
     "chair": "Серік Нұрланов",
     "finance": "Алия Қасымова",
     "deputy": "Марат Ахметов",
+    "reviewer": "Жанар Бекова",
     "admin": "Portal Administrator",
 }
 
@@ -34,6 +41,7 @@ def load_accounts(session) -> list[tuple[str, str]]:
     """Load reference data and one account per role; running it again changes nothing."""
     places.load_reference_units(session)
     calendar.load_reference_days(session)
+    grounds.load_grounds(session)
     created = []
     for role, kato in DEMO_USERS.items():
         email = f"{role}@demo.kz"
@@ -53,4 +61,35 @@ def load_accounts(session) -> list[tuple[str, str]]:
         if role not in user.roles():
             accounts.grant_role(session, user_id=user.id, role=role, unit_id=unit.id, actor_id=None)
         created.append((email, role))
+    _review_body(session)
     return created
+
+
+def _review_body(session) -> None:
+    """Complaints against the acts of the demo region's districts go to the regional akimat
+    (its reviewers): the higher body of Art. 91(4), never the unit itself."""
+    region = places.by_kato(session, DEMO_USERS["reviewer"])
+    districts = session.scalars(
+        select(places.AdminUnit.id)
+        .where(places.AdminUnit.parent_id == region.id)
+        .order_by(places.AdminUnit.id)
+    ).all()
+    admin = accounts.find_by_login(session, "admin@demo.kz")
+    for district_id in districts:
+        if session.get(AppealSetting, district_id) is None:
+            _set_review_body(session, district_id, region.id, admin.id)
+
+
+def _set_review_body(session, unit_id: int, review_unit_id: int, admin_id: int) -> None:
+    settings.set_review_body(
+        session,
+        unit_id=unit_id,
+        review_unit_id=review_unit_id,
+        reviewer_id=None,
+        body_kk="Қарағанды облысының әкімдігі",
+        body_ru="Акимат Карагандинской области",
+        how_kk="Шағымды порталда «Менің істерім» бөлімінде немесе қағаз түрінде әкімдікке "
+        "беруге болады.",
+        how_ru="Жалобу можно подать на портале в разделе «Мои дела» или на бумаге в акимат.",
+        actor_id=admin_id,
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 from babel.support import Translations
 from sqlalchemy.orm import Session
 
+from appeals.documents import complaints_for_minutes
 from core import documents
 from incentives import minutes
 from incentives.models import CommissionSession
@@ -30,8 +31,9 @@ def language(code: str) -> minutes.Language:
 
 def texts(session: Session, sitting: CommissionSession) -> tuple[str, str]:
     """Compose the frozen texts of a closed session's minutes in Kazakh and in Russian."""
+    complaints = complaints_for_minutes(session, sitting)
     kk, ru = (
-        documents.to_text(minutes.compose(session, sitting, language(code)))
+        documents.to_text(minutes.compose(session, sitting, language(code), complaints))
         for code in ("kk", "ru")
     )
     return kk, ru

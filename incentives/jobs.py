@@ -1,4 +1,4 @@
-"""Job bodies of rewards and oversight: reconciling the books, red flags, exports, reports."""
+"""Job bodies of rewards and oversight: reconciling the books, exports, reports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from core import accounts, audit, clock, places, uploads
 from core.db import utcnow
 from core.jobs import JobContext, snapshot
 from core.scope import Scope
-from incentives import exports, flags, reconcile
+from incentives import exports, reconcile
 from incentives import session_report as reports
 
 EXPORTERS = ("deputy", "finance", "admin")
@@ -49,18 +49,6 @@ def reconcile_budget(job: JobContext) -> None:
         )
     else:
         job.finish(report)
-
-
-def compute_flags(job: JobContext) -> None:
-    """Compute the red flags of the run's jurisdiction (all when none); keep them on the run."""
-    unit_id = job.run().unit_id
-    scope = Scope.everywhere() if unit_id is None else Scope.within([unit_id])
-    job.session.rollback()
-    job.progress(1, "")
-    with job.snapshot() as session:
-        report = flags.compute_all(session, scope, progress=lambda pct: job.progress(pct, ""))
-    report.update(unit_id=unit_id, computed_at=utcnow().isoformat())
-    job.finish(report)
 
 
 def export_table(

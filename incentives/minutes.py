@@ -52,6 +52,16 @@ RECUSAL_MSGIDS = {
 
 
 @dataclasses.dataclass(frozen=True)
+class ComplaintLine:
+    """A complaint about the commission's decisions, as the next session's minutes list it
+    (the caller reads it from the appeals package, which this one does not import)."""
+
+    number: str
+    registered_on: dt.date
+    nomination_id: int  # the complainant is not named: the minutes are read beyond the case
+
+
+@dataclasses.dataclass(frozen=True)
 class Quorum:
     """Members serving on the day, how many vote, how many must be present, how many are."""
 
@@ -104,8 +114,14 @@ def outcome_reason(raw: str | None, gettext: Callable[..., str]) -> str:
         return raw
 
 
-def compose(session: Session, sitting: CommissionSession, lang: Language) -> list[Block]:
-    """Compose the minutes of a closed session in one language, as blocks."""
+def compose(
+    session: Session,
+    sitting: CommissionSession,
+    lang: Language,
+    complaints: Iterable[ComplaintLine] = (),
+) -> list[Block]:
+    """Compose the minutes of a closed session in one language, as blocks; ``complaints``: the
+    complaints about the commission's decisions filed since its previous session."""
     _ = lang  # literal msgids stay in _() calls (not in f-strings) so extraction finds them
     commission = sitting.commission
     taken = sittings.attendance_of(session, sitting.id)
@@ -173,6 +189,12 @@ def compose(session: Session, sitting: CommissionSession, lang: Language) -> lis
         ]
     for item in sitting.items:
         blocks += _item_blocks(item, people, lang)
+    complaints = list(complaints)
+    if complaints:
+        blocks += [
+            Block("heading", _("Complaints about the commission's decisions")),
+            Block("list", items=tuple(_complaint_line(c, lang) for c in complaints)),
+        ]
     signing = [m for m in present + absent if m.role in ("chair", "secretary")]
     if signing:
         blocks.append(Block("heading", _("Signatures")))
@@ -185,6 +207,16 @@ def compose(session: Session, sitting: CommissionSession, lang: Language) -> lis
 
 def _field(label: str, value) -> str:
     return f"{label}: {value}"
+
+
+def _complaint_line(line: ComplaintLine, lang: Language) -> str:
+    _ = lang
+    return _(
+        "Complaint No. %(number)s of %(date)s about the decision on nomination No. %(nomination)s",
+        number=without_sign(line.number),
+        date=lang.date(line.registered_on, "locative"),
+        nomination=line.nomination_id,
+    )
 
 
 def _agenda_line(item, lang: Language) -> str:

@@ -108,6 +108,16 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.admin import record_views, retention_views, settings_views, unit_views  # noqa: F401
     from portal.admin import views as admin_views  # noqa: F401
     from portal.admin.blueprint import bp as admin_bp
+    from portal.appeals import (  # noqa: F401
+        case_views,
+        complaint_views,
+        delivery_views,
+        document_views,
+        hearing_views,
+        person_views,
+        review_body_views,
+    )
+    from portal.appeals.blueprint import bp as appeals_bp
     from portal.auth.views import bp as auth_bp
     from portal.commission import (  # noqa: F401
         minutes_views,
@@ -125,6 +135,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.jobruns.views import bp as jobruns_bp
     from portal.ops.views import bp as ops_bp
     from portal.oversight import (  # noqa: F401
+        appeal_case_views,
+        appeal_views,
         audit_views,
         drilldown_views,
         export_views,
@@ -164,6 +176,7 @@ def create_app(config: dict | None = None) -> Flask:
         commission_bp,
         sober_bp,
         oversight_bp,
+        appeals_bp,
     ):
         app.register_blueprint(bp)
     from portal import calendar_views

@@ -92,6 +92,13 @@ def install(app: Flask) -> None:
             click.echo("A reward commission with a finalised session and an open one loaded.")
         users = [*users, *((email, "member") for email in demo_commission.EXTRA_MEMBERS)]
         users = [*users, (demo_sober.REGION_COORDINATOR, "coordinator")]
+        from demo import appeals as demo_appeals
+
+        people = demo_appeals.load_appeals(db.session, demo_data.DEMO_PASSWORD)
+        db.session.commit()
+        if people:
+            click.echo("Demo hearings and complaints in every state loaded.")
+        users = [*users, *((email, "applicant") for email in people)]
         if scale:
             _load_scale(scale)
         click.echo(f"Demo accounts (password: {demo_data.DEMO_PASSWORD}):")
@@ -244,11 +251,15 @@ def install(app: Flask) -> None:
     @calendar_cli.command("load")
     def calendar_load():
         """Load the bundled holidays and transfers (dates already present are kept)."""
+        from appeals import grounds
         from core import calendar
 
         added = calendar.load_reference_days(db.session)
+        # The legal grounds of hearings' acts are reference data loaded alongside.
+        loaded = grounds.load_grounds(db.session)
         db.session.commit()
         click.echo(f"{added} calendar days added.")
+        click.echo(f"{loaded} legal grounds added.")
 
     budget_cli = AppGroup("budget", help="Budget lines and the ledger.")
     app.cli.add_command(budget_cli)

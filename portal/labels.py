@@ -12,6 +12,7 @@ ROLE_LABELS = {
     "finance": _l("Finance officer"),
     "deputy": _l("Maslikhat deputy"),
     "admin": _l("Administrator"),
+    "reviewer": _l("Complaint reviewer"),
 }
 
 LEVEL_LABELS = {
@@ -479,3 +480,89 @@ AUDIT_OBJECT_LABELS = {
     "sober_initiative": _l("Sober-settlement initiative"),
     "user": _l("Account"),
 }
+
+# Hearings before burdensome acts and complaints against them (issue 20, appeals).
+ACT_KIND_LABELS = {
+    "refuse_registration": _l("Refusal to register"),
+    "suspend": _l("Suspension from the register"),
+    "expel": _l("Expulsion from the register"),
+    "refuse_reward": _l("Refusal of a reward"),
+    "defer_reward": _l("Deferral of a reward"),
+    "decline_initiative": _l("Refusal of an initiative"),
+}
+HEARING_STATUS_LABELS = {
+    "drafted": _l("Preliminary decision drafted"),
+    "notified": _l("Person notified"),
+    "heard": _l("Heard"),
+    "adopted": _l("Act adopted"),
+    "withdrawn": _l("Withdrawn"),
+}
+COMPLAINT_STATUS_LABELS = {
+    "registered": _l("Registered"),
+    "granted": _l("Granted by the issuing body"),
+    "forwarded": _l("Under review"),
+    "decided": _l("Decided"),
+}
+COMPLAINT_KIND_LABELS = {
+    "act": _l("Against an act"),
+    "inaction": _l("Against inaction"),
+    "police": _l("Against the police's refusal"),
+}
+APPEAL_OUTCOME_LABELS = {
+    "cancel": _l("Act cancelled"),
+    "cancel_new_act": _l("Act cancelled, a new act to be adopted"),
+    "perform_action": _l("The action must be performed"),
+    "unsatisfied": _l("Complaint not satisfied"),
+    "returned": _l("Returned to the issuing body to fix"),
+    "unconsidered": _l("Complaint left unconsidered"),
+}
+EXCEPTION_KIND_LABELS = {
+    "person_waived": _l("The person asked to skip the hearing"),
+    "urgency": _l("Urgency to protect rights or public interests"),
+    "short_term": _l("The procedure's term is under 5 working days"),
+}
+DELIVERY_WAY_LABELS = {
+    "by_hand": _l("Handed over in person"),
+    "in_office": _l("At the office's reception"),
+    "post": _l("By registered post"),
+    "courier": _l("By courier"),
+}
+WORKFLOW_STATE_LABELS.update(
+    {"hearing": HEARING_STATUS_LABELS, "complaint": COMPLAINT_STATUS_LABELS}
+)
+AUDIT_ACTION_LABELS.update(
+    {
+        "hearing.draft": _l("Preliminary decision drafted"),
+        "hearing.notify": _l("Person notified of a preliminary decision"),
+        "hearing.objection": _l("Objection to a preliminary decision"),
+        "hearing.oral_request": _l("Oral hearing asked for"),
+        "hearing.protocol": _l("Protocol of a hearing recorded"),
+        "hearing.remarks": _l("Remarks on a hearing's protocol"),
+        "hearing.adopt": _l("Administrative act adopted"),
+        "hearing.withdraw": _l("Preliminary decision withdrawn"),
+        "hearing.delivery": _l("Notice receipt recorded"),
+        "hearing.reasons": _l("Reasons on objections stated"),
+        "hearing.act_receipt": _l("Receipt of the act recorded"),
+        "complaint.restore_term": _l("Complaint term restored"),
+        "complaint.overturn_blocked": _l("Overturned act could not be undone on the record"),
+        "hearing.erase": _l("Personal data of a hearing erased"),
+        "complaint.erase": _l("Personal data of a complaint erased"),
+        "complaint.file": _l("Complaint filed"),
+        "complaint.grant": _l("Complaint granted by the issuing body"),
+        "complaint.forward": _l("Complaint forwarded to the reviewing body"),
+        "complaint.decide": _l("Complaint decided"),
+        "complaint.police_outcome": _l("Police hierarchy's decision on a complaint recorded"),
+        "complaint.stay_execution": _l("Execution of an act suspended by a complaint"),
+        "complaint.resume_execution": _l("Execution of an act resumed"),
+        "appeal_setting.save": _l("Complaint-reviewing body set"),
+        "legal_ground.save": _l("Legal ground saved"),
+    }
+)
+AUDIT_OBJECT_LABELS.update(
+    {
+        "hearing": _l("Hearing"),
+        "complaint": _l("Complaint"),
+        "appeal_setting": _l("Complaint-reviewing body"),
+        "legal_ground": _l("Legal ground"),
+    }
+)

@@ -7,6 +7,7 @@ multipart/alternative. Parameters are escaped in the HTML part by Jinja's autoes
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -16,11 +17,21 @@ from flask_babel import force_locale, gettext
 
 from core import jobruns, notifications
 from core.account_models import User
+from core.doc_numbers import without_sign
 from core.notifications import Notification
 from portal import sms
-from portal.labels import APPLICATION_STATUS_LABELS, JOB_KIND_LABELS
+from portal.labels import (
+    ACT_KIND_LABELS,
+    APPEAL_OUTCOME_LABELS,
+    APPLICATION_STATUS_LABELS,
+    COMPLAINT_STATUS_LABELS,
+    JOB_KIND_LABELS,
+)
 
 SHIFT_MESSAGES = ("shift.changed", "shift.cancelled", "shift.reminder")
+# Hearings and complaints (appeals): each links to the person's case page.
+HEARING_MESSAGES = ("hearing_notice", "hearing_adopted", "hearing_protocol")
+COMPLAINT_MESSAGES = ("complaint_registered", "complaint_forwarded", "complaint_decided")
 KINDS = (
     "application.status",
     "signup.code",
@@ -31,6 +42,8 @@ KINDS = (
     jobruns.FAILURE_NOTICE,
     "inquiry.answered",
     "payout.iban_missing",
+    *HEARING_MESSAGES,
+    *COMPLAINT_MESSAGES,
 )
 SMS_LENGTH = 480  # three SMS segments of Cyrillic text
 
@@ -68,6 +81,10 @@ def link_of(kind: str, params: dict, *, external: bool) -> str | None:
         jobruns.FAILURE_NOTICE: ("jobruns.show", {"run_id": params.get("run_id")}),
         "payout.iban_missing": ("volunteers.cabinet", {"_anchor": "payout-account"}),
     }.get(kind, (None, {}))
+    if kind in HEARING_MESSAGES:
+        endpoint, values = "appeals.my_hearing", {"hearing_id": params.get("hearing_id")}
+    elif kind in COMPLAINT_MESSAGES:
+        endpoint, values = "appeals.my_complaint", {"complaint_id": params.get("complaint_id")}
     if endpoint is None:
         return None
     return url_for(endpoint, _external=external, **values)
@@ -102,7 +119,37 @@ def _context(kind: str, params: dict, external: bool) -> dict:
         return {"outcome": outcome, "nomination_id": params["nomination_id"]}
     if kind == jobruns.FAILURE_NOTICE:
         return {"job": str(JOB_KIND_LABELS.get(params["kind"], params["kind"]))}
+    if kind in HEARING_MESSAGES or kind in COMPLAINT_MESSAGES:
+        return _appeal_context(params)
     return {}
+
+
+def _appeal_context(params: dict) -> dict:
+    """The act kind and outcome named, the ISO dates written, in the current language."""
+    from portal.i18n import document_date
+
+    def day(key: str) -> str:
+        value = params.get(key)
+        return document_date(dt.date.fromisoformat(value)) if value else ""
+
+    outcome = params.get("outcome")
+    if outcome == "granted":
+        outcome_label = COMPLAINT_STATUS_LABELS["granted"]
+    else:
+        outcome_label = APPEAL_OUTCOME_LABELS.get(outcome, outcome or "")
+    act = params.get("act_kind")
+    return {
+        "act": str(ACT_KIND_LABELS.get(act, act or "")),
+        "act_number": without_sign(params.get("act_number")),
+        "objection_due": day("objection_due_on"),
+        "earliest_act": day("earliest_act_on"),
+        "remarks_due": day("remarks_due_on"),
+        "registered": day("registered_on"),
+        "forward_due": day("forward_due_on"),
+        "review_due": day("review_due_on"),
+        "number": without_sign(params.get("number")),
+        "outcome_label": str(outcome_label),
+    }
 
 
 def render(note: Notification, *, language: str | None = None, external: bool = True) -> Rendered:

@@ -8,9 +8,10 @@ from flask import abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import documents, outputs, pdf_documents, uploads
+from appeals import hearings
+from core import clock, documents, outputs, pdf_documents, uploads
 from core.db import utcnow
-from core.errors import N_, DomainError
+from core.errors import N_, Conflict, DomainError
 from incentives import sessions
 from incentives.models import CommissionSession
 from portal import asset_dir
@@ -63,15 +64,35 @@ def finalize_minutes(session_id: int):
 @bp.route("/sessions/<int:session_id>/act", methods=["POST"])
 @allow(*SECRETARIES)
 def record_act(session_id: int):
+    def action(sitting, form):
+        waiting = hearings.sitting_act_blockers(
+            db.session, sitting_id=sitting.id, today=clock.today()
+        )
+        if waiting:
+            # The persons refused or deferred are heard first (APPK Art. 73): 409 until then.
+            raise Conflict(
+                N_(
+                    "The act cannot be recorded before %(day)s: the hearing term of "
+                    "%(n)s person(s) refused or deferred has not ended."
+                ),
+                day=max(h.earliest_act_on or clock.today() for h in waiting),
+                n=len(waiting),
+            )
+        recorded = sessions.record_act(
+            db.session,
+            session_id=sitting.id,
+            number=form.number.data,
+            date=form.date.data,
+            actor_id=current_user.id,
+        )
+        hearings.adopt_for_sitting(
+            db.session, sitting_id=sitting.id, actor_id=current_user.id, now=utcnow()
+        )
+        return recorded
+
     return secretary_action(
         session_id,
-        lambda s, f: sessions.record_act(
-            db.session,
-            session_id=s.id,
-            number=f.number.data,
-            date=f.date.data,
-            actor_id=current_user.id,
-        ),
+        action,
         _("The akimat's act has been recorded."),
         ActForm(),
         "act_form",

@@ -9,6 +9,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from appeals import complaint_steps, hearings
+from appeals.documents import complaints_for_minutes
 from core import audit, bilingual, clock, documents
 from core.db import utcnow
 from incentives import agenda as agendas
@@ -89,6 +91,10 @@ def plan_session():
             on_paper=form.on_paper.data,
             actor_id=current_user.id,
         )
+        # Nominations a complaint sent back go first on the commission's next agenda.
+        complaint_steps.put_returned_on_agenda(
+            db.session, session_id=sitting.id, actor_id=current_user.id
+        )
     db.session.commit()
     flash(_("The session has been planned. Now put nominations on its agenda."), "success")
     return redirect(url_for("commission.session_page", session_id=sitting.id))
@@ -132,9 +138,11 @@ def _paper_form(item: AgendaItem, present: list[CommissionMember], formdata=None
 def minutes_texts(sitting: CommissionSession) -> tuple[str, str]:
     """Compose the minutes of a closed session in Kazakh and in Russian."""
     texts = []
+    # The complaints about the commission's decisions since its previous session (appeals).
+    complaints = complaints_for_minutes(db.session, sitting)
     for lang in ("kk", "ru"):
         with force_locale(lang):
-            blocks = minutes.compose(db.session, sitting, minutes.Language(lang, _))
+            blocks = minutes.compose(db.session, sitting, minutes.Language(lang, _), complaints)
             texts.append(documents.to_text(blocks))
     return texts[0], texts[1]
 
@@ -314,10 +322,20 @@ def close_session(session_id: int):
     if not is_confirmed():  # a double click on the old button, or a script: nothing happens
         sitting = session_in_scope(session_id, *SECRETARIES)
         return confirm_page(confirm_steps.close_session(sitting), 422)
+
+    def close(sitting, _form):
+        now = utcnow()
+        closed = sessions.close(
+            db.session, session_id=sitting.id, actor_id=current_user.id, now=now
+        )
+        # Each refused or deferred person is heard before the akimat's act (APPK Art. 73).
+        hearings.draft_for_sitting(
+            db.session, sitting_id=sitting.id, actor_id=current_user.id, now=now
+        )
+        return closed
+
     return secretary_action(
         session_id,
-        lambda s, f: sessions.close(
-            db.session, session_id=s.id, actor_id=current_user.id, now=utcnow()
-        ),
+        close,
         _("The session has been closed. Review the minutes and finalise them."),
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 from flask_babel import force_locale, gettext
 
+from appeals import flags as appeal_flags
 from core import jobs as core_jobs
 from core.jobs import JobContext, Progress
 from incentives import jobs as incentive_jobs
@@ -54,7 +55,7 @@ register("shifts.close", volunteer_jobs.close_shifts, timeout=600)
 register("shifts.remind", volunteer_jobs.remind_shifts, timeout=600)
 register("retention.apply", retention_jobs.apply_retention, timeout=3600)
 register("sober.indicators_import", sober_jobs.import_sober_indicators, timeout=3600)
-register("oversight.flags", incentive_jobs.compute_flags, timeout=3600)
+register("oversight.flags", appeal_flags.compute_flags, timeout=3600)  # rewards + appeals
 register(
     "oversight.export",
     functools.partial(incentive_jobs.export_table, labels=_export_label, title=_export_title),

@@ -9,22 +9,24 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from appeals import flags  # the whole catalogue: rewards' checks and appeals'
 from core import jobruns
 from core import queries as core_queries
 from core.scope import Scope
-from incentives import flags
 from portal import jobs
 from portal.extensions import db
 from portal.formatting import localized_params
 from portal.forms import ConfirmForm, arg_int, unit_choices  # arg_int: fuzzing fix (S13)
-from portal.labels import FLAG_KIND_LABELS
+from portal.labels import FLAG_KIND_LABELS as REWARD_FLAG_LABELS
+from portal.oversight.appeal_views import APPEAL_FLAG_LABELS
 from portal.oversight.blueprint import bp
-from portal.oversight.record_links import record_url
+from portal.oversight.record_links import described
 from portal.oversight.views import READERS, scope
 from portal.paging import PAGE_SIZE, pages_for
 from portal.security import allow
 
 UNIT_LEVELS = ("country", "region", "city", "district")
+FLAG_KIND_LABELS = {**REWARD_FLAG_LABELS, **APPEAL_FLAG_LABELS}
 
 
 def _latest_run(ids: Scope) -> jobruns.JobRun | None:
@@ -41,10 +43,21 @@ def _latest_run(ids: Scope) -> jobruns.JobRun | None:
     )
 
 
-def _link(row: dict) -> str | None:
-    if row["target_type"] == "audit":
-        return url_for("oversight.audit_log")
-    return record_url(row["target_type"], str(row["target_id"] or ""))
+def _links(rows: list[dict]) -> list[str | None]:
+    """The page of each row's record, described for the whole page of rows at once."""
+    records = described(
+        (row["target_type"], str(row["target_id"] or ""))
+        for row in rows
+        if row["target_type"] != "audit"
+    )
+    found = []
+    for row in rows:
+        if row["target_type"] == "audit":
+            found.append(url_for("oversight.audit_log"))
+        else:
+            key = (row["target_type"], str(row["target_id"] or ""))
+            found.append(records[key][1] if key in records else None)
+    return found
 
 
 def _visible_rows(ids: Scope, report: dict | None) -> list[dict]:
@@ -78,9 +91,10 @@ def red_flags():
         counts = {k: report["counts"].get(k, 0) for k in flags.KINDS}
     choices = unit_choices(ids, UNIT_LEVELS)
     page = max(request.args.get("page", 1, type=arg_int), 1)
+    on_page = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     shown = [
-        {**row, "url": _link(row), "params": localized_params(row["params"])}
-        for row in rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        {**row, "url": url, "params": localized_params(row["params"])}
+        for row, url in zip(on_page, _links(on_page), strict=True)
     ]
     return render_template(
         "oversight/flags.html",

@@ -32,6 +32,8 @@ RECORD_PAGES = {
     "inquiry": ("oversight.inquiry", "inquiry_id"),
     "sober_declaration": ("sober.declaration", "declaration_id"),
     "sober_initiative": ("sober.initiative", "initiative_id"),
+    "hearing": ("oversight.appeal_hearing", "hearing_id"),
+    "complaint": ("oversight.appeal_complaint", "complaint_id"),
 }
 
 
@@ -113,12 +115,6 @@ def described(
         for run_id in mine:
             shown[("job_run", str(run_id))] = (run_id, url_for("jobruns.show", run_id=run_id))
     return shown
-
-
-def record_url(object_type: str, object_id: object) -> str | None:
-    """Return the page of one record named in the audit log or a flag, if the reader may open it."""
-    found = described([(object_type, object_id)]).get((object_type, str(object_id)))
-    return found[1] if found else None
 
 
 def ledger_reasons(entries) -> dict[int, tuple[int | None, str | None]]:

@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from appeals import waiting as appeal_waiting
 from core import clock
 from core.scope import Scope
 from incentives import waiting
@@ -40,6 +41,37 @@ _LINES = {
     "inquiries_to_answer": (_l("Deputies' inquiries to answer"), "oversight.inquiry_list", ()),
     "answers_to_read": (_l("Answers to your inquiries to read"), "oversight.inquiry_list", ()),
     "red_flags": (_l("Red flags in your territory"), "oversight.red_flags", ()),
+    # Hearings and complaints (appeals.waiting): the list of cases filtered to what waits.
+    "hearings_to_notify": (
+        _l("Preliminary decisions to send to the person or whose receipt to record"),
+        "appeals.cases",
+        (("type", "hearing"), ("status", "drafted")),
+    ),
+    "oral_hearings_to_hold": (
+        _l("Oral hearings to hold"),
+        "appeals.cases",
+        (("type", "hearing"), ("status", "notified")),
+    ),
+    "hearings_to_adopt": (
+        _l("Hearings whose act may be adopted: adopt or withdraw"),
+        "appeals.cases",
+        (("type", "hearing"), ("status", "notified")),
+    ),
+    "complaints_to_forward": (
+        _l("Complaints to grant in full or forward (3 working days)"),
+        "appeals.cases",
+        (("type", "complaint"), ("status", "registered")),
+    ),
+    "police_complaints": (
+        _l("Complaints about the police awaiting the police's outcome"),
+        "appeals.cases",
+        (("type", "complaint"), ("status", "registered")),
+    ),
+    "complaints_to_review": (
+        _l("Complaints to review (20 working days)"),
+        "appeals.cases",
+        (("type", "complaint"), ("status", "forwarded")),
+    ),
 }
 
 
@@ -82,6 +114,7 @@ def lines_for(user) -> list[Line]:
     if roles & {"secretary", "finance"}:
         answering = Scope.of(user, "secretary", "finance")
         found.append(waiting.inquiries_to_answer(session, answering, today))
+    found.extend(appeal_waiting.for_user(session, user, today))
     if "deputy" in roles:
         found.append(waiting.answers_to_read(session, user.id))
     if roles & {"deputy", "admin"}:

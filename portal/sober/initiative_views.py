@@ -11,9 +11,10 @@ from wtforms import SelectChoice
 import sober
 from core import clock
 from core.db import utcnow
-from core.errors import DomainError
+from core.errors import N_, Conflict, DomainError
 from core.scope import Scope
 from incentives.sober_models import PROPOSER_ROLES, Initiative
+from incentives.workflow import INITIATIVE
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.labels import INITIATIVE_STATUS_LABELS, PROPOSER_ROLE_LABELS
@@ -22,6 +23,7 @@ from portal.sober.blueprint import bp
 from portal.sober.forms import CommentForm, InitiativeForm, ReviewForm
 from portal.sober.roles import MANAGERS, READERS, settlement_choices
 from sober import queries as sober_queries
+from sober.initiatives import REVIEW_STEP_TO
 
 # ---- initiatives -------------------------------------------------------------------------------
 
@@ -76,9 +78,12 @@ def submit_initiative():
 
 
 def _review_choices(initiative: Initiative) -> list[SelectChoice]:
+    # Declining is an act after a hearing (appeals.hearings); a complaint's reopening is not
+    # a coordinator's review either.
     return [
         SelectChoice(s, INITIATIVE_STATUS_LABELS[s])
         for s in sober.review_targets(initiative.status)
+        if s != "declined" and initiative.status in INITIATIVE.step(REVIEW_STEP_TO[s]).sources
     ]
 
 
@@ -93,6 +98,7 @@ def _initiative_page(initiative: Initiative, status: int = 200, **forms):
         review_form=review_form,
         comment_form=forms.get("comment_form") or CommentForm(formdata=None),
         nominable=sober.can_be_nominated(initiative),
+        may_decline=can_review and INITIATIVE.can(initiative, "decline"),
         **_rewards_context(initiative, can_review, forms.get("nominate_form")),
     ), status
 
@@ -153,6 +159,14 @@ def review_initiative(initiative_id: int):
     found = get_in_scope(Initiative, initiative_id, *MANAGERS)
     form = ReviewForm()
     form.to_status.choices = _review_choices(found)
+    if form.to_status.data == "declined":
+        with on_refusal(lambda status: _initiative_page(found, status, review_form=form)):
+            raise Conflict(
+                N_(
+                    "An initiative is declined only by an act adopted after a hearing: "
+                    "prepare a preliminary decision first."
+                )
+            )
     if not form.validate_on_submit():
         flash_form_errors(form)  # flash_form_errors: the page may not show the form (S13)
         return _initiative_page(found, 400, review_form=form)

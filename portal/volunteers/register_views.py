@@ -12,6 +12,7 @@ from wtforms import SelectChoice
 
 from core import audit, clock, places
 from core import queries as core_queries
+from core.errors import N_, Conflict
 from core.scope import Scope, scoped
 from portal import pii
 from portal.errors import flash_form_errors, on_refusal
@@ -19,7 +20,7 @@ from portal.extensions import db
 from portal.forms import arg_int, unit_choices  # arg_int: fuzzing fix (S13)
 from portal.labels import MEMBER_STATUS_LABELS
 from portal.paging import page_of
-from portal.security import allow, current_scope, get_in_scope
+from portal.security import allow, current_scope, get_in_scope, holds
 from portal.volunteers.blueprint import bp
 from portal.volunteers.forms import AssignUnitForm, MemberStatusForm, PatrolUnitForm
 from portal.volunteers.roles import REGISTER_READERS, VETTING, patrol_choices
@@ -27,6 +28,8 @@ from volunteers import queries, register
 from volunteers.models import KINDS, MEMBER_STATUSES, Member, PatrolUnit
 
 EXPIRY_WARNING_DAYS = 60
+# Statuses that only an act after a hearing gives (appeals.hearings), with their act kind.
+HEARD_FIRST = {"suspended": "suspend", "expelled": "expel"}
 
 # ---- staff: the register ----------------------------------------------------------------------
 
@@ -82,7 +85,7 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
     status_form.status.choices = [
         SelectChoice(s, MEMBER_STATUS_LABELS[s])
         for s in register.next_statuses(member.status)
-        if s != "expired"
+        if s != "expired" and s not in HEARD_FIRST
     ]
     assign_form = assign_form or AssignUnitForm(patrol_unit_id=member.patrol_unit_id or 0)
     district = register.issuing_unit(db.session, member.unit)
@@ -97,6 +100,8 @@ def _member_page(member: Member, status_form=None, assign_form=None, status: int
         full_iin=vets and pii.take("member", member.id, "iin"),
         may_reveal=vets,
         can_decide=vets,
+        acts=[HEARD_FIRST[s] for s in register.next_statuses(member.status) if s in HEARD_FIRST],
+        may_draft=holds(member.unit_id, "registrar"),
         today=clock.today(),
         trail=audit.events_for(db.session, "member", member.id),
     ), status
@@ -126,6 +131,15 @@ def member_status(member_id: int):
     member = get_in_scope(Member, member_id, *VETTING)
     form = MemberStatusForm()
     form.status.choices = [SelectChoice(s, s) for s in MEMBER_STATUSES]
+    if form.status.data in HEARD_FIRST:
+        # A burdensome act: the person is heard first (APPK Art. 73), on the hearing's pages.
+        with on_refusal(lambda status: _member_page(member, status=status, status_form=form)):
+            raise Conflict(
+                N_(
+                    "A member is suspended or expelled only by an act adopted after a hearing: "
+                    "prepare a preliminary decision first."
+                )
+            )
     return _member_action(
         member,
         "status_form",

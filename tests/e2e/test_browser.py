@@ -160,8 +160,9 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     assert "М. О." in public.content() and iin not in public.content()
 
     akimat.goto(member_url)
-    akimat.locator("#status").select_option("suspended")
-    akimat.locator("#reason").fill("Тексеру жүргізілуде")
+    # Suspension is an act after a hearing (issue 20); leaving the register is the member's own.
+    akimat.locator("#status").select_option("withdrawn")
+    akimat.locator("#reason").fill("Өз еркімен шықты")
     akimat.locator("#status").locator("xpath=ancestor::form").locator("button").click()
     akimat.wait_for_load_state()
     public.reload()

@@ -132,6 +132,32 @@ def test_every_kind_renders_in_each_language_with_a_link(app, session):
         "job.failed": {"kind": "audit.verify", "run_id": 9},
         "inquiry.answered": {"inquiry_id": 4},
         "payout.iban_missing": {"item_id": 3, "nomination_id": 5},
+        "hearing_notice": {
+            "hearing_id": 7,
+            "act_kind": "expel",
+            "objection_due_on": "2026-03-24",
+            "earliest_act_on": "2026-03-25",
+        },
+        "hearing_adopted": {
+            "hearing_id": 7,
+            "act_kind": "expel",
+            "act_number": "А-2026-00001",
+            "act_on": "2026-03-26",
+        },
+        "hearing_protocol": {"hearing_id": 7, "remarks_due_on": "2026-03-27"},
+        "complaint_registered": {
+            "complaint_id": 8,
+            "number": "Ш-2026-00001",
+            "registered_on": "2026-03-30",
+            "forward_due_on": "2026-04-02",
+        },
+        "complaint_forwarded": {
+            "complaint_id": 8,
+            "number": "Ш-2026-00001",
+            "forwarded_on": "2026-04-01",
+            "review_due_on": "2026-04-29",
+        },
+        "complaint_decided": {"complaint_id": 8, "number": "Ш-2026-00001", "outcome": "cancel"},
     }
     assert set(params) == set(KINDS)
     with app.test_request_context():

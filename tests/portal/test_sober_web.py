@@ -269,9 +269,14 @@ def test_initiative_submitted_reviewed_and_commented(app, client, session):
         ).status_code
         == 302
     )
+    # Declining is an act after a hearing (issue 20): the review form refuses it.
     declined = coordinator.post(url + "/review", data={"to_status": "declined", "comment": ""})
-    assert declined.status_code == 422
-    assert translated(app, "Write why the initiative is declined.", "kk") in declined.text
+    assert declined.status_code == 409
+    refusal = (
+        "An initiative is declined only by an act adopted after a hearing: "
+        "prepare a preliminary decision first."
+    )
+    assert translated(app, refusal, "kk") in declined.text
     assert client.post(url + "/comments", data={"body": "Рақмет!"}).status_code == 302
     assert coordinator.post(url + "/review", data={"to_status": "supported"}).status_code == 302
     session.rollback()

@@ -16,26 +16,42 @@ from volunteers.models import Application, Member
 
 pytestmark = pytest.mark.demo_data
 
+# The hearing and complaint lines of whoever drafts and adopts acts (appeals.waiting).
+HEARING_LINES = [
+    "Preliminary decisions to send to the person or whose receipt to record",
+    "Oral hearings to hold",
+    "Hearings whose act may be adopted: adopt or withdraw",
+    "Complaints to grant in full or forward (3 working days)",
+]
 # Role -> the lines its home page must show (msgids), in the demo.
 EXPECTED = {
     "coordinator": [
         "Applications waiting for the police check",
         "Vetted applicants to enter in the register",
         "Contributions to confirm",
+        *HEARING_LINES,
+        "Complaints about the police awaiting the police's outcome",
     ],
     "registrar": [
         "Applications waiting for the police check",
         "Vetted applicants to enter in the register",
+        *HEARING_LINES,
     ],
     "member": ["Nominations waiting for your vote"],
     "chair": ["Nominations waiting for your vote"],
-    "secretary": ["Open sittings to close", "Minutes to approve", "Deputies' inquiries to answer"],
+    "secretary": [
+        "Open sittings to close",
+        "Minutes to approve",
+        *HEARING_LINES,
+        "Deputies' inquiries to answer",
+    ],
     "finance": [
         "Maslikhat decisions to verify",
         "Approved rewards to pay",
         "Deputies' inquiries to answer",
     ],
     "deputy": ["Answers to your inquiries to read", "Red flags in your territory"],
+    "reviewer": ["Complaints to review (20 working days)"],
     "admin": ["Red flags in your territory"],
 }
 ALL_LINES = {line for lines in EXPECTED.values() for line in lines}

@@ -91,16 +91,6 @@ def test_apply_vet_register_print_and_verify_in_the_browser(app, session):
     )
     assert "This certificate is valid." in public
     assert "Ж. С." in public and "Серікова" not in public and application.iin not in public
-    # Suspension shows on the public page.
-    akimat.post(
-        f"/volunteers/members/{member.id}/status", data={"status": "suspended", "reason": "Тексеру"}
-    )
-    public = (
-        app.test_client()
-        .get(f"/verify/{member.verify_token}", headers={"Accept-Language": "en"})
-        .data.decode()
-    )
-    assert 'id="certificate-not-valid"' in public and "NOT VALID" in public
     # The citizen was told of every step, in Russian, through the outbox.
     wait_for_jobs(app)
     session.rollback()
@@ -112,6 +102,51 @@ def test_apply_vet_register_print_and_verify_in_the_browser(app, session):
     # submitted, police check, petitioned, registered (after the sign-up code)
     assert len(notes) == 4 and {n.status for n in notes} == {"kept"}
     assert notes[-1].subject.startswith("Ваше заявление")
+    # Suspension, an act after a hearing (issue 20), shows on the public page.
+    direct = akimat.post(
+        f"/volunteers/members/{member.id}/status", data={"status": "suspended", "reason": "Тексеру"}
+    )
+    assert direct.status_code == 409
+    _suspend_after_hearing(akimat, session, member.id)
+    public = (
+        app.test_client()
+        .get(f"/verify/{member.verify_token}", headers={"Accept-Language": "en"})
+        .data.decode()
+    )
+    assert 'id="certificate-not-valid"' in public and "NOT VALID" in public
+
+
+def _suspend_after_hearing(akimat, session, member_id: int) -> None:
+    """Draft, notify and adopt a suspension through the hearing pages (urgency: no waiting)."""
+    from appeals.models import Hearing, LegalGround
+
+    code = session.scalar(select(LegalGround.code).where(LegalGround.act_kind == "suspend"))
+    drafted = akimat.post(
+        "/appeals/hearings/new",
+        data={
+            "act_kind": "suspend",
+            "subject_id": member_id,
+            "grounds": code,
+            "grounds_text": "Тексеру",
+        },
+    )
+    assert drafted.status_code == 302
+    session.rollback()
+    hearing_id = session.scalar(select(Hearing.id).where(Hearing.subject_id == member_id))
+    assert (
+        akimat.post(f"/appeals/hearings/{hearing_id}/notify", data={"confirmed": "yes"}).status_code
+        == 302
+    )
+    adopted = akimat.post(
+        f"/appeals/hearings/{hearing_id}/adopt",
+        data={
+            "act_reasons": "Тексеру",
+            "exception_kind": "urgency",
+            "exception_reason": "Тексеру жүргізілуде",
+            "confirmed": "yes",
+        },
+    )
+    assert adopted.status_code == 302
 
 
 def test_refusal_needs_a_reason_and_is_shown_to_the_applicant(app, session):

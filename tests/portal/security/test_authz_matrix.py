@@ -107,6 +107,7 @@ DISTRICT, SETTLEMENT, TOKEN = F("district"), F("settlement"), F("token")
 PENDING = F("pending_contribution")
 CALENDAR_DAY = F("calendar_day")  # a real day of the national calendar (not foreign)
 NOTE, FEED_TOKEN = F("notification"), F("calendar_token")
+HEARING, COMPLAINT, COMPLAINT_FILE = F("hearing"), F("complaint"), F("complaint_file")
 
 ENDPOINTS: dict[str, list[Variant]] = {
     # administration
@@ -135,6 +136,48 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "admin.user": [obj(user_id=USER)],
     "admin.users": [page()],
     "admin.verify_audit": [page()],
+    # hearings and complaints (issue 20)
+    "appeals.adopt": [obj(hearing_id=HEARING)],
+    "appeals.attachment": [obj(complaint_id=COMPLAINT, attachment_id=COMPLAINT_FILE)],
+    "appeals.cases": [
+        page(),
+        page(type="complaint", status="decided", overdue="1"),
+        page(page="2"),
+    ],
+    "appeals.complaint": [obj(complaint_id=COMPLAINT)],
+    "appeals.complaint_decision": [obj(complaint_id=COMPLAINT)],
+    "appeals.complaint_decision_pdf": [obj(complaint_id=COMPLAINT)],
+    "appeals.decide": [obj(complaint_id=COMPLAINT)],
+    "appeals.enter_objection": [obj(hearing_id=HEARING)],
+    "appeals.forward": [obj(complaint_id=COMPLAINT)],
+    "appeals.forward_confirm": [obj(complaint_id=COMPLAINT)],
+    "appeals.grant": [obj(complaint_id=COMPLAINT)],
+    "appeals.hearing": [obj(hearing_id=HEARING)],
+    "appeals.hearing_act": [obj(hearing_id=HEARING)],
+    "appeals.hearing_act_pdf": [obj(hearing_id=HEARING)],
+    "appeals.hearing_notice": [obj(hearing_id=HEARING)],
+    "appeals.hearing_notice_pdf": [obj(hearing_id=HEARING)],
+    "appeals.legal_grounds": [page()],
+    "appeals.my_attachment": [obj(complaint_id=COMPLAINT, attachment_id=COMPLAINT_FILE)],
+    "appeals.my_cases": [page()],
+    "appeals.my_complaint": [obj(complaint_id=COMPLAINT)],
+    "appeals.my_hearing": [obj(hearing_id=HEARING)],
+    "appeals.my_new_complaint": [obj(query={"hearing": HEARING})],
+    "appeals.my_objection": [obj(hearing_id=HEARING)],
+    "appeals.my_oral_request": [obj(hearing_id=HEARING)],
+    "appeals.my_remarks": [obj(hearing_id=HEARING)],
+    "appeals.new_hearing": [obj(query={"act_kind": "suspend", "subject_id": MEMBER})],
+    "appeals.new_paper_complaint": [obj(query={"hearing": HEARING})],
+    "appeals.notify": [obj(hearing_id=HEARING)],
+    "appeals.notify_confirm": [obj(hearing_id=HEARING)],
+    "appeals.police_outcome": [obj(complaint_id=COMPLAINT)],
+    "appeals.record_act_receipt": [obj(hearing_id=HEARING)],
+    "appeals.record_delivery": [obj(hearing_id=HEARING)],
+    "appeals.record_protocol": [obj(hearing_id=HEARING)],
+    "appeals.restore_term": [obj(complaint_id=COMPLAINT)],
+    "appeals.review_bodies": [page()],
+    "appeals.state_reasons": [obj(hearing_id=HEARING)],
+    "appeals.withdraw": [obj(hearing_id=HEARING)],
     # the account
     "auth.change_password": [page()],
     "auth.confirm": [page()],
@@ -212,6 +255,10 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "metrics.metrics": [page()],
     # the maslikhat's oversight
     "oversight.answer_inquiry": [obj(inquiry_id=INQUIRY)],
+    "oversight.appeal_complaint": [obj(complaint_id=COMPLAINT)],
+    "oversight.appeal_hearing": [obj(hearing_id=HEARING)],
+    "oversight.appeal_statistics": [page(), page(unit_id=DISTRICT)],
+    "oversight.appeal_statistics_csv": [page(), page(unit_id=DISTRICT)],
     "oversight.ask_inquiry": [page()],
     "oversight.audit_log": [page()],
     "oversight.close_inquiry": [obj(inquiry_id=INQUIRY)],
@@ -820,6 +867,80 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
     jobs.submit("oversight.flags", requested_by_id=None, unit_id=None, params={})
     session.commit()
     wait_for_jobs(app)
+    # Issue 20: the foreign member's suspension, heard (an objection), adopted, complained of
+    # on the portal with a file, forwarded and overturned by the named reviewing official.
+    from appeals import complaints as appeal_complaints
+    from appeals import hearings, settings
+    from appeals.models import ComplaintAttachment, LegalGround
+
+    reviewer = official("reviewer", "reviewer")
+    settings.set_review_body(
+        session,
+        unit_id=district.id,
+        review_unit_id=None,
+        reviewer_id=reviewer.id,  # a named official (the unit above is the region's)
+        body_kk="ZZFOREIGN akimat",
+        body_ru="ZZFOREIGN akimat",
+        how_kk="ZZFOREIGN how",
+        how_ru="ZZFOREIGN how",
+        actor_id=accounts.find_by_login(session, "admin@demo.kz").id,
+    )
+    in_district = Scope.within([district.id])
+    hearing = hearings.draft(
+        session,
+        act_kind="suspend",
+        subject_id=member.id,
+        grounds=[session.scalar(select(LegalGround.code).where(LegalGround.act_kind == "suspend"))],
+        grounds_text="ZZFOREIGN grounds",
+        actor_id=registrar.id,
+        scope=in_district,
+        now=now,
+    )
+    hearings.notify(session, hearing_id=hearing.id, actor_id=registrar.id, scope=in_district)
+    hearings.object(
+        session,
+        hearing_id=hearing.id,
+        body="ZZFOREIGN objection",
+        channel="portal",
+        actor_id=volunteer.id,
+    )
+    hearings.adopt(
+        session,
+        hearing_id=hearing.id,
+        act_reasons="ZZFOREIGN reasons",
+        actor_id=registrar.id,
+        scope=in_district,
+        exception_kind="urgency",
+        exception_reason="ZZFOREIGN urgency",
+    )
+    complaint = appeal_complaints.file(
+        session,
+        actor_id=volunteer.id,
+        channel="portal",
+        hearing_id=hearing.id,
+        name="ZZFOREIGN Member Person",
+        iin=member.iin,
+        address="ZZFOREIGN street 7",
+        contact=None,
+        act_challenged="ZZFOREIGN act",
+        grounds="ZZFOREIGN complaint grounds",
+        request="ZZFOREIGN request",
+        attachments=[appeal_complaints.Upload("zzforeign-evidence.pdf", "application/pdf", PDF)],
+    )
+    appeal_complaints.forward(
+        session, complaint_id=complaint.id, actor_id=registrar.id, scope=in_district
+    )
+    appeal_complaints.decide(
+        session,
+        complaint_id=complaint.id,
+        outcome="cancel",
+        reasons="ZZFOREIGN decision",
+        actor_id=reviewer.id,
+    )
+    complaint_file = session.scalar(
+        select(ComplaintAttachment.id).where(ComplaintAttachment.complaint_id == complaint.id)
+    )
+
     # A message in the foreign citizen's inbox; the foreign member's calendar link, made by
     # them, whose token only they saw (the table sends one of the same form).
     from core import notifications
@@ -870,6 +991,9 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         "calendar_day": day.first().isoformat(),
         "notification": note_id,
         "calendar_token": feed_token,
+        "hearing": hearing.id,
+        "complaint": complaint.id,
+        "complaint_file": complaint_file,
     }
     secrets = {
         "member IIN": member.iin,
@@ -1182,6 +1306,8 @@ GUARDED_BY_SCOPE = (
     "commission.session_page",
     "finance.decision",
     "finance.line",
+    "oversight.appeal_complaint",
+    "oversight.appeal_hearing",
     "oversight.inquiry",
     "oversight.member",
     "shifts.shift",

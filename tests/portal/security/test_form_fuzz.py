@@ -423,6 +423,61 @@ POST_TARGETS: dict[str, Target] = {
 }
 
 # ---- the GET endpoints that read the query string ---------------------------------------------
+# Hearings and complaints (issue 20), last: an adopted act changes the volunteer's record.
+RV = "reviewer@demo.kz"
+POST_TARGETS.update(
+    {
+        "appeals.my_objection": Target(V, _ids(hearing_id="hearing_notified")),
+        "appeals.my_oral_request": Target(V, _ids(hearing_id="hearing_notified"), examples=FEW),
+        "appeals.record_protocol": Target(
+            R,
+            _ids(hearing_id="hearing_notified"),
+            page=lambda ids: f"/appeals/hearings/{ids['hearing_notified']}",
+            fill=lambda ids: YES,
+        ),
+        "appeals.my_remarks": Target(V, _ids(hearing_id="hearing_notified")),
+        "appeals.enter_objection": Target(R, _ids(hearing_id="hearing_notified")),
+        "appeals.adopt": Target(
+            R,
+            _ids(hearing_id="hearing_notified"),
+            page=lambda ids: f"/appeals/hearings/{ids['hearing_notified']}",
+            fill=lambda ids: YES,
+        ),
+        "appeals.my_new_complaint": Target(
+            V, lambda ids: {"hearing": ids["hearing_adopted"]}, files=("attachments",)
+        ),
+        "appeals.new_paper_complaint": Target(
+            R, lambda ids: {"hearing": ids["hearing_adopted"]}, files=("attachments",)
+        ),
+        "appeals.decide": Target(RV, _ids(complaint_id="complaint"), fill=lambda ids: YES),
+        "appeals.police_outcome": Target(C, _ids(complaint_id="complaint"), fill=lambda ids: YES),
+        "appeals.grant": Target(R, _ids(complaint_id="complaint"), fill=lambda ids: YES),
+        "appeals.forward": Target(R, _ids(complaint_id="complaint"), fill=lambda ids: YES),
+        "appeals.notify": Target(
+            R, _ids(hearing_id="hearing_drafted"), examples=FEW, fill=lambda ids: YES
+        ),
+        "appeals.withdraw": Target(R, _ids(hearing_id="hearing_drafted"), fill=lambda ids: YES),
+        "appeals.new_hearing": Target(
+            R,
+            names=("act_kind", "subject_id"),
+            page=lambda ids: f"/appeals/hearings/new?act_kind=expel&subject_id={ids['member']}",
+            fill=lambda ids: {"act_kind": "expel", "subject_id": str(ids["member"])},
+        ),
+        "appeals.review_bodies": Target(A, page=lambda ids: "/appeals/review-bodies"),
+        # the review fixes' forms (paper receipts, a sitting's reasons, a restored term)
+        "appeals.record_delivery": Target(
+            R,
+            _ids(hearing_id="hearing_notified"),
+            fill=lambda ids: {**YES, "how": "by_hand"},
+        ),
+        "appeals.record_act_receipt": Target(
+            R, _ids(hearing_id="hearing_adopted"), fill=lambda ids: YES
+        ),
+        "appeals.state_reasons": Target(R, _ids(hearing_id="hearing_notified")),
+        "appeals.restore_term": Target(R, _ids(complaint_id="complaint"), fill=lambda ids: YES),
+    }
+)
+
 GET_TARGETS: dict[str, Target] = {
     "auth.login": Target(ANON, names=("next",)),
     "auth.confirm": Target(PLAIN_LOGIN, names=("next",)),
@@ -466,6 +521,15 @@ GET_TARGETS: dict[str, Target] = {
         D, names=("dataset", "format", "year", "unit_id", "date_from", "date_to")
     ),
     "oversight.red_flags": Target(D, names=("page",)),
+    "appeals.cases": Target(R, names=("status", "type", "overdue", "page")),
+    "appeals.new_hearing": Target(R, names=("act_kind", "subject_id")),
+    "appeals.new_paper_complaint": Target(R, names=("hearing", "application", "kind")),
+    "appeals.my_new_complaint": Target(V, names=("hearing", "application", "kind")),
+    "appeals.hearing_notice_pdf": Target(R, _ids(hearing_id="hearing_adopted"), names=("lang",)),
+    "appeals.hearing_act_pdf": Target(R, _ids(hearing_id="hearing_adopted"), names=("lang",)),
+    "appeals.complaint_decision_pdf": Target(R, _ids(complaint_id="complaint"), names=("lang",)),
+    "oversight.appeal_statistics": Target(D, names=("unit_id", "year", "quarter")),
+    "oversight.appeal_statistics_csv": Target(D, names=("unit_id", "year", "quarter")),
     "oversight.inquiry_list": Target(F, names=("all", "page", "mine_page")),
     "oversight.new_inquiry": Target(D, names=("object_type", "object_id")),
     "oversight.print_session_report": Target(D, lambda ids: {"run_id": 1}, names=("lang",)),

@@ -396,6 +396,7 @@ def _build(session) -> dict:
         actor_id=secretary.id,
     )
     ids["planned_session"] = planned.id
+    ids.update(_appeals(session, ids, user))
     ids["calendar_day"] = session.scalar(
         select(calendar.CalendarDay.day)
         .where(calendar.CalendarDay.day >= today)
@@ -409,6 +410,69 @@ def _build(session) -> dict:
     ids["audit_seq"] = session.scalar(select(func.max(audit.AuditEvent.seq)))
     session.commit()
     return ids
+
+
+def _appeals(session, ids: dict, user) -> dict:
+    """Issue 20: an act adopted on the volunteer's suspension and their complaint against it
+    (registered), a second suspension notified to them, and an expulsion only drafted."""
+    from appeals import complaints, hearings
+    from appeals.models import LegalGround
+    from core.scope import Scope
+    from volunteers.models import Member
+
+    registrar, volunteer = user("registrar@demo.kz"), user("volunteer@demo.kz")
+    scope = Scope.of(registrar, "registrar")
+
+    def drafted(act_kind: str, member_id: int, notify: bool = True):
+        code = session.scalar(select(LegalGround.code).where(LegalGround.act_kind == act_kind))
+        found = hearings.draft(
+            session,
+            act_kind=act_kind,
+            subject_id=member_id,
+            grounds=[code],
+            grounds_text="fuzz world grounds",
+            actor_id=registrar.id,
+            scope=scope,
+        )
+        if notify:
+            hearings.notify(session, hearing_id=found.id, actor_id=registrar.id, scope=scope)
+        return found
+
+    adopted = drafted("suspend", ids["own_member"])
+    hearings.adopt(
+        session,
+        hearing_id=adopted.id,
+        act_reasons="fuzz world reasons",
+        actor_id=registrar.id,
+        scope=scope,
+        exception_kind="urgency",
+        exception_reason="fuzz world urgency",
+    )
+    member = session.get(Member, ids["own_member"])
+    complaint = complaints.file(
+        session,
+        actor_id=volunteer.id,
+        channel="portal",
+        hearing_id=adopted.id,
+        name=member.full_name,
+        iin=member.iin,
+        address="fuzz world address",
+        contact=None,
+        act_challenged="the suspension",
+        grounds="fuzz world complaint grounds",
+        request="cancel it",
+        attachments=[complaints.Upload("evidence.pdf", "application/pdf", b"%PDF-1.4 fuzz")],
+    )
+    notified = drafted("suspend", ids["own_member"])  # the complaint stayed the first one
+    expulsion = drafted("expel", ids["member"], notify=False)
+    session.commit()
+    return {
+        "hearing_adopted": adopted.id,
+        "hearing_notified": notified.id,
+        "hearing_drafted": expulsion.id,
+        "complaint": complaint.id,
+        "complaint_file": complaint.attachments[0].id,
+    }
 
 
 def _build_template(url: str, ids_file: Path) -> None:

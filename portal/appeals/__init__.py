@@ -1,0 +1,1 @@
+"""Pages for hearings before burdensome acts and complaints against them."""
