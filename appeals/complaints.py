@@ -275,6 +275,16 @@ def file(
     return complaint
 
 
+def _for_issuing_body(session: Session, complaint_id: int, actor_id: int, scope: Scope):
+    """The complaint, for a step of the body whose act or inaction it is about (not police)."""
+    complaint = get_complaint(session, complaint_id)
+    if complaint.kind == "police":
+        raise Conflict(N_("A complaint about the police is decided by the police hierarchy."))
+    roles = issuing_roles(complaint.kind, complaint.act_kind)
+    require_staff(session, actor_id, complaint.unit_id, roles, scope)
+    return complaint
+
+
 def grant_in_full(
     session: Session,
     *,
@@ -286,16 +296,7 @@ def grant_in_full(
 ) -> Complaint:
     """The issuing body grants the complaint in full itself, before forwarding it (Art. 91(4))."""
     now = now or utcnow()
-    complaint = get_complaint(session, complaint_id)
-    if complaint.kind == "police":
-        raise Conflict(N_("A complaint about the police is decided by the police hierarchy."))
-    require_staff(
-        session,
-        actor_id,
-        complaint.unit_id,
-        issuing_roles(complaint.kind, complaint.act_kind),
-        scope,
-    )
+    complaint = _for_issuing_body(session, complaint_id, actor_id, scope)
     reasons = reasons_given(reasons)
     not_done_yet(session, complaint, "grant")
     if local_day(now) > complaint.forward_due_on:
@@ -332,16 +333,7 @@ def forward(
 ) -> Complaint:
     """Send the complaint with the case file to the body that reviews it (Art. 91(4))."""
     now = now or utcnow()
-    complaint = get_complaint(session, complaint_id)
-    if complaint.kind == "police":
-        raise Conflict(N_("A complaint about the police is decided by the police hierarchy."))
-    require_staff(
-        session,
-        actor_id,
-        complaint.unit_id,
-        issuing_roles(complaint.kind, complaint.act_kind),
-        scope,
-    )
+    complaint = _for_issuing_body(session, complaint_id, actor_id, scope)
     not_done_yet(session, complaint, "forward")
     body = settings.review_body(session, complaint.unit_id)
     if body is None:

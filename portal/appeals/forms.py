@@ -185,6 +185,19 @@ class ComplaintForm(FlaskForm):
         false_values=("", "false", "0", "no"),
     )
 
+    def content(self) -> dict:
+        """The complaint's content as ``appeals.complaints.file`` takes it (attachments apart)."""
+        return {
+            "name": self.name.data,
+            "iin": self.iin.data,
+            "address": self.address.data,
+            "contact": self.contact.data or None,
+            "act_challenged": self.act_challenged.data,
+            "grounds": self.grounds.data,
+            "request": self.request.data,
+            "restored_reason": self.restored_reason.data or None,
+        }
+
 
 class PaperComplaintForm(ComplaintForm):
     confirmed = BooleanField(
