@@ -175,3 +175,47 @@ def test_ten_decisions_take_one_effect(pg_app, outcome):
         else:
             assert member.status == "active" and s.scalar(again) == 1
         assert audit.verify_chain(s).ok
+
+
+def test_ten_police_outcomes_record_one(pg_app):
+    from tests.appeals.complaint_factory import citizen, police_refused
+
+    engine = engine_of(pg_app)
+    with Session(engine) as s:
+        person = citizen(s)
+        application = police_refused(s, person)
+        values = form(
+            s,
+            None,
+            person,
+            kind="police",
+            subject_type="application",
+            subject_id=application.id,
+            name=application.full_name,
+            iin=application.iin,
+        )
+        complaint_id = complaints.file(s, **values).id
+        coordinator_id = user(s, "coordinator@demo.kz").id
+        s.commit()
+
+    def act(i: int) -> str:
+        with Session(engine) as s:
+            coordinator = accounts.get_user(s, coordinator_id)
+            complaints.record_police_outcome(
+                s,
+                complaint_id=complaint_id,
+                outcome="cancel",
+                reasons=f"Полиция басшылығы бас тартуды жойды #{i}",
+                actor_id=coordinator_id,
+                scope=Scope.of(coordinator, "coordinator"),
+                now=at(FILE_DAY, 12),
+            )
+            s.commit()
+        return "done"
+
+    results = race(N, act)
+    _only_conflicts(results, ["done"])
+    with Session(engine) as s:
+        assert audit_count(s, "complaint.police_outcome", "complaint", complaint_id) == 1
+        assert s.get(Complaint, complaint_id).status == "decided"
+        assert audit.verify_chain(s).ok

@@ -327,3 +327,27 @@ def test_ten_act_receipts_record_once(pg_app):
     assert all(isinstance(r, Conflict) and r.status == 409 for r in results if r not in winners)
     with Session(engine) as s:
         assert audit_count(s, "hearing.act_receipt", "hearing", hearing_id) == 1
+
+
+def test_ten_protocols_of_one_oral_hearing_record_one(pg_app):
+    engine = engine_of(pg_app)
+    hearing_id, _member_id = _hearing(engine, 8471, notify=True)
+    held = NOTICE + dt.timedelta(days=1)
+
+    def protocol(s, i, official, scope):
+        return hearings.record_protocol(
+            s,
+            hearing_id=hearing_id,
+            held_at=held,
+            mode="in_person",
+            attendees="Registrar; the member",
+            body=f"Heard #{i}",
+            actor_id=official,
+            scope=scope,
+            now=held,
+        ).id
+
+    _run(engine, protocol)
+    with Session(engine) as s:
+        assert s.get(Hearing, hearing_id).status == "heard"
+        assert audit_count(s, "hearing.protocol", "hearing", hearing_id) == 1
