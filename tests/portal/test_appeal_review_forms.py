@@ -92,7 +92,9 @@ def test_paper_notice_receipt_then_a_protocol_signed_on_a_day(app, client, sessi
     login_as(client, "coordinator@demo.kz")  # reads the case, does not act on a registrar's act
     assert client.post(url, data={"how": "post", "confirmed": "yes"}).status_code == 403
     login_as(client, "registrar@demo.kz")
-    assert f'action="{url}"' in client.get(f"/appeals/hearings/{found.id}").text
+    before = client.get(f"/appeals/hearings/{found.id}").text
+    assert f'action="{url}"' in before
+    assert 'data-testid="receipt-first"' in before  # the act waits for the receipt
     today = clock.today()
     unknown = client.post(url, data={"received_on": today.isoformat(), "how": "pigeon"})
     assert unknown.status_code == 400
@@ -116,6 +118,7 @@ def test_paper_notice_receipt_then_a_protocol_signed_on_a_day(app, client, sessi
     assert audit_count(session, "hearing.delivery", "hearing", found.id) == 1
     page = client.get(f"/appeals/hearings/{found.id}")
     assert _says(app, page, "Notice received on") and _says(app, page, "By registered post")
+    assert 'data-testid="receipt-first"' not in page.text
     # The protocol: signed before the hearing's day -> refused at the field, nothing written.
     held = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(10, 0))
     protocol = {
