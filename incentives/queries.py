@@ -7,7 +7,7 @@ in one place (the red flags, reports and exports take the same ``Scope``); each 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from core.places import AdminUnit
 from core.queries import with_units
@@ -16,9 +16,11 @@ from incentives.models import (
     AgendaItem,
     Commission,
     CommissionSession,
+    Nomination,
     PayoutTaxRate,
     RewardPolicy,
 )
+from volunteers.models import Member
 
 SETTLED_SESSIONS = ("closed", "minutes_final")
 
@@ -84,4 +86,25 @@ def tax_rates(scope: Scope) -> Select:
     """Return (rate, unit) rows for the payout tax rates of ``scope``."""
     return with_units(select(PayoutTaxRate, AdminUnit), PayoutTaxRate.unit_id, scope).order_by(
         AdminUnit.path, PayoutTaxRate.form, PayoutTaxRate.effective_from.desc()
+    )
+
+
+def rewards_of(user_id: int) -> Select:
+    """Return the nominations of ``user_id`` past the draft, newest first: as a member of the
+    register, or as the recipient a nomination names (an activist of a sober settlement)."""
+    mine = select(Member.id).where(Member.user_id == user_id)
+    return (
+        select(Nomination)
+        .where(
+            or_(Nomination.member_id.in_(mine), Nomination.recipient_user_id == user_id),
+            Nomination.status != "draft",
+        )
+        .order_by(Nomination.created_at.desc(), Nomination.id.desc())
+    )
+
+
+def approved_items_of(nomination_ids: list[int]) -> Select:
+    """Return the approved agenda items of the nominations ``nomination_ids``."""
+    return select(AgendaItem).where(
+        AgendaItem.nomination_id.in_(nomination_ids), AgendaItem.outcome == "approved"
     )

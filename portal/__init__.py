@@ -105,7 +105,13 @@ def create_app(config: dict | None = None) -> Flask:
     cli.install(app)
 
     # Each module adds its routes to its package's blueprint (imported one way, no cycle).
-    from portal.admin import record_views, retention_views, settings_views, unit_views  # noqa: F401
+    from portal.admin import (  # noqa: F401
+        record_views,
+        retention_views,
+        settings_views,
+        token_views,
+        unit_views,
+    )
     from portal.admin import views as admin_views  # noqa: F401
     from portal.admin.blueprint import bp as admin_bp
     from portal.appeals import (  # noqa: F401
@@ -148,6 +154,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.oversight import views as oversight_views  # noqa: F401
     from portal.oversight.blueprint import bp as oversight_bp
     from portal.public.views import bp as public_bp
+    from portal.pwa_views import bp as pwa_bp
     from portal.shifts import contribution_views, shift_views  # noqa: F401
     from portal.shifts import views as shifts_views  # noqa: F401
     from portal.shifts.blueprint import bp as shifts_bp
@@ -167,6 +174,7 @@ def create_app(config: dict | None = None) -> Flask:
     for bp in (
         ops_bp,
         public_bp,
+        pwa_bp,
         auth_bp,
         admin_bp,
         jobruns_bp,
@@ -179,6 +187,9 @@ def create_app(config: dict | None = None) -> Flask:
         appeals_bp,
     ):
         app.register_blueprint(bp)
+    from portal.api import setup as api_setup
+
+    api_setup.install(app)
     from portal import calendar_views
     from portal.inbox import views as inbox_views
 

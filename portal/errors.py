@@ -111,6 +111,17 @@ def _has_nul(pairs) -> bool:
     )
 
 
+def _json_has_nul(value) -> bool:
+    """Tell whether a parsed JSON body holds a NUL character in any key or string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_json_has_nul(k) or _json_has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_has_nul(v) for v in value)
+    return False
+
+
 def install(app: Flask) -> None:
     """Register the handlers."""
 
@@ -122,20 +133,27 @@ def install(app: Flask) -> None:
         # A body over the general limit is left to the view that raised it (the minutes' scan).
         from flask import request
 
+        from portal.api import problems
+
+        api = problems.is_api_request()
         pairs = [request.args.lists()]
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if request.content_length is None or limit is None or request.content_length <= limit:
             if None in request.form or None in request.files:
-                return render_error(400)
+                return problems.render(400) if api else render_error(400)
             pairs.append(request.form.lists())
             pairs.append((f.filename or "", [f.name or ""]) for f in request.files.values())
+        if api and request.is_json and _json_has_nul(request.get_json(silent=True)):
+            return problems.render(400)
         if any(_has_nul(found) for found in pairs):
             # The general 400 text: a NUL-specific one would need new catalog entries.
-            return render_error(400)
+            return problems.render(400) if api else render_error(400)
         return None
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc):
+        if problems.is_api_request():
+            return problems.render(400)
         return render_error(
             400,
             str(
@@ -146,17 +164,26 @@ def install(app: Flask) -> None:
             ),
         )
 
+    from portal.api import problems
+
     @app.errorhandler(DomainError)
     def _domain(exc):
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.from_domain(exc)
         return render_error(exc.status, translate_error(exc))
 
     @app.errorhandler(HTTPException)
     def _http(exc):
+        if problems.is_api_request():
+            db.session.rollback()
+            return problems.from_http(exc)
         return render_error(exc.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
         app.logger.exception("unhandled error")
         db.session.rollback()
+        if problems.is_api_request():
+            return problems.render(500)
         return render_error(500)

@@ -37,6 +37,11 @@ def select_locale() -> str:
     """Pick the language: the user's choice, then the session's, then the browser's, then kk."""
     from flask import request
 
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        # An API caller says the language of each answer (problem details are translated).
+        chosen = request.accept_languages.best_match(list(LANGUAGES))
+        if chosen:
+            return chosen
     if current_user and current_user.is_authenticated:
         return current_user.preferred_language
     chosen = session.get("lang")

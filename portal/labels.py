@@ -169,6 +169,10 @@ AUDIT_ACTION_LABELS.update(
         "contribution.reject": _l("Contribution rejected"),
         "contribution_kind.save": _l("Contribution kind saved"),
         "job.retry": _l("Job run again"),
+        "api_token.issue": _l("Access token issued"),
+        "api_token.revoke": _l("Access token revoked"),
+        "api_token.use": _l("Access token used"),
+        "attendance_setting.update": _l("Offline check-in limit set"),
     }
 )
 
@@ -472,6 +476,7 @@ AUDIT_OBJECT_LABELS = {
     "sealed_column": _l("Encrypted personal data"),
     "shift": _l("Shift"),
     "signup": _l("Place on a shift"),
+    "api_token": _l("Access token"),
     "signup_request": _l("Sign-up request"),
     "sober_declaration": _l("Sober-settlement declaration"),
     "sober_indicator_import": _l("Import of sober-settlement indicators"),

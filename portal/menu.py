@@ -28,6 +28,7 @@ MENUS = (
             ("commission.my_rewards", _l("My rewards"), EVERYONE),
             ("appeals.my_cases", _l("My cases"), EVERYONE),
             ("inbox.index", _l("Notifications"), EVERYONE),
+            ("pwa.app_shell", _l("App"), EVERYONE),
         ),
     ),
     (
@@ -101,6 +102,8 @@ MENUS = (
             ("admin.audit_chain", _l("Audit chain"), {"admin"}),
             ("admin.calendar_days", _l("Calendar"), {"admin"}),
             ("admin.register_settings", _l("Register settings"), {"admin"}),
+            ("admin.attendance_settings", _l("Attendance settings"), {"admin"}),
+            ("admin.tokens", _l("Access tokens"), {"admin"}),
             ("appeals.review_bodies", _l("Bodies that review complaints"), {"admin"}),
             ("appeals.legal_grounds", _l("Legal grounds of acts"), {"admin"}),
             ("volunteers.import_register", _l("Import the register"), {"admin"}),

@@ -4,6 +4,7 @@ from appeals import models as appeal_models  # noqa: F401
 from budget import models as budget_models  # noqa: F401
 from core import (  # noqa: F401
     accounts,
+    api_models,
     audit,
     calendar,
     jobruns,

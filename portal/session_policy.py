@@ -178,8 +178,11 @@ def install(app: Flask) -> None:
     def _enforce():
         if request.endpoint in ("static", None) or request.blueprint == "ops":
             return None
-        if not current_user.is_authenticated:
-            return None
+        if not current_user.is_authenticated or getattr(current_user, "via_token", False):
+            return None  # an access token has no session to age (portal.api.auth)
+        from portal.api import problems
+
+        api = problems.is_api_request()
         now = time.time()
         auth_at = float(session.get("auth_at", 0))
         seen_at = float(session.get("seen_at", 0))
@@ -190,6 +193,8 @@ def install(app: Flask) -> None:
             or (is_production(app.config) and is_demo_account(current_user))
         ):
             end()
+            if api:
+                return problems.render(401, _("Your session has ended. Sign in again."))
             flash(_("Your session has ended. Sign in again."), "info")
             if request.method == "GET":
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -201,6 +206,10 @@ def install(app: Flask) -> None:
             view = app.view_functions.get(request.endpoint)
             if PUBLIC in getattr(view, "_required_roles", ()):
                 return None
+            if api:
+                return problems.render(
+                    403, _("Your role requires two-factor sign-in. Set it up to continue.")
+                )
             flash(_("Your role requires two-factor sign-in. Set it up to continue."), "warning")
             return redirect(url_for("auth.mfa_setup"))
         return None

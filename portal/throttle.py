@@ -62,6 +62,14 @@ LIMITS = {
     # password reset codes asked for from one address, and wrong reset codes from one address
     "LOGIN_LIMIT_RESET_PER_ADDRESS": "10 per hour",
     "LOGIN_LIMIT_RESET_CODE_PER_ADDRESS": "10 per 15 minutes",
+    # JSON API calls made with one access token (an integration's whole traffic)
+    "API_LIMIT_PER_TOKEN": "1200 per minute",
+    # JSON API calls of one signed-in person (the offline app)
+    "API_LIMIT_PER_ACCOUNT": "600 per minute",
+    # JSON API calls from one address without a token or a session (the public endpoints)
+    "API_LIMIT_PER_ADDRESS": "600 per minute",
+    # refused access tokens from one address (guessing), past which the address waits
+    "API_LIMIT_WRONG_TOKEN_PER_ADDRESS": "20 per 10 minutes",
 }
 DEVICE_DAYS = 180
 _DEVICE_ACCOUNTS = 5  # a shared family computer: a few accounts per device cookie
@@ -192,6 +200,24 @@ class Throttle:
 
 def _throttle() -> Throttle:
     return current_app.extensions["portal_throttle"]
+
+
+def api_wait(name: str, key: str) -> int | None:
+    """Count one JSON API call for ``key`` under limit ``name``; the seconds to wait, or None."""
+    throttle = _throttle()
+    if throttle.hit(name, key) is False:
+        return throttle.wait(name, key) or 1
+    return None
+
+
+def api_refused_tokens(key: str) -> int | None:
+    """The seconds ``key`` must wait after too many refused access tokens, or None."""
+    return _throttle().wait("API_LIMIT_WRONG_TOKEN_PER_ADDRESS", key)
+
+
+def api_wrong_token(key: str) -> None:
+    """Count one refused access token for ``key``."""
+    _throttle().hit("API_LIMIT_WRONG_TOKEN_PER_ADDRESS", key)
 
 
 def degraded(app: Flask) -> bool:

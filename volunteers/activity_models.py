@@ -96,6 +96,14 @@ class Signup(Base):
     attendance_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Only when the member allowed the browser to share it; millionths of a degree (exact
     # integers: no floating-point column anywhere in the schema).
+    # The member tapped "Check in" / "Check out" offline; the time is the tap's (within the
+    # akimat's limit, ``AttendanceSetting``), and the coordinator sees the mark.
+    checked_in_offline: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    checked_out_offline: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     latitude_e6: Mapped[int | None] = mapped_column(Integer)
     longitude_e6: Mapped[int | None] = mapped_column(Integer)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

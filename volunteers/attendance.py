@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, clock
-from core.errors import N_, Conflict, PermissionDenied
+from core.errors import N_, Conflict, DomainError, PermissionDenied
 from core.transitions import advance, advance_all
 from volunteers.activity_models import Contribution, Shift, Signup
+from volunteers.attendance_settings import offline_limit
 from volunteers.models import Member
 from volunteers.shift_planning import get_shift, get_signup
 from volunteers.workflow import SIGNUP
@@ -24,6 +25,45 @@ CHECK_IN_EARLY = dt.timedelta(minutes=30)
 CHECK_OUT_LATE = dt.timedelta(hours=2)
 # [I] How long a check-out may be taken back (a double tap ended a shift 2 s after it began).
 UNDO_WINDOW = dt.timedelta(minutes=2)
+# [I] How far ahead of the server's clock an offline tap's time may be (a phone's clock drifts).
+TAP_CLOCK_SKEW = dt.timedelta(minutes=2)
+
+
+def _tap_time(session: Session, signup: Signup, tapped_at: dt.datetime | None, now: dt.datetime):
+    """Return the time to record: the offline tap's, when given and acceptable, else ``now``.
+
+    A tap reaches the portal when the phone is online again; it is accepted only within the
+    akimat's limit (``attendance_settings.offline_limit``) and not from the future.
+    """
+    if tapped_at is None:
+        return now
+    if tapped_at.tzinfo is None or tapped_at.utcoffset() is None:
+        raise DomainError(N_("Give the time of the tap with its time zone.")).at("tapped_at")
+    # Compared as differences (timedeltas): converting a time at the ends of the calendar to
+    # UTC first would overflow.
+    if tapped_at - now > TAP_CLOCK_SKEW:
+        raise DomainError(
+            N_("The time of the tap is in the future: check the clock of your phone.")
+        ).at("tapped_at")
+    limit = offline_limit(session, signup.shift.unit_id)
+    if limit <= dt.timedelta(0):
+        raise DomainError(
+            N_("Check-ins and check-outs made offline are not accepted here; ask the supervisor.")
+        ).at("tapped_at")
+    if now - tapped_at > limit:
+        raise DomainError(
+            N_(
+                "A tap made offline is accepted within %(hours)s h only; "
+                "ask the supervisor to record your attendance."
+            ),
+            hours=_hours_text(limit),
+        ).at("tapped_at")
+    return tapped_at.astimezone(dt.UTC)
+
+
+def _hours_text(limit: dt.timedelta) -> str:
+    minutes = int(limit.total_seconds() // 60)
+    return str(minutes // 60) if minutes % 60 == 0 else f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def check_in(
@@ -34,12 +74,18 @@ def check_in(
     now: dt.datetime,
     latitude: float | None = None,
     longitude: float | None = None,
+    tapped_at: dt.datetime | None = None,
 ) -> Signup:
-    """Record the member's arrival (server time), within the shift's window."""
+    """Record the member's arrival within the shift's window: the server's time, or the time
+    of a tap made offline (``tapped_at``, within the akimat's limit; marked offline)."""
     signup = get_signup(session, signup_id)
+    if signup.status == "cancelled" and signup.shift.status == "cancelled":
+        # Said plainly: a check-in tapped offline meets a shift cancelled meanwhile.
+        raise Conflict(N_("The shift was cancelled: there is nothing to check in to."))
     if signup.status != "signed_up":
         raise Conflict(N_("You have already checked in or this sign-up is closed."))
-    if not signup.starts_at - CHECK_IN_EARLY <= now <= signup.ends_at:
+    at = _tap_time(session, signup, tapped_at, now)
+    if not signup.starts_at - CHECK_IN_EARLY <= at <= signup.ends_at:
         raise Conflict(
             N_("Check-in is open from %(minutes)s minutes before the start until the end."),
             minutes=int(CHECK_IN_EARLY.total_seconds() // 60),
@@ -56,38 +102,62 @@ def check_in(
         signup,
         "check_in",
         values={
-            "checked_in_at": now,
+            "checked_in_at": at,
+            "checked_in_offline": tapped_at is not None,
             "attendance_by_id": actor_id,
             "latitude_e6": round(latitude * 1_000_000) if located else None,
             "longitude_e6": round(longitude * 1_000_000) if located else None,
         },
     )
+    payload = {"located": located}
+    if tapped_at is not None:
+        payload |= {"offline": True, "tapped_at": at.isoformat()}
     audit.record(
         session,
         action="signup.check_in",
         object_type="signup",
         object_id=signup_id,
         actor_id=actor_id,
-        payload={"located": located},
+        payload=payload,
     )
     return signup
 
 
-def check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.datetime) -> Signup:
-    """Record the member's departure; the patrol hours are logged for confirmation."""
+def check_out(
+    session: Session,
+    *,
+    signup_id: int,
+    actor_id: int,
+    now: dt.datetime,
+    tapped_at: dt.datetime | None = None,
+) -> Signup:
+    """Record the member's departure (the server's time, or the time of a tap made offline,
+    after the check-in); the patrol hours are logged for confirmation."""
     signup = get_signup(session, signup_id)
     if signup.status != "checked_in":
         raise Conflict(N_("Check in first."))
-    if now > signup.ends_at + CHECK_OUT_LATE:
+    at = _tap_time(session, signup, tapped_at, now)
+    if tapped_at is not None and at <= signup.checked_in_at:
+        raise DomainError(N_("The check-out must come after the check-in.")).at("tapped_at")
+    if at > signup.ends_at + CHECK_OUT_LATE:
         raise Conflict(N_("The shift is over; the supervisor records the attendance."))
-    _complete(session, signup, min(now, signup.ends_at), actor_id)
+    _complete(
+        session,
+        signup,
+        min(at, signup.ends_at),
+        actor_id,
+        checked_out_offline=tapped_at is not None,
+    )
+    payload = {"minutes": _minutes(signup)}
+    if tapped_at is not None:
+        payload |= {"offline": True, "tapped_at": at.isoformat()}
     audit.record(
         session,
         action="signup.check_out",
         object_type="signup",
         object_id=signup_id,
         actor_id=actor_id,
-        payload={"minutes": _minutes(signup)},
+        payload=payload,
     )
     return signup
 
@@ -142,7 +212,7 @@ def undo_check_out(session: Session, *, signup_id: int, actor_id: int, now: dt.d
         SIGNUP,
         signup,
         "undo_check_out",
-        values={"checked_out_at": None},
+        values={"checked_out_at": None, "checked_out_offline": False},
         where=[Signup.checked_out_at >= now - UNDO_WINDOW],
         refused=too_late,
     )
@@ -169,9 +239,13 @@ def _complete(
     *,
     attendance_by_id: int | None = None,
     checked_in_at: dt.datetime | None = None,
+    checked_out_offline: bool = False,
 ) -> None:
     """Mark a sign-up completed and log its patrol hours once (the sign-up id is unique)."""
-    values = {"checked_out_at": max(out_at, checked_in_at or signup.checked_in_at)}
+    values = {
+        "checked_out_at": max(out_at, checked_in_at or signup.checked_in_at),
+        "checked_out_offline": checked_out_offline,
+    }
     if checked_in_at is not None:
         values["checked_in_at"] = checked_in_at
     if attendance_by_id is not None:

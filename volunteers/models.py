@@ -296,6 +296,24 @@ class MemberStatusChange(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class AttendanceSetting(Base):
+    """Per-jurisdiction attendance settings, inherited down the tree like the register's.
+
+    ``offline_limit_minutes``: how old a check-in or check-out tapped offline may be when it
+    reaches the portal (0: only live taps are accepted). [I] data the akimat sets.
+    """
+
+    __tablename__ = "attendance_setting"
+    __table_args__ = (
+        CheckConstraint("offline_limit_minutes BETWEEN 0 AND 4320", name="offline_limit"),
+    )
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("admin_unit.id"), primary_key=True)
+    offline_limit_minutes: Mapped[int] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class CertificateCounter(Base):
     """The last certificate sequence used per issuing unit and year."""
 

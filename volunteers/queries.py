@@ -6,14 +6,18 @@ Views, reports and exports list these records through here so that each list is 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
 
 from core import search_text
 from core.queries import with_units
 from core.scope import Scope
-from volunteers.activity_models import Contribution, ContributionKind, Shift
+from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
 from volunteers.contributions import has_twin
 from volunteers.models import Application, Member, PatrolUnit
+from volunteers.shift_planning import open_shifts_query
 
 
 def applications(scope: Scope) -> Select:
@@ -123,3 +127,37 @@ def confirmation_queue(scope: Scope, locale: str) -> Select:
         .where(Contribution.status == "logged")
         .order_by(Contribution.occurred_on, Contribution.id)
     )
+
+
+def member_contributions(member_id: int) -> Select:
+    """Return a member's contributions, newest first (the history of their contributions)."""
+    return (
+        select(Contribution)
+        .where(Contribution.member_id == member_id)
+        .order_by(Contribution.occurred_on.desc(), Contribution.id.desc())
+    )
+
+
+def signups_of_user(
+    user_id: int, *, member_id: int | None = None, status: str | None = None
+) -> Select:
+    """Return the sign-ups of ``user_id``'s memberships (of one, and in one status, if given)."""
+    stmt = (
+        select(Signup)
+        .join(Member, Member.id == Signup.member_id)
+        .where(Member.user_id == user_id)
+        .order_by(Signup.starts_at.desc(), Signup.id.desc())
+    )
+    if member_id is not None:
+        stmt = stmt.where(Signup.member_id == member_id)
+    if status is not None:
+        stmt = stmt.where(Signup.status == status)
+    return stmt
+
+
+def open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> Select:
+    """Return the upcoming shifts ``member`` may join and has no live place on, soonest first."""
+    taken = select(Signup.shift_id).where(
+        Signup.member_id == member.id, Signup.status.in_(("signed_up", "checked_in"))
+    )
+    return open_shifts_query(session, member, now).where(Shift.id.not_in(taken))

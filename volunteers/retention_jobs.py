@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core import signups
+from core import api_models, signups
 from core.db import utcnow
 from core.jobs import JobContext
 from volunteers import erasure
@@ -35,5 +35,6 @@ def apply_retention(job: JobContext) -> None:
             break
         after_id = batch.last_id
     totals["signups_lapsed"] = signups.purge_lapsed(session, now)
+    totals["idempotency_keys"] = api_models.forget_old_answers(session, now)
     session.commit()
     job.finish(totals)

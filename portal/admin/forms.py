@@ -9,9 +9,11 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
     LANGUAGE_CHOICES,
@@ -87,3 +89,46 @@ class KindForm(FlaskForm):
     needs_reference = BooleanField(_l("A registration reference is required"))
     active = BooleanField(_l("In use"), default=True)
     position = IntegerField(_l("Order"), validators=[Optional()], default=0)
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class TokenHolderForm(FlaskForm):
+    login = StringField(
+        _l("Holder's e-mail or phone"),
+        validators=[DataRequired(), Length(max=254)],
+        description=_l("The account the token will act for; it must be in your jurisdiction."),
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Token name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("What the token is for, e.g. the name of the integration."),
+    )
+    # Choices: the holder's live roles, "role:unit id" (set by the view).
+    grants = CheckboxesField(_l("Roles the token may use"))
+    expires_at = DateField(
+        _l("Valid until"),
+        validators=[DataRequired()],
+        description=_l("The token stops working at the end of this day; at most a year ahead."),
+    )
+
+
+class OfflineLimitForm(FlaskForm):
+    unit_id = PlaceField(_l("Jurisdiction"))
+    minutes = IntegerField(
+        _l("Offline limit, minutes"),
+        validators=[Optional(), NumberRange(min=0, max=4320)],
+        description=_l(
+            "How old a check-in or check-out tapped without a connection may be when it"
+            " arrives; 0 accepts only live taps. Leave empty to inherit the setting of the"
+            " jurisdiction above."
+        ),
+    )

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from core import audit, calendar, clock
 from portal import kind_pages
 from portal.admin.blueprint import bp
-from portal.admin.forms import CalendarDayForm, KindForm, ValidityForm
+from portal.admin.forms import CalendarDayForm, KindForm, OfflineLimitForm, ValidityForm
 from portal.admin.reach import admin_unit_choices
 from portal.errors import on_refusal
 from portal.extensions import db
@@ -163,3 +163,37 @@ kind_pages.register(
         ),
     ),
 )
+
+
+@bp.route("/attendance-settings", methods=["GET", "POST"])
+@allow("admin")
+def attendance_settings():
+    """How old an offline check-in may be, per jurisdiction; units below inherit it."""
+    from volunteers import attendance_settings as offline
+
+    form = OfflineLimitForm()
+    form.unit_id.choices = admin_unit_choices()
+    if form.validate_on_submit():
+        with on_refusal(lambda status: _attendance_settings_page(form, status), field=form):
+            offline.set_offline_limit(
+                db.session,
+                unit_id=form.unit_id.data,
+                minutes=form.minutes.data,
+                actor_id=current_user.id,
+                now=clock.now(),
+            )
+        db.session.commit()
+        flash(_("The attendance setting has been saved."), "success")
+        return redirect(url_for("admin.attendance_settings"))
+    return _attendance_settings_page(form, 400 if form.errors else 200)
+
+
+def _attendance_settings_page(form: OfflineLimitForm, status: int):
+    from volunteers import attendance_settings as offline
+
+    return render_template(
+        "admin/attendance_settings.html",
+        form=form,
+        settings=offline.offline_limit_settings(db.session, current_scope("admin")),
+        default_minutes=int(offline.DEFAULT_OFFLINE_LIMIT.total_seconds() // 60),
+    ), status

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import accounts, audit, clock, places
@@ -16,7 +16,8 @@ from core.errors import DomainError
 from core.money import parse_tenge
 from incentives import nominations, payouts
 from incentives import policy as policies
-from incentives.models import FORMS, MONEY_FORMS, AgendaItem, Nomination, NominationContribution
+from incentives import queries as reward_queries
+from incentives.models import FORMS, MONEY_FORMS, Nomination, NominationContribution
 from portal.commission.blueprint import bp
 from portal.commission.forms import NominationForm
 from portal.commission.page_reads import payout_states
@@ -214,23 +215,10 @@ def submit_nomination(nomination_id: int):
 @bp.route("/my-rewards")
 @allow(SIGNED_IN)
 def my_rewards():
-    mine = select(Member.id).where(Member.user_id == current_user.id)
-    rows = db.session.scalars(
-        select(Nomination)
-        .where(
-            or_(Nomination.member_id.in_(mine), Nomination.recipient_user_id == current_user.id),
-            Nomination.status != "draft",
-        )
-        .order_by(Nomination.created_at.desc(), Nomination.id.desc())
-    ).all()
+    rows = db.session.scalars(reward_queries.rewards_of(current_user.id)).all()
     items = {
         i.nomination_id: i
-        for i in db.session.scalars(
-            select(AgendaItem).where(
-                AgendaItem.nomination_id.in_([n.id for n in rows]),
-                AgendaItem.outcome == "approved",
-            )
-        )
+        for i in db.session.scalars(reward_queries.approved_items_of([n.id for n in rows]))
     }
     return render_template(
         "commission/my_rewards.html",

@@ -8,7 +8,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import clock
@@ -26,7 +25,6 @@ from portal.shifts.forms import ContributionForm, DecideForm
 from portal.shifts.roles import PLANNERS, my_member, my_members
 from volunteers import contributions
 from volunteers import queries as volunteer_queries
-from volunteers.activity_models import Contribution
 from volunteers.models import Member
 
 # ---- the volunteer's log ---------------------------------------------------------------------
@@ -90,12 +88,7 @@ HISTORY_PAGE = 20  # cards of a member's history per page: short enough for a ph
 
 def _history(member_id: int) -> dict:
     """One page of a member's contributions, newest first, with what the pager needs."""
-    found = page_of(
-        select(Contribution)
-        .where(Contribution.member_id == member_id)
-        .order_by(Contribution.occurred_on.desc(), Contribution.id.desc()),
-        size=HISTORY_PAGE,
-    )
+    found = page_of(volunteer_queries.member_contributions(member_id), size=HISTORY_PAGE)
     return {"records": found.rows, "page": found.page, "pages": found.pages, "args": other_args()}
 
 

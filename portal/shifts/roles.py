@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.extensions import db
+from volunteers.activity_models import Signup
 from volunteers.models import Member
 
 PLANNERS = ("coordinator",)
@@ -32,3 +33,11 @@ def my_member(member_id: int | None = None) -> Member:
     if not active:
         abort(404)
     return active[0]
+
+
+def my_signup(signup_id: int) -> Signup:
+    """Return one of the current user's sign-ups; anyone else's is "not found" (404)."""
+    signup = db.session.get(Signup, signup_id)
+    if signup is None or signup.member.user_id != current_user.id:
+        abort(404)
+    return signup

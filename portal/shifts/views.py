@@ -19,18 +19,12 @@ from portal.i18n import hours_minutes, local_time
 from portal.security import SIGNED_IN, allow
 from portal.shifts.blueprint import bp
 from portal.shifts.forms import CheckInForm
-from portal.shifts.roles import my_member, my_members
+from portal.shifts.roles import my_member, my_members, my_signup
 from volunteers import attendance, shifts
+from volunteers import queries as volunteer_queries
 from volunteers.activity_models import Shift, Signup
 
 # ---- the volunteer --------------------------------------------------------------------------
-
-
-def _my_signup(signup_id: int) -> Signup:
-    signup = db.session.get(Signup, signup_id)
-    if signup is None or signup.member.user_id != current_user.id:
-        abort(404)
-    return signup
 
 
 @bp.route("/my/shifts")
@@ -55,12 +49,9 @@ def _mine_page(member_id: int | None, status: int = 200):
         )
         .order_by(Signup.starts_at)
     ).all()
-    mine_ids = {s.shift_id for s in upcoming}
-    open_shifts = [
-        s
-        for s in db.session.scalars(shifts.open_shifts_query(db.session, member, now).limit(30))
-        if s.id not in mine_ids
-    ]
+    open_shifts = db.session.scalars(
+        volunteer_queries.open_shifts_to_join(db.session, member, now).limit(30)
+    ).all()
     # Check-outs that may still be undone ("Checked out at 10:02 — Undo").
     undoable = db.session.scalars(
         select(Signup)
@@ -114,7 +105,7 @@ def sign_up(shift_id: int):
 
 
 def _signup_action(signup_id: int, action, message: str):
-    signup = _my_signup(signup_id)
+    signup = my_signup(signup_id)
     form = CheckInForm()
     if not form.validate_on_submit():
         abort(400)
@@ -188,7 +179,7 @@ def _check_out_consequence(signup: Signup, now) -> Consequence:
 @bp.route("/my/signups/<int:signup_id>/check-out", methods=["POST"])
 @allow(SIGNED_IN)
 def check_out(signup_id: int):
-    signup = _my_signup(signup_id)
+    signup = my_signup(signup_id)
     now = utcnow()
     early = (
         signup.status == "checked_in"

@@ -27,6 +27,12 @@ def test_public_endpoints_are_the_expected_few(app):
         e for e, f in app.view_functions.items() if PUBLIC in getattr(f, "_required_roles", ())
     )
     assert public == [
+        # The API's document and its reference page: integrators read them before any token.
+        "api-docs.openapi_json",
+        "api_docs",
+        # The API twins of the public certificate check (number + QR token) and statistics.
+        "api_public.certificate",
+        "api_public.sober_statistics",
         "auth.forgot_password",
         "auth.login",
         "auth.mfa_verify",

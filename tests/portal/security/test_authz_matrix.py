@@ -30,6 +30,16 @@ the account's own region).
 
 The national administrator (whose jurisdiction is the whole country) is inside the foreign
 region too: their answers only have to be free of server errors.
+
+The JSON API (issue 21: blueprints named ``api_*`` under /api/v1) is in the same table and
+the same cells, with the API's answers: every refusal is an RFC 9457 problem
+(``application/problem+json``); anonymous → 401 (never a redirect), unless the operation is
+public (the OpenAPI document and its docs page are); a role the operation does not allow → 403;
+a foreign record → 403 or 404. Its POSTs send a JSON body (``{}`` unless the table gives a
+well-formed one, so that the refusal is about the record and not the body) and a fresh
+``Idempotency-Key``; session callers would send ``X-CSRFToken`` too, but the tests' app has
+CSRF off. Access tokens narrowed to one district are checked by tests/api/test_token_matrix.py
+on this module's world.
 """
 
 from __future__ import annotations
@@ -64,6 +74,9 @@ TEST_CONFIG = {
     "SESSION_IDLE_SECONDS": 3600,
     "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
     "LOGIN_LIMIT_PER_ADDRESS": "10000 per minute",
+    # Every actor calls the API from the same test address, thousands of times.
+    "API_LIMIT_PER_ADDRESS": "100000 per minute",
+    "API_LIMIT_PER_TOKEN": "100000 per minute",
 }
 
 
@@ -79,11 +92,14 @@ class Variant:
     args: dict  # path arguments: F(kind) or a literal value
     query: dict  # query-string arguments: F(kind) or a literal value
     target: bool  # the URL names a foreign record: outsiders must be refused
+    # The JSON body of an API POST (values F(kind) or literal): a well-formed one where the
+    # operation requires fields, so that a refusal is about the record, not a 422 of the body.
+    body: dict = dataclasses.field(default_factory=dict)
 
 
-def obj(query: dict | None = None, **args) -> Variant:
+def obj(query: dict | None = None, body: dict | None = None, **args) -> Variant:
     """A URL naming a foreign record (in its path, or in the query for a form about it)."""
-    return Variant(args, query or {}, True)
+    return Variant(args, query or {}, True, body or {})
 
 
 def page(**query) -> Variant:
@@ -108,10 +124,26 @@ PENDING = F("pending_contribution")
 CALENDAR_DAY = F("calendar_day")  # a real day of the national calendar (not foreign)
 NOTE, FEED_TOKEN = F("notification"), F("calendar_token")
 HEARING, COMPLAINT, COMPLAINT_FILE = F("hearing"), F("complaint"), F("complaint_file")
+EXPORT_RUN, API_TOKEN = F("export_run"), F("api_token")  # issue 21
+CERTIFICATE_NUMBER = F("certificate_number")
+# A day the API's probes log a contribution on (recent: within any limit of the domain).
+YESTERDAY = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+
+
+def api_call(**body) -> Variant:
+    """An API POST naming no record in its URL, with a JSON body (foreign ids in it)."""
+    return Variant({}, {}, False, body)
+
 
 ENDPOINTS: dict[str, list[Variant]] = {
     # administration
     "admin.activate": [obj(user_id=USER)],
+    "admin.attendance_settings": [page()],
+    "admin.new_token": [page()],
+    "admin.new_token_for": [obj(user_id=USER)],
+    "admin.revoke_token": [obj(token_id=API_TOKEN)],
+    "admin.revoke_token_confirm": [obj(token_id=API_TOKEN)],
+    "admin.tokens": [page()],
     "admin.audit_chain": [page()],
     "admin.calendar_days": [page()],
     "admin.contribution_kinds": [page()],
@@ -136,6 +168,64 @@ ENDPOINTS: dict[str, list[Variant]] = {
     "admin.user": [obj(user_id=USER)],
     "admin.users": [page()],
     "admin.verify_audit": [page()],
+    # the JSON API (issue 21)
+    "api-docs.openapi_json": [page()],
+    "api_docs": [page()],
+    "api_session.whoami": [page()],
+    "api_coordination.application": [obj(application_id=APPLICATION)],
+    "api_coordination.applications": [page(), page(status="submitted", q="ZZFOREIGN")],
+    "api_coordination.confirm_contribution": [obj(contribution_id=PENDING)],
+    "api_coordination.confirm_contributions": [api_call(ids=[PENDING])],
+    "api_coordination.contributions_list": [page(), page(member_id=MEMBER)],
+    "api_coordination.pass_check": [obj(application_id=APPLICATION, body={"confirmed": True})],
+    "api_coordination.petition": [obj(application_id=APPLICATION)],
+    "api_coordination.refuse": [
+        obj(application_id=APPLICATION, body={"reason": "probe", "confirmed": True})
+    ],
+    "api_coordination.register_applicant": [
+        obj(application_id=APPLICATION, body={"confirmed": True})
+    ],
+    "api_coordination.reject_contribution": [
+        obj(contribution_id=PENDING, body={"reason": "probe"})
+    ],
+    "api_coordination.shift": [obj(shift_id=SHIFT)],
+    "api_coordination.shifts_list": [page(), page(unit_id=DISTRICT)],
+    "api_coordination.take_check": [obj(application_id=APPLICATION)],
+    "api_exports.file": [obj(run_id=EXPORT_RUN)],
+    "api_exports.show": [obj(run_id=EXPORT_RUN)],
+    "api_exports.start": [api_call(dataset="payouts", format="csv", unit_id=DISTRICT)],
+    "api_me.certificate": [page(), obj(query={"member_id": MEMBER})],
+    "api_me.inbox": [page()],
+    "api_me.me": [page()],
+    "api_me.memberships": [page()],
+    "api_me.rewards": [page()],
+    "api_me_contributions.history": [page(), obj(query={"member_id": MEMBER})],
+    "api_me_contributions.kinds": [page()],
+    "api_me_contributions.log": [
+        api_call(
+            member_id=MEMBER,
+            kind="preventive_event",
+            occurred_on=YESTERDAY,
+            description="probe",
+        )
+    ],
+    "api_me_shifts.cancel": [obj(signup_id=SIGNUP)],
+    "api_me_shifts.check_in": [obj(signup_id=SIGNUP)],
+    "api_me_shifts.check_out": [obj(signup_id=SIGNUP)],
+    "api_me_shifts.my_shifts": [page(), obj(query={"member_id": MEMBER})],
+    "api_me_shifts.open_shifts": [page(), obj(query={"member_id": MEMBER})],
+    "api_me_shifts.sign_up": [obj(shift_id=SHIFT)],
+    "api_money.decisions": [page(), page(pending="true")],
+    "api_money.ledger_entries": [page(), page(line=LINE)],
+    "api_money.line": [obj(line_id=LINE)],
+    "api_money.lines": [page(), page(unit=DISTRICT)],
+    "api_money.payouts_list": [page(), page(line=LINE)],
+    "api_public.certificate": [obj(number=CERTIFICATE_NUMBER, query={"token": TOKEN})],
+    "api_public.sober_statistics": [page()],
+    # the offline patrol app (issue 21)
+    "pwa.app_shell": [page()],
+    "pwa.manifest": [page()],
+    "pwa.service_worker": [page()],
     # hearings and complaints (issue 20)
     "appeals.adopt": [obj(hearing_id=HEARING)],
     "appeals.attachment": [obj(complaint_id=COMPLAINT, attachment_id=COMPLAINT_FILE)],
@@ -370,16 +460,19 @@ NOT_VIEWS = {"static"}
 WIDE = {
     "volunteers.verify": "the public certificate check behind the QR code: anyone holding the "
     "token sees initials and validity, never the name or the IIN",
+    "api_public.certificate": "the same public certificate check in the API (number and token)",
 }
 # Pages where names of places anywhere in the country are shown on purpose, with why.
 PLACE_NAMES_SHOWN = {
     "volunteers.signup": "a new account picks its home settlement among all of the country",
     "volunteers.apply": "an applicant picks the settlement among all of the country",
     "sober.public_page": "the public register of sober settlements covers the whole country",
+    "api_public.sober_statistics": "the public page's statistics, country-wide, in the API",
 }
 # Secrets of the foreign records a page shows on purpose, with why.
 SECRETS_SHOWN = {
     "volunteers.verify": {"certificate token", "certificate number"},  # the checked certificate
+    "api_public.certificate": {"certificate token", "certificate number"},
 }
 # Server errors that only the tests' configuration causes, with why.
 TEST_CONFIG_5XX: dict[str, str] = {}
@@ -407,6 +500,8 @@ WRITES_LAST = {
     "admin.run_retention",  # new job runs (nothing of the world is past its retention)
     "oversight.verify_audit",
     "finance.reconcile",
+    "admin.revoke_token",  # the national admin may revoke the foreign citizen's token
+    "api_exports.start",  # the national admin's export of the foreign district runs
 }
 
 
@@ -957,6 +1052,28 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         language="kk",
     ).id
     feed_token = uuid.uuid4().hex
+    # Issue 21: the foreign citizen's access token (issued by the national administrator), and
+    # an export of the foreign district started by its deputy.
+    from core import api_tokens
+    from incentives import exports
+
+    national = accounts.find_by_login(session, "admin@demo.kz")
+    api_token, _secret = api_tokens.issue(
+        session,
+        user_id=citizen.id,
+        name="ZZFOREIGN token",
+        grants=[("volunteer", district.id)],
+        expires_at=now + dt.timedelta(days=30),
+        actor_id=national.id,
+        now=now,
+    )
+    filters = exports.Filters(year=None, unit_id=district.id, date_from=None, date_to=None)
+    export_run = jobs.submit(
+        "oversight.export",
+        requested_by_id=deputy.id,
+        unit_id=district.id,
+        params={"dataset": "payouts", "format": "csv", **filters.as_dict()},
+    )
     session.commit()
     wait_for_jobs(app)
     session.expire_all()
@@ -994,6 +1111,9 @@ def _build_foreign(session, app) -> tuple[dict, dict[str, str]]:
         "hearing": hearing.id,
         "complaint": complaint.id,
         "complaint_file": complaint_file,
+        "api_token": api_token.id,
+        "export_run": export_run.id,
+        "certificate_number": member.certificate_no,
     }
     secrets = {
         "member IIN": member.iin,
@@ -1189,6 +1309,39 @@ def _leaks(endpoint: str, body: str, secrets: dict[str, str]) -> list[str]:
     return found
 
 
+def is_api(endpoint: str) -> bool:
+    """Tell whether ``endpoint`` belongs to the JSON API (blueprints ``api_*``, its document)."""
+    return endpoint.startswith(("api_", "api-docs."))
+
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def _check_api(endpoint, variant, actor, response, needed) -> list[str]:
+    """The API's refusals: problems, 401 for anonymous callers, 403 for a role not allowed."""
+    status = response.status_code
+    problems = []
+    public, signed_in = PUBLIC in needed, SIGNED_IN in needed
+    if actor.group == "anonymous":
+        if not public and status != 401:
+            problems.append(f"anonymous got {status}, not 401")
+    elif not (public or signed_in or actor.roles & needed):
+        if status != 403:
+            problems.append(f"role not allowed, got {status} instead of 403")
+    elif (
+        actor.group == "outsider"
+        and variant.target
+        and endpoint not in WIDE
+        and status not in (403, 404)
+    ):
+        problems.append(f"foreign record answered {status} instead of 403/404")
+    if 400 <= status < 600 and response.mimetype != PROBLEM_TYPE:
+        problems.append(f"{status} answered as {response.mimetype}, not {PROBLEM_TYPE}")
+    if 300 <= status < 400:
+        problems.append(f"{status} redirect to {response.headers.get('Location')}: no page here")
+    return problems
+
+
 def _check(endpoint, variant, method, actor, response, needed, marks_before, world) -> list[str]:
     """Return what is wrong with one response (empty when it is as expected)."""
     status = response.status_code
@@ -1196,7 +1349,9 @@ def _check(endpoint, variant, method, actor, response, needed, marks_before, wor
     if status >= 500 and endpoint not in TEST_CONFIG_5XX:
         problems.append(f"server error {status}")
     public, signed_in = PUBLIC in needed, SIGNED_IN in needed
-    if actor.group == "anonymous":
+    if is_api(endpoint):
+        problems += _check_api(endpoint, variant, actor, response, needed)
+    elif actor.group == "anonymous":
         if not public:
             location = urlsplit(response.headers.get("Location", "")).path
             if status != 302 or location != "/login":
@@ -1241,13 +1396,24 @@ def test_idor_matrix(world, endpoint):
         url = _url(app, endpoint, variant, world.ids)
         methods = [m for m in ("GET", "POST") if any(m in r.methods for r in matching)]
         for method in methods:
-            for actor in world.actors:
+            actors = world.actors
+            if method == "POST" and is_api(endpoint):
+                # The national administrator's well-formed POST may succeed and start a job:
+                # last, so that its writes are never counted against another actor's refusal.
+                actors = sorted(actors, key=lambda a: a.group == "national")
+            for actor in actors:
                 if actor.group == "insider" and (method != "GET" or not variant.target):
                     continue  # foreign officials only prove that the record is there
                 client = actor.client
                 marks = _write_marks(app) if method == "POST" else None
                 if method == "GET":
                     response = client.get(url)
+                elif is_api(endpoint):
+                    response = client.post(
+                        url,
+                        json={k: _value(v, world.ids) for k, v in variant.body.items()},
+                        headers={"Idempotency-Key": str(uuid.uuid4())},
+                    )
                 else:
                     response = client.post(url, data={})
                     wait_for_jobs(app)  # a job started by the request finishes before the next
@@ -1302,6 +1468,8 @@ def test_table_covers_every_endpoint(world):
 # Views whose only guard of the foreign record is the jurisdiction check (GET, no side effect).
 GUARDED_BY_SCOPE = (
     "admin.user",
+    "api_coordination.application",
+    "api_coordination.shift",
     "commission.payout",
     "commission.session_page",
     "finance.decision",
@@ -1338,7 +1506,13 @@ def test_matrix_catches_a_missing_jurisdiction_check(world, monkeypatch):
 
 
 # Lists widened to everywhere: a read that bypasses core.scope must fail the matrix.
-LIST_PAGES = ("volunteers.members", "finance.lines", "sober.registry")
+LIST_PAGES = (
+    "volunteers.members",
+    "finance.lines",
+    "sober.registry",
+    "api_coordination.applications",
+    "api_money.lines",
+)
 
 
 def test_a_list_that_ignores_the_scope_fails_the_matrix(world, monkeypatch):
@@ -1484,3 +1658,83 @@ def test_foreign_ids_in_forms_change_nothing(world, probe):
         response = actor.client.post(path, data=_fill(twin, world))
         wait_for_jobs(app)
         assert response.status_code == 302, (response.status_code, response.text[:2000])
+
+
+# Foreign ids in the JSON body of a well-formed API POST: (account, endpoint, path args, body,
+# twin). As for the forms: nothing written, nothing shown, and the twin with a record of the
+# account's own region succeeds (so the probe is refused for the id, not for its shape).
+API_PROBES = [
+    ("coordinator@demo.kz", "api_coordination.confirm_contributions", {}, {"ids": [PENDING]}, None),
+    (
+        "volunteer@demo.kz",
+        "api_me_shifts.sign_up",
+        {"shift_id": Own("shift")},
+        {"member_id": MEMBER},
+        None,
+    ),
+    (
+        "volunteer@demo.kz",
+        "api_me_contributions.log",
+        {},
+        {
+            "member_id": MEMBER,
+            "kind": "preventive_event",
+            "occurred_on": YESTERDAY,
+            "description": "Probe",
+        },
+        None,
+    ),
+    (
+        "deputy@demo.kz",
+        "api_exports.start",
+        {},
+        {"dataset": "payouts", "format": "csv", "unit_id": DISTRICT},
+        {"dataset": "payouts", "format": "csv", "unit_id": Own("region")},
+    ),
+    (
+        "finance@demo.kz",
+        "api_exports.start",
+        {},
+        {"dataset": "ledger", "format": "xlsx", "unit_id": DISTRICT},
+        {"dataset": "ledger", "format": "xlsx", "unit_id": Own("region")},
+    ),
+]
+
+
+def _fill_json(values, world: World):
+    if isinstance(values, dict):
+        return {k: _fill_json(v, world) for k, v in values.items()}
+    if isinstance(values, list):
+        return [_fill_json(v, world) for v in values]
+    return world.own[values] if isinstance(values, Own) else _value(values, world.ids)
+
+
+@pytest.mark.parametrize("probe", API_PROBES, ids=[f"{p[1]}-{n}" for n, p in enumerate(API_PROBES)])
+def test_foreign_ids_in_api_bodies_change_nothing(world, probe):
+    """A well-formed API POST naming a foreign record in its body writes nothing, shows nothing."""
+    email, endpoint, args, body, twin = probe
+    app = world.app
+    actor = next(a for a in world.actors if a.label == email)
+    path = app.url_map.bind("localhost").build(endpoint, _fill_json(args, world))
+    marks = _write_marks(app)
+    response = actor.client.post(
+        path, json=_fill_json(body, world), headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    wait_for_jobs(app)
+    text = response.get_data(as_text=True)
+    if response.status_code == 200 and endpoint == "api_coordination.confirm_contributions":
+        # The bulk answer names each id: the foreign one refused, as not found.
+        answer = response.get_json()
+        assert answer["confirmed"] == [], answer
+        assert [r["status"] in (403, 404) for r in answer["refused"]] == [True], answer
+    else:
+        assert 400 <= response.status_code < 500, (response.status_code, text[:300])
+        assert response.mimetype == PROBLEM_TYPE
+    assert _write_marks(app) == marks, "the refused POST wrote rows"
+    assert not _leaks(endpoint, text, world.secrets)
+    if twin is not None:
+        response = actor.client.post(
+            path, json=_fill_json(twin, world), headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+        wait_for_jobs(app)
+        assert 200 <= response.status_code < 300, (response.status_code, response.text[:500])

@@ -3,8 +3,9 @@
 The world is what ``flask demo`` loads (register, budget, shifts, sober settlements, the reward
 commission) plus a few records the demo lacks but some forms act on: a draft and waiting
 nominations, a planned and an on-paper session, an unverified decision entered by the second
-finance officer, a deputy's inquiry, a failed job run, and two accounts of its own (one whose
-sessions the tests may end, one the administrator's forms may change).
+finance officer, a deputy's inquiry, a failed job run, an access token of the API, and two
+accounts of its own (one whose sessions the tests may end, one the administrator's forms may
+change, which holds the token).
 
 It is built once per backend and test session and cloned for each user of it (a file copy on
 SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL); ``clone_world`` also returns the ids
@@ -118,6 +119,19 @@ def _build(session) -> dict:
         session, user_id=target.id, role="registrar", unit_id=district.id, actor_id=admin.id
     )
     ids.update(self_user=me.id, plain_user=plain.id, target_user=target.id, target_grant=grant.id)
+    # An access token of the JSON API (issue 21) held by the target, for the revocation form.
+    from core import api_tokens
+
+    api_token, _secret = api_tokens.issue(
+        session,
+        user_id=target.id,
+        name="fuzz token",
+        grants=[("registrar", district.id)],
+        expires_at=utcnow() + dt.timedelta(days=30),
+        actor_id=admin.id,
+        now=utcnow(),
+    )
+    ids["api_token"] = api_token.id
 
     # A failed job run the administrator may retry.
     run = jobruns.create_run(
