@@ -389,6 +389,8 @@ def test_quarter_path_through_the_browser(app, session):
     finance = _client(app, "finance@demo.kz")
     listing = finance.get("/commission/payouts")
     assert listing.status_code == 200 and w.member.full_name in listing.text
+    # Each row names its session's commission (the page printed an empty name before).
+    assert "Көтермелеу комиссиясы" in listing.text
     form = finance.get(f"/commission/payouts/{item_id}")
     key = re.search(r'name="key" type="hidden" value="([0-9a-f]{32})"', form.text)
     assert key, "the payment form carries an idempotency key"
