@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 
 from core.db import utcnow
 from portal.api.auth import api_allow
+from portal.api.me_contributions import MemberArgs
 from portal.api.paging import PageArgs, page_schema, paginate
 from portal.api.problems import problem
 from portal.extensions import db
@@ -81,13 +82,6 @@ class SignupFilterSchema(PageArgs):
     )
     member_id = ma.fields.Integer(
         load_default=None, metadata={"description": "One of my memberships; all of them without it"}
-    )
-
-
-class OpenShiftArgs(PageArgs):
-    member_id = ma.fields.Integer(
-        load_default=None,
-        metadata={"description": "One of my memberships; the first active one by default"},
     )
 
 
@@ -179,7 +173,7 @@ def my_shifts(args):
 
 @blp.route("/me/open-shifts")
 @api_allow(SIGNED_IN)
-@blp.arguments(OpenShiftArgs, location="query")
+@blp.arguments(MemberArgs, location="query")
 @blp.response(200, page_schema(OpenShiftSchema))
 @blp.alt_response(404, response="NOT_FOUND")  # not one of my memberships
 @blp.doc(**_links(200, "$response.body#/items/0/id", "sign-up"))
