@@ -8,6 +8,7 @@ in one place (the red flags, reports and exports take the same ``Scope``); each 
 from __future__ import annotations
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from core.places import AdminUnit
 from core.queries import with_units
@@ -99,6 +100,8 @@ def rewards_of(user_id: int) -> Select:
             or_(Nomination.member_id.in_(mine), Nomination.recipient_user_id == user_id),
             Nomination.status != "draft",
         )
+        # Each row names its commission: one query for all of them, not one per row.
+        .options(selectinload(Nomination.commission))
         .order_by(Nomination.created_at.desc(), Nomination.id.desc())
     )
 

@@ -11,6 +11,7 @@ install the new one).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -55,14 +56,17 @@ CACHED_API = (
 _THEME = re.compile(r"\.bg-portal\s*\{[^}]*?background-color:\s*(#[0-9a-fA-F]{3,8})\b")
 
 
-def _static(name: str) -> Path:
-    return Path(current_app.static_folder) / name
-
-
 def theme_colour() -> str:
     """Return the colour of the portal's menu bar, as its stylesheet sets it."""
+    return _theme_of(current_app.static_folder)
+
+
+# Static files change only with a release (a new process): read them once, not per request.
+@functools.cache
+def _theme_of(static_folder: str) -> str:
     try:
-        found = _THEME.search(_static("css/portal.css").read_text(encoding="utf-8"))
+        css = (Path(static_folder) / "css/portal.css").read_text(encoding="utf-8")
+        found = _THEME.search(css)
     except OSError:
         found = None
     return found.group(1) if found else THEME_FALLBACK
@@ -76,16 +80,17 @@ def _precache() -> list[str]:
     ]
 
 
-def _version(source: bytes) -> str:
-    """A digest of the worker's source and of every static file it precaches."""
+@functools.cache
+def _worker(static_folder: str) -> tuple[bytes, str]:
+    """The worker's source, and a digest of it and of every static file it precaches."""
+    source = (Path(static_folder) / "pwa/sw.js").read_bytes()
     digest = hashlib.sha256(source)
     for name in SHELL_STATIC:
-        path = _static(name)
         try:
-            digest.update(name.encode() + path.read_bytes())
+            digest.update(name.encode() + (Path(static_folder) / name).read_bytes())
         except OSError:
             digest.update(name.encode() + b"-missing")
-    return digest.hexdigest()[:16]
+    return source, digest.hexdigest()[:16]
 
 
 @bp.route("/app")
@@ -141,9 +146,9 @@ def app_shell():
 @bp.route("/sw.js")
 @allow(SIGNED_IN)
 def service_worker():
-    source = _static("pwa/sw.js").read_bytes()
+    source, version = _worker(current_app.static_folder)
     config = {
-        "version": _version(source),
+        "version": version,
         "precache": _precache(),
         "shell": url_for("pwa.app_shell"),
         "static": f"{request.script_root}{current_app.static_url_path}/",

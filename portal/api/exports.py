@@ -17,18 +17,17 @@ by session or by a token covering everything) every jurisdiction of its requeste
 
 from __future__ import annotations
 
-import io
 import json
 
 import flask_smorest
 import marshmallow as ma
-from flask import send_file, url_for
+from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from core import accounts, jobruns, places, uploads
+from core import accounts, jobruns, places
 from core.errors import N_, DomainError, NotFound
 from core.scope import Scope
 from incentives import exports
@@ -36,7 +35,7 @@ from portal import jobs
 from portal.api.auth import api_allow
 from portal.api.money_schemas import LOCAL_DAYS
 from portal.extensions import db
-from portal.jobruns.views import _administers
+from portal.jobruns.views import administers, send_result_file, visible_result
 from portal.security import current_scope, holds
 
 EXPORTERS = jobs.EXPORTERS
@@ -171,22 +170,16 @@ def _run(run_id: int) -> jobruns.JobRun:
     if (
         run is None
         or run.kind != KIND
-        or (run.requested_by_id != current_user.id and not _administers(run))
+        or (run.requested_by_id != current_user.id and not administers(run))
         or not _within_token(run)
     ):
         raise NotFound(N_("No such job."))
     return run
 
 
-def _result(run: jobruns.JobRun):
-    if run.requested_by_id == current_user.id:
-        return json.loads(run.result) if run.result else None
-    return jobruns.result_for(db.session, run, current_scope("admin"))
-
-
 def _status(run: jobruns.JobRun) -> dict:
     params = json.loads(run.params or "{}")
-    result = _result(run)
+    result = visible_result(run)
     mine = run.requested_by_id == current_user.id
     url = None
     if mine and run.result_file_id:
@@ -251,10 +244,4 @@ def file(run_id: int):
     run = _run(run_id)
     if run.requested_by_id != current_user.id or run.result_file_id is None:
         raise NotFound(N_("No such job."))
-    stored = uploads.get_file(db.session, run.result_file_id)
-    return send_file(
-        io.BytesIO(stored.content),
-        mimetype=stored.content_type,
-        as_attachment=True,
-        download_name=stored.filename,
-    )
+    return send_result_file(run)

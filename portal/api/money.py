@@ -8,11 +8,7 @@ payout list masks them; it shows no IIN, and neither does this.
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 import flask_smorest
-from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy import func, select
 
@@ -26,7 +22,7 @@ from budget.models import (
     LedgerEntry,
     MaslikhatDecision,
 )
-from core import places
+from core import clock, places
 from core.accounts import users_by_id
 from core.errors import N_, NotFound
 from core.scope import Scope, scoped
@@ -221,11 +217,6 @@ def decisions(args):
 # ---- ledger entries ----------------------------------------------------------------------------
 
 
-def _local_day_start(day: dt.date) -> dt.datetime:
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-
 @blp.route("/ledger-entries")
 @api_allow(*READERS)
 @blp.arguments(LedgerArgs, location="query")
@@ -242,10 +233,9 @@ def ledger_entries(args):
     if args["kind"]:
         query = query.where(LedgerEntry.kind == args["kind"])
     if args["date_from"]:
-        query = query.where(LedgerEntry.at >= _local_day_start(args["date_from"]))
+        query = query.where(LedgerEntry.at >= clock.local_day_bounds(args["date_from"])[0])
     if args["date_to"]:
-        until = _local_day_start(args["date_to"] + dt.timedelta(days=1))
-        query = query.where(LedgerEntry.at < until)
+        query = query.where(LedgerEntry.at < clock.local_day_bounds(args["date_to"])[1])
     entries, next_cursor = paginate(db.session, query, key=LedgerEntry.id, args=args)
     people = users_by_id(db.session, [e.actor_id for e in entries])
     reasons = ledger_reasons(entries)

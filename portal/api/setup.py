@@ -111,33 +111,34 @@ def _complete(spec: dict) -> dict:
                 continue
             responses = operation.setdefault("responses", {})
             public = operation.get("security") == []
-            # 400: any request whose query carries a NUL character (portal.errors refuses it).
-            wanted = [400, 429]
+            # 400: a NUL character in the query or body (portal.errors refuses it); 401: a
+            # malformed or dead token, refused even where no token is needed.
+            wanted = {400, 401, 429}
             if not public:
-                wanted += [401, 403]
+                wanted.add(403)
             if "{" in path:
-                wanted.append(404)
+                wanted.add(404)
             if operation.get("parameters") or operation.get("requestBody"):
-                wanted.append(422)
+                wanted.add(422)
             if method == "post":
-                wanted += [400, 409, 422]
+                wanted |= {409, 422}
                 params = operation.setdefault("parameters", [])
                 params.append({"$ref": "#/components/parameters/IdempotencyKey"})
-            for status in wanted:
-                responses.setdefault(
-                    str(status), {"$ref": f"#/components/responses/{ERROR_STATUSES[status]}"}
-                )
-            for status in wanted:
+            known = components.setdefault("responses", {})
+            for status in sorted(wanted):
                 name = ERROR_STATUSES[status]
-                if name not in components.get("responses", {}):
-                    components.setdefault("responses", {})[name] = {
+                responses.setdefault(str(status), {"$ref": f"#/components/responses/{name}"})
+                known.setdefault(
+                    name,
+                    {
                         "description": http.HTTPStatus(status).phrase,
                         "content": {
                             problems.PROBLEM_TYPE: {
                                 "schema": {"$ref": "#/components/schemas/Problem"}
                             }
                         },
-                    }
+                    },
+                )
     return spec
 
 

@@ -6,11 +6,9 @@ record programs and lines. Decisions, fiscal years and the MCI are in ``decision
 
 from __future__ import annotations
 
-import datetime as dt
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -29,7 +27,7 @@ from budget.models import (
     LedgerEntry,
     MaslikhatDecision,
 )
-from core import audit, places
+from core import audit, clock, places
 from core.accounts import users_by_id
 from core.scope import Scope, scoped
 from portal.errors import on_refusal
@@ -147,11 +145,6 @@ def _line_in_scope(line_id: int, *roles: str) -> tuple[BudgetLine, BudgetProgram
     return line, program
 
 
-def _local_day_start(day: dt.date) -> dt.datetime:
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
-
-
 @bp.route("/lines/<int:line_id>")
 @allow(*READERS)
 def line(line_id: int):
@@ -169,9 +162,9 @@ def line(line_id: int):
     since = args.get("from", type=arg_date)  # arg_date: bounded (fuzzing fix, S13)
     until = args.get("to", type=arg_date)
     if since:
-        entries = entries.where(LedgerEntry.at >= _local_day_start(since))
+        entries = entries.where(LedgerEntry.at >= clock.local_day_bounds(since)[0])
     if until:
-        entries = entries.where(LedgerEntry.at < _local_day_start(until + dt.timedelta(days=1)))
+        entries = entries.where(LedgerEntry.at < clock.local_day_bounds(until)[1])
     found = page_of(entries.order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()))
     ledger = found.rows
     people = users_by_id(

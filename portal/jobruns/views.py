@@ -18,7 +18,7 @@ from portal.security import SIGNED_IN, allow, current_scope
 bp = Blueprint("jobruns", __name__, url_prefix="/jobs")
 
 
-def _administers(run: jobruns.JobRun) -> bool:
+def administers(run: jobruns.JobRun) -> bool:
     """Tell whether the user administers the run's jurisdiction.
 
     Authorization fix (S5 IDOR matrix): any administrator used to see every run of the
@@ -39,12 +39,12 @@ def _visible_run(run_id: int) -> jobruns.JobRun:
     run = db.session.get(jobruns.JobRun, run_id)
     # Only the requester and administrators of its jurisdiction see a run; others learn
     # nothing of it.
-    if run is None or (run.requested_by_id != current_user.id and not _administers(run)):
+    if run is None or (run.requested_by_id != current_user.id and not administers(run)):
         abort(404)
     return run
 
 
-def _result(run: jobruns.JobRun):
+def visible_result(run: jobruns.JobRun):
     """The run's result as far as the reader may see it.
 
     The requester asked for it within their own rights; an administrator sees what their
@@ -65,7 +65,7 @@ def _status(run: jobruns.JobRun) -> dict:
         "message": run.message or "",
         "done": run.done,
         "error": _("The job failed. The error was recorded.") if run.status == "failed" else "",
-        "result": _result(run),
+        "result": visible_result(run),
         "result_url": url_for("jobruns.result_file", run_id=run.id) if run.result_file_id else "",
     }
 
@@ -91,6 +91,11 @@ def result_file(run_id: int):
         run.kind == "oversight.export" and run.requested_by_id != current_user.id
     ):
         abort(404)
+    return send_result_file(run)
+
+
+def send_result_file(run: jobruns.JobRun):
+    """Answer with the file a run produced, as a download (the page's and the API's)."""
     stored = uploads.get_file(db.session, run.result_file_id)
     return send_file(
         io.BytesIO(stored.content),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
 from volunteers.activity_models import Signup
@@ -16,7 +17,10 @@ PLANNERS = ("coordinator",)
 def my_members() -> list[Member]:
     return list(
         db.session.scalars(
-            select(Member).where(Member.user_id == current_user.id).order_by(Member.id)
+            select(Member)
+            .where(Member.user_id == current_user.id)
+            .options(selectinload(Member.patrol_unit))  # shown beside each membership
+            .order_by(Member.id)
         )
     )
 

@@ -323,3 +323,12 @@ def test_a_signed_in_person_is_limited_per_account_not_per_address(app, client, 
         throttle.limits["API_LIMIT_PER_ACCOUNT"] = saved
     assert statuses == [200, 200, 200, 429]
     assert colleague == 200
+
+
+@pytest.mark.demo_data
+def test_a_dead_token_on_a_public_operation_is_a_documented_401(api):
+    path = "/api/v1/public/sober-settlements/statistics"
+    answer = api.get(path, token="cip_dead")
+    assert answer.status_code == 401 and answer.content_type == PROBLEM
+    operation = api.get("/api/v1/openapi.json").get_json()["paths"][path]["get"]
+    assert operation["security"] == [] and "401" in operation["responses"]

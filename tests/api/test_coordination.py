@@ -566,3 +566,50 @@ def test_the_document_describes_the_coordinators_operations(app, client):
     assert {"from", "to", "unit_id", "cursor", "limit"} <= shift_filters
     attendance = document["components"]["schemas"]["ShiftAttendance"]["properties"]
     assert {"checked_in_offline", "checked_out_offline", "located"} <= attendance.keys()
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize(
+    ("step", "who", "action", "body", "event"),
+    [
+        ("submitted", "coordinator@demo.kz", "take", None, "application.take_check"),
+        ("passed", "coordinator@demo.kz", "petition", None, "application.petition"),
+        (
+            "petitioned",
+            "registrar@demo.kz",
+            "register",
+            {"confirmed": True},
+            "application.register",
+        ),
+    ],
+)
+def test_ten_posts_of_one_application_step_at_once_have_one_effect(
+    pg_app, step, who, action, body, event
+):
+    """A double tap or ten integrations at once: the step is taken once, the rest get 409."""
+    engine = engine_of(pg_app)
+    with Session(engine) as s:
+        app_id = _application(s, 9460, step="passed" if step == "petitioned" else step)
+        if step == "petitioned":
+            enrolment.petition(s, application_id=app_id, actor_id=user(s, "coordinator@demo.kz").id)
+            s.commit()
+    caller = pg_app.test_client()
+    login_as(caller, who)
+    clients = [Api(same_browser(caller)) for _ in range(10)]
+
+    responses = race(10, lambda i: clients[i].post(f"/api/v1/applications/{app_id}/{action}", body))
+
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 9, [
+        r.text for r in responses
+    ]
+    with Session(engine) as s:
+        assert audit_count(s, event, "application", app_id) == 1
+        if action == "register":
+            from volunteers.models import Member
+
+            members = s.scalar(
+                select(func.count()).select_from(Member).where(Member.application_id == app_id)
+            )
+            assert members == 1
+        assert audit.verify_chain(s).ok

@@ -269,3 +269,32 @@ def test_the_file_is_served_as_documented(app, client, api):
         assert download.status_code == 200 and download.data
         served.add(download.mimetype)
     assert served == {"text/csv", XLSX}
+
+
+def test_ten_starts_with_one_key_at_once_start_one_export(pg_app):
+    """The outbox's retry racing the first send: one job, the others replayed or 409."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from tests.conftest import engine_of, race
+
+    secret = make_token(pg_app, "finance@demo.kz")
+    headers = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "export-race"}
+
+    def start(_i):
+        return (
+            pg_app.test_client()
+            .post("/api/v1/exports", json={"dataset": "ledger", "format": "csv"}, headers=headers)
+            .status_code
+        )
+
+    statuses = race(10, start)
+    wait_for_jobs(pg_app)
+    assert statuses.count(202) >= 1 and set(statuses) <= {202, 409}, statuses
+    with Session(engine_of(pg_app)) as s:
+        runs = s.scalar(
+            select(func.count())
+            .select_from(jobruns.JobRun)
+            .where(jobruns.JobRun.kind == "oversight.export")
+        )
+        assert runs == 1

@@ -94,17 +94,16 @@ def test_the_worker_is_served_from_the_root_with_a_versioned_precache(client):
     assert _worker_config(client.get("/sw.js").text)["version"] == config["version"]
 
 
-def test_a_changed_precached_file_gives_a_new_worker_version(client, monkeypatch, tmp_path):
-    from portal import pwa_views
+def test_a_changed_precached_file_gives_a_new_worker_version(app, client, monkeypatch, tmp_path):
+    import shutil
 
     _as(client, "kk")
     before = _worker_config(client.get("/sw.js").text)["version"]
-    released = tmp_path / "app.js"
-    released.write_text("// the next release\n", encoding="utf-8")
-    real = pwa_views._static
-    monkeypatch.setattr(
-        pwa_views, "_static", lambda name: released if name == "pwa/app.js" else real(name)
-    )
+    # A release is a new static folder (the worker's digest is read once per folder).
+    released = tmp_path / "static"
+    shutil.copytree(app.static_folder, released)
+    (released / "pwa" / "app.js").write_text("// the next release\n", encoding="utf-8")
+    monkeypatch.setattr(app, "static_folder", str(released))
     assert _worker_config(client.get("/sw.js").text)["version"] != before
 
 

@@ -165,3 +165,35 @@ def test_the_settings_page(app, client, session):
     assert offline.offline_limit(session, _unit(session, SETTLEMENT)) == dt.timedelta(hours=12)
     login_as(client, "coordinator@demo.kz")
     assert client.get("/admin/attendance-settings").status_code == 403
+
+
+def test_ten_first_settings_of_one_unit_at_once_make_one_row(pg_app):
+    """Two administrators set a unit's first limit together: one row, no 500, one audit event."""
+    from sqlalchemy.orm import Session
+
+    from core.errors import Conflict
+    from tests.conftest import audit_count, engine_of, race
+
+    engine = engine_of(pg_app)
+    with Session(engine) as s:
+        unit_id, admin_id = _unit(s, SETTLEMENT), _admin_id(s)
+
+    def first(i: int) -> int:
+        with Session(engine) as s:
+            offline.set_offline_limit(
+                s, unit_id=unit_id, minutes=60 + i, actor_id=admin_id, now=NOW
+            )
+            s.commit()
+        return i
+
+    results = race(10, first)
+    done = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert done and all(isinstance(r, Conflict) and r.status == 409 for r in refused), results
+    with Session(engine) as s:
+        rows = s.scalars(select(AttendanceSetting).where(AttendanceSetting.unit_id == unit_id))
+        (row,) = rows.all()
+        # Each change that took effect is audited once: the insert and any update after it.
+        events = audit_count(s, "attendance_setting.update", "admin_unit", unit_id)
+        assert events == len(done)
+        assert row.offline_limit_minutes - 60 in done
