@@ -106,6 +106,19 @@ def events(s, hearing_id) -> list[str]:
     )
 
 
+def _adopt(session, hearing, official, scope, now, act_reasons, **kw) -> Hearing:
+    """Adopt ``hearing``'s act as ``official`` with ``act_reasons`` (and any exception)."""
+    return hearings.adopt(
+        session,
+        hearing_id=hearing.id,
+        act_reasons=act_reasons,
+        actor_id=official.id,
+        scope=scope,
+        now=now,
+        **kw,
+    )
+
+
 def test_grounds_are_loaded_as_data_for_every_act_kind(app, session):
     for kind in hearings.ACT_ROLES:
         assert legal_grounds.grounds_for(session, kind), kind
@@ -154,13 +167,13 @@ def test_refusal_of_registration_through_every_step_of_the_hearing(app, session)
     assert (on_time.late, late.late) == (False, True)  # a late one is kept, marked late
     hearings.request_oral(session, hearing_id=hearing.id, actor_id=person.id, now=at(FRI))
     with pytest.raises(Conflict):  # the oral hearing blocks the act until its protocol
-        hearings.adopt(
+        _adopt(
             session,
-            hearing_id=hearing.id,
-            act_reasons="Анықтама расталмады",
-            actor_id=official.id,
-            scope=scope,
-            now=at(TUE),
+            hearing,
+            official,
+            scope,
+            at(TUE),
+            "Анықтама расталмады",
         )
     protocol = hearings.record_protocol(
         session,
@@ -186,13 +199,13 @@ def test_refusal_of_registration_through_every_step_of_the_hearing(app, session)
         hearings.adopt(
             session, hearing_id=hearing.id, act_reasons="  ", actor_id=official.id, scope=scope
         )
-    hearings.adopt(
+    _adopt(
         session,
-        hearing_id=hearing.id,
-        act_reasons="Диспансердің хаты расталды; қарсылықтар қаралды.",
-        actor_id=official.id,
-        scope=scope,
-        now=at(WED),
+        hearing,
+        official,
+        scope,
+        at(WED),
+        "Диспансердің хаты расталды; қарсылықтар қаралды.",
     )
     session.commit()
     session.refresh(application)
@@ -231,39 +244,39 @@ def test_adoption_before_the_term_is_refused_and_an_exception_allows_it(app, ses
     hearing = notified(session, "suspend", member.id, ["susp_duty_breach"])
     session.commit()
     with pytest.raises(Conflict) as refused:
-        hearings.adopt(
+        _adopt(
             session,
-            hearing_id=hearing.id,
-            act_reasons="Кезекшілікке үш рет келмеді",
-            actor_id=official.id,
-            scope=scope,
-            now=at(MON),
+            hearing,
+            official,
+            scope,
+            at(MON),
+            "Кезекшілікке үш рет келмеді",
         )
     assert refused.value.params == {"day": "2026-06-16"}
     session.rollback()
     with pytest.raises(DomainError):  # an exception needs its reason
-        hearings.adopt(
+        _adopt(
             session,
-            hearing_id=hearing.id,
-            act_reasons="Кезекшілікке үш рет келмеді",
-            actor_id=official.id,
-            scope=scope,
+            hearing,
+            official,
+            scope,
+            at(MON),
+            "Кезекшілікке үш рет келмеді",
             exception_kind="urgency",
             exception_reason=" ",
-            now=at(MON),
         )
     session.rollback()
     assert session.get(Hearing, hearing.id).status == "notified"
     assert session.get(Member, member.id).status == "active"
-    hearings.adopt(
+    _adopt(
         session,
-        hearing_id=hearing.id,
-        act_reasons="Кезекшілікке үш рет келмеді",
-        actor_id=official.id,
-        scope=scope,
+        hearing,
+        official,
+        scope,
+        at(MON),
+        "Кезекшілікке үш рет келмеді",
         exception_kind="urgency",
         exception_reason="Қоғамдық тәртіпке тікелей қауіп",
-        now=at(MON),
     )
     session.commit()
     hearing = session.get(Hearing, hearing.id)
@@ -277,24 +290,24 @@ def test_an_unnotified_act_needs_a_recorded_exception(app, session):
     official, scope = registrar(session)
     hearing = drafted(session, "expel", member.id, ["expel_repeated_breach"])
     with pytest.raises(Conflict):
-        hearings.adopt(
+        _adopt(
             session,
-            hearing_id=hearing.id,
-            act_reasons="Міндеттерін бірнеше рет орындамады",
-            actor_id=official.id,
-            scope=scope,
-            now=at(WED),
+            hearing,
+            official,
+            scope,
+            at(WED),
+            "Міндеттерін бірнеше рет орындамады",
         )
-    hearings.adopt(
+    _adopt(
         session,
-        hearing_id=hearing.id,
-        act_reasons="Міндеттерін бірнеше рет орындамады",
-        actor_id=official.id,
-        scope=scope,
+        hearing,
+        official,
+        scope,
+        at(WED),
+        "Міндеттерін бірнеше рет орындамады",
         exception_kind="person_waived",
         exception_reason="Азамат тыңдаудан жазбаша бас тартты",
         execution_exception="Қоғамдық қауіпсіздік үшін шұғыл орындалады",
-        now=at(WED),
     )
     session.commit()
     member = session.get(Member, member.id)
