@@ -6,8 +6,6 @@ The same domain steps as the "My shifts" page; someone else's sign-up is "not fo
 
 from __future__ import annotations
 
-import datetime as dt
-
 import marshmallow as ma
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -22,7 +20,7 @@ from portal.extensions import db
 from portal.i18n import hours_minutes, unit_name
 from portal.security import SIGNED_IN
 from portal.shifts.roles import my_member, my_signup
-from portal.shifts.views import confirm_minutes
+from portal.shifts.views import early_check_out_minutes
 from volunteers import attendance, shifts
 from volunteers import queries as volunteer_queries
 from volunteers.activity_models import SHIFT_STATUSES, SIGNUP_STATUSES, Shift, Signup
@@ -243,19 +241,15 @@ def check_out(data, signup_id: int):
     signup = my_signup(signup_id)
     now = utcnow()
     at = data["tapped_at"] or now
-    worked = (at - signup.checked_in_at) if signup.checked_in_at and at.tzinfo else None
-    early = (
-        signup.status == "checked_in"
-        and worked is not None
-        and dt.timedelta(0) <= worked < dt.timedelta(minutes=confirm_minutes())
-    )
-    if early and not data["confirmed"]:
+    # A naive tap time is the domain's refusal (422 at /tapped_at), not a question to confirm.
+    worked = early_check_out_minutes(signup, at) if at.tzinfo else None
+    if worked is not None and not data["confirmed"]:
         problem(
             409,
             _(
                 "You checked in %(worked)s ago: checking out now ends your shift and logs "
                 '%(worked)s of patrol. Send "confirmed": true to check out.',
-                worked=hours_minutes(int(worked.total_seconds() // 60)),
+                worked=hours_minutes(worked),
             ),
             pointer="/confirmed",
         )

@@ -154,6 +154,17 @@ def confirm_minutes() -> int:
         return 10
 
 
+def early_check_out_minutes(signup: Signup, at: dt.datetime) -> int | None:
+    """Minutes worked when a check-out at ``at`` comes so soon after the check-in that the
+    person is asked to confirm it (the page and the API ask alike); None otherwise."""
+    if signup.status != "checked_in" or signup.checked_in_at is None:
+        return None
+    worked = at - signup.checked_in_at
+    if dt.timedelta(0) <= worked < dt.timedelta(minutes=confirm_minutes()):
+        return int(worked.total_seconds() // 60)
+    return None
+
+
 def _check_out_consequence(signup: Signup, now) -> Consequence:
     worked = int((now - signup.checked_in_at).total_seconds() // 60)
     return Consequence(
@@ -181,12 +192,7 @@ def _check_out_consequence(signup: Signup, now) -> Consequence:
 def check_out(signup_id: int):
     signup = my_signup(signup_id)
     now = utcnow()
-    early = (
-        signup.status == "checked_in"
-        and signup.checked_in_at is not None
-        and now - signup.checked_in_at < dt.timedelta(minutes=confirm_minutes())
-    )
-    if early and not is_confirmed():
+    if early_check_out_minutes(signup, now) is not None and not is_confirmed():
         return confirm_page(_check_out_consequence(signup, now), 422)
     return _signup_action(
         signup_id,
