@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from core.doc_numbers import without_sign
 from core.documents import Block, Language
 from core.errors import N_
@@ -21,6 +24,16 @@ NOT_VALID_MSGIDS = {
     "expired": N_("The certificate has expired."),
 }
 NOT_VALID = N_("NOT VALID")
+
+
+def by_verify_token(session: Session, token: str) -> Member | None:
+    """Return the member whose certificate's QR code carries ``token`` (the public check)."""
+    return session.scalar(select(Member).where(Member.verify_token == token))
+
+
+def initials(full_name: str) -> str:
+    """The holder as the public check shows them: initials only ("А. С.")."""
+    return " ".join(part[0] + "." for part in full_name.split() if part)
 
 
 def why_not_valid(member: Member, today: dt.date) -> str | None:

@@ -16,7 +16,6 @@ import marshmallow as ma
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from marshmallow import fields, validate
-from sqlalchemy import select
 
 import sober
 from core import clock, places
@@ -27,7 +26,7 @@ from portal.extensions import db
 from portal.security import PUBLIC
 from portal.volunteers import certificate_views
 from volunteers import certificates
-from volunteers.models import KINDS, MEMBER_STATUSES, Member
+from volunteers.models import KINDS, MEMBER_STATUSES
 
 blp = flask_smorest.Blueprint(
     "api_public",
@@ -74,13 +73,13 @@ class CertificateCheckSchema(ma.Schema):
 @blp.response(200, CertificateCheckSchema)
 def certificate(args, number: str):
     """Check a certificate: its number and the token of its QR code must both match."""
-    member = db.session.scalar(select(Member).where(Member.verify_token == args["token"]))
+    member = certificates.by_verify_token(db.session, args["token"])
     if member is None or without_sign(member.certificate_no) != without_sign(number):
         raise NotFound(N_("No such record."))
     reason = certificates.why_not_valid(member, clock.today())
     return {
         "number": without_sign(member.certificate_no),
-        "holder": " ".join(part[0] + "." for part in member.full_name.split() if part),
+        "holder": certificates.initials(member.full_name),
         "kind": member.kind,
         "status": member.status,
         "issued_on": member.issued_on,

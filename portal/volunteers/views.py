@@ -260,10 +260,10 @@ def withdraw_consent(application_id: int):
 @bp.route("/verify/<token>")
 @allow(PUBLIC)
 def verify(token: str):
-    member = db.session.scalar(select(Member).where(Member.verify_token == token))
+    member = certificates.by_verify_token(db.session, token)
     if member is None:
         abort(404)
-    initials = " ".join(part[0] + "." for part in member.full_name.split() if part)
+    initials = certificates.initials(member.full_name)
     reason = certificates.why_not_valid(member, clock.today())
     return render_template(
         "volunteers/verify.html",
