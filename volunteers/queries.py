@@ -82,6 +82,15 @@ def shifts(unit_ids: list[int] | None) -> Select:
     return stmt if unit_ids is None else stmt.where(Shift.unit_id.in_(unit_ids))
 
 
+def roster(shift_id: int) -> Select:
+    """Return the sign-ups of a shift as its page and the API list them: by status, then order."""
+    return (
+        select(Signup)
+        .where(Signup.shift_id == shift_id)
+        .order_by(Signup.status, Signup.signed_up_at)
+    )
+
+
 def contributions_to_confirm(scope: Scope) -> Select:
     """Return the logged contributions of ``scope`` waiting for a decision, oldest first."""
     return (

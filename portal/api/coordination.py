@@ -49,7 +49,7 @@ from portal.shifts.roles import PLANNERS
 from portal.volunteers import confirm_steps
 from portal.volunteers.roles import VETTING
 from volunteers import contributions, enrolment, queries, register
-from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
+from volunteers.activity_models import Contribution, ContributionKind, Shift
 from volunteers.models import Application, Member
 
 blp = flask_smorest.Blueprint(
@@ -410,11 +410,7 @@ def shifts_list(args):
 def shift(shift_id: int):
     """A shift with its sign-ups and their attendance, the offline marks included."""
     found = get_in_scope(Shift, shift_id, *PLANNERS)
-    signups = db.session.scalars(
-        select(Signup)
-        .where(Signup.shift_id == found.id)
-        .order_by(Signup.status, Signup.signed_up_at)
-    ).all()
+    signups = db.session.scalars(queries.roster(found.id)).all()
     supervisor = db.session.get(accounts.User, found.supervisor_id) if found.supervisor_id else None
     return _Shown(
         found, signups=signups, supervisor_name=supervisor.full_name if supervisor else None

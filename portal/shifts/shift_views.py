@@ -7,7 +7,6 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms import SelectChoice
 
 from core import accounts, audit, clock
@@ -139,11 +138,7 @@ def shift(shift_id: int):
 
 
 def _shift_page(shift: Shift, status: int = 200, cancel_form=None):
-    signups = db.session.scalars(
-        select(Signup)
-        .where(Signup.shift_id == shift.id)
-        .order_by(Signup.status, Signup.signed_up_at)
-    ).all()
+    signups = db.session.scalars(volunteer_queries.roster(shift.id)).all()
     return render_template(
         "shifts/shift.html",
         shift=shift,
