@@ -104,8 +104,9 @@ def test(pytest_args: list[str]) -> None:
     sh(str(BIN / "bandit"), "-q", "-ll", "-r", *packages)
     # Two or more processes (pytest-xdist); each builds its own template databases.
     workers = os.environ.get("PORTAL_TEST_WORKERS", str(min(4, max(2, os.cpu_count() or 2))))
-    # loadgroup: a module marked xdist_group (the authorization matrix) stays in one process.
-    sh(str(PY), "-m", "pytest", "-n", workers, "--dist", "loadgroup", *pytest_args)
+    # Plain load balancing: no test needs a process of its own (pytest 9 ignores xdist_group,
+    # and the security worlds are built once per run and copied, tests/portal/security/world.py).
+    sh(str(PY), "-m", "pytest", "-n", workers, "--dist", "load", *pytest_args)
 
 
 # English msgids are the English text: new entries of the en catalog are filled in from them.

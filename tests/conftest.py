@@ -127,10 +127,12 @@ def close_app(app) -> None:
 
 
 def build_template(db_url: str, with_demo: bool = False) -> None:
-    """Build a database by running the migrations, then load reference data and demo users.
+    """Build a template: the migrations, then reference data and demo users.
 
-    ``with_demo``: also everything else ``flask demo`` loads (budget, shifts, sober
-    settlements, the commission), for tests marked ``demo_data``.
+    ``with_demo``: ``db_url`` already holds a copy of the plain template; load the rest of
+    what ``flask demo`` loads (budget, shifts, sober settlements, the commission) onto it, for
+    tests marked ``demo_data``. Migrating and loading the register again would produce the
+    same rows at the cost of a second plain build.
     """
     from flask_migrate import upgrade
 
@@ -140,12 +142,13 @@ def build_template(db_url: str, with_demo: bool = False) -> None:
 
     app = make_app(db_url)
     with app.app_context():
-        upgrade()
-        demo.load_accounts(db.session)
-        db.session.commit()
-        demo.load_register(db.session)
-        db.session.commit()
-        if with_demo:
+        if not with_demo:
+            upgrade()
+            demo.load_accounts(db.session)
+            db.session.commit()
+            demo.load_register(db.session)
+            db.session.commit()
+        else:
             demo.load_budget(db.session)
             db.session.commit()
             activity.load_activity(db.session, demo.DEMO_PASSWORD)
@@ -196,7 +199,14 @@ def pytest_unconfigure(config):
 
 def _sqlite_template(with_demo: bool) -> Path:
     path = SHARED_DIR / ("demo.sqlite3" if with_demo else "template.sqlite3")
-    built_once(path.name, lambda: build_template(f"sqlite:///{path}", with_demo=with_demo))
+    plain = _sqlite_template(with_demo=False) if with_demo else None
+
+    def build():
+        if plain is not None:
+            shutil.copy(plain, path)
+        build_template(f"sqlite:///{path}", with_demo=with_demo)
+
+    built_once(path.name, build)
     return path
 
 
@@ -212,21 +222,21 @@ def sqlite_demo_template() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _templates_built_side_by_side(request):
-    """In a whole run on several workers, build the four templates at once, one per worker.
+    """In a whole run on several workers, build the templates side by side, a backend each.
 
     Otherwise the first test of each worker often needs the same template, and one worker
-    waits idle while the other builds it (22 s for PostgreSQL's demo). A targeted run builds
-    only what its tests ask for.
+    waits idle while the other builds it. Each demo template starts from a copy of its
+    backend's plain one, so a worker builds one backend's pair and then goes on with its
+    tests; one that needs the other pair before it is done waits for it. A targeted run
+    builds only what its tests ask for.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not worker.startswith("gw") or len(request.session.items) < 300:
         return
-    order = ["pg_demo_template", "sqlite_demo_template", "pg_template", "sqlite_template"]
-    first = int(worker[2:] or 0) % len(order)
-    for name in order[first:] + order[:first]:
-        # No PostgreSQL here (outside CI): its tests skip themselves.
-        with contextlib.suppress(pytest.skip.Exception):
-            request.getfixturevalue(name)
+    order = ["pg_demo_template", "sqlite_demo_template"]
+    # No PostgreSQL here (outside CI): its tests skip themselves.
+    with contextlib.suppress(pytest.skip.Exception):
+        request.getfixturevalue(order[int(worker[2:] or 0) % len(order)])
 
 
 @pytest.fixture(scope="session")
@@ -267,10 +277,11 @@ def drop_database(admin, name: str) -> None:
 
 def _pg_template(admin, with_demo: bool) -> str:
     name = f"portal_test_{RUN_ID}_{'demo' if with_demo else 'template'}"
+    plain = _pg_template(admin, with_demo=False) if with_demo else None
 
     def build():
         drop_database(admin, name)  # what a failed build left
-        create_database(admin, name)
+        create_database(admin, name, plain)
         build_template(pg_url(name), with_demo=with_demo)
 
     built_once(name, build)

@@ -12,8 +12,6 @@ import sysconfig
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import (
     TEST_DATA_KEYS,
     TEST_INDEX_KEY,
@@ -23,9 +21,6 @@ from tests.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-# Slow (a build, a venv, 20 migrations): one process runs it beside the rest of the suite.
-pytestmark = pytest.mark.xdist_group("package")
-
 # Only what a build reads is copied: the build writes build/ and *.egg-info next to its sources.
 _NOT_SOURCES = shutil.ignore_patterns(
     ".venv", ".git", "tests", "bench", "instance", "build", "*.egg-info", "__pycache__", ".*cache*"
