@@ -1,7 +1,8 @@
 """Access tokens narrowed to one district (issue 21): the token's grants, not its holder's, decide.
 
-The world is the IDOR matrix's (tests/portal/security/test_authz_matrix.py): the whole demo and
-a district B of another region with one record of every kind, marked ``ZZFOREIGN``/``ZZPLACE``.
+The world is a copy of the IDOR matrix's (tests/portal/security/test_authz_matrix.py): the whole
+demo and a district B of another region with one record of every kind, marked ``ZZFOREIGN`` and
+``ZZPLACE``.
 One official holds every role over both district A (Bukhar-Zhyrau, the demo's) and district B;
 their tokens carry some of those roles over one district only. Each API URL of the matrix's
 table naming a record of B is called with ``Authorization: Bearer <secret>``:
@@ -20,7 +21,6 @@ table naming a record of B is called with ``Authorization: Bearer <secret>``:
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import uuid
 
 import pytest
@@ -30,8 +30,6 @@ from portal.security import PUBLIC, SIGNED_IN
 from tests.conftest import DEMO_PASSWORD, close_app, make_app, wait_for_jobs
 from tests.portal.security import test_authz_matrix as matrix
 from tests.portal.security.world import table_counts
-
-pytestmark = pytest.mark.xdist_group("token_matrix")
 
 DISTRICT_A = "354000000"  # Bukhar-Zhyrau: the demo's district
 BOTH = "both.districts@demo.kz"  # every role over district A and district B
@@ -127,13 +125,12 @@ def world(request, tmp_path_factory):
     from core import places
     from portal.extensions import db
 
-    path = tmp_path_factory.mktemp("tokens") / "portal.sqlite3"
-    shutil.copy(request.getfixturevalue("sqlite_template"), path)
-    app = make_app(f"sqlite:///{path}", **matrix.TEST_CONFIG)
+    url, ids, secrets, drop = matrix.clone_foreign(
+        request, "sqlite", tmp_path_factory.mktemp("tokens")
+    )
+    app = make_app(url, **matrix.TEST_CONFIG)
     try:
         with app.app_context():
-            matrix._load_demo(db.session)
-            ids, secrets = matrix._build_foreign(db.session, app)
             a = places.by_kato(db.session, DISTRICT_A).id
             b = ids["district"]
             _official(db.session, BOTH, [a, b])
@@ -145,6 +142,7 @@ def world(request, tmp_path_factory):
         yield World(app, ids, secrets, tokens, {"A": a, "B": b})
     finally:
         close_app(app)
+        drop()
 
 
 # ---- helpers ----------------------------------------------------------------------------------

@@ -46,19 +46,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import shutil
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.security import PUBLIC, SIGNED_IN
-from tests.conftest import DEMO_PASSWORD, close_app, login, make_app, pg_url, wait_for_jobs
-
-# One worker runs the whole matrix: its world (the demo plus a foreign district) is built once.
-pytestmark = pytest.mark.xdist_group("authz_matrix")
+from tests.conftest import (
+    DEMO_PASSWORD,
+    RUN_ID,
+    SHARED_DIR,
+    built_once,
+    close_app,
+    create_database,
+    drop_database,
+    login,
+    make_app,
+    pg_url,
+    wait_for_jobs,
+)
 
 FOREIGN_REGION = "550000000"  # Pavlodar region: no demo account holds a role there
 # Placeholder KATO codes (demo only, not from the KATO file), like demo_sober's villages.
@@ -542,23 +553,6 @@ class World:
 
     def __repr__(self) -> str:
         return f"World({self.db})"
-
-
-def _load_demo(session) -> None:
-    """Everything ``flask demo`` loads (accounts and the register are in the template)."""
-    import demo
-    from demo import activity as demo_activity
-    from demo import commission as demo_commission
-    from demo import sober as demo_sober
-
-    demo.load_budget(session)
-    session.commit()
-    demo_activity.load_activity(session, demo.DEMO_PASSWORD)
-    session.commit()
-    demo_sober.load_sober(session, demo.DEMO_PASSWORD)
-    session.commit()
-    demo_commission.load_commission(session, demo.DEMO_PASSWORD)
-    session.commit()
 
 
 def _iban(bank_and_account: str) -> str:
@@ -1231,24 +1225,83 @@ def _write_marks(app) -> tuple:
     return marks
 
 
+_foreign_templates: dict[str, tuple[str, dict, dict]] = {}
+
+
+def _build_foreign_template(url: str, saved: Path) -> None:
+    """Add the foreign district to the copy of the demo template at ``url``; keep its ids."""
+    from portal.extensions import db
+
+    app = make_app(url, **TEST_CONFIG)
+    try:
+        with app.app_context():
+            ids, secrets = _build_foreign(db.session, app)
+            db.session.commit()
+            db.session.remove()
+    finally:
+        close_app(app)
+    saved.write_text(json.dumps({"ids": ids, "secrets": secrets}))
+
+
+def foreign_template(request, backend: str) -> tuple[str, dict, dict]:
+    """Return (location, ids, secrets) of the demo with the foreign district, built once per run.
+
+    The matrix and tests/api/test_token_matrix.py start from copies of it: the demo comes from
+    the run's demo template, and the foreign district is made once, not once per module.
+    """
+    if backend in _foreign_templates:
+        return _foreign_templates[backend]
+    saved = SHARED_DIR / f"foreign-{backend}.json"
+    if backend == "sqlite":
+        demo = request.getfixturevalue("sqlite_demo_template")
+        path = SHARED_DIR / "foreign.sqlite3"
+
+        def build():
+            shutil.copy(demo, path)
+            _build_foreign_template(f"sqlite:///{path}", saved)
+
+        built_once(path.name, build)
+        location = str(path)
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        demo = request.getfixturevalue("pg_demo_template")
+        location = f"portal_test_{RUN_ID}_foreign"
+
+        def build():
+            drop_database(admin, location)  # what a failed build left
+            create_database(admin, location, demo)
+            _build_foreign_template(pg_url(location), saved)
+
+        built_once(location, build)
+    found = json.loads(saved.read_text())
+    _foreign_templates[backend] = (location, found["ids"], found["secrets"])
+    return _foreign_templates[backend]
+
+
+def clone_foreign(request, backend: str, tmp_path: Path):
+    """Copy the foreign world for one module; return (database URL, ids, secrets, cleanup)."""
+    location, ids, secrets = foreign_template(request, backend)
+    if backend == "sqlite":
+        path = tmp_path / "portal.sqlite3"
+        shutil.copy(location, path)
+        return f"sqlite:///{path}", ids, secrets, lambda: None
+    admin = request.getfixturevalue("pg_admin")
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    create_database(admin, name, location)
+    return pg_url(name), ids, secrets, lambda: drop_database(admin, name)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
     from portal.extensions import db
 
     started = time.perf_counter()
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("authz") / "portal.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        url, drop = f"sqlite:///{path}", None
-    else:
-        clones = request.getfixturevalue("pg_clones")
-        name = clones.take()
-        url, drop = pg_url(name), lambda: clones.drop(name)
+    url, ids, secrets, drop = clone_foreign(
+        request, request.param, tmp_path_factory.mktemp("authz")
+    )
     app = make_app(url, **TEST_CONFIG)
     try:
         with app.app_context():
-            _load_demo(db.session)
-            ids, secrets = _build_foreign(db.session, app)
             _regional_admin(db.session)
             db.session.commit()
             accounts = _accounts(db.session)
@@ -1275,8 +1328,7 @@ def world(request, tmp_path_factory):
             print(line)
     finally:
         close_app(app)
-        if drop:
-            drop()
+        drop()
 
 
 # ---- the matrix -------------------------------------------------------------------------------
