@@ -6,11 +6,13 @@ import contextlib
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.api.live_server import QuietHandler
 from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -30,19 +32,81 @@ def photograph(target, name: str, **options) -> None:
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 
 
+class Live:
+    """A portal served over HTTP for a browser: its base URL and the app behind it.
+
+    ``app`` is for the steps the staff take meanwhile (``with live.app.app_context()``): the
+    live portal's own app, instead of another one built for them at a second's cost.
+    """
+
+    def __init__(self, url: str, app):
+        self.url, self.app = url, app
+        self._lock = threading.Condition()
+        self._started = self._answering = 0
+
+    def __call__(self, environ, start_response):
+        with self._lock:
+            self._started += 1
+            self._answering += 1
+        try:
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self._answering -= 1
+                self._lock.notify_all()
+
+    def settle(self, quiet: float = 0.2, timeout: float = 30) -> None:
+        """Wait until the portal has answered every request it got and no new one came for
+        ``quiet`` seconds: the request a browser gave up on (the first of a double click) is
+        still carried out, and the books are read after it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                left = deadline - time.monotonic()
+                assert self._lock.wait_for(lambda: self._answering == 0, left), "still answering"
+                started = self._started
+                self._lock.wait(quiet)
+                if self._answering == 0 and self._started == started:
+                    return
+
+
+def _test_hashing() -> None:
+    """Hash passwords with the test profile again: the profile is the process's (core.passwords),
+    not an app's, and the other apps of this process (the shared app, helpers) expect it."""
+    from core import accounts
+
+    accounts.set_password_profile("test")
+
+
 @contextlib.contextmanager
-def serving(db_url: str, **config):
-    """Serve a portal on ``db_url`` as deployed (CSRF on, not TESTING); yield its base URL."""
+def serving(db_url: str, *, production_hashing: bool = False, **config):
+    """Serve a portal on ``db_url`` as deployed (CSRF on, not TESTING); yield a :class:`Live`.
+
+    Passwords are hashed with the test profile, as the accounts it signs in were: a sign-in
+    would otherwise rehash the password at the production cost (half a second), and so would
+    every other test of this process while the server lives. ``production_hashing`` keeps the
+    production profile while the block runs (a sign-in then rehashes, as after a release that
+    raises the cost).
+    """
     app = make_app(db_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    if not production_hashing:
+        _test_hashing()
+    live = Live("", app)
+    server = make_server("127.0.0.1", 0, live, threaded=True, request_handler=QuietHandler)
+    # The browser's idle keep-alive connections must not hold the shutdown up.
+    server.daemon_threads = True
+    server.block_on_close = False
+    live.url = f"http://127.0.0.1:{server.server_port}"
+    # A short poll: shutdown() waits for the loop to look again.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield live
     finally:
         server.shutdown()
         thread.join(timeout=10)
         close_app(app)
+        _test_hashing()
 
 
 @pytest.fixture(scope="session")
@@ -62,13 +126,33 @@ def browser():
         browser.close()
 
 
+# Contexts kept for the whole run (each demo role's signed-in page); any other is the test's.
+KEPT: set = set()
+
+
+@pytest.fixture(autouse=True)
+def _contexts_closed(request):
+    """Close the browser contexts a test opened (``browser.new_page`` opens one each) when it
+    ends: their pages would go on running (a job's progress, an outbox's retries) and hold a
+    renderer each until the end of the run."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    before = set(browser.contexts)
+    yield
+    for context in browser.contexts:
+        if context not in before and context not in KEPT:
+            context.close()
+
+
 @pytest.fixture(scope="session")
 def demo_site(sqlite_demo_template, tmp_path_factory):
     """A live portal on a copy of the demo data, shared by the read-only page checks."""
     db = tmp_path_factory.mktemp("demo-site") / "demo.sqlite3"
     shutil.copy(sqlite_demo_template, db)
-    with serving(f"sqlite:///{db}") as url:
-        yield url
+    with serving(f"sqlite:///{db}") as live:
+        yield live.url
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +163,7 @@ def signed_in(browser, demo_site):
     def page_of(role: str):
         if role not in pages:
             context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="kk-KZ")
+            KEPT.add(context)
             page = context.new_page()
             page.goto(f"{demo_site}/login")
             page.locator("#login").fill(f"{role}@demo.kz")

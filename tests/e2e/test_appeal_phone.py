@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import close_app, make_app
 from tests.e2e.conftest import photograph, serving
 
 pytestmark = pytest.mark.e2e
@@ -21,22 +20,18 @@ PHONE = {"width": 360, "height": 740}
 def live(db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("the pages are the same on PostgreSQL; its steps are tested elsewhere")
-    with serving(db_url) as url:
-        yield url, db_url
+    with serving(db_url) as live:
+        yield live
 
 
-def _staff(db_url, step):
-    """Run ``step(session)`` as the officials would, in its own app and transaction."""
+def _staff(live, step):
+    """Run ``step(session)`` as the officials would, in its own transaction on the live portal."""
     from portal.extensions import db
 
-    app = make_app(db_url)
-    try:
-        with app.app_context():
-            result = step(db.session)
-            db.session.commit()
-            return result
-    finally:
-        close_app(app)
+    with live.app.app_context():
+        result = step(db.session)
+        db.session.commit()
+        return result
 
 
 def _by(session, email):
@@ -106,8 +101,8 @@ def _fits(page) -> None:
 
 
 def test_refused_applicant_complains_on_a_phone(browser, live):
-    url, db_url = live
-    hearing_id = _staff(db_url, _refusal_drafted)
+    url = live.url
+    hearing_id = _staff(live, _refusal_drafted)
     page = browser.new_page(viewport=PHONE, locale="en-US", is_mobile=True, has_touch=True)
     page.goto(f"{url}/login")
     page.locator("#login").fill(EMAIL)
@@ -156,7 +151,7 @@ def test_refused_applicant_complains_on_a_phone(browser, live):
             scope=Scope.of(registrar, "registrar"),
         )
 
-    _staff(db_url, adopt)
+    _staff(live, adopt)
     page.reload()
     assert "The lease names another district" in page.content()
     assert "How to complain" in page.content()
@@ -164,7 +159,7 @@ def test_refused_applicant_complains_on_a_phone(browser, live):
 
     # The complaint, typed on the phone.
     page.get_by_role("link", name="File a complaint").click()
-    page.locator("#iin").fill(_staff(db_url, lambda s: _application_iin(s, hearing_id)))
+    page.locator("#iin").fill(_staff(live, lambda s: _application_iin(s, hearing_id)))
     page.locator("#address").fill("Botakara, Abai st 5")
     page.locator("#act_challenged").fill("The refusal to register me")
     page.locator("#grounds").fill("My lease is in the district")
@@ -195,7 +190,7 @@ def test_refused_applicant_complains_on_a_phone(browser, live):
             actor_id=_by(session, "reviewer@demo.kz").id,
         )
 
-    _staff(db_url, review)
+    _staff(live, review)
     page.reload()
     content = page.content()
     assert "Act cancelled" in content

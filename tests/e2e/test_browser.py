@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CI, DEMO_PASSWORD, close_app, make_app
+from tests.conftest import CI, DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, photograph, serving
 
 pytestmark = pytest.mark.e2e
@@ -21,9 +21,14 @@ def live_db(sqlite_template, tmp_path):
 
 
 @pytest.fixture
-def live_url(live_db):
-    with serving(f"sqlite:///{live_db}") as url:
-        yield url
+def live(live_db):
+    with serving(f"sqlite:///{live_db}") as live:
+        yield live
+
+
+@pytest.fixture
+def live_url(live):
+    return live.url
 
 
 def _sent_code(db: Path, email: str) -> str:
@@ -40,7 +45,15 @@ def _sent_code(db: Path, email: str) -> str:
     return json.loads(row[0])["code"]
 
 
-def test_sign_in_switch_language_and_screenshot_on_a_phone(live_url, browser):
+@pytest.fixture
+def production_live_url(live_db):
+    """A live portal hashing as production does: the demo password is rehashed on sign-in."""
+    with serving(f"sqlite:///{live_db}", production_hashing=True) as live:
+        yield live.url
+
+
+def test_sign_in_switch_language_and_screenshot_on_a_phone(production_live_url, browser):
+    live_url = production_live_url
     page = browser.new_page(viewport={"width": 360, "height": 740}, locale="kk-KZ")
     page.goto(f"{live_url}/login")
     assert page.locator("html").get_attribute("lang") == "kk"
@@ -171,7 +184,7 @@ def test_apply_vet_register_print_verify_and_suspend(live_url, live_db, browser)
     assert public.evaluate("document.documentElement.scrollWidth") <= 360
 
 
-def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path):
+def test_volunteer_does_their_part_on_a_360px_phone(live, browser):
     import datetime as dt
 
     from core import clock
@@ -180,9 +193,9 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     from tests.factories.volunteers import unit, user
     from volunteers import shifts
 
+    live_url = live.url
     # A shift running now in the volunteer's village, planned and joined yesterday.
-    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    with helper.app_context():
+    with live.app.app_context():
         from sqlalchemy import select
 
         from volunteers.models import Member
@@ -212,7 +225,6 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
             now=now - dt.timedelta(days=1),
         )
         db.session.commit()
-    close_app(helper)
     # The coordinator plans tomorrow's evening shift in the browser.
     coordinator = _sign_in(browser, live_url, "coordinator@demo.kz")
     coordinator.goto(f"{live_url}/shifts/new")
@@ -268,7 +280,7 @@ def test_volunteer_does_their_part_on_a_360px_phone(live_url, browser, tmp_path)
     assert "1 contribution(s) confirmed." in coordinator.content()
 
 
-def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, browser, tmp_path):
+def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live, browser):
     from sqlalchemy import select
 
     import demo
@@ -276,8 +288,8 @@ def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, 
     from core import accounts
     from portal.extensions import db
 
-    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    with helper.app_context():
+    live_url = live.url
+    with live.app.app_context():
         demo.load_budget(db.session)
         for login in ("finance@demo.kz", "finance2@demo.kz", "deputy@demo.kz"):
             accounts.find_by_login(db.session, login).preferred_language = "en"
@@ -285,7 +297,6 @@ def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, 
         line = db.session.scalars(select(BudgetLine).order_by(BudgetLine.id)).first()
         line_id, approved = line.id, line.approved_tiyn
         region_id = accounts.find_by_login(db.session, "finance@demo.kz").unit_id
-    close_app(helper)
     officer = _sign_in(browser, live_url, "finance@demo.kz")
     officer.set_viewport_size({"width": 1200, "height": 900})
     officer.goto(f"{live_url}/finance/decisions/new")
@@ -317,7 +328,7 @@ def test_budget_decision_needs_a_second_officer_and_shows_to_deputies(live_url, 
     photograph(deputy, "budget-line-en-360.png", full_page=True)
 
 
-def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser, tmp_path):
+def test_quarter_path_from_candidates_to_payout_in_the_browser(live, browser):
     from sqlalchemy import select
 
     from budget.models import BudgetLine
@@ -326,8 +337,8 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     from portal.extensions import db
     from tests.factories import commission as ch
 
-    helper = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    with helper.app_context():
+    live_url = live.url
+    with live.app.app_context():
         s = ch.setup(db.session, members=4)
         member, _ids = ch.nominee(db.session, contributions=2, points=9)
         name, member_id = member.full_name, member.id
@@ -337,7 +348,6 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
         db.session.commit()
         logins = {label: db.session.get(accounts.User, uid).email for label, uid in s.users.items()}
         line_id = s.line_id
-    close_app(helper)
 
     def sign_in(login):
         demo_users = ("chair@demo.kz", "secretary@demo.kz", "member@demo.kz")
@@ -422,12 +432,11 @@ def test_quarter_path_from_candidates_to_payout_in_the_browser(live_url, browser
     from playwright.sync_api import expect
 
     expect(finance.locator("main")).to_contain_text("PO-7781")
-    check = make_app(f"sqlite:///{tmp_path / 'e2e.sqlite3'}")
-    with check.app_context():
+    live.settle()  # the second click's request too
+    with live.app.app_context():
         line = db.session.get(BudgetLine, line_id)
         assert (line.committed_tiyn, line.disbursed_tiyn) == (0, 10 * ch.MCI_2026)
         assert db.session.scalar(select(BudgetLine.id).where(BudgetLine.id == line_id))
-    close_app(check)
 
 
 @pytest.fixture
@@ -435,8 +444,8 @@ def strict_live_url(sqlite_template, tmp_path):
     """A live portal as deployed: no demo waiver of two-factor sign-in."""
     db = tmp_path / "strict.sqlite3"
     shutil.copy(sqlite_template, db)
-    with serving(f"sqlite:///{db}", DEMO_MFA_WAIVER=False) as url:
-        yield url
+    with serving(f"sqlite:///{db}", DEMO_MFA_WAIVER=False) as live:
+        yield live.url
 
 
 def test_an_official_enrols_an_authenticator_then_signs_in_with_codes(strict_live_url, browser):

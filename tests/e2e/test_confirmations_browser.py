@@ -13,7 +13,7 @@ import sqlite3
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DEMO_PASSWORD, close_app, make_app
+from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import serving
 
 pytestmark = pytest.mark.e2e
@@ -24,11 +24,11 @@ def live(sqlite_template, tmp_path):
     db = tmp_path / "taps.sqlite3"
     shutil.copy(sqlite_template, db)
     url = f"sqlite:///{db}"
-    with serving(url) as base:
-        yield base, url
+    with serving(url) as live:
+        yield live, url
 
 
-def _running_shift(db_url: str) -> tuple[int, int]:
+def _running_shift(app) -> tuple[int, int]:
     """Sign the demo volunteer up for a shift that began five minutes ago: (signup, member)."""
     from core.db import utcnow
     from portal.extensions import db
@@ -36,8 +36,7 @@ def _running_shift(db_url: str) -> tuple[int, int]:
     from volunteers import shifts
     from volunteers.models import Member
 
-    helper = make_app(db_url)
-    with helper.app_context():
+    with app.app_context():
         now = utcnow()
         coordinator = user(db.session, "coordinator@demo.kz")
         (running,) = shifts.plan_shift(
@@ -63,9 +62,7 @@ def _running_shift(db_url: str) -> tuple[int, int]:
             now=now - dt.timedelta(days=1),
         )
         db.session.commit()
-        ids = signup.id, member_id
-    close_app(helper)
-    return ids
+        return signup.id, member_id
 
 
 def _status(db_url: str, signup_id: int) -> str:
@@ -77,8 +74,9 @@ def _status(db_url: str, signup_id: int) -> str:
 def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live, browser):
     from playwright.sync_api import expect
 
-    base, db_url = live
-    signup_id, member_id = _running_shift(db_url)
+    server, db_url = live
+    base = server.url
+    signup_id, member_id = _running_shift(server.app)
     phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="en-US", has_touch=True)
     phone.goto(f"{base}/login")
     phone.locator("#login").fill("volunteer@demo.kz")
@@ -98,7 +96,7 @@ def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live
     expect(phone.locator("main")).to_contain_text("Checked in")
     phone.touchscreen.tap(x, y)
     phone.wait_for_load_state()
-    phone.wait_for_timeout(300)
+    server.settle()  # whatever the second tap sent has been answered
     assert _status(db_url, signup_id) == "checked_in"
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
 

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import DEMO_PASSWORD, close_app, make_app
+from tests.conftest import DEMO_PASSWORD
 from tests.e2e.conftest import serving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.both_databases]  # a race: PostgreSQL too
@@ -21,14 +21,14 @@ CLICKS = ("dblclick", "two fast clicks")
 
 @pytest.fixture
 def live(request, db_url):
-    """A live server on a fresh database (SQLite and PostgreSQL); yields (url, database url)."""
+    """A live server on a fresh database (SQLite and PostgreSQL)."""
     if db_url.startswith("sqlite") and request.node.callspec.params.get("how") != CLICKS[0]:
         # SQLite serializes writers: the double click shows there what two fast clicks would,
         # and the suite stays under five minutes. PostgreSQL takes both.
         pytest.skip("two fast clicks race on PostgreSQL; SQLite takes the double click")
     pool = {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4}
-    with serving(db_url, SQLALCHEMY_ENGINE_OPTIONS=pool) as url:
-        yield url, db_url
+    with serving(db_url, SQLALCHEMY_ENGINE_OPTIONS=pool) as live:
+        yield live
 
 
 def _sign_in(browser, url: str, login: str):
@@ -50,22 +50,21 @@ def _posts_to(page, path: str) -> list:
     return sent
 
 
-def _press_twice(page, button, how: str) -> None:
+def _press_twice(live, page, button, how: str) -> None:
     """A real double click, or two single clicks with no pause between them."""
     button.scroll_into_view_if_needed()
-    if how == "dblclick":
-        button.dblclick()
-    else:
-        box = button.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.click(x, y)
-        page.mouse.click(x, y)
-    page.wait_for_load_state()
-    page.wait_for_timeout(1500)  # let the second request finish before the books are read
-
-
-def _helper(db_url):
-    return make_app(db_url)
+    page.evaluate("() => { window.beforeThePress = true; }")
+    with page.expect_request(lambda r: r.method == "POST"):
+        if how == "dblclick":
+            button.dblclick()
+        else:
+            box = button.bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.click(x, y)
+            page.mouse.click(x, y)
+    # The page the submission leads to, loaded (a new document: the mark is gone).
+    page.wait_for_function("() => !window.beforeThePress && document.readyState === 'complete'")
+    live.settle()  # the request the browser gave up on is carried out too: read the books after
 
 
 def _events(session, action: str, object_type: str, object_id: int) -> int:
@@ -90,10 +89,9 @@ def test_double_click_on_verify_applies_the_decision_once(live, browser, how):
     from core import accounts
     from portal.extensions import db
 
-    url, db_url = live
+    url = live.url
     delta = 1_250_000_50  # tiyn
-    helper = _helper(db_url)
-    with helper.app_context():
+    with live.app.app_context():
         demo.load_budget(db.session)
         finance = accounts.find_by_login(db.session, "finance@demo.kz")
         accounts.find_by_login(db.session, "finance2@demo.kz").preferred_language = "en"
@@ -116,22 +114,19 @@ def test_double_click_on_verify_applies_the_decision_once(live, browser, how):
         )
         decision_id = decision.id
         db.session.commit()
-    close_app(helper)
 
     page = _sign_in(browser, url, "finance2@demo.kz")
     page.goto(f"{url}/finance/decisions/{decision_id}")
     sent = _posts_to(page, f"/finance/decisions/{decision_id}/verify")
-    _press_twice(page, page.get_by_role("button", name="verify"), how)
+    _press_twice(live, page, page.get_by_role("button", name="verify"), how)
     assert len(sent) >= 1
     assert "500" not in page.title()
 
-    helper = _helper(db_url)
-    with helper.app_context():
+    with live.app.app_context():
         assert db.session.get(BudgetLine, line_id).approved_tiyn == approved + delta
         assert db.session.get(MaslikhatDecision, decision_id).verified_at is not None
         assert _events(db.session, "budget.decision_verify", "maslikhat_decision", decision_id) == 1
         db.session.rollback()
-    close_app(helper)
 
 
 @pytest.mark.parametrize("how", CLICKS)
@@ -143,9 +138,8 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
     from portal.extensions import db
     from tests.factories.commission import HELD_ON, MCI_2026, nominate, nominee, setup
 
-    url, db_url = live
-    helper = _helper(db_url)
-    with helper.app_context():
+    url = live.url
+    with live.app.app_context():
         s = setup(db.session, members=4)
         member, ids = nominee(db.session)
         nomination = nominate(db.session, s, member, ids, mci=10)
@@ -183,18 +177,18 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
         session_id, item_id, line_id = sitting.id, sitting.items[0].id, s.line_id
         login = db.session.get(accounts.User, secretary).email
         db.session.commit()
-    close_app(helper)
 
     page = _sign_in(browser, url, login)
     # The step's own button is the confirmation page's (issue 19, finding 4).
     page.goto(f"{url}/commission/sessions/{session_id}/close/confirm")
     sent = _posts_to(page, f"/commission/sessions/{session_id}/close")
-    _press_twice(page, page.get_by_role("button", name="Yes, close the session and decide"), how)
+    _press_twice(
+        live, page, page.get_by_role("button", name="Yes, close the session and decide"), how
+    )
     assert len(sent) >= 1
     assert "500" not in page.title()
 
-    helper = _helper(db_url)
-    with helper.app_context():
+    with live.app.app_context():
         assert db.session.get(CommissionSession, session_id).status == "closed"
         assert db.session.get(AgendaItem, item_id).outcome == "approved"
         assert _events(db.session, "session.close", "commission_session", session_id) == 1
@@ -208,4 +202,3 @@ def test_double_click_on_close_decides_the_session_once(live, browser, how):
         assert commits == [10 * MCI_2026]
         assert db.session.get(BudgetLine, line_id).committed_tiyn == 10 * MCI_2026
         db.session.rollback()
-    close_app(helper)

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.e2e
 def live(sqlite_template, tmp_path):
     db = tmp_path / "import.sqlite3"
     shutil.copy(sqlite_template, db)
-    with serving(f"sqlite:///{db}") as base:
-        yield base
+    with serving(f"sqlite:///{db}") as live:
+        yield live.url
 
 
 def test_the_template_round_trip_shows_the_rows_not_imported(live, browser, tmp_path):
