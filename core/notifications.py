@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     func,
     select,
     update,
@@ -192,17 +193,21 @@ def inbox(user_id: int):
     )
 
 
+# Every page's menu shows the count: the statement is built once, not per request (issue 16).
+_UNREAD = (
+    select(func.count())
+    .select_from(Notification)
+    .where(
+        Notification.user_id == bindparam("user_id"),
+        Notification.read_at.is_(None),
+        Notification.kind.not_in(HIDDEN_FROM_INBOX),
+    )
+)
+
+
 def unread_count(session: Session, user_id: int) -> int:
     """Return how many messages in ``user_id``'s inbox are unread."""
-    return session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.read_at.is_(None),
-            Notification.kind.not_in(HIDDEN_FROM_INBOX),
-        )
-    )
+    return session.scalar(_UNREAD, {"user_id": user_id})
 
 
 def mark_read(

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from core import clock, payout_accounts, places, signups
 from core.outputs import mask_iban
@@ -179,23 +180,19 @@ def apply():
 @bp.route("/my")
 @allow(SIGNED_IN)
 def cabinet(status: int = 200, iban_form=None):
-    apps = db.session.scalars(
-        select(Application)
+    # Each application with its register entry and the entry's calendar link (at most one of
+    # each) in one statement; the entry's unit is not shown here.
+    rows = db.session.execute(
+        select(Application, Member, CalendarFeed)
+        .outerjoin(Member, Member.application_id == Application.id)
+        .outerjoin(CalendarFeed, CalendarFeed.member_id == Member.id)
         .where(Application.applicant_id == current_user.id)
         .order_by(Application.id.desc())
+        .options(lazyload(Member.unit))
     ).all()
-    members = {
-        m.application_id: m
-        for m in db.session.scalars(
-            select(Member).where(Member.application_id.in_([a.id for a in apps]))
-        )
-    }
-    feeds = {
-        f.member_id: f
-        for f in db.session.scalars(
-            select(CalendarFeed).where(CalendarFeed.member_id.in_([m.id for m in members.values()]))
-        )
-    }
+    apps = [a for a, _m, _f in rows]
+    members = {a.id: m for a, m, _f in rows if m is not None}
+    feeds = {m.id: f for _a, m, f in rows if f is not None}
     iban = payout_accounts.iban_of(db.session, current_user.id)
     # Only someone a reward can reach needs a payout account: a member of the register, or
     # an activist a nomination names (an official's cabinet does not ask for an IBAN).

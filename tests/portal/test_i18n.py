@@ -130,3 +130,18 @@ def test_every_page_exists_in_each_language(app, client, session, lang):
         response = client.get(url)
         assert response.status_code == 200, url
         assert f'<html lang="{lang}">' in response.data.decode(), url
+
+
+def test_templates_translate_escape_variables_and_read_double_percent(app):
+    """Templates' ``_()`` (portal.i18n's own, issue 16) answers as Jinja's gettext would."""
+    from flask_babel import force_locale
+
+    template = app.jinja_env.from_string(
+        '{{ _("%(h)s h", h=v) }}|{{ _("%(rate)s %% from %(date)s (%(basis)s)", rate=v, '
+        'date="1.01", basis="x") }}|{{ gettext("%(h)s h", h=v) }}'
+    )
+    with app.test_request_context("/"), force_locale("ru"):
+        shown = template.render(v="<b>5</b>")
+    assert shown == (
+        "&lt;b&gt;5&lt;/b&gt; ч|&lt;b&gt;5&lt;/b&gt; % с 1.01 (x)|&lt;b&gt;5&lt;/b&gt; ч"
+    )

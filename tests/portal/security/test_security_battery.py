@@ -61,8 +61,17 @@ def test_templates_have_no_inline_script_and_no_unescaped_output():
         hits += [f"{path.name}: {m.group(0)}" for m in re.finditer(r"=\{\{", text)]
     for path in sorted(ROOT.glob("portal/**/*.py")):
         text = path.read_text(encoding="utf-8")
-        hits += [f"{path.name}: Markup(" for _ in re.finditer(r"\bMarkup\(", text)]
+        found = [f"{path.name}: Markup(" for _ in re.finditer(r"\bMarkup\(", text)]
+        hits += found[TRUSTED_MARKUP.get(path.relative_to(ROOT).as_posix(), 0) :]
     assert hits == []
+
+
+# Where the portal marks text safe by hand, and why; any other Markup( fails the test above.
+TRUSTED_MARKUP = {
+    # Templates' _() and gettext(): the catalogue's own text, marked as Jinja's gettext marks it;
+    # the variables are still escaped by Markup's % (tests/portal/test_i18n.py checks both).
+    "portal/i18n.py": 1,
+}
 
 
 def test_user_text_is_escaped_where_it_is_shown(app, client, session):
