@@ -7,7 +7,7 @@ sign-in in ``core.authentication``; their public names are re-exported here, so 
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -126,28 +126,24 @@ def administered(session: Session, admin: User, user_ids) -> set[int]:
     scope_paths = list(
         session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(administering)))
     )
-    units: dict[int, set[int]] = {}
-    for user_id, unit_id in session.execute(select(User.id, User.unit_id).where(User.id.in_(ids))):
-        units.setdefault(user_id, set()).add(unit_id)
-    for user_id, unit_id in session.execute(
-        select(RoleGrant.user_id, RoleGrant.unit_id).where(
-            RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)
-        )
-    ):
-        units.setdefault(user_id, set()).add(unit_id)
-    every_unit = set().union(*units.values()) if units else set()
-    paths = {
-        unit_id: path
-        for unit_id, path in session.execute(
-            select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(every_unit))
-        )
+    # The path of each account's home unit and of each unit it holds a live grant on, in one
+    # statement: a page of accounts asked for them in three (issue 16).
+    held = union_all(
+        select(User.id, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == User.unit_id)
+        .where(User.id.in_(ids)),
+        select(RoleGrant.user_id, AdminUnit.path)
+        .join(AdminUnit, AdminUnit.id == RoleGrant.unit_id)
+        .where(RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)),
+    )
+    paths: dict[int, list[str]] = {}
+    for user_id, path in session.execute(held):
+        paths.setdefault(user_id, []).append(path)
+    return {
+        user_id
+        for user_id, held_paths in paths.items()
+        if all(any(path.startswith(p) for p in scope_paths) for path in held_paths)
     }
-
-    def covered(unit_id: int) -> bool:
-        path = paths.get(unit_id)
-        return path is not None and any(path.startswith(p) for p in scope_paths)
-
-    return {user_id for user_id, held in units.items() if all(covered(u) for u in held)}
 
 
 def administers(session: Session, admin: User, target: User) -> bool:

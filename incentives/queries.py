@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from core.bilingual import in_language
 from core.places import AdminUnit
 from core.queries import with_units
 from core.scope import Scope
@@ -45,10 +46,14 @@ def commissions_with_units(scope: Scope) -> Select:
     )
 
 
-def sessions(scope: Scope) -> Select:
+def sessions(scope: Scope, language: str) -> Select:
     """Return the sittings of the commissions of ``scope`` as list rows: the session's
     ``id``, ``held_on``, ``place``, ``on_paper``, ``status``, its ``commission``'s name and
-    how many ``items`` its agenda holds (columns, not entities: a list shows only these)."""
+    how many ``items`` its agenda holds (columns, not entities: a list shows only these).
+
+    ``place`` and ``commission`` are in ``language``: the column is picked once for the
+    statement rather than per row while rendering (issue 16).
+    """
     items = (
         select(func.count())
         .where(AgendaItem.session_id == CommissionSession.id)
@@ -59,12 +64,10 @@ def sessions(scope: Scope) -> Select:
         select(
             CommissionSession.id,
             CommissionSession.held_on,
-            CommissionSession.place_kk,
-            CommissionSession.place_ru,
+            in_language(CommissionSession, "place", language).label("place"),
             CommissionSession.on_paper,
             CommissionSession.status,
-            Commission.name_kk.label("commission_kk"),
-            Commission.name_ru.label("commission_ru"),
+            in_language(Commission, "name", language).label("commission"),
             items.label("items"),
         ).join(Commission, CommissionSession.commission_id == Commission.id),
         Commission.unit_id,

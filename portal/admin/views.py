@@ -18,7 +18,7 @@ from portal.admin.reach import admin_unit_choices
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.i18n import translate_error
+from portal.i18n import translate_error, unit_name
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 
@@ -67,6 +67,8 @@ def users():
     return render_template(
         "admin/users.html",
         users=found.rows,
+        # Each unit's name once, not once per row: a page of 50 accounts lies in a few units.
+        unit_names={u.unit_id: unit_name(u.unit) for u in found.rows},
         manageable=accounts.administered(db.session, current_user, [u.id for u in found.rows]),
         q=q,
         page=found.page,

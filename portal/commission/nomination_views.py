@@ -27,6 +27,7 @@ from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
 from portal.i18n import unit_name
 from portal.labels import REWARD_FORM_LABELS
+from portal.paging import row_link
 from portal.security import SIGNED_IN, allow, current_scope, get_in_scope, holds
 from volunteers.activity_models import Contribution
 from volunteers.models import Member
@@ -61,9 +62,10 @@ def candidates():
         "commission/candidates.html",
         rows=rows,
         units=units,
-        # The period each row's link carries, encoded once: url_for's query encoding per row
-        # cost a quarter of the page.
-        period=f"?year={year}&quarter={quarter}",
+        # Each row's link from one pattern with the period encoded once: url_for per row (and
+        # its query encoding) cost a quarter of the page.
+        nominate_href=row_link("commission.nominate", "member_id")
+        + f"?year={year}&quarter={quarter}",
         year=year,
         quarter=quarter,
         first=first,

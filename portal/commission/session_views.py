@@ -33,7 +33,8 @@ from portal.confirmation import confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.paging import other_args, page_of
+from portal.i18n import local_date
+from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
 # ---- the secretary: sessions, agenda, attendance, votes on paper, closing ---------------------
@@ -50,7 +51,7 @@ def _secretary_commissions() -> list[SelectChoice]:
 
 
 def _sessions_page(form: PlanForm | None = None, status: int = 200):
-    query = reward_queries.sessions(current_scope(*SESSION_READERS))
+    query = reward_queries.sessions(current_scope(*SESSION_READERS), str(get_locale()))
     found = page_of(
         query.order_by(CommissionSession.held_on.desc(), CommissionSession.id.desc()), rows=True
     )
@@ -61,6 +62,9 @@ def _sessions_page(form: PlanForm | None = None, status: int = 200):
     return render_template(
         "commission/sessions.html",
         rows=found.rows,
+        # Each date formatted once and one link pattern: 50 sittings fall on a few days.
+        dates={day: local_date(day) for day in {r.held_on for r in found.rows}},
+        session_href=row_link("commission.session_page", "session_id"),
         form=form,
         page=found.page,
         pages=found.pages,

@@ -16,6 +16,7 @@ from core.scope import Scope
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints, unit_choices  # arg_int: fuzzing fix (S13)
+from portal.i18n import unit_name
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
@@ -77,6 +78,8 @@ def manage():
     return render_template(
         "shifts/manage.html",
         shifts=found.rows,
+        # Each unit's name once, not once per row: a page of 50 shifts lies in a few units.
+        unit_names={u.id: unit_name(u) for u in {s.unit for s in found.rows}},
         total=found.total,
         page=found.page,
         pages=found.pages,

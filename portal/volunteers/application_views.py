@@ -13,6 +13,7 @@ from portal.confirmation import carried_fields, confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
+from portal.i18n import local_date, unit_name
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope, require_unit
 from portal.volunteers import confirm_steps
@@ -51,6 +52,14 @@ def applications():
     return render_template(
         "volunteers/applications.html",
         applications=found.rows,
+        # Each unit's name and each deadline formatted once: a page of 50 applications
+        # lies in a few settlements and falls due on a few days (issue 16).
+        unit_names={a.unit_id: unit_name(a.unit) for a in found.rows},
+        dates={
+            day: local_date(day)
+            for a in found.rows
+            for day in (a.police_due_on, a.registration_due_on)
+        },
         status=status,
         due=due,
         q=q,
