@@ -6,6 +6,8 @@ The finance pages, the deputies' pages and the exports list these through here, 
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import Select, select
 
 from budget.models import BudgetLine, BudgetProgram, FiscalYearClosure, MaslikhatDecision
@@ -30,8 +32,13 @@ def programs(scope: Scope) -> Select:
     return with_units(select(BudgetProgram, AdminUnit), BudgetProgram.unit_id, scope)
 
 
+@functools.lru_cache(maxsize=256)
 def fiscal_years(scope: Scope) -> Select:
-    """Return the fiscal years that have a program in ``scope``, latest first."""
+    """Return the fiscal years that have a program in ``scope``, latest first.
+
+    Built once per scope: the budget lines and the dashboard read it on every request, and
+    building it (with its cache key) cost more CPU than running it (issue 16).
+    """
     return (
         with_units(select(BudgetProgram.fiscal_year), BudgetProgram.unit_id, scope)
         .distinct()

@@ -11,15 +11,22 @@ counts when its jurisdiction lies within it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-import pandas as pd
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from budget.appropriations import CODE_PARTS, code_of
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import clock, places
 from core.scope import Scope, scoped
+
+if TYPE_CHECKING:
+    # pandas takes 1.3 s to import and only the report functions use it: they import it
+    # themselves, so the app's processes (web workers, job workers, commands) start without it.
+    import pandas as pd
 
 MONEY = ["approved_tiyn", "committed_tiyn", "disbursed_tiyn", "available_tiyn"]
 
@@ -30,6 +37,8 @@ def frame(session: Session, stmt) -> pd.DataFrame:
     Rows pass through SQLAlchemy's types, so dates and aware timestamps arrive the same on
     SQLite and PostgreSQL.
     """
+    import pandas as pd
+
     result = session.execute(stmt)
     # Plain tuples: pandas inspects each Row object otherwise, three times slower.
     return pd.DataFrame([tuple(row) for row in result], columns=list(result.keys()))
@@ -71,7 +80,10 @@ def execution_by_line(session: Session, *, scope: Scope, year: int | None) -> pd
     return _with_figures(frame(session, _lines_statement(scope, year)))
 
 
-def _lines_statement(scope: Scope, year: int | None):
+# Built once per scope and year: a statement's construction and its cache key cost more CPU than
+# running it (a dozen rows), and the dashboard reads it on every request (issue 16).
+@functools.lru_cache(maxsize=256)
+def _lines_statement(scope: Scope, year: int | None) -> Select:
     return _scoped_programs(
         select(
             BudgetLine.id.label("line_id"),
@@ -121,6 +133,8 @@ def execution_by_program(
 
     ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
     """
+    import pandas as pd
+
     if lines is None:
         lines = execution_by_line(session, scope=scope, year=year)
     keys = list(PROGRAM_KEYS)
@@ -151,6 +165,8 @@ def execution_by_district(
 
     ``lines``: the same scope and year's ``execution_by_line`` when the caller has it already.
     """
+    import pandas as pd
+
     if lines is None:
         lines = execution_by_line(session, scope=scope, year=year)
     keys = list(DISTRICT_KEYS)
@@ -176,6 +192,8 @@ def disbursements(session: Session, *, scope: Scope, year: int | None) -> pd.Dat
 
     Adds ``local_date``, ``month`` (1-12) and ``quarter`` (1-4) of the moment in local time.
     """
+    import pandas as pd
+
     stmt = _scoped_programs(
         select(
             LedgerEntry.id.label("entry_id"),
@@ -315,16 +333,13 @@ def execution_rows(session: Session, *, scope: Scope, year: int | None):
     return lines, programs, districts, sums
 
 
-def disbursed_by_period(session: Session, *, scope: Scope, year: int):
-    """Return (months 1-12, quarters 1-4) with payments and disbursed_tiyn, every one listed.
+@functools.lru_cache(maxsize=256)
+def _period_statements(scope: Scope, year: int, zone: ZoneInfo) -> tuple[Select, Select]:
+    """Return (sums by local month, disbursements outside the year's months) of ``year``.
 
-    The figures of ``disbursed_by_month`` and ``disbursed_by_quarter``, grouped by the database:
-    a disbursement's local month is found by comparing its moment with the year's month
-    boundaries (local midnights, in UTC), so the query returns twelve rows however long the
-    ledger is. Disbursements outside the fiscal year's calendar fall in a bucket 0; when there
-    are any, they are read one by one and placed by their local month as the frames do.
+    Built once per scope, year and zone, as ``_lines_statement`` (the dashboard reads both
+    years on every request).
     """
-    zone = clock.zone()
     bounds = [dt.datetime(year, m, 1, tzinfo=zone) for m in range(1, 13)]
     bounds.append(dt.datetime(year + 1, 1, 1, tzinfo=zone))
     bounds = [b.astimezone(dt.UTC) for b in bounds]
@@ -341,17 +356,31 @@ def disbursed_by_period(session: Session, *, scope: Scope, year: int):
         scope,
         year,
     ).where(LedgerEntry.kind == "disburse")
-    sums = {m: [0, 0] for m in range(13)}
     grouped = base.add_columns(
         month.label("month"), func.count(LedgerEntry.id), func.sum(LedgerEntry.amount_tiyn)
+    ).group_by(month)
+    outside = base.add_columns(LedgerEntry.at, LedgerEntry.amount_tiyn).where(
+        or_(LedgerEntry.at < bounds[0], LedgerEntry.at >= bounds[12])
     )
-    for m, payments, amount in session.execute(grouped.group_by(month)):
+    return grouped, outside
+
+
+def disbursed_by_period(session: Session, *, scope: Scope, year: int):
+    """Return (months 1-12, quarters 1-4) with payments and disbursed_tiyn, every one listed.
+
+    The figures of ``disbursed_by_month`` and ``disbursed_by_quarter``, grouped by the database:
+    a disbursement's local month is found by comparing its moment with the year's month
+    boundaries (local midnights, in UTC), so the query returns twelve rows however long the
+    ledger is. Disbursements outside the fiscal year's calendar fall in a bucket 0; when there
+    are any, they are read one by one and placed by their local month as the frames do.
+    """
+    zone = clock.zone()
+    grouped, outside = _period_statements(scope, year, zone)
+    sums = {m: [0, 0] for m in range(13)}
+    for m, payments, amount in session.execute(grouped):
         sums[m][0] += payments
         sums[m][1] += int(amount or 0)
     if sums.pop(0)[0]:
-        outside = base.add_columns(LedgerEntry.at, LedgerEntry.amount_tiyn).where(
-            or_(LedgerEntry.at < bounds[0], LedgerEntry.at >= bounds[12])
-        )
         for at, amount in session.execute(outside):
             sums[at.astimezone(zone).month][0] += 1
             sums[at.astimezone(zone).month][1] += amount

@@ -10,8 +10,22 @@ request, takes the same figures grouped by the database (``reward_figures``).
 
 from __future__ import annotations
 
-import pandas as pd
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select, union_all
+import functools
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from budget.reports import frame
@@ -29,6 +43,11 @@ from incentives.models import (
 from incentives.sober_models import Initiative
 from volunteers.activity_models import Contribution, ContributionKind
 from volunteers.models import Member
+
+if TYPE_CHECKING:
+    # pandas takes 1.3 s to import and only the report functions use it: they import it
+    # themselves, so the app's processes (web workers, job workers, commands) start without it.
+    import pandas as pd
 
 SETTLED = ("paid", "handed_over")
 # At most one payout per item has one of these statuses (a partial unique index).
@@ -79,6 +98,8 @@ def rewards(session: Session, *, scope: Scope, year: int | None) -> pd.DataFrame
     line_id, approved_tiyn, payout_id, payout_status, paid_tiyn, voided, payout_at (when the
     payout was recorded, aware UTC; empty without one) and payout_on (its local date).
     """
+    import pandas as pd
+
     stmt = _approved_items(
         select(
             AgendaItem.id.label("item_id"),
@@ -187,6 +208,8 @@ def rewards_by_contribution_kind(
     under each, so this column does not add up to the total). ``items`` as in
     ``rewards_by_form``.
     """
+    import pandas as pd
+
     stmt = _backing_contributions(
         select(
             Contribution.kind,
@@ -272,13 +295,11 @@ def _recipient_key():
     )
 
 
-def reward_figures(session: Session, *, scope: Scope, year: int | None):
-    """Return (summary, by form, by contribution kind) grouped by the database.
-
-    The figures of ``reward_summary``, ``rewards_by_form`` and ``rewards_by_contribution_kind``
-    in two statements, without a frame of every reward (issue 16): the deputies' dashboard
-    reads them on every request.
-    """
+# Built once per scope and year: constructing these statements and their cache keys cost more
+# CPU than running them, and the dashboard reads them on every request (issue 16).
+@functools.lru_cache(maxsize=256)
+def _figures_statement(scope: Scope, year: int | None) -> CompoundSelect:
+    """The totals (form NULL) and each form's figures of ``reward_figures``: one statement."""
     live = or_(Payout.status.is_(None), Payout.status != "voided")
     paid = case((Payout.status.in_(SETTLED), Payout.amount_tiyn), else_=0)
     figures = (
@@ -298,11 +319,20 @@ def reward_figures(session: Session, *, scope: Scope, year: int | None):
         scope,
         year,
     ).outerjoin(Member, Nomination.member_id == Member.id)
-    # The totals (form NULL) and each form's figures in one round trip.
-    both = union_all(
+    return union_all(
         base.add_columns(literal(None, String).label("form"), *figures),
         base.add_columns(Nomination.form, *figures).group_by(Nomination.form),
     )
+
+
+def reward_figures(session: Session, *, scope: Scope, year: int | None):
+    """Return (summary, by form, by contribution kind) grouped by the database.
+
+    The figures of ``reward_summary``, ``rewards_by_form`` and ``rewards_by_contribution_kind``
+    in two statements, without a frame of every reward (issue 16): the deputies' dashboard
+    reads them on every request.
+    """
+    both = _figures_statement(scope, year)
     by_form = {form: tuple(int(v or 0) for v in values) for form, *values in session.execute(both)}
     rewards, people, approved, paid_sum, paid_rewards, voided = by_form.pop(None)
     summary = {
@@ -328,7 +358,9 @@ def reward_figures(session: Session, *, scope: Scope, year: int | None):
     return summary, forms, _kind_figures(session, scope=scope, year=year)
 
 
-def _kind_figures(session: Session, *, scope: Scope, year: int | None) -> list[dict]:
+@functools.lru_cache(maxsize=256)
+def _kinds_statement(scope: Scope, year: int | None) -> Select:
+    """Each contribution kind's figures of ``reward_figures``, as ``_figures_statement``."""
     names = ("kind", "name_kk", "name_ru", "name_en")
     # The linked contributions are read once (a CTE used twice; PostgreSQL materializes it):
     # at 50,000 members each read scans the contribution table, 0.15 s.
@@ -367,9 +399,11 @@ def _kind_figures(session: Session, *, scope: Scope, year: int | None) -> list[d
         .group_by(pairs.c.kind)
         .subquery()
     )
-    rows = session.execute(
-        select(counts, paid.c.paid_tiyn).outerjoin(paid, paid.c.kind == counts.c.kind)
-    ).all()
+    return select(counts, paid.c.paid_tiyn).outerjoin(paid, paid.c.kind == counts.c.kind)
+
+
+def _kind_figures(session: Session, *, scope: Scope, year: int | None) -> list[dict]:
+    rows = session.execute(_kinds_statement(scope, year)).all()
     counted = ("contributions", "points", "rewards", "people", "paid_tiyn")
     kinds = [
         {

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,11 @@ from core.scope import Scope
 from incentives import reports as reward_reports
 from incentives.inquiry_models import Inquiry
 from incentives.sober_models import SoberDeclaration
+
+if TYPE_CHECKING:
+    # pandas takes 1.3 s to import and only the report functions use it: they import it
+    # themselves, so the app's processes (web workers, job workers, commands) start without it.
+    import pandas as pd
 
 SETTLED = ("paid", "handed_over")
 FLAGS_JOB = "oversight.flags"

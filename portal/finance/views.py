@@ -6,13 +6,14 @@ record programs and lines. Decisions, fiscal years and the MCI are in ``decision
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from wtforms import SelectChoice
 
 from budget import appropriations
@@ -77,35 +78,30 @@ def _closed_years(unit_ids) -> set[tuple[int, int]]:
 # ---- lines ------------------------------------------------------------------------------------
 
 
-@bp.route("/lines")
-@allow(*READERS)
-def lines():
-    args = request.args
-    page = max(args.get("page", 1, type=arg_int), 1)
-    query = budget_queries.lines(current_scope(*READERS))
-    year = args.get("year", type=arg_int)
+# Built once per scope and filter: building the two statements and their cache keys cost more
+# CPU than running them, and the list is read on every visit (issue 16).
+@functools.lru_cache(maxsize=256)
+def _lines_statements(
+    scope: Scope, year: int | None, purpose: str | None, unit: int | None
+) -> tuple[Select, Select]:
+    """Return (count and sums, one page of (line, program, unit) rows from ``:offset``)."""
+    query = budget_queries.lines(scope)
     if year:
         query = query.where(BudgetProgram.fiscal_year == year)
-    if args.get("purpose") in PURPOSES:
-        query = query.where(BudgetLine.purpose == args["purpose"])
-    unit = args.get("unit", type=arg_int)
+    if purpose:
+        query = query.where(BudgetLine.purpose == purpose)
     if unit:
         query = scoped(query, places.AdminUnit.id, Scope.within([unit]))
     sub = query.with_only_columns(
         BudgetLine.approved_tiyn, BudgetLine.committed_tiyn, BudgetLine.disbursed_tiyn
     ).subquery()
-    count, approved, committed, disbursed = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(sub.c.approved_tiyn), 0),
-            func.coalesce(func.sum(sub.c.committed_tiyn), 0),
-            func.coalesce(func.sum(sub.c.disbursed_tiyn), 0),
-        )
-    ).one()
-    totals = SimpleNamespace(
-        approved_tiyn=int(approved), committed_tiyn=int(committed), disbursed_tiyn=int(disbursed)
+    figures = select(
+        func.count(),
+        func.coalesce(func.sum(sub.c.approved_tiyn), 0),
+        func.coalesce(func.sum(sub.c.committed_tiyn), 0),
+        func.coalesce(func.sum(sub.c.disbursed_tiyn), 0),
     )
-    rows = db.session.execute(
+    listed = (
         query.order_by(
             BudgetProgram.fiscal_year.desc(),
             places.AdminUnit.path,
@@ -113,9 +109,28 @@ def lines():
             BudgetProgram.sub_program,
             BudgetLine.purpose,
         )
-        .offset((page - 1) * PAGE_SIZE)
+        .offset(bindparam("offset"))
         .limit(PAGE_SIZE)
-    ).all()
+    )
+    return figures, listed
+
+
+@bp.route("/lines")
+@allow(*READERS)
+def lines():
+    args = request.args
+    page = max(args.get("page", 1, type=arg_int), 1)
+    year = args.get("year", type=arg_int)
+    purpose = args.get("purpose") if args.get("purpose") in PURPOSES else None
+    unit = args.get("unit", type=arg_int)
+    figures, listed = _lines_statements(
+        current_scope(*READERS), year or None, purpose, unit or None
+    )
+    count, approved, committed, disbursed = db.session.execute(figures).one()
+    totals = SimpleNamespace(
+        approved_tiyn=int(approved), committed_tiyn=int(committed), disbursed_tiyn=int(disbursed)
+    )
+    rows = db.session.execute(listed, {"offset": (page - 1) * PAGE_SIZE}).all()
     years = db.session.scalars(budget_queries.fiscal_years(current_scope(*READERS))).all()
     return render_template(
         "finance/lines.html",

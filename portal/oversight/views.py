@@ -33,6 +33,7 @@ from portal.labels import (
     VOTE_CHOICE_LABELS,
 )
 from portal.oversight.blueprint import bp
+from portal.paging import row_link
 from portal.security import allow, current_scope, require_unit
 
 READERS = ("deputy", "admin")
@@ -116,6 +117,7 @@ def dashboard():
         totals=totals,
         programs=programs,
         lines_of=lines_of,
+        line_href=row_link("oversight.line", "line_id"),
         districts=districts,
         months=months,
         previous_months=previous_months,
