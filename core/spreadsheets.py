@@ -1,4 +1,10 @@
-"""The one reader of uploaded CSV and XLSX tables: cheap checks, a bounded streaming read."""
+"""The one reader of uploaded CSV and XLSX tables: cheap checks, a bounded streaming read.
+
+Longer than 500 lines on purpose: before openpyxl reads a workbook, its XML parts are walked
+with expat to bound what openpyxl would hold or pad (rows, cells, texts, whole parts), and every
+check of an upload (size, compression, formulas, encodings) belongs beside the one reader it
+guards; split, the checks and the read they protect would drift apart.
+"""
 
 from __future__ import annotations
 
