@@ -46,8 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -59,17 +57,12 @@ from sqlalchemy import func, select
 from portal.security import PUBLIC, SIGNED_IN
 from tests.conftest import (
     DEMO_PASSWORD,
-    RUN_ID,
-    SHARED_DIR,
-    built_once,
     close_app,
-    create_database,
-    drop_database,
     login,
     make_app,
-    pg_url,
     wait_for_jobs,
 )
+from tests.portal.security.world import clone, demo_plus
 
 FOREIGN_REGION = "550000000"  # Pavlodar region: no demo account holds a role there
 # Placeholder KATO codes (demo only, not from the KATO file), like demo_sober's villages.
@@ -1225,11 +1218,8 @@ def _write_marks(app) -> tuple:
     return marks
 
 
-_foreign_templates: dict[str, tuple[str, dict, dict]] = {}
-
-
-def _build_foreign_template(url: str, saved: Path) -> None:
-    """Add the foreign district to the copy of the demo template at ``url``; keep its ids."""
+def _add_foreign(url: str) -> dict:
+    """Add the foreign district to the copy of the demo template at ``url``; return its ids."""
     from portal.extensions import db
 
     app = make_app(url, **TEST_CONFIG)
@@ -1240,55 +1230,16 @@ def _build_foreign_template(url: str, saved: Path) -> None:
             db.session.remove()
     finally:
         close_app(app)
-    saved.write_text(json.dumps({"ids": ids, "secrets": secrets}))
-
-
-def foreign_template(request, backend: str) -> tuple[str, dict, dict]:
-    """Return (location, ids, secrets) of the demo with the foreign district, built once per run.
-
-    The matrix and tests/api/test_token_matrix.py start from copies of it: the demo comes from
-    the run's demo template, and the foreign district is made once, not once per module.
-    """
-    if backend in _foreign_templates:
-        return _foreign_templates[backend]
-    saved = SHARED_DIR / f"foreign-{backend}.json"
-    if backend == "sqlite":
-        demo = request.getfixturevalue("sqlite_demo_template")
-        path = SHARED_DIR / "foreign.sqlite3"
-
-        def build():
-            shutil.copy(demo, path)
-            _build_foreign_template(f"sqlite:///{path}", saved)
-
-        built_once(path.name, build)
-        location = str(path)
-    else:
-        admin = request.getfixturevalue("pg_admin")
-        demo = request.getfixturevalue("pg_demo_template")
-        location = f"portal_test_{RUN_ID}_foreign"
-
-        def build():
-            drop_database(admin, location)  # what a failed build left
-            create_database(admin, location, demo)
-            _build_foreign_template(pg_url(location), saved)
-
-        built_once(location, build)
-    found = json.loads(saved.read_text())
-    _foreign_templates[backend] = (location, found["ids"], found["secrets"])
-    return _foreign_templates[backend]
+    return {"ids": ids, "secrets": secrets}
 
 
 def clone_foreign(request, backend: str, tmp_path: Path):
-    """Copy the foreign world for one module; return (database URL, ids, secrets, cleanup)."""
-    location, ids, secrets = foreign_template(request, backend)
-    if backend == "sqlite":
-        path = tmp_path / "portal.sqlite3"
-        shutil.copy(location, path)
-        return f"sqlite:///{path}", ids, secrets, lambda: None
-    admin = request.getfixturevalue("pg_admin")
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    create_database(admin, name, location)
-    return pg_url(name), ids, secrets, lambda: drop_database(admin, name)
+    """Copy the demo with the foreign district (built once per run, ``world.demo_plus``) for
+    one module; return (database URL, ids, secrets, cleanup). tests/api/test_token_matrix.py
+    starts from it too."""
+    location, found = demo_plus(request, backend, "foreign", _add_foreign)
+    url, drop = clone(request, backend, location, tmp_path)
+    return url, found["ids"], found["secrets"], drop
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

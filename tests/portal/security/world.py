@@ -39,7 +39,7 @@ SELF_LOGIN = "fuzz-self@demo.kz"  # signed in only; logging out or changing the 
 TARGET_LOGIN = "fuzz-target@demo.kz"  # the account the administrator's forms change
 PLAIN_LOGIN = "fuzz-plain@demo.kz"  # signed in only, with no roles: a citizen without a record
 
-_templates: dict[str, tuple[str, dict]] = {}
+_templates: dict[tuple[str, str], tuple[str, dict]] = {}
 
 
 def _build(session) -> dict:
@@ -473,8 +473,56 @@ def _appeals(session, ids: dict, user) -> dict:
     }
 
 
-def _build_template(url: str, ids_file: Path) -> None:
-    """Add the extra records to the copy of the demo template at ``url``; keep their ids."""
+def demo_plus(request, backend: str, name: str, add) -> tuple[str, dict]:
+    """Return (location, data) of the demo template plus ``add``'s records, built once per run.
+
+    ``add(url)`` adds records to a copy of the run's demo template at ``url`` and returns what
+    the tests need of them (ids, secrets) as JSON-able data, kept beside the copy for the
+    other processes. Modules then start from copies of it (``clone``), not from a new build.
+    """
+    key = (backend, name)
+    if key in _templates:
+        return _templates[key]
+    saved = SHARED_DIR / f"{name}-{backend}.json"
+    if backend == "sqlite":
+        demo = request.getfixturevalue("sqlite_demo_template")
+        path = SHARED_DIR / f"{name}.sqlite3"
+
+        def build():
+            shutil.copy(demo, path)
+            saved.write_text(json.dumps(add(f"sqlite:///{path}")))
+
+        built_once(path.name, build)
+        location = str(path)
+    else:
+        admin = request.getfixturevalue("pg_admin")
+        demo = request.getfixturevalue("pg_demo_template")
+        location = f"portal_test_{RUN_ID}_{name}"
+
+        def build():
+            drop_database(admin, location)  # what a failed build left
+            create_database(admin, location, demo)
+            saved.write_text(json.dumps(add(pg_url(location))))
+
+        built_once(location, build)
+    _templates[key] = (location, json.loads(saved.read_text()))
+    return _templates[key]
+
+
+def clone(request, backend: str, location: str, tmp_path: Path):
+    """Copy the database at ``location`` for one module; return (URL, cleanup callable)."""
+    if backend == "sqlite":
+        path = tmp_path / f"{Path(location).stem}-{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copy(location, path)
+        return f"sqlite:///{path}", lambda: None
+    admin = request.getfixturevalue("pg_admin")
+    copy = f"portal_test_{uuid.uuid4().hex[:12]}"
+    create_database(admin, copy, location)
+    return pg_url(copy), lambda: drop_database(admin, copy)
+
+
+def _add_world(url: str) -> dict:
+    """Add the extra records to the copy of the demo template at ``url``; return their ids."""
     from portal.extensions import db
 
     app = make_app(url)
@@ -484,50 +532,14 @@ def _build_template(url: str, ids_file: Path) -> None:
             db.session.remove()
     finally:
         close_app(app)
-    ids_file.write_text(json.dumps(ids))
-
-
-def world_template(request, backend: str) -> tuple[str, dict]:
-    """Return (template location, ids) for ``backend``, built once per test run."""
-    if backend in _templates:
-        return _templates[backend]
-    ids_file = SHARED_DIR / f"world-{backend}.json"
-    if backend == "sqlite":
-        demo = request.getfixturevalue("sqlite_demo_template")
-        path = SHARED_DIR / "world.sqlite3"
-
-        def build():
-            shutil.copy(demo, path)
-            _build_template(f"sqlite:///{path}", ids_file)
-
-        built_once(path.name, build)
-        location = str(path)
-    else:
-        admin = request.getfixturevalue("pg_admin")
-        demo = request.getfixturevalue("pg_demo_template")
-        location = f"portal_test_{RUN_ID}_world"
-
-        def build():
-            drop_database(admin, location)  # what a failed build left
-            create_database(admin, location, demo)
-            _build_template(pg_url(location), ids_file)
-
-        built_once(location, build)
-    _templates[backend] = (location, json.loads(ids_file.read_text()))
-    return _templates[backend]
+    return ids
 
 
 def clone_world(request, backend: str, tmp_path: Path):
     """Clone the world for one user; return (database URL, ids, cleanup callable)."""
-    location, ids = world_template(request, backend)
-    if backend == "sqlite":
-        path = tmp_path / f"world-{uuid.uuid4().hex[:8]}.sqlite3"
-        shutil.copy(location, path)
-        return f"sqlite:///{path}", ids, lambda: None
-    admin = request.getfixturevalue("pg_admin")
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    create_database(admin, name, location)
-    return pg_url(name), ids, lambda: drop_database(admin, name)
+    location, ids = demo_plus(request, backend, "world", _add_world)
+    url, drop = clone(request, backend, location, tmp_path)
+    return url, ids, drop
 
 
 _count_statements: dict = {}  # dialect name -> the statement of table_counts
