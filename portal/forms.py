@@ -19,7 +19,7 @@ from core import queries
 from core.places import AdminUnit
 from core.scope import Scope
 from portal.extensions import db
-from portal.i18n import LANGUAGES, translate_error, unit_name
+from portal.i18n import LANGUAGES, translate_error
 
 LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
@@ -64,19 +64,31 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
     below a district follow under "District, Region", indented by depth. The 9-digit KATO code
     is never a label: it goes with both names into ``data-search``, which the filter box reads.
     """
-    units = db.session.scalars(queries.units(scope, levels)).all()
+    # Plain columns, each unit's name and sort key worked out once: the ORM objects and a key
+    # per unit of every chain cost a third of a page with a picker (issue 16).
+    columns = (
+        AdminUnit.id,
+        AdminUnit.path,
+        AdminUnit.level,
+        AdminUnit.kato,
+        AdminUnit.name_kk,
+        AdminUnit.name_ru,
+    )
+    units = db.session.execute(queries.units(scope, levels).with_only_columns(*columns)).all()
     known = {u.id: u for u in units}
     wanted = {int(i) for u in units for i in u.path.strip("/").split("/")} - set(known)
     if wanted:
         known.update(
-            (u.id, u) for u in db.session.scalars(select(AdminUnit).where(AdminUnit.id.in_(wanted)))
+            (u.id, u) for u in db.session.execute(select(*columns).where(AdminUnit.id.in_(wanted)))
         )
     locale = str(get_locale() or "kk")
+    name = {i: AdminUnit.name(u, locale) for i, u in known.items()}  # the model's rule, on a row
+    key = {i: collation_key(text) for i, text in name.items()}
 
     def placed(unit) -> tuple[tuple, str | None, int]:
         """Return (sort key, group label, indentation) of ``unit``."""
         chain = [known[int(i)] for i in unit.path.strip("/").split("/")]
-        names = [collation_key(part.name(locale)) for part in chain]
+        names = [key[part.id] for part in chain]
         heads = [i for i, part in enumerate(chain) if part.level in GROUP_LEVELS]
         regions = [i for i, part in enumerate(chain) if part.level == "region"]
         region = chain[regions[0]] if regions else None
@@ -85,8 +97,8 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
         head = heads[0]
         above = names[: regions[0] + 1] if regions else names[:head]
         if head == len(chain) - 1:  # a district or a city: under its region
-            return (above, 1, names[head:]), unit_name(region) if region else None, 0
-        group = unit_name(chain[head]) + (f", {unit_name(region)}" if region else "")
+            return (above, 1, names[head:]), name[region.id] if region else None, 0
+        group = name[chain[head].id] + (f", {name[region.id]}" if region else "")
         return (above, 2, names[head:]), group, len(chain) - head - 2
 
     choices = PlaceChoices()
@@ -98,7 +110,7 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
         choices.append(
             SelectChoice(
                 u.id,
-                "\u2003" * depth + unit_name(u),
+                "\u2003" * depth + name[u.id],
                 render_kw={"data-search": search},
                 optgroup=group,
             )
