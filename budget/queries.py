@@ -7,13 +7,15 @@ The finance pages, the deputies' pages and the exports list these through here, 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from budget.models import BudgetLine, BudgetProgram, FiscalYearClosure, MaslikhatDecision
 from core.places import AdminUnit
 from core.queries import with_units
-from core.scope import Scope
+from core.scope import Scope, scoped
 
 
 def lines(scope: Scope) -> Select:
@@ -24,6 +26,35 @@ def lines(scope: Scope) -> Select:
         ),
         BudgetProgram.unit_id,
         scope,
+    )
+
+
+def filtered_lines(
+    scope: Scope, *, year: int | None, purpose: str | None, unit: int | None
+) -> Select:
+    """Return ``lines(scope)`` narrowed by the lines list's filters (page and API alike):
+    a fiscal year, a purpose, a unit and everything below it; None leaves a filter off."""
+    query = lines(scope)
+    if year:
+        query = query.where(BudgetProgram.fiscal_year == year)
+    if purpose:
+        query = query.where(BudgetLine.purpose == purpose)
+    if unit:
+        query = scoped(query, AdminUnit.id, Scope.within([unit]))
+    return query
+
+
+def closed_years(session: Session, unit_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """Return the (unit id, fiscal year) pairs closed among ``unit_ids``: one query per page."""
+    wanted = set(unit_ids)
+    if not wanted:
+        return set()
+    return set(
+        session.execute(
+            select(FiscalYearClosure.unit_id, FiscalYearClosure.fiscal_year).where(
+                FiscalYearClosure.unit_id.in_(wanted)
+            )
+        ).all()
     )
 
 

@@ -18,14 +18,12 @@ from budget.models import (
     Amendment,
     BudgetLine,
     BudgetProgram,
-    FiscalYearClosure,
     LedgerEntry,
     MaslikhatDecision,
 )
 from core import clock, places
 from core.accounts import users_by_id
 from core.errors import N_, NotFound
-from core.scope import Scope, scoped
 from incentives import payouts
 from incentives import queries as reward_queries
 from incentives.models import AgendaItem, Commission, CommissionSession, Payout
@@ -60,19 +58,6 @@ blp = flask_smorest.Blueprint(
 
 def _unit(unit: places.AdminUnit) -> dict:
     return {"id": unit.id, "kato": unit.kato, "name": unit.name(str(get_locale()))}
-
-
-def _closed_years(unit_ids) -> set[tuple[int, int]]:
-    wanted = set(unit_ids)
-    if not wanted:
-        return set()
-    return set(
-        db.session.execute(
-            select(FiscalYearClosure.unit_id, FiscalYearClosure.fiscal_year).where(
-                FiscalYearClosure.unit_id.in_(wanted)
-            )
-        ).all()
-    )
 
 
 def _line(line: BudgetLine, program: BudgetProgram, unit, closed: set) -> dict:
@@ -110,13 +95,9 @@ def _name(people: dict, user_id: int | None) -> str | None:
 @blp.response(200, page_schema(BudgetLineSchema))
 def lines(args):
     """Budget lines of the reader's jurisdictions, newest first (filters as the lines page)."""
-    query = budget_queries.lines(current_scope(*READERS))
-    if args["year"]:
-        query = query.where(BudgetProgram.fiscal_year == args["year"])
-    if args["purpose"]:
-        query = query.where(BudgetLine.purpose == args["purpose"])
-    if args["unit"]:
-        query = scoped(query, places.AdminUnit.id, Scope.within([args["unit"]]))
+    query = budget_queries.filtered_lines(
+        current_scope(*READERS), year=args["year"], purpose=args["purpose"], unit=args["unit"]
+    )
     rows, next_cursor = paginate(
         db.session,
         query.add_columns(BudgetLine.id.label("id")),
@@ -124,7 +105,7 @@ def lines(args):
         args=args,
         scalars=False,
     )
-    closed = _closed_years(program.unit_id for _l, program, _u, _id in rows)
+    closed = budget_queries.closed_years(db.session, (p.unit_id for _l, p, _u, _id in rows))
     return {
         "items": [_line(line, program, unit, closed) for line, program, unit, _id in rows],
         "next_cursor": next_cursor,
@@ -149,7 +130,7 @@ def line(line_id: int):
         .order_by(MaslikhatDecision.decided_on, MaslikhatDecision.id)
     ).all()
     people = users_by_id(db.session, [d.verified_by_id for _a, d in history])
-    found = _line(line, program, unit, _closed_years([program.unit_id]))
+    found = _line(line, program, unit, budget_queries.closed_years(db.session, [program.unit_id]))
     found["amendments"] = [
         {
             "decision_id": d.id,

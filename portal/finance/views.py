@@ -30,7 +30,7 @@ from budget.models import (
 )
 from core import audit, clock, places
 from core.accounts import users_by_id
-from core.scope import Scope, scoped
+from core.scope import Scope
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.finance.blueprint import bp
@@ -63,18 +63,6 @@ def shares(line) -> dict[str, int]:
     return {"paid": paid, "committed": used - paid, "used": used}
 
 
-def _closed_years(unit_ids) -> set[tuple[int, int]]:
-    unit_ids = set(unit_ids)
-    if not unit_ids:
-        return set()
-    rows = db.session.execute(
-        select(FiscalYearClosure.unit_id, FiscalYearClosure.fiscal_year).where(
-            FiscalYearClosure.unit_id.in_(unit_ids)
-        )
-    )
-    return {(unit_id, year) for unit_id, year in rows}
-
-
 # ---- lines ------------------------------------------------------------------------------------
 
 
@@ -85,13 +73,7 @@ def _lines_statements(
     scope: Scope, year: int | None, purpose: str | None, unit: int | None
 ) -> tuple[Select, Select]:
     """Return (count and sums, one page of (line, program, unit) rows from ``:offset``)."""
-    query = budget_queries.lines(scope)
-    if year:
-        query = query.where(BudgetProgram.fiscal_year == year)
-    if purpose:
-        query = query.where(BudgetLine.purpose == purpose)
-    if unit:
-        query = scoped(query, places.AdminUnit.id, Scope.within([unit]))
+    query = budget_queries.filtered_lines(scope, year=year, purpose=purpose, unit=unit)
     sub = query.with_only_columns(
         BudgetLine.approved_tiyn, BudgetLine.committed_tiyn, BudgetLine.disbursed_tiyn
     ).subquery()
@@ -123,15 +105,14 @@ def lines():
     year = args.get("year", type=arg_int)
     purpose = args.get("purpose") if args.get("purpose") in PURPOSES else None
     unit = args.get("unit", type=arg_int)
-    figures, listed = _lines_statements(
-        current_scope(*READERS), year or None, purpose, unit or None
-    )
+    scope = current_scope(*READERS)
+    figures, listed = _lines_statements(scope, year or None, purpose, unit or None)
     count, approved, committed, disbursed = db.session.execute(figures).one()
     totals = SimpleNamespace(
         approved_tiyn=int(approved), committed_tiyn=int(committed), disbursed_tiyn=int(disbursed)
     )
     rows = db.session.execute(listed, {"offset": (page - 1) * PAGE_SIZE}).all()
-    years = db.session.scalars(budget_queries.fiscal_years(current_scope(*READERS))).all()
+    years = db.session.scalars(budget_queries.fiscal_years(scope)).all()
     return render_template(
         "finance/lines.html",
         rows=rows,
@@ -145,8 +126,8 @@ def lines():
         args=args,
         line_href=row_link("finance.line", "line_id"),
         years=years,
-        units=unit_choices(current_scope(*READERS), BUDGET_LEVELS),
-        closed=_closed_years(p.unit_id for _line, p, _unit in rows),
+        units=unit_choices(scope, BUDGET_LEVELS),
+        closed=budget_queries.closed_years(db.session, (p.unit_id for _line, p, _unit in rows)),
         confirm=ConfirmForm(),
     )
 
