@@ -1320,24 +1320,9 @@ def is_api(endpoint: str) -> bool:
 PROBLEM_TYPE = "application/problem+json"
 
 
-def _check_api(endpoint, variant, actor, response, needed) -> list[str]:
-    """The API's refusals: problems, 401 for anonymous callers, 403 for a role not allowed."""
-    status = response.status_code
-    problems = []
-    public, signed_in = PUBLIC in needed, SIGNED_IN in needed
-    if actor.group == "anonymous":
-        if not public and status != 401:
-            problems.append(f"anonymous got {status}, not 401")
-    elif not (public or signed_in or actor.roles & needed):
-        if status != 403:
-            problems.append(f"role not allowed, got {status} instead of 403")
-    elif (
-        actor.group == "outsider"
-        and variant.target
-        and endpoint not in WIDE
-        and status not in (403, 404)
-    ):
-        problems.append(f"foreign record answered {status} instead of 403/404")
+def _api_form(response) -> list[str]:
+    """The API's refusals are problems, and it never redirects (there is no page to go to)."""
+    status, problems = response.status_code, []
     if 400 <= status < 600 and response.mimetype != PROBLEM_TYPE:
         problems.append(f"{status} answered as {response.mimetype}, not {PROBLEM_TYPE}")
     if 300 <= status < 400:
@@ -1352,10 +1337,13 @@ def _check(endpoint, variant, method, actor, response, needed, marks_before, wor
     if status >= 500 and endpoint not in TEST_CONFIG_5XX:
         problems.append(f"server error {status}")
     public, signed_in = PUBLIC in needed, SIGNED_IN in needed
-    if is_api(endpoint):
-        problems += _check_api(endpoint, variant, actor, response, needed)
-    elif actor.group == "anonymous":
-        if not public:
+    api = is_api(endpoint)
+    if api:
+        problems += _api_form(response)
+    if actor.group == "anonymous":
+        if api and not public and status != 401:  # the API answers 401, never a redirect
+            problems.append(f"anonymous got {status}, not 401")
+        elif not api and not public:
             location = urlsplit(response.headers.get("Location", "")).path
             if status != 302 or location != "/login":
                 problems.append(
