@@ -113,13 +113,17 @@ def late_review(today: dt.date):
     return and_(Complaint.status == "forwarded", Complaint.review_due_on < today)
 
 
-def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
-    counts = stmt.order_by(None).with_only_columns(
+def _counts(stmt: Select, late=None) -> Select:
+    """The statement counting ``stmt``'s rows and, of them, those ``late`` (0 without it)."""
+    return stmt.order_by(None).with_only_columns(
         func.count(),
         func.count().filter(late) if late is not None else literal(0),
         maintain_column_froms=True,
     )
-    total, overdue = session.execute(counts).one()
+
+
+def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
+    total, overdue = session.execute(_counts(stmt, late)).one()
     return Waiting(key, total, overdue or 0)
 
 
@@ -189,9 +193,10 @@ def _review_counts(user, today: dt.date) -> Select:
     if counts is None:
         if len(_REVIEW_COUNTS) >= _REVIEW_COUNTS_LIMIT:
             _REVIEW_COUNTS.clear()
-        counts = _REVIEW_COUNTS[key] = select(
-            func.count(), func.count().filter(late_review(today))
-        ).where(Complaint.status == "forwarded", queries.reviewable_by(user))
+        forwarded = select(Complaint.id).where(
+            Complaint.status == "forwarded", queries.reviewable_by(user)
+        )
+        counts = _REVIEW_COUNTS[key] = _counts(forwarded, late_review(today))
     return counts
 
 
