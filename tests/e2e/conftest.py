@@ -55,6 +55,18 @@ class Live:
                 self._answering -= 1
                 self._lock.notify_all()
 
+    @property
+    def received(self) -> int:
+        """How many requests the portal has received so far."""
+        with self._lock:
+            return self._started
+
+    def wait_for_request_after(self, count: int, timeout: float = 30) -> None:
+        """Wait until the portal has received a request beyond the first ``count``: one the
+        browser is known to have sent, which ``settle`` alone could return before."""
+        with self._lock:
+            assert self._lock.wait_for(lambda: self._started > count, timeout), "no request came"
+
     def settle(self, quiet: float = 0.2, timeout: float = 30) -> None:
         """Wait until the portal has answered every request it got and no new one came for
         ``quiet`` seconds: the request a browser gave up on (the first of a double click) is
