@@ -40,12 +40,10 @@ check-ins missing from the database.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import re
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -68,7 +66,7 @@ from load import (
     ROOT,
     VENV_BIN,
     Services,
-    clean_redis,
+    clean_up,
     csrf,
     default_workers,
     free_port,
@@ -625,15 +623,7 @@ def main() -> int:
             app.extensions["portal_executor"].shutdown(wait=False)
             with app.app_context():
                 db.engine.dispose()
-        if redis_url:
-            with contextlib.suppress(Exception):  # the database is dropped all the same
-                clean_redis(redis_url, name)
-        if created and not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(admin, name, tmp, redis_url=redis_url, created=created, keep=args.keep)
 
 
 if __name__ == "__main__":

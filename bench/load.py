@@ -1400,6 +1400,22 @@ def profile_slowest(app, summary: dict, records: list, fx: dict, iterations: int
 # ---- main -------------------------------------------------------------------------------------
 
 
+def clean_up(admin, name: str, tmp: Path, *, redis_url: str | None, created: bool, keep: bool):
+    """Remove what a run made: its Redis keys, its scratch database (unless kept or not made
+    by the run) and its temporary files (unless kept); then let go of the admin engine."""
+    from sqlalchemy import text
+
+    if redis_url:
+        with contextlib.suppress(Exception):  # the database is dropped all the same
+            clean_redis(redis_url, name)
+    if created and not keep:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+    if not keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def clean_redis(redis_url: str, prefix: str) -> int:
     """Delete this run's keys: its queues and registries, their jobs, worker, throttle counters."""
     from redis import Redis
@@ -1663,14 +1679,7 @@ def main() -> int:
         services.stop_all()
         if engine is not None:
             engine.dispose()
-        with contextlib.suppress(Exception):
-            clean_redis(redis_url, name)
-        if created and not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        if not args.keep:
-            shutil.rmtree(tmp, ignore_errors=True)
+        clean_up(admin, name, tmp, redis_url=redis_url, created=created, keep=args.keep)
 
 
 if __name__ == "__main__":
