@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import shutil
@@ -126,13 +127,14 @@ def close_app(app) -> None:
         db.engine.dispose()
 
 
-def build_template(db_url: str, with_demo: bool = False) -> None:
+def build_template(db_url: str, with_demo: bool = False) -> dict:
     """Build a template: the migrations, then reference data and demo users.
 
     ``with_demo``: ``db_url`` already holds a copy of the plain template; load the rest of
     what ``flask demo`` loads (budget, shifts, sober settlements, the commission) onto it, for
     tests marked ``demo_data``. Migrating and loading the register again would produce the
-    same rows at the cost of a second plain build.
+    same rows at the cost of a second plain build. Return what the demo's loaders returned
+    (their first load happens here; ``demo_loads`` gives it to the tests of the demo).
     """
     from flask_migrate import upgrade
 
@@ -141,6 +143,7 @@ def build_template(db_url: str, with_demo: bool = False) -> None:
     from portal.extensions import db
 
     app = make_app(db_url)
+    loads: dict = {}
     with app.app_context():
         if not with_demo:
             upgrade()
@@ -151,13 +154,14 @@ def build_template(db_url: str, with_demo: bool = False) -> None:
         else:
             demo.load_budget(db.session)
             db.session.commit()
-            activity.load_activity(db.session, demo.DEMO_PASSWORD)
+            loads["activity"] = activity.load_activity(db.session, demo.DEMO_PASSWORD)
             db.session.commit()
             sober.load_sober(db.session, demo.DEMO_PASSWORD)
             db.session.commit()
-            commission.load_commission(db.session, demo.DEMO_PASSWORD)
+            loads["commission"] = commission.load_commission(db.session, demo.DEMO_PASSWORD)
             db.session.commit()
     close_app(app)
+    return loads
 
 
 def built_once(name: str, build) -> None:
@@ -197,6 +201,22 @@ def pytest_unconfigure(config):
         engine.dispose()
 
 
+def _record_loads(template: str, loads: dict) -> None:
+    (SHARED_DIR / f"{template}.loads.json").write_text(json.dumps(loads))
+
+
+@pytest.fixture
+def demo_loads(request, db_url) -> dict:
+    """What the demo's loaders returned when they first loaded this test's demo template
+    (``build_template``): the tests of the demo check that first load without repeating it."""
+    assert request.node.get_closest_marker("demo_data"), "demo_loads is for demo_data tests"
+    if db_url.startswith("sqlite"):
+        template = request.getfixturevalue("sqlite_demo_template").name
+    else:
+        template = request.getfixturevalue("pg_demo_template")
+    return json.loads((SHARED_DIR / f"{template}.loads.json").read_text())
+
+
 def _sqlite_template(with_demo: bool) -> Path:
     path = SHARED_DIR / ("demo.sqlite3" if with_demo else "template.sqlite3")
     plain = _sqlite_template(with_demo=False) if with_demo else None
@@ -204,7 +224,7 @@ def _sqlite_template(with_demo: bool) -> Path:
     def build():
         if plain is not None:
             shutil.copy(plain, path)
-        build_template(f"sqlite:///{path}", with_demo=with_demo)
+        _record_loads(path.name, build_template(f"sqlite:///{path}", with_demo=with_demo))
 
     built_once(path.name, build)
     return path
@@ -282,7 +302,7 @@ def _pg_template(admin, with_demo: bool) -> str:
     def build():
         drop_database(admin, name)  # what a failed build left
         create_database(admin, name, plain)
-        build_template(pg_url(name), with_demo=with_demo)
+        _record_loads(name, build_template(pg_url(name), with_demo=with_demo))
 
     built_once(name, build)
     return name
@@ -406,15 +426,15 @@ class SharedApp:
     back after it.
     """
 
-    def __init__(self, db_url: str):
+    def __init__(self, db_url: str, **config):
         from sqlalchemy.engine import make_url
 
         self.backend = make_url(db_url).get_backend_name()
-        # Enough connections for ``race``'s threads to run truly at once on PostgreSQL.
-        options = {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 8}
-        self.app = make_app(
-            db_url, **({"SQLALCHEMY_ENGINE_OPTIONS": options} if self.backend != "sqlite" else {})
-        )
+        if self.backend != "sqlite":
+            # Enough connections for ``race``'s threads to run truly at once on PostgreSQL.
+            options = {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 8}
+            config = {"SQLALCHEMY_ENGINE_OPTIONS": options, **config}
+        self.app = make_app(db_url, **config)
         self.engine = engine_of(self.app)
         self.target = make_url(db_url)
         self.config = dict(self.app.config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 import demo
@@ -10,13 +11,12 @@ from tests.conftest import login_as, translated
 from volunteers.activity_models import Contribution, Shift, Signup
 
 
-def test_demo_activity_covers_every_state_and_loads_once(app, client, session):
+@pytest.mark.demo_data  # the first load is the demo template's (demo_loads)
+def test_demo_activity_covers_every_state_and_loads_once(app, client, session, demo_loads):
     from portal.extensions import db
 
+    assert demo_loads["activity"] > 100  # shifts planned
     with app.app_context():
-        planned = demo_activity.load_activity(db.session, demo.DEMO_PASSWORD)
-        db.session.commit()
-        assert planned > 100
         assert demo_activity.load_activity(db.session, demo.DEMO_PASSWORD) == 0
     session.rollback()
     assert {s for (s,) in session.execute(select(Signup.status).distinct())} >= {
@@ -48,18 +48,17 @@ def test_demo_activity_covers_every_state_and_loads_once(app, client, session):
     assert client.get("/contributions/queue").status_code == 200
 
 
-def test_demo_commission_has_a_finalised_session_with_payouts_and_an_open_one(app, session):
+@pytest.mark.demo_data  # the first load is the demo template's (demo_loads)
+def test_demo_commission_has_a_finalised_session_with_payouts_and_an_open_one(
+    app, session, demo_loads
+):
     from budget import ledger
     from demo import commission as demo_commission
     from incentives.models import CommissionSession, Payout
     from portal.extensions import db
 
+    assert demo_loads["commission"]  # the extra demo logins it made
     with app.app_context():
-        demo.load_budget(db.session)
-        demo_activity.load_activity(db.session, demo.DEMO_PASSWORD)
-        db.session.commit()
-        assert demo_commission.load_commission(db.session, demo.DEMO_PASSWORD)
-        db.session.commit()
         assert demo_commission.load_commission(db.session, demo.DEMO_PASSWORD) == []
     session.rollback()
     statuses = dict(

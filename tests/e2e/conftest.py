@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from tests.api.live_server import QuietHandler
-from tests.conftest import DEMO_PASSWORD, close_app, make_app, unavailable
+from tests.conftest import DEMO_PASSWORD, SharedApp, unavailable
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -36,16 +37,22 @@ class Live:
     """A portal served over HTTP for a browser: its base URL and the app behind it.
 
     ``app`` is for the steps the staff take meanwhile (``with live.app.app_context()``): the
-    live portal's own app, instead of another one built for them at a second's cost.
+    live portal's own app, instead of another one built for them at a second's cost. Between
+    two tests the portal is closed: a request a closed browser context still sends is answered
+    503 and never reaches the next test's database.
     """
 
     def __init__(self, url: str, app):
         self.url, self.app = url, app
         self._lock = threading.Condition()
         self._started = self._answering = 0
+        self._open = False
 
     def __call__(self, environ, start_response):
         with self._lock:
+            if not self._open:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"Between two tests."]
             self._started += 1
             self._answering += 1
         try:
@@ -54,6 +61,18 @@ class Live:
             with self._lock:
                 self._answering -= 1
                 self._lock.notify_all()
+
+    def open(self) -> None:
+        """Take requests for a new test, counted from zero."""
+        with self._lock:
+            self._started = self._answering = 0
+            self._open = True
+
+    def close(self, timeout: float = 30) -> None:
+        """Refuse new requests and wait for those under way (they finish on their database)."""
+        with self._lock:
+            self._open = False
+            self._lock.wait_for(lambda: self._answering == 0, timeout)
 
     @property
     def received(self) -> int:
@@ -90,35 +109,89 @@ def _test_hashing() -> None:
     accounts.set_password_profile("test")
 
 
+class _Server:
+    """A portal as deployed (CSRF on, not TESTING) on a port, pointed at one test's database
+    at a time (``tests.conftest.SharedApp``): the app, its compiled templates and the server
+    are built once per process and backend instead of once per test."""
+
+    def __init__(self, db_url: str):
+        self.shared = SharedApp(db_url, WTF_CSRF_ENABLED=True, TESTING=False)
+        _test_hashing()
+        self.live = Live("", self.shared.app)
+        self.busy = False
+        self.httpd = make_server(
+            "127.0.0.1", 0, self.live, threaded=True, request_handler=QuietHandler
+        )
+        # The browser's idle keep-alive connections must not hold the shutdown up.
+        self.httpd.daemon_threads = True
+        self.httpd.block_on_close = False
+        self.live.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        # A short poll: shutdown() waits for the loop to look again.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @contextlib.contextmanager
+    def serve(self, db_url: str, production_hashing: bool, config: dict):
+        from core import accounts
+
+        self.busy = True
+        app = self.shared.use(db_url)
+        app.config.update(config)  # read per request; reset() puts the app's own back
+        if production_hashing:
+            accounts.set_password_profile(app.config["PASSWORD_HASH_PROFILE"])
+        self.live.open()
+        try:
+            yield self.live
+        finally:
+            self.live.close()
+            self.shared.reset()
+            _test_hashing()
+            self.busy = False
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.thread.join(timeout=10)
+        self.shared.close()
+
+
+# The kept servers of this process, by backend; closed after the run (``_servers_closed``).
+SERVERS: dict[str, _Server] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_closed():
+    yield
+    for server in SERVERS.values():
+        server.close()
+    SERVERS.clear()
+
+
 @contextlib.contextmanager
-def serving(db_url: str, *, production_hashing: bool = False, **config):
+def serving(db_url: str, *, production_hashing: bool = False, own: bool = False, **config):
     """Serve a portal on ``db_url`` as deployed (CSRF on, not TESTING); yield a :class:`Live`.
 
-    Passwords are hashed with the test profile, as the accounts it signs in were: a sign-in
-    would otherwise rehash the password at the production cost (half a second), and so would
-    every other test of this process while the server lives. ``production_hashing`` keeps the
-    production profile while the block runs (a sign-in then rehashes, as after a release that
-    raises the cost).
+    ``config`` is what the test changes of the app's settings for the block (read per
+    request, e.g. ``DEMO_MFA_WAIVER``). Passwords are hashed with the test profile, as the
+    accounts it signs in were: a sign-in would otherwise rehash the password at the production
+    cost (half a second), and so would every other test of this process while the server
+    lives. ``production_hashing`` keeps the production profile while the block runs (a sign-in
+    then rehashes, as after a release that raises the cost). ``own``: a server of the block's
+    own instead of the kept one (a server that lives for the whole run).
     """
-    app = make_app(db_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
-    if not production_hashing:
-        _test_hashing()
-    live = Live("", app)
-    server = make_server("127.0.0.1", 0, live, threaded=True, request_handler=QuietHandler)
-    # The browser's idle keep-alive connections must not hold the shutdown up.
-    server.daemon_threads = True
-    server.block_on_close = False
-    live.url = f"http://127.0.0.1:{server.server_port}"
-    # A short poll: shutdown() waits for the loop to look again.
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    backend = make_url(db_url).get_backend_name()
+    kept = SERVERS.get(backend)
+    if own or (kept is not None and kept.busy):
+        server = _Server(db_url)
+        try:
+            with server.serve(db_url, production_hashing, config) as live:
+                yield live
+        finally:
+            server.close()
+        return
+    if kept is None:
+        kept = SERVERS[backend] = _Server(db_url)
+    with kept.serve(db_url, production_hashing, config) as live:
         yield live
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        close_app(app)
-        _test_hashing()
 
 
 @pytest.fixture(scope="session")
@@ -163,7 +236,7 @@ def demo_site(sqlite_demo_template, tmp_path_factory):
     """A live portal on a copy of the demo data, shared by the read-only page checks."""
     db = tmp_path_factory.mktemp("demo-site") / "demo.sqlite3"
     shutil.copy(sqlite_demo_template, db)
-    with serving(f"sqlite:///{db}") as live:
+    with serving(f"sqlite:///{db}", own=True) as live:
         yield live.url
 
 

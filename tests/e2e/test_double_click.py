@@ -26,8 +26,7 @@ def live(request, db_url):
         # SQLite serializes writers: the double click shows there what two fast clicks would,
         # and the suite stays under five minutes. PostgreSQL takes both.
         pytest.skip("two fast clicks race on PostgreSQL; SQLite takes the double click")
-    pool = {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 4}
-    with serving(db_url, SQLALCHEMY_ENGINE_OPTIONS=pool) as live:
+    with serving(db_url) as live:  # on PostgreSQL, a pool of 24 (tests.conftest.SharedApp)
         yield live
 
 
