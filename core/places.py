@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from importlib import resources
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, exists, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, event, exists, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.db import Base
@@ -76,15 +76,43 @@ def by_kato(session: Session, kato: str) -> AdminUnit:
     return unit
 
 
+# ``Session.info`` key of the unit paths read in the current transaction (``_paths``).
+_PATHS = "core.places.paths"
+
+
+def _paths(session: Session, unit_ids: list[int]) -> dict[int, str]:
+    """Return the path of each unit of ``unit_ids`` that exists.
+
+    A unit's path is set once, when it is created, from its ancestors' ids and its own (no
+    unit moves), so a path read once holds for the whole transaction: a page that checks the
+    same units' rights several times (the record, its actions, its trail) reads them once.
+    """
+    memo = session.info.setdefault(_PATHS, {})
+    missing = [i for i in unit_ids if i not in memo]
+    if missing:
+        rows = session.execute(
+            select(AdminUnit.id, AdminUnit.path).where(AdminUnit.id.in_(missing))
+        )
+        # A unit being created has an empty path until its id is known (add_unit).
+        memo.update((unit_id, path) for unit_id, path in rows if path)
+    return {i: memo[i] for i in unit_ids if i in memo}
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_paths(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PATHS, None)
+
+
 def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     """Tell whether ``unit_id`` is one of ``scope_ids`` or lies below one of them."""
     if not scope_ids:
         return False
-    path = session.scalar(select(AdminUnit.path).where(AdminUnit.id == unit_id))
+    paths = _paths(session, [unit_id, *scope_ids])
+    path = paths.get(unit_id)
     if path is None:
         return False
-    scope_paths = session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(scope_ids)))
-    return any(path.startswith(p) for p in scope_paths)
+    return any(path.startswith(paths[i]) for i in scope_ids if i in paths)
 
 
 def units_within_clause(scope_ids: list[int]):
