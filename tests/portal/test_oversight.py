@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -291,3 +292,32 @@ def test_voided_rewards_are_not_counted_as_rewarded(app, session):
     summary = reward_reports.reward_summary(session, scope=Scope.within([region.id]), year=2026)
     assert (summary["rewards"], summary["people"], summary["voided"]) == (1, 1, 1)
     _assert_page_figures_equal_the_frames(session, Scope.within([region.id]), 2026)
+
+
+def test_a_lines_rewards_come_a_page_at_a_time(app, session, monkeypatch):
+    """A region's line funds hundreds of rewards a year: the line's page lists them a page at a
+    time, in the order they were decided, with the total and a pager."""
+    from portal.oversight import drilldown_views
+
+    w = paid_reward(session)
+    second, contribution_ids = nominee(session)
+    later = close_session(
+        session,
+        w.s,
+        [nominate(session, w.s, second, contribution_ids, mci=5).id],
+        held_on=w.sitting.held_on + dt.timedelta(days=7),
+    )
+    monkeypatch.setattr(drilldown_views, "LINE_REWARDS_PAGE", 1)
+    deputy = _client(app, "deputy@demo.kz")
+    url = f"/oversight/lines/{w.s.line_id}"
+    first = deputy.get(url)
+    assert first.status_code == 200
+    mine, theirs = f"/oversight/rewards/{w.item.id}", f"/oversight/rewards/{later.items[0].id}"
+    assert mine in first.text and theirs not in first.text
+    assert translated(app, "Rewards in all: %(n)s", "kk", n=2) in first.text
+    assert f'href="{url}?page=2"' in first.text
+    rest = deputy.get(f"{url}?page=2")
+    assert theirs in rest.text and mine not in rest.text
+    assert f"/oversight/sessions/{later.id}" in rest.text
+    # A page past the end shows the last one, never an error.
+    assert theirs in deputy.get(f"{url}?page=99").text
