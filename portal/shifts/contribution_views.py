@@ -61,7 +61,7 @@ def my_contributions():
     members = my_members()
     if not members:
         return render_template("shifts/my_contributions.html", member=None)
-    member = my_member(request.values.get("member", type=arg_int))
+    member = my_member(request.values.get("member", type=arg_int), members)
     form = ContributionForm()
     form.kind.choices = _kind_choices()
     if form.validate_on_submit():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from volunteers.activity_models import Signup
@@ -19,15 +19,18 @@ def my_members() -> list[Member]:
         db.session.scalars(
             select(Member)
             .where(Member.user_id == current_user.id)
-            .options(selectinload(Member.patrol_unit))  # shown beside each membership
+            .options(joinedload(Member.patrol_unit))  # shown beside each membership: one statement
             .order_by(Member.id)
         )
     )
 
 
-def my_member(member_id: int | None = None) -> Member:
-    """Return one of the current user's memberships (the first active one by default)."""
-    mine = my_members()
+def my_member(member_id: int | None = None, mine: list[Member] | None = None) -> Member:
+    """Return one of the current user's memberships (the first active one by default).
+
+    ``mine``: the memberships, when the caller has read them already (``my_members``).
+    """
+    mine = my_members() if mine is None else mine
     if member_id is not None:
         found = next((m for m in mine if m.id == member_id), None)
         if found is None:

@@ -37,7 +37,7 @@ def _mine_page(member_id: int | None, status: int = 200):
     members = my_members()
     if not members:
         return render_template("shifts/mine.html", member=None), status
-    member = my_member(member_id)
+    member = my_member(member_id, members)
     now = utcnow()
     upcoming = db.session.scalars(
         select(Signup)
