@@ -101,6 +101,11 @@ _ITEMS = (
 )
 
 
+# One page of a session's agenda, and its items' ballots (``items_page``).
+_ITEMS_PAGE = _ITEMS.offset(bindparam("skip")).limit(bindparam("take"))
+_COUNT = select(func.count()).where(AgendaItem.session_id == bindparam("session_id"))
+
+
 def _choice(model):
     return (model.choice if model is Vote else null()).label("choice")
 
@@ -111,6 +116,14 @@ _BALLOTS = {
     .join(CommissionMember, model.commission_member_id == CommissionMember.id)
     .join(User, CommissionMember.user_id == User.id)
     .where(AgendaItem.session_id.in_(_SESSION_IDS))
+    .order_by(model.id)
+    for model in (Vote, ConflictDeclaration)
+}
+_ITEMS_BALLOTS = {
+    model: select(model.item_id, User.full_name, _choice(model), model.reason)
+    .join(CommissionMember, model.commission_member_id == CommissionMember.id)
+    .join(User, CommissionMember.user_id == User.id)
+    .where(model.item_id.in_(_ITEM_IDS))
     .order_by(model.id)
     for model in (Vote, ConflictDeclaration)
 }
@@ -146,11 +159,36 @@ def items(session: Session, session_ids: Iterable[int], *, ballots: bool = True)
     if not ids:
         return []
     found = [Item(*row) for row in session.execute(_ITEMS, {"session_ids": ids})]
-    if ballots and found:
-        by_id = {i.id: i for i in found}
-        for model, field in ((Vote, "votes"), (ConflictDeclaration, "declarations")):
-            for row in session.execute(_BALLOTS[model], {"session_ids": ids}):
-                getattr(by_id[row.item_id], field).append(Ballot(*row))
+    if ballots:
+        _add_ballots(session, found, _BALLOTS, {"session_ids": ids})
+    return found
+
+
+def _add_ballots(session: Session, found: list[Item], statements: dict, params: dict) -> None:
+    """Give the items their votes and declared conflicts, one statement each."""
+    if not found:
+        return
+    by_id = {i.id: i for i in found}
+    for model, field in ((Vote, "votes"), (ConflictDeclaration, "declarations")):
+        for row in session.execute(statements[model], params):
+            getattr(by_id[row.item_id], field).append(Ballot(*row))
+
+
+def count(session: Session, session_id: int) -> int:
+    """Return how many items the session's agenda holds."""
+    return session.scalar(_COUNT, {"session_id": session_id})
+
+
+def items_page(session: Session, session_id: int, skip: int, take: int) -> list[Item]:
+    """Return ``take`` items of the session's agenda from position ``skip`` on (counted from 0),
+    with their votes and declared conflicts: a page of a long agenda."""
+    found = [
+        Item(*row)
+        for row in session.execute(
+            _ITEMS_PAGE, {"session_ids": [session_id], "skip": skip, "take": take}
+        )
+    ]
+    _add_ballots(session, found, _ITEMS_BALLOTS, {"item_ids": [i.id for i in found]})
     return found
 
 

@@ -28,6 +28,12 @@ def pages_for(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
 
 
+def requested_page(pages: int, param: str = "page") -> int:
+    """Return the page number ``?<param>=`` asks for, within 1 to ``pages`` (a page past the
+    end is the last one; a missing or unreadable number the first)."""
+    return min(max(request.args.get(param, 1, type=arg_int), 1), pages)
+
+
 def page_of(
     query: Select,
     *,
@@ -45,7 +51,7 @@ def page_of(
     counted = query if count is None else count
     total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
     pages = pages_for(total, size)
-    number = min(max(request.args.get(param, 1, type=arg_int), 1), pages)
+    number = requested_page(pages, param)
     run = db.session.execute if rows else db.session.scalars
     found = run(query.offset((number - 1) * size).limit(size)).all()
     return Page(found, number, pages, total)

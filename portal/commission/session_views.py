@@ -32,9 +32,9 @@ from portal.commission.roles import SECRETARIES, SESSION_READERS
 from portal.confirmation import confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
-from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
+from portal.forms import ConfirmForm, arg_int
 from portal.i18n import local_date
-from portal.paging import other_args, page_of, row_link
+from portal.paging import PAGE_SIZE, other_args, page_of, pages_for, requested_page, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
 # ---- the secretary: sessions, agenda, attendance, votes on paper, closing ---------------------
@@ -151,10 +151,18 @@ def minutes_texts(sitting: CommissionSession) -> tuple[str, str]:
     return texts[0], texts[1]
 
 
+AGENDA_PAGE = PAGE_SIZE  # agenda items per page of a session
+
+
 def _session_page(sitting: CommissionSession, status: int = 200, **forms):
     may_act = holds(sitting.commission.unit_id, *SECRETARIES)
-    # Plain rows, not entities: the agenda may hold a couple of hundred items.
-    items = agendas.items(db.session, [sitting.id])
+    # Plain rows, not entities, a page at a time: a region's agenda may hold a couple of
+    # hundred items (191 at bench/pages.py's larger scale, where the whole agenda on one page
+    # cost eight times the floor's page, issue 16), too many to scroll on a phone as well.
+    total = agendas.count(db.session, sitting.id)
+    pages = pages_for(total, AGENDA_PAGE)
+    page = requested_page(pages)
+    items = agendas.items_page(db.session, sitting.id, (page - 1) * AGENDA_PAGE, AGENDA_PAGE)
     attendance = sessions.attendance_of(db.session, sitting.id)
     # As ``sessions.present_members``, from the attendance read once for the whole page.
     present = sorted((a.commission_member for a in attendance if a.present), key=lambda m: m.id)
@@ -162,6 +170,11 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
         "sitting": sitting,
         "commission": sitting.commission,
         "items": items,
+        "item_count": total,
+        "page": page,
+        "pages": pages,
+        # The page to come back to after a step on one of its items (a paper vote).
+        "this_page": page if page > 1 else None,
         "quorum": minutes.quorum(db.session, sitting, attendance),
         "attendance": attendance,
         "present": present,
@@ -234,7 +247,9 @@ def secretary_action(session_id: int, action, message: str, form=None, form_name
         result = action(sitting, form)
     db.session.commit()
     flash(message if not callable(message) else message(result), "success")
-    return redirect(url_for("commission.session_page", session_id=session_id))
+    # Back to the agenda's page the step was taken on (a paper vote on page 3 stays there).
+    page = request.args.get("page", type=arg_int)
+    return redirect(url_for("commission.session_page", session_id=session_id, page=page))
 
 
 @bp.route("/sessions/<int:session_id>/agenda", methods=["POST"])

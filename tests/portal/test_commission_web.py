@@ -766,3 +766,52 @@ def test_coordinator_puts_a_supported_initiative_forward_from_its_page(app, sess
     assert sober.can_be_nominated(initiative)
     listed = client.get(f"/sober/initiatives/{initiative.id}")
     assert made.recipient in listed.text
+
+
+def test_a_long_agenda_comes_a_page_at_a_time_and_a_paper_vote_keeps_its_page(
+    app, session, monkeypatch
+):
+    """A region's agenda may hold a couple of hundred items: the session's page shows them a
+    page at a time, and a vote entered from paper on page 2 brings the secretary back there."""
+    from portal.commission import session_views
+    from tests.factories import commission as fx
+
+    s = fx.setup(session)
+    nomination_ids = []
+    for _ in range(3):
+        member, contribution_ids = fx.nominee(session)
+        nomination_ids.append(fx.nominate(session, s, member, contribution_ids).id)
+    sitting = fx.plan_sitting(session, s, nomination_ids, on_paper=True)
+    fx.open_sitting(session, s, sitting, fx.FOUR)
+    session.commit()
+    items = session.scalars(
+        select(AgendaItem).where(AgendaItem.session_id == sitting.id).order_by(AgendaItem.position)
+    ).all()
+    monkeypatch.setattr(session_views, "AGENDA_PAGE", 2)
+    secretary = _client(app, "secretary@demo.kz")
+    url = f"/commission/sessions/{sitting.id}"
+    first = secretary.get(url)
+    assert first.status_code == 200
+    assert [f'id="item-{i.id}"' in first.text for i in items] == [True, True, False]
+    assert f'href="{url}?page=2"' in first.text
+    second = secretary.get(f"{url}?page=2")
+    assert [f'id="item-{i.id}"' in second.text for i in items] == [False, False, True]
+    last = items[2]
+    action = f"{url}/items/{last.id}/votes?page=2"
+    assert f'action="{action}"' in second.text
+    prefix = f"i{last.id}-"
+    voted = secretary.post(
+        action, data={prefix + "commission_member_id": s.members["chair"], prefix + "choice": "for"}
+    )
+    assert voted.status_code == 302 and voted.headers["Location"].endswith(f"{url}?page=2")
+    session.rollback()
+    assert [v.choice for v in session.get(AgendaItem, last.id).votes] == ["for"]
+    # A page past the end is the last one; a step taken from page 1 comes back to page 1.
+    assert f'id="item-{last.id}"' in secretary.get(f"{url}?page=9").text
+    first_item = items[0]
+    prefix = f"i{first_item.id}-"
+    back = secretary.post(
+        f"{url}/items/{first_item.id}/votes",
+        data={prefix + "commission_member_id": s.members["chair"], prefix + "choice": "for"},
+    )
+    assert back.status_code == 302 and back.headers["Location"].endswith(url)
