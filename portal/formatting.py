@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -37,8 +38,15 @@ def decimal(value, digits: int = 1) -> str:
     """Format a number with at most ``digits`` decimals in the reader's language (``3,5``)."""
     if value is None:
         return "—"
+    return _formatted(str(value), digits, _locale())
+
+
+@functools.lru_cache(maxsize=4096)
+def _formatted(value: str, digits: int, locale: str) -> str:
+    # Kept by value and language: a dashboard shows 130 percents, mostly the same few (0, 100),
+    # and Babel parses its pattern again on every call (issue 16).
     pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
-    return format_decimal(Decimal(str(value)), format=pattern, locale=_locale())
+    return format_decimal(Decimal(value), format=pattern, locale=locale)
 
 
 def percent(value, digits: int = 1) -> str:
