@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -45,7 +46,7 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
 @bp.route("/payouts")
 @allow(*PAYOUT_READERS)
 def payouts_list():
-    query = reward_queries.approved_items(current_scope(*PAYOUT_READERS))
+    query = reward_queries.approved_item_rows(current_scope(*PAYOUT_READERS), str(get_locale()))
     found = page_of(
         query.order_by(
             CommissionSession.held_on.desc(), CommissionSession.id.desc(), AgendaItem.position
@@ -53,12 +54,12 @@ def payouts_list():
         rows=True,
     )
     rows = found.rows
-    states = payout_states(item.id for item, _s, _c in rows)
     return render_template(
         "commission/payouts.html",
         rows=rows,
-        states=states,
-        waiting={s.id: payouts.what_comes_first(s) for _i, s, _c in rows},
+        states=payout_states(row.id for row in rows),
+        # what_comes_first reads the sitting's status and act number, which the rows carry.
+        waiting={row.session_id: payouts.what_comes_first(row) for row in rows},
         iban=_iban,
         page=found.page,
         pages=found.pages,
