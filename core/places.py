@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+from collections.abc import Iterable
 from importlib import resources
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, event, exists, select
@@ -115,8 +117,15 @@ def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     return any(path.startswith(paths[i]) for i in scope_ids if i in paths)
 
 
-def units_within_clause(scope_ids: list[int]):
+def units_within_clause(scope_ids: Iterable[int]):
     """Return a SQL condition on ``AdminUnit`` selecting the units covered by ``scope_ids``."""
+    return _units_within(tuple(scope_ids))
+
+
+@functools.lru_cache(maxsize=1024)
+def _units_within(scope_ids: tuple[int, ...]):
+    # Built once per set of units (a clause is immutable, and statements share it): building
+    # the alias and the EXISTS anew was most of the cost of scoping a list (issue 16).
     scope = AdminUnit.__table__.alias("scope_unit")
     return exists().where(scope.c.id.in_(scope_ids), AdminUnit.path.like(scope.c.path + "%"))
 

@@ -64,7 +64,7 @@ class Scope:
             return true()
         if not self.unit_ids:
             return false()
-        return places.units_within_clause(list(self.unit_ids))
+        return places.units_within_clause(self.unit_ids)
 
     def clause(self, unit_column):
         """Return a SQL condition that ``unit_column`` (an admin-unit id) lies in the scope."""
