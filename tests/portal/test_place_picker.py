@@ -112,3 +112,27 @@ def test_the_pickers_options_are_wtforms_own_html_escaped():
         ours = PlaceSelect()(form.place)
         assert ours == wtforms.widgets.Select()(form.place)
         assert "<script>" not in ours and "<b>" not in ours
+
+
+def test_a_renamed_place_shows_its_new_name_in_the_next_picker(app, session):
+    """The pickers' lists are kept by their units' rows: a rename is seen on the next page."""
+    from core import accounts, place_admin
+
+    coordinator = app.test_client()
+    login_as(coordinator, "coordinator@demo.kz")
+    botakara = unit(session, "354030100")
+    before = _picker(coordinator.get("/volunteers/applications/new"))[1]
+    (option,) = before.xpath(f'.//option[@value="{botakara.id}"]')
+    assert "Жаңа Ботакара" not in option.text_content()
+    place_admin.rename_unit(
+        session,
+        unit_id=botakara.id,
+        name_kk="Жаңа Ботакара",
+        name_ru="Новая Ботакара",
+        actor_id=accounts.find_by_login(session, "admin@demo.kz").id,
+    )
+    session.commit()
+    after = _picker(coordinator.get("/volunteers/applications/new"))[1]
+    (option,) = after.xpath(f'.//option[@value="{botakara.id}"]')
+    assert option.text_content().strip() in ("Жаңа Ботакара", "Новая Ботакара")
+    assert "жаңа ботакара новая ботакара 354030100" in option.get("data-search")
