@@ -76,10 +76,10 @@ def sessions(scope: Scope, language: str) -> Select:
     )
 
 
-# What a list of approved items shows of each nomination: its recipient's name, its form and
+# What a list of agenda items shows of each nomination: its recipient's name, its form and
 # amount. Not the member's unit, nor the initiative with its unit and comments, which the
 # models load eagerly: on a page of 50 payouts they were most of the rows' weight (issue 16).
-_NOMINATION_NAMED = joinedload(AgendaItem.nomination).options(
+NOMINATION_NAMED = joinedload(AgendaItem.nomination).options(
     joinedload(Nomination.member).lazyload(Member.unit), lazyload(Nomination.initiative)
 )
 
@@ -98,7 +98,7 @@ def _approved(stmt: Select, scope: Scope) -> Select:
 def approved_items(scope: Scope) -> Select:
     """Return (item, session, commission) rows for the rewards approved at settled sittings."""
     return _approved(select(AgendaItem, CommissionSession, Commission), scope).options(
-        _NOMINATION_NAMED
+        NOMINATION_NAMED
     )
 
 

@@ -29,6 +29,7 @@ from incentives.models import (
     NominationContribution,
     Payout,
 )
+from incentives.queries import NOMINATION_NAMED
 from portal.extensions import db
 from portal.oversight.blueprint import bp
 from portal.oversight.views import READERS, in_scope, scope, shares, trail
@@ -41,6 +42,7 @@ from volunteers.models import Member
 # ---- drill-down: line, decision, session, reward, payout, member, contribution ----------------
 
 LINE_REWARDS_PAGE = PAGE_SIZE  # rewards listed per page of a budget line
+SESSION_ITEMS_PAGE = PAGE_SIZE  # agenda items per page of a session
 
 
 @bp.route("/lines/<int:line_id>")
@@ -145,12 +147,26 @@ def session(session_id: int):
     attendance = db.session.scalars(
         select(Attendance).where(Attendance.session_id == sitting.id).order_by(Attendance.id)
     ).all()
+    # The agenda a page at a time, as on the secretary's page: a region's sitting may decide
+    # a couple of hundred rewards (issue 16).
+    items = page_of(
+        select(AgendaItem)
+        .where(AgendaItem.session_id == sitting.id)
+        .order_by(AgendaItem.position, AgendaItem.id)
+        .options(NOMINATION_NAMED),
+        size=SESSION_ITEMS_PAGE,
+    )
     return render_template(
         "oversight/session.html",
         sitting=sitting,
         commission=sitting.commission,
         attendance=attendance,
-        states=_payout_states(i.id for i in sitting.items),
+        items=items.rows,
+        page=items.page,
+        pages=items.pages,
+        item_count=items.total,
+        args=other_args(),
+        states=_payout_states(i.id for i in items.rows),
         trail=trail(("commission_session", sitting.id)),
     )
 

@@ -321,3 +321,27 @@ def test_a_lines_rewards_come_a_page_at_a_time(app, session, monkeypatch):
     assert f"/oversight/sessions/{later.id}" in rest.text
     # A page past the end shows the last one, never an error.
     assert theirs in deputy.get(f"{url}?page=99").text
+
+
+def test_a_sessions_agenda_comes_a_page_at_a_time_to_a_deputy(app, session, monkeypatch):
+    from portal.oversight import drilldown_views
+    from tests.factories import commission as fx
+
+    s = fx.setup(session)
+    nominations = []
+    for _ in range(2):
+        member, contribution_ids = fx.nominee(session)
+        nominations.append(fx.nominate(session, s, member, contribution_ids, mci=5).id)
+    sitting = fx.close_session(session, s, nominations)
+    first_item, second_item = sorted(sitting.items, key=lambda i: i.position)
+    monkeypatch.setattr(drilldown_views, "SESSION_ITEMS_PAGE", 1)
+    deputy = _client(app, "deputy@demo.kz")
+    url = f"/oversight/sessions/{sitting.id}"
+    page = deputy.get(url)
+    assert page.status_code == 200
+    assert f"/oversight/rewards/{first_item.id}" in page.text
+    assert f"/oversight/rewards/{second_item.id}" not in page.text
+    assert f'href="{url}?page=2"' in page.text
+    rest = deputy.get(f"{url}?page=2").text
+    assert f"/oversight/rewards/{second_item.id}" in rest
+    assert f"/oversight/rewards/{first_item.id}" not in rest
