@@ -1239,6 +1239,10 @@ def profile_recipe(label: str, samples: list[str], fx: dict):
         if not samples:
             return None
         email = next(e for prefix, e in PROFILE_ACCOUNTS if pattern.startswith(prefix))
+        if pattern.startswith("/my"):
+            # The load's volunteers asked for their own memberships (?member=…); replayed as
+            # one account, another's membership is a 404: replay their pages without it.
+            samples = sorted({path.partition("?")[0] for path in samples})
         return email, lambda tab: ("GET", rng.choice(samples), None)
     if label == "POST /my/contributions":
 
