@@ -165,7 +165,8 @@ class PlaceSelect(wtforms.widgets.Select):
     def render_option(cls, choice, **kwargs):
         # As wtforms.widgets.Select.render_option and html_params: attributes sorted by name,
         # booleans bare (or left out), every value and the label escaped, quotes as &quot;.
-        options = {"value": choice.value, **(choice.render_kw or {}), **kwargs}
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        options = {"value": value, **(choice.render_kw or {}), **kwargs}
         if choice.selected:
             options["selected"] = True
         attributes = []

@@ -72,7 +72,7 @@ class Live:
         """Refuse new requests and wait for those under way (they finish on their database)."""
         with self._lock:
             self._open = False
-            self._lock.wait_for(lambda: self._answering == 0, timeout)
+            assert self._lock.wait_for(lambda: self._answering == 0, timeout), "still answering"
 
     @property
     def received(self) -> int:
@@ -114,8 +114,8 @@ class _Server:
     at a time (``tests.conftest.SharedApp``): the app, its compiled templates and the server
     are built once per process and backend instead of once per test."""
 
-    def __init__(self, db_url: str):
-        self.shared = SharedApp(db_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    def __init__(self, db_url: str, **config):
+        self.shared = SharedApp(db_url, WTF_CSRF_ENABLED=True, TESTING=False, **config)
         _test_hashing()
         self.live = Live("", self.shared.app)
         self.busy = False
@@ -143,10 +143,12 @@ class _Server:
         try:
             yield self.live
         finally:
-            self.live.close()
-            self.shared.reset()
-            _test_hashing()
-            self.busy = False
+            try:
+                self.live.close()
+                self.shared.reset()
+            finally:
+                _test_hashing()
+                self.busy = False
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -154,6 +156,8 @@ class _Server:
         self.shared.close()
 
 
+# Settings the portal reads on each request, which a test may change on the kept server.
+PER_REQUEST = frozenset({"DEMO_MFA_WAIVER"})
 # The kept servers of this process, by backend; closed after the run (``_servers_closed``).
 SERVERS: dict[str, _Server] = {}
 
@@ -180,8 +184,11 @@ def serving(db_url: str, *, production_hashing: bool = False, own: bool = False,
     """
     backend = make_url(db_url).get_backend_name()
     kept = SERVERS.get(backend)
-    if own or (kept is not None and kept.busy):
-        server = _Server(db_url)
+    # A setting read only when the app is built (engine options, limits) needs an app of its
+    # own; the kept one takes those read per request.
+    at_start = set(config) - PER_REQUEST
+    if own or at_start or (kept is not None and kept.busy):
+        server = _Server(db_url, **{k: config[k] for k in at_start})
         try:
             with server.serve(db_url, production_hashing, config) as live:
                 yield live

@@ -100,6 +100,7 @@ def test_the_pickers_options_are_wtforms_own_html_escaped():
         SelectChoice(7, 'Ақсу "<b>&', render_kw={"data-search": 'ақсу "<script>'}, optgroup="A"),
         SelectChoice("", "Choose", render_kw={"disabled": True}),
         SelectChoice(8, "Бұқар", render_kw={"data_hint": "x", "hidden": False}),
+        SelectChoice(True, "Иә"),
     ]
     for selected in (7, 8):
 
