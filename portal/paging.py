@@ -57,6 +57,18 @@ def page_of(
     return Page(found, number, pages, total)
 
 
+def listing(found: Page, name: str = "rows") -> dict:
+    """Return what a template with a pager needs of ``found``: its rows under ``name``, the
+    ``page``, the ``pages``, the ``total`` and the request's other ``args``."""
+    return {
+        name: found.rows,
+        "page": found.page,
+        "pages": found.pages,
+        "total": found.total,
+        "args": other_args(),
+    }
+
+
 def other_args(param: str = "page") -> dict:
     """Return the request's query arguments but the page number, for the pager's links."""
     return {k: v for k, v in request.args.items() if k != param}

@@ -33,7 +33,7 @@ from incentives.queries import NOMINATION_NAMED
 from portal.extensions import db
 from portal.oversight.blueprint import bp
 from portal.oversight.views import READERS, in_scope, scope, shares, trail
-from portal.paging import PAGE_SIZE, other_args, page_of
+from portal.paging import PAGE_SIZE, listing, page_of
 from portal.security import allow
 from volunteers import persons
 from volunteers.activity_models import Contribution
@@ -88,11 +88,7 @@ def line(line_id: int):
         unit=db.session.get(places.AdminUnit, program.unit_id),
         shares=shares(line.approved_tiyn, line.committed_tiyn, line.disbursed_tiyn),
         decisions=decisions,
-        items=items.rows,
-        page=items.page,
-        pages=items.pages,
-        charged_count=items.total,
-        args=other_args(),
+        **listing(items, "items"),
         states=_payout_states(item.id for item in items.rows),
         year_closed=db.session.get(FiscalYearClosure, (program.unit_id, program.fiscal_year))
         is not None,
@@ -161,11 +157,7 @@ def session(session_id: int):
         sitting=sitting,
         commission=sitting.commission,
         attendance=attendance,
-        items=items.rows,
-        page=items.page,
-        pages=items.pages,
-        item_count=items.total,
-        args=other_args(),
+        **listing(items, "items"),
         states=_payout_states(i.id for i in items.rows),
         trail=trail(("commission_session", sitting.id)),
     )
