@@ -1,7 +1,7 @@
 """Agendas as pages show them: each item's nomination, votes and declared conflicts, as rows.
 
-Read with a few column selects and no ORM entities: a session page lists every item of its
-agenda (191 at the larger bench scale), and loading items, nominations, members, votes, seats
+Read with a few column selects and no ORM entities: a session page lists its agenda (191 items
+at the larger bench scale, 50 a page), and loading items, nominations, members, votes, seats
 and their users as objects cost most of the page's time.
 """
 
