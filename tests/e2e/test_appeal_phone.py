@@ -96,6 +96,7 @@ def _refusal_drafted(session) -> int:
 
 
 def _fits(page) -> None:
+    page.wait_for_load_state("load")  # both stylesheets applied before the width is read
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{page.url} is {width} px wide on a 360 px phone"
 

@@ -69,7 +69,9 @@ def test_sign_in_switch_language_and_screenshot_on_a_phone(production_live_url, 
     page.wait_for_function("document.documentElement.lang === 'ru'")
     assert page.locator("html").get_attribute("lang") == "ru"
     assert page.get_by_role("heading", level=1).inner_text().startswith("Добро пожаловать")
-    # Nothing may be wider than the phone: no horizontal scrolling.
+    # Nothing may be wider than the phone: no horizontal scrolling (read once both stylesheets
+    # have applied, as below).
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
     page.goto(f"{live_url}/admin/users")

@@ -60,6 +60,7 @@ def test_the_template_round_trip_shows_the_rows_not_imported(live, browser, tmp_
     problems.wait_for(timeout=20_000)  # the job's page reloads itself when the job is done
     assert "Күні Қате" in problems.inner_text() and "32.13.2026" in problems.inner_text()
     assert iin_for(8501) not in phone.content()  # the IIN is masked
+    phone.wait_for_load_state("load")  # both stylesheets applied before the width is read
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     photograph(phone, "import-problems-kk-360.png", full_page=True)
     phone.context.close()
