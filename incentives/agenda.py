@@ -101,7 +101,7 @@ _ITEMS = (
 )
 
 
-# One page of a session's agenda, and its items' ballots (``items_page``).
+# One page of a session's agenda (``items_page``) and its size.
 _ITEMS_PAGE = _ITEMS.offset(bindparam("skip")).limit(bindparam("take"))
 _COUNT = select(func.count()).where(AgendaItem.session_id == bindparam("session_id"))
 
@@ -111,15 +111,6 @@ def _choice(model):
 
 
 _BALLOTS = {
-    model: select(model.item_id, User.full_name, _choice(model), model.reason)
-    .join(AgendaItem, model.item_id == AgendaItem.id)
-    .join(CommissionMember, model.commission_member_id == CommissionMember.id)
-    .join(User, CommissionMember.user_id == User.id)
-    .where(AgendaItem.session_id.in_(_SESSION_IDS))
-    .order_by(model.id)
-    for model in (Vote, ConflictDeclaration)
-}
-_ITEMS_BALLOTS = {
     model: select(model.item_id, User.full_name, _choice(model), model.reason)
     .join(CommissionMember, model.commission_member_id == CommissionMember.id)
     .join(User, CommissionMember.user_id == User.id)
@@ -160,17 +151,17 @@ def items(session: Session, session_ids: Iterable[int], *, ballots: bool = True)
         return []
     found = [Item(*row) for row in session.execute(_ITEMS, {"session_ids": ids})]
     if ballots:
-        _add_ballots(session, found, _BALLOTS, {"session_ids": ids})
+        _add_ballots(session, found)
     return found
 
 
-def _add_ballots(session: Session, found: list[Item], statements: dict, params: dict) -> None:
+def _add_ballots(session: Session, found: list[Item]) -> None:
     """Give the items their votes and declared conflicts, one statement each."""
     if not found:
         return
     by_id = {i.id: i for i in found}
     for model, field in ((Vote, "votes"), (ConflictDeclaration, "declarations")):
-        for row in session.execute(statements[model], params):
+        for row in session.execute(_BALLOTS[model], {"item_ids": list(by_id)}):
             getattr(by_id[row.item_id], field).append(Ballot(*row))
 
 
@@ -188,7 +179,7 @@ def items_page(session: Session, session_id: int, skip: int, take: int) -> list[
             _ITEMS_PAGE, {"session_ids": [session_id], "skip": skip, "take": take}
         )
     ]
-    _add_ballots(session, found, _ITEMS_BALLOTS, {"item_ids": [i.id for i in found]})
+    _add_ballots(session, found)
     return found
 
 

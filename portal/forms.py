@@ -92,7 +92,7 @@ _COLUMNS = (
 )
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)  # a few kinds of scope per language
 def _choices(units: tuple, above: tuple, locale: str) -> tuple[SelectChoice, ...]:
     """Return the choices of ``units`` (rows of ``_COLUMNS``) under the ``above`` them.
 

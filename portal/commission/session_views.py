@@ -173,8 +173,6 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
         "item_count": total,
         "page": page,
         "pages": pages,
-        # The page to come back to after a step on one of its items (a paper vote).
-        "this_page": page if page > 1 else None,
         "quorum": minutes.quorum(db.session, sitting, attendance),
         "attendance": attendance,
         "present": present,

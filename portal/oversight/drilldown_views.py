@@ -6,7 +6,7 @@ Read-only, within the deputy's jurisdictions (404 outside); personal data masked
 from __future__ import annotations
 
 from flask import abort, render_template
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from budget.models import (
@@ -20,6 +20,7 @@ from budget.models import (
 from core import places
 from core.accounts import users_by_id
 from incentives import payouts
+from incentives.agenda import RECIPIENT
 from incentives.models import (
     AgendaItem,
     Attendance,
@@ -70,7 +71,7 @@ def line(line_id: int):
             CommissionSession.held_on,
             Nomination.form,
             Nomination.amount_tiyn,
-            func.coalesce(Member.full_name, Nomination.recipient_name).label("recipient"),
+            RECIPIENT.label("recipient"),
         )
         .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
         .join(Nomination, AgendaItem.nomination_id == Nomination.id)
