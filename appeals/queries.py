@@ -109,8 +109,9 @@ def inaction_author_clause(user: accounts.User):
 def reviewable_by(user: accounts.User):
     """A SQL condition: ``user`` reviews the complaint (named as the official, or holding the
     role ``reviewer`` over the review unit) and neither authored the act or the inaction it is
-    about (Art. 97(2)) nor filed it from their account. The one rule of the review queue, the
-    to-do count and (for one complaint) ``appeals.complaints.can_review``."""
+    about (Art. 97(2)) nor is its complainant: by account or by an IIN linked to the account
+    (``volunteers.persons``). The one rule of the review queue, the to-do count and (for one
+    complaint) ``appeals.complaints.can_review``."""
     authored = select(Hearing.id).where(
         or_(Hearing.drafted_by_id == user.id, Hearing.adopted_by_id == user.id)
     )
@@ -122,18 +123,18 @@ def reviewable_by(user: accounts.User):
         or_(Complaint.hearing_id.is_(None), Complaint.hearing_id.not_in(authored)),
         inaction_author_clause(user),
         or_(Complaint.person_user_id.is_(None), Complaint.person_user_id != user.id),
+        or_(
+            Complaint.person_key.is_(None),
+            Complaint.person_key.not_in(persons.keys_select(user.id)),
+        ),
     )
 
 
 def complaints_to_review(session: Session, user: accounts.User) -> list[Complaint]:
-    """Return the forwarded complaints ``user`` reviews (``reviewable_by``), never the
-    complaints of a person whose IIN is linked to their account."""
+    """Return the forwarded complaints ``user`` reviews (``reviewable_by``)."""
     if not user.is_active:
         return []
-    keys = persons.keys_of(session, [user.id]).get(user.id, set())
     stmt = select(Complaint).where(Complaint.status == "forwarded", reviewable_by(user))
-    if keys:
-        stmt = stmt.where(Complaint.person_key.not_in(keys))
     return list(session.scalars(stmt.order_by(Complaint.review_due_on, Complaint.id)))
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, union
 from sqlalchemy.orm import Session, aliased
 
 from core.sealing import blind_index
@@ -56,6 +56,15 @@ def same_person(*, key, user_id, other_user_id) -> ColumnElement[bool]:
             key_is_user(application.iin_index, other_user_id),
         )
         .correlate_except(application),
+    )
+
+
+def keys_select(user_id: int):
+    """Return the person keys linked to the account ``user_id``, as a SQL select (``keys_of``
+    for one account, inside another statement)."""
+    return union(
+        select(Member.iin_index).where(Member.user_id == user_id),
+        select(Application.iin_index).where(Application.applicant_id == user_id),
     )
 
 

@@ -478,3 +478,23 @@ def test_ten_restorations_of_one_term_restore_it_once(pg_app):
         assert audit_count(s, "complaint.restore_term", "complaint", complaint_id) == 1
         assert audit_count(s, "complaint.stay_execution", "complaint", complaint_id) == 1
         assert audit.verify_chain(s).ok
+
+
+def test_a_reviewer_linked_to_the_complainant_by_iin_neither_sees_nor_counts_it(session):
+    """The review body's member whose account holds the complainant's register entry (the same
+    person, by IIN) is not asked to review it: not in the queue, not in the to-do count."""
+    from appeals import waiting
+
+    complaint, _hearing, member = forwarded(session)
+    own = reviewer(session)
+    assert complaint.person_user_id != own.id
+    member.user_id = own.id  # the same person's register entry, linked to the official's account
+    session.flush()
+    assert complaint.person_key is not None
+    assert not complaints.can_review(session, complaint, own)
+    assert complaint not in queries.complaints_to_review(session, own)
+    day = FILE_DAY + dt.timedelta(days=2)
+    assert waiting.complaints_to_review(session, own, day).count == 0
+    other = reviewer(session, "reviewer.other@demo.kz")
+    assert complaint in queries.complaints_to_review(session, other)
+    assert waiting.complaints_to_review(session, other, day).count == 1
