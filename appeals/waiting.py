@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, and_, false, func, literal, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from appeals import queries
@@ -12,7 +12,7 @@ from appeals.hearings import ACT_ROLES, SUBJECT_OF
 from appeals.models import Complaint, Hearing
 from core import calendar, calendar_rules, clock
 from core.scope import Scope
-from incentives.waiting import Waiting
+from incentives.waiting import Waiting, counted, counts
 
 # Late means past a legal term (Arts. 73, 91(4), 99, counted in working days by appeals.terms
 # when the record was written) or past one of these limits of the portal's own, choices [I] of
@@ -113,20 +113,6 @@ def late_review(today: dt.date):
     return and_(Complaint.status == "forwarded", Complaint.review_due_on < today)
 
 
-def _counts(stmt: Select, late=None) -> Select:
-    """The statement counting ``stmt``'s rows and, of them, those ``late`` (0 without it)."""
-    return stmt.order_by(None).with_only_columns(
-        func.count(),
-        func.count().filter(late) if late is not None else literal(0),
-        maintain_column_froms=True,
-    )
-
-
-def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
-    total, overdue = session.execute(_counts(stmt, late)).one()
-    return Waiting(key, total, overdue or 0)
-
-
 def hearings_to_notify(session: Session, scopes: dict[str, Scope], today: dt.date) -> Waiting:
     """Preliminary decisions still to send to the person (or to adopt by exception), and paper
     notices whose receipt is to be recorded."""
@@ -134,7 +120,7 @@ def hearings_to_notify(session: Session, scopes: dict[str, Scope], today: dt.dat
         or_(Hearing.status == "drafted", undelivered()),
         _of_kinds(scopes, Hearing.act_kind, Hearing.unit_id),
     )
-    return _counted(session, "hearings_to_notify", stmt, late_notice(session, today))
+    return counted(session, "hearings_to_notify", stmt, late_notice(session, today))
 
 
 def oral_hearings_to_hold(session: Session, scopes: dict[str, Scope], today: dt.date) -> Waiting:
@@ -144,7 +130,7 @@ def oral_hearings_to_hold(session: Session, scopes: dict[str, Scope], today: dt.
         Hearing.oral_requested_at.is_not(None),
         _of_kinds(scopes, Hearing.act_kind, Hearing.unit_id),
     )
-    return _counted(session, "oral_hearings_to_hold", stmt, late_oral_hearing(today))
+    return counted(session, "oral_hearings_to_hold", stmt, late_oral_hearing(today))
 
 
 def hearings_to_adopt(session: Session, scopes: dict[str, Scope], today: dt.date) -> Waiting:
@@ -156,7 +142,7 @@ def hearings_to_adopt(session: Session, scopes: dict[str, Scope], today: dt.date
         or_(Hearing.status == "heard", Hearing.oral_requested_at.is_(None)),
         _of_kinds(scopes, Hearing.act_kind, Hearing.unit_id),
     )
-    return _counted(session, "hearings_to_adopt", stmt, late_act(session, today))
+    return counted(session, "hearings_to_adopt", stmt, late_act(session, today))
 
 
 def complaints_to_forward(session: Session, scopes: dict[str, Scope], today: dt.date) -> Waiting:
@@ -166,7 +152,7 @@ def complaints_to_forward(session: Session, scopes: dict[str, Scope], today: dt.
         Complaint.kind != "police",
         _of_kinds(scopes, Complaint.act_kind, Complaint.unit_id, Complaint.subject_type),
     )
-    return _counted(session, "complaints_to_forward", stmt, late_forwarding(today))
+    return counted(session, "complaints_to_forward", stmt, late_forwarding(today))
 
 
 def police_complaints(session: Session, scope: Scope) -> Waiting:
@@ -176,7 +162,7 @@ def police_complaints(session: Session, scope: Scope) -> Waiting:
         Complaint.kind == "police",
         scope.clause(Complaint.unit_id),
     )
-    return _counted(session, "police_complaints", stmt)
+    return counted(session, "police_complaints", stmt)
 
 
 # The review count's statement per (user, grants, day). Every home page of every official reads
@@ -189,15 +175,15 @@ _REVIEW_COUNTS_LIMIT = 1024  # statements kept before the cache starts afresh
 def _review_counts(user, today: dt.date) -> Select:
     grants = tuple(sorted((g.role, g.unit_id) for g in user.grants))
     key = (user.id, grants, today)
-    counts = _REVIEW_COUNTS.get(key)
-    if counts is None:
+    found = _REVIEW_COUNTS.get(key)
+    if found is None:
         if len(_REVIEW_COUNTS) >= _REVIEW_COUNTS_LIMIT:
             _REVIEW_COUNTS.clear()
         forwarded = select(Complaint.id).where(
             Complaint.status == "forwarded", queries.reviewable_by(user)
         )
-        counts = _REVIEW_COUNTS[key] = _counts(forwarded, late_review(today))
-    return counts
+        found = _REVIEW_COUNTS[key] = counts(forwarded, late_review(today))
+    return found
 
 
 def complaints_to_review(session: Session, user, today: dt.date) -> Waiting:

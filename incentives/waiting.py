@@ -39,14 +39,18 @@ class Waiting:
     overdue: int = 0
 
 
-def _counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
-    """Count the rows of ``stmt``, and those of them that are ``late``, in one statement."""
-    counts = stmt.order_by(None).with_only_columns(
+def counts(stmt: Select, late=None) -> Select:
+    """The statement counting ``stmt``'s rows and, of them, those ``late`` (0 without it)."""
+    return stmt.order_by(None).with_only_columns(
         func.count(),
         func.count().filter(late) if late is not None else literal(0),
         maintain_column_froms=True,
     )
-    total, overdue = session.execute(counts).one()
+
+
+def counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
+    """Count the rows of ``stmt``, and those of them that are ``late``, in one statement."""
+    total, overdue = session.execute(counts(stmt, late)).one()
     return Waiting(key, total, overdue or 0)
 
 
@@ -55,13 +59,13 @@ def police_checks(session: Session, scope: Scope, today: dt.date) -> Waiting:
     stmt = volunteer_queries.applications(scope).where(
         Application.status.in_(("submitted", "police_check"))
     )
-    return _counted(session, "police_checks", stmt, Application.police_due_on < today)
+    return counted(session, "police_checks", stmt, Application.police_due_on < today)
 
 
 def registrations(session: Session, scope: Scope, today: dt.date) -> Waiting:
     """Vetted applications (the police's petition received) waiting to enter the register."""
     stmt = volunteer_queries.applications(scope).where(Application.status == "petitioned")
-    return _counted(session, "registrations", stmt, Application.registration_due_on < today)
+    return counted(session, "registrations", stmt, Application.registration_due_on < today)
 
 
 def contributions(session: Session, scope: Scope, user_id: int) -> Waiting:
@@ -69,7 +73,7 @@ def contributions(session: Session, scope: Scope, user_id: int) -> Waiting:
     stmt = volunteer_queries.contributions_to_confirm(scope).where(
         or_(Contribution.logged_by_id.is_(None), Contribution.logged_by_id != user_id)
     )
-    return _counted(session, "contributions", stmt)
+    return counted(session, "contributions", stmt)
 
 
 def votes(session: Session, user_id: int) -> Waiting:
@@ -89,7 +93,7 @@ def votes(session: Session, user_id: int) -> Waiting:
             ),
         )
     )
-    return _counted(session, "votes", stmt)
+    return counted(session, "votes", stmt)
 
 
 def _sittings(scope: Scope, status: str) -> Select:
@@ -104,14 +108,14 @@ def _sittings(scope: Scope, status: str) -> Select:
 
 def sittings_to_close(session: Session, scope: Scope, today: dt.date) -> Waiting:
     """Open sittings the secretary is to close; late when held before today."""
-    return _counted(
+    return counted(
         session, "sittings_to_close", _sittings(scope, "open"), CommissionSession.held_on < today
     )
 
 
 def minutes_to_finalize(session: Session, scope: Scope) -> Waiting:
     """Closed sittings whose minutes are not final yet."""
-    return _counted(session, "minutes_to_finalize", _sittings(scope, "closed"))
+    return counted(session, "minutes_to_finalize", _sittings(scope, "closed"))
 
 
 def decisions_to_verify(session: Session, scope: Scope, user_id: int) -> Waiting:
@@ -119,7 +123,7 @@ def decisions_to_verify(session: Session, scope: Scope, user_id: int) -> Waiting
     stmt = budget_queries.decisions(scope).where(
         MaslikhatDecision.status == "entered", MaslikhatDecision.entered_by_id != user_id
     )
-    return _counted(session, "decisions_to_verify", stmt)
+    return counted(session, "decisions_to_verify", stmt)
 
 
 def payouts_to_make(session: Session, scope: Scope) -> Waiting:
@@ -136,19 +140,19 @@ def payouts_to_make(session: Session, scope: Scope) -> Waiting:
         CommissionSession.act_number.is_not(None),
         ~exists().where(Payout.item_id == AgendaItem.id, Payout.status.in_((*LIVE, "voided"))),
     )
-    return _counted(session, "payouts_to_make", stmt)
+    return counted(session, "payouts_to_make", stmt)
 
 
 def inquiries_to_answer(session: Session, scope: Scope, today: dt.date) -> Waiting:
     """Deputies' inquiries of ``scope`` still owed an answer; late after their deadline."""
     stmt = with_units(select(Inquiry.id), Inquiry.unit_id, scope).where(Inquiry.status == "open")
-    return _counted(session, "inquiries_to_answer", stmt, Inquiry.deadline < today)
+    return counted(session, "inquiries_to_answer", stmt, Inquiry.deadline < today)
 
 
 def answers_to_read(session: Session, deputy_id: int) -> Waiting:
     """A deputy's inquiries answered and not yet closed: the deputy reads and closes them."""
     stmt = select(Inquiry.id).where(Inquiry.deputy_id == deputy_id, Inquiry.status == "answered")
-    return _counted(session, "answers_to_read", stmt)
+    return counted(session, "answers_to_read", stmt)
 
 
 @dataclass(frozen=True)

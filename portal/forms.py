@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice
 from wtforms.widgets.core import clean_key
 
-from core import queries
+from core import bilingual, queries
 from core.places import AdminUnit
 from core.scope import Scope
 from portal.extensions import db
@@ -101,7 +101,7 @@ def _choices(units: tuple, above: tuple, locale: str) -> tuple[SelectChoice, ...
     4 ms of every page with its picker (issue 16).
     """
     known = {u.id: u for u in (*units, *above)}
-    name = {i: AdminUnit.name(u, locale) for i, u in known.items()}  # the model's rule, on a row
+    name = {i: bilingual.in_language(u, "name", locale) for i, u in known.items()}
     key = {i: collation_key(text) for i, text in name.items()}
 
     def placed(unit) -> tuple[tuple, str | None, int]:

@@ -68,7 +68,7 @@ def users():
         "admin/users.html",
         users=found.rows,
         # Each unit's name once, not once per row: a page of 50 accounts lies in a few units.
-        unit_names={u.unit_id: unit_name(u.unit) for u in found.rows},
+        unit_names={u.id: unit_name(u) for u in {r.unit for r in found.rows}},
         manageable=accounts.administered(db.session, current_user, [u.id for u in found.rows]),
         q=q,
         page=found.page,

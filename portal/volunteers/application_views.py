@@ -54,7 +54,7 @@ def applications():
         applications=found.rows,
         # Each unit's name and each deadline formatted once: a page of 50 applications
         # lies in a few settlements and falls due on a few days (issue 16).
-        unit_names={a.unit_id: unit_name(a.unit) for a in found.rows},
+        unit_names={u.id: unit_name(u) for u in {a.unit for a in found.rows}},
         dates={
             day: local_date(day)
             for a in found.rows
