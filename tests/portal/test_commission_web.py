@@ -8,6 +8,7 @@ import io
 import itertools
 import re
 
+import pytest
 from docx import Document
 from sqlalchemy import func, select
 
@@ -768,6 +769,7 @@ def test_coordinator_puts_a_supported_initiative_forward_from_its_page(app, sess
     assert made.recipient in listed.text
 
 
+@pytest.mark.both_databases  # LIMIT and OFFSET bound as parameters
 def test_a_long_agenda_comes_a_page_at_a_time_and_a_paper_vote_keeps_its_page(
     app, session, monkeypatch
 ):
