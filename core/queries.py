@@ -8,6 +8,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core.accounts import RoleGrant, User
+from core.bilingual import in_language
 from core.places import AdminUnit
 from core.scope import Scope, scoped
 
@@ -48,6 +49,38 @@ def account_ids(scope: Scope) -> Select:
 def accounts(scope: Scope) -> Select:
     """Return the accounts whose home unit is in ``scope``."""
     return with_units(select(User), User.unit_id, scope)
+
+
+def account_rows(scope: Scope, language: str) -> Select:
+    """Return ``accounts`` as the plain columns a list of accounts shows: ``id``,
+    ``full_name``, ``email``, ``phone``, ``is_active`` and the home ``unit``'s name in
+    ``language``. Accounts with their eagerly loaded unit and grants were half of the
+    administrators' list (issue 16); ``live_roles`` gives a page's roles in one statement."""
+    return with_units(
+        select(
+            User.id,
+            User.full_name,
+            User.email,
+            User.phone,
+            User.is_active,
+            in_language(AdminUnit, "name", language).label("unit"),
+        ),
+        User.unit_id,
+        scope,
+    )
+
+
+def live_roles(session: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Return the roles each of ``user_ids`` holds anywhere by a live grant, sorted."""
+    ids = set(user_ids)
+    held: dict[int, set[str]] = {}
+    if ids:
+        stmt = select(RoleGrant.user_id, RoleGrant.role).where(
+            RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)
+        )
+        for user_id, role in session.execute(stmt):
+            held.setdefault(user_id, set()).add(role)
+    return {user_id: sorted(roles) for user_id, roles in held.items()}
 
 
 def holders(scope: Scope, role: str) -> Select:

@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from core import search_text
+from core.bilingual import in_language
+from core.places import AdminUnit
 from core.queries import with_units
 from core.scope import Scope
 from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
@@ -79,6 +81,31 @@ def shifts(unit_ids: list[int] | None) -> Select:
     sees how many shifts match and reads a region's history in index order instead of sorting it.
     """
     stmt = select(Shift)
+    return stmt if unit_ids is None else stmt.where(Shift.unit_id.in_(unit_ids))
+
+
+def shift_rows(unit_ids: list[int] | None, language: str) -> Select:
+    """Return ``shifts`` as the plain columns the planners' list shows: the shift's ``id``,
+    ``starts_at``, ``ends_at``, ``place``, ``taken``, ``capacity``, ``status`` and
+    ``closed_at``, its ``unit``'s name in ``language`` and its ``patrol_unit``'s name (None
+    for the whole district). Shifts with their eagerly joined units were a third of the
+    list's time (issue 16)."""
+    stmt = (
+        select(
+            Shift.id,
+            Shift.starts_at,
+            Shift.ends_at,
+            Shift.place,
+            Shift.taken,
+            Shift.capacity,
+            Shift.status,
+            Shift.closed_at,
+            in_language(AdminUnit, "name", language).label("unit"),
+            PatrolUnit.name.label("patrol_unit"),
+        )
+        .join(AdminUnit, AdminUnit.id == Shift.unit_id)
+        .outerjoin(PatrolUnit, PatrolUnit.id == Shift.patrol_unit_id)
+    )
     return stmt if unit_ids is None else stmt.where(Shift.unit_id.in_(unit_ids))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import false, or_, select
@@ -18,7 +19,7 @@ from portal.admin.reach import admin_unit_choices
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.i18n import translate_error, unit_name
+from portal.i18n import translate_error
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 
@@ -45,7 +46,7 @@ def _outside_reach(user: User):
 @allow("admin")
 def users():
     q = (request.args.get("q") or "").strip()
-    query = core_queries.accounts(current_scope("admin"))
+    query = core_queries.account_rows(current_scope("admin"), str(get_locale()))
     if q:
         # A name by its search key (core.search_text: any case, Kazakh or Russian spelling).
         # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list
@@ -63,13 +64,13 @@ def users():
                 User.phone_index == phone_key if phone_key else false(),
             )
         )
-    found = page_of(query.order_by(User.full_name, User.id))
+    found = page_of(query.order_by(User.full_name, User.id), rows=True)
+    ids = [u.id for u in found.rows]
     return render_template(
         "admin/users.html",
         users=found.rows,
-        # Each unit's name once, not once per row: a page of 50 accounts lies in a few units.
-        unit_names={u.id: unit_name(u) for u in {r.unit for r in found.rows}},
-        manageable=accounts.administered(db.session, current_user, [u.id for u in found.rows]),
+        roles=core_queries.live_roles(db.session, ids),
+        manageable=accounts.administered(db.session, current_user, ids),
         q=q,
         page=found.page,
         total=found.total,

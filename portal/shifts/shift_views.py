@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -16,7 +17,6 @@ from core.scope import Scope
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints, unit_choices  # arg_int: fuzzing fix (S13)
-from portal.i18n import unit_name
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
@@ -63,7 +63,7 @@ def manage():
     if args.get("unit", type=arg_int):
         inside = set(Scope.within([args.get("unit", type=arg_int)]).unit_ids_covered(db.session))
         unit_ids = [u for u in unit_ids if u in inside]
-    query = volunteer_queries.shifts(unit_ids)
+    query = volunteer_queries.shift_rows(unit_ids, str(get_locale()))
     when = args.get("when", "upcoming")
     now = utcnow()
     if when == "upcoming":
@@ -74,12 +74,10 @@ def manage():
         )
     else:
         query = query.where(Shift.ends_at <= now).order_by(Shift.starts_at.desc(), Shift.id)
-    found = page_of(query)
+    found = page_of(query, rows=True)
     return render_template(
         "shifts/manage.html",
         shifts=found.rows,
-        # Each unit's name once, not once per row: a page of 50 shifts lies in a few units.
-        unit_names={u.id: unit_name(u) for u in {s.unit for s in found.rows}},
         total=found.total,
         page=found.page,
         pages=found.pages,

@@ -380,3 +380,40 @@ def test_national_reference_data_is_changed_only_by_an_admin_of_the_whole_countr
         )
         == 1
     )
+
+
+def test_the_list_of_accounts_shows_login_home_unit_and_live_roles_in_the_admins_language(
+    app, client, session
+):
+    """The list reads plain columns (issue 16): each row still shows the login (the phone of an
+    account without an e-mail), the home unit's name in the administrator's language, and the
+    roles of live grants only."""
+    admin = _regional_admin(session)  # Russian
+    district = _unit(session, "354000000")
+    user = accounts.create_user(
+        session,
+        email=None,
+        phone="+77015550199",
+        full_name="Списочный Тестов",
+        unit_id=district.id,
+        preferred_language="kk",
+        password="list test password",
+        actor_id=admin.id,
+    )
+    revoked = accounts.grant_role(
+        session, user_id=user.id, role="registrar", unit_id=district.id, actor_id=admin.id
+    )
+    accounts.grant_role(
+        session, user_id=user.id, role="coordinator", unit_id=district.id, actor_id=admin.id
+    )
+    accounts.revoke_grant(session, grant_id=revoked.id, actor_id=admin.id)
+    session.commit()
+    login_as(client, admin.email)
+
+    page = client.get("/admin/users?q=Списочный")
+    assert page.status_code == 200
+    row = page.text.split(f"/admin/users/{user.id}", 1)[1].split("</tr>", 1)[0]
+    assert "+77015550199" in row
+    assert district.name_ru in row and district.name_kk not in row
+    assert ">Координатор<" in row
+    assert "Регистратор" not in row

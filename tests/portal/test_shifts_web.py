@@ -387,3 +387,64 @@ def test_a_long_history_is_paged_for_the_member_and_the_coordinator(app, client,
     assert second.status_code == 200
     assert second.text.count('<article class="card') == 20 and "Record number 20" in second.text
     assert f"/volunteers/members/{member.id}/contributions?page=3" in second.text
+
+
+def test_the_planners_list_shows_place_unit_patrol_places_taken_and_status(app, client, session):
+    """The list reads plain columns (issue 16): a row still names the place, the settlement in
+    the reader's language, the patrol unit (or a dash for the whole district), the places
+    taken of the capacity and the status; a past shift is listed under "Past"."""
+    from volunteers import register, shift_planning
+
+    coordinator = user(session, "coordinator@demo.kz")
+    village = unit(session, "354030100")
+    patrol = register.save_patrol_unit(
+        session,
+        unit_id=village.id,
+        name="Түнгі дозор",
+        coordinator_id=None,
+        leader_member_id=None,
+        actor_id=coordinator.id,
+    )
+    day = _tomorrow_local()
+    starts = dt.datetime.combine(day, dt.time(19), tzinfo=clock.zone())
+    common = {"unit_id": village.id, "capacity": 4, "supervisor_id": None}
+    (with_patrol,) = shift_planning.plan_shift(
+        session,
+        **common,
+        patrol_unit_id=patrol.id,
+        place="Орталық алаң",
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=4),
+        actor_id=coordinator.id,
+        now=utcnow(),
+    )
+    (district_wide,) = shift_planning.plan_shift(
+        session,
+        **common,
+        patrol_unit_id=None,
+        place="Вокзал маңы",
+        starts_at=starts + dt.timedelta(days=1),
+        ends_at=starts + dt.timedelta(days=1, hours=4),
+        actor_id=coordinator.id,
+        now=utcnow(),
+    )
+    with_patrol.taken = 3
+    shift_planning.cancel_shift(
+        session, shift_id=district_wide.id, reason="Ауа райы", actor_id=coordinator.id, now=utcnow()
+    )
+    session.commit()
+    login_as(client, "coordinator@demo.kz")
+
+    page = client.get("/shifts")
+    assert page.status_code == 200
+
+    def row(shift):
+        return page.text.split(f"/shifts/{shift.id}", 1)[1].split("</tr>", 1)[0]
+
+    first, second = row(with_patrol), row(district_wide)
+    assert "Орталық алаң" in first and village.name_kk in first and village.name_ru not in first
+    assert "Түнгі дозор" in first and "3 / 4" in first
+    assert translated(app, "Planned", "kk") in first
+    assert "—" in second and "0 / 4" in second
+    assert translated(app, "Cancelled", "kk") in second
+    assert f"/shifts/{with_patrol.id}" not in client.get("/shifts?when=past").text
