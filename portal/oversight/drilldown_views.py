@@ -5,7 +5,8 @@ Read-only, within the deputy's jurisdictions (404 outside); personal data masked
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, render_template, request
+from flask_babel import get_locale
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -160,8 +161,28 @@ def session(session_id: int):
         attendance=attendance,
         **listing(items, "items"),
         states=_payout_states(i.id for i in items.rows),
+        minutes=_minutes_shown(sitting),
         trail=trail(("commission_session", sitting.id)),
     )
+
+
+def _minutes_shown(sitting: CommissionSession) -> dict:
+    """Return the minutes' texts by language and the one shown inline (``shown``).
+
+    One language inline: each text of a region's sitting runs to hundreds of kilobytes, too
+    much twice over for a phone. It is the one ``?minutes=`` asks for, else the reader's
+    (Russian for ru, Kazakh otherwise, as the units' names), else the one there is; the other
+    is a link away, and both are PDFs once final.
+    """
+    texts = {
+        lang: text
+        for lang, text in (("kk", sitting.minutes_kk), ("ru", sitting.minutes_ru))
+        if text
+    }
+    reader = "ru" if str(get_locale()) == "ru" else "kk"
+    asked = request.args.get("minutes")
+    shown = next((lang for lang in (asked, reader, "kk", "ru") if lang in texts), None)
+    return {"texts": texts, "shown": shown}
 
 
 def _item_in_scope(item_id: int) -> AgendaItem:

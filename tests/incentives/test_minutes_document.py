@@ -75,19 +75,42 @@ def test_minutes_print_page_and_deputy_view_show_paragraphs(app, session):
     login_as(secretary, "secretary@demo.kz")
     deputy = app.test_client()
     login_as(deputy, "deputy@demo.kz")
-    pages = (
-        secretary.get(f"/commission/sessions/{sitting.id}/minutes"),
-        deputy.get(f"/oversight/sessions/{sitting.id}"),
-    )
-    for page in pages:
-        assert page.status_code == 200
-        for lang in ("kk", "ru"):
+    url = f"/oversight/sessions/{sitting.id}"
+    printed = secretary.get(f"/commission/sessions/{sitting.id}/minutes")
+    for lang in ("kk", "ru"):
+        # The print page holds both texts; the deputies' page the one asked for.
+        for page in (printed, deputy.get(f"{url}?minutes={lang}")):
+            assert page.status_code == 200
             start = page.text.index(f'id="minutes-{lang}"')
             article = page.text[start : page.text.index("</article>", start)]
             # Real paragraphs, lists and a table, not one run-on <pre> text.
             assert article.count("<p") >= 8 and "<li>" in article and "<table" in article
             assert "<pre" not in article
-        assert 'lang="ru"' in page.text and "minutes.pdf?lang=ru" in page.text
+            assert f'lang="{lang}" id="minutes-{lang}"' in page.text
+            assert "minutes.pdf?lang=ru" in page.text
+
+
+def test_the_deputies_page_shows_the_minutes_in_the_readers_language_and_links_the_other(
+    app, session
+):
+    """One text inline (a region's sitting ran to 346 KB with both, issue 16): the reader's
+    language, Kazakh for an English reader, the other a link away that keeps the agenda's
+    page, and both PDFs."""
+    sitting = _final(session)
+    deputy = app.test_client()
+    login_as(deputy, "deputy@demo.kz")
+    url = f"/oversight/sessions/{sitting.id}"
+    for reader, shown, other in (("kk", "kk", "ru"), ("ru", "ru", "kk"), ("en", "kk", "ru")):
+        deputy.post("/language", data={"lang": reader})
+        page = deputy.get(url)
+        assert page.status_code == 200
+        assert f'id="minutes-{shown}"' in page.text and f'id="minutes-{other}"' not in page.text
+        assert f'href="{url}?minutes={other}#final-minutes"' in page.text
+        assert f"minutes.pdf?lang={other}" in page.text and f"minutes.pdf?lang={shown}" in page.text
+    asked = deputy.get(f"{url}?minutes=ru&page=2")
+    assert 'id="minutes-ru"' in asked.text and 'id="minutes-kk"' not in asked.text
+    unknown = deputy.get(f"{url}?minutes=de")
+    assert unknown.status_code == 200 and 'id="minutes-kk"' in unknown.text
 
 
 def test_minutes_pdf_embeds_a_font_with_every_kazakh_letter(app, session):

@@ -161,7 +161,9 @@ def test_drill_down_from_the_total_to_confirmed_contributions(app, session):
     session_url = _links(line_page.text, "/oversight/sessions/")[0]
     session_page = deputy.get(session_url)
     assert session_page.status_code == 200
-    assert sitting.minutes_hash in session_page.text and "ПРОТОКОЛ № 1" in session_page.text
+    # The minutes in the deputy's language (Kazakh), the Russian text a link away.
+    assert sitting.minutes_hash in session_page.text and "ХАТТАМА № 1" in session_page.text
+    assert "ПРОТОКОЛ № 1" in deputy.get(session_url + "?minutes=ru").text
     assert "№ 412" in session_page.text  # the akimat's act
     payout_url = _links(session_page.text, "/oversight/payouts/")[0]
     payout_page = deputy.get(payout_url)
