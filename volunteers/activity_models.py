@@ -162,6 +162,15 @@ class Contribution(Base):
             "(status IN ('logged')) = (decided_at IS NULL)", name="decided_when_not_logged"
         ),
         Index("ix_contribution_unit_status", "unit_id", "status"),
+        # The weekly summary sums a jurisdiction's contributions by day and kind over the last
+        # weeks: a range of this index per unit, read from the index alone on PostgreSQL (57
+        # -> 20 ms of database time at 50,000 members, issue 16).
+        Index(
+            "ix_contribution_unit_date",
+            "unit_id",
+            "occurred_on",
+            postgresql_include=["kind", "status", "minutes", "points"],
+        ),
         Index("ix_contribution_member_date", "member_id", "occurred_on"),
         # The candidates' ranking sums confirmed points per member over a quarter: read from
         # this index alone (PostgreSQL), not from the table's pages, one member at a time.
