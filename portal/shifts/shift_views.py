@@ -63,7 +63,7 @@ def manage():
     if args.get("unit", type=arg_int):
         inside = set(Scope.within([args.get("unit", type=arg_int)]).unit_ids_covered(db.session))
         unit_ids = [u for u in unit_ids if u in inside]
-    query = volunteer_queries.shift_rows(unit_ids, str(get_locale()))
+    query = volunteer_queries.shifts(unit_ids)
     when = args.get("when", "upcoming")
     now = utcnow()
     if when == "upcoming":
@@ -74,7 +74,11 @@ def manage():
         )
     else:
         query = query.where(Shift.ends_at <= now).order_by(Shift.starts_at.desc(), Shift.id)
-    found = page_of(query, rows=True)
+    found = page_of(
+        volunteer_queries.shift_rows(query, str(get_locale())),
+        rows=True,
+        count=query.with_only_columns(Shift.id),
+    )
     return render_template(
         "shifts/manage.html",
         shifts=found.rows,

@@ -48,8 +48,8 @@ def test_minutes_print_and_deputy_view_read_as_paragraphs_on_a_phone(
         try:
             for lang in ("kk", "ru"):
                 # The print page holds both texts; the deputies' page shows the one asked for.
-                page.goto(demo_site + url + ("" if role == "secretary" else f"?minutes={lang}"))
-                page.wait_for_load_state("load")
+                if role == "deputy" or lang == "kk":
+                    page.goto(demo_site + url + (f"?minutes={lang}" if role == "deputy" else ""))
                 blocks = ", ".join(
                     f"#minutes-{lang} {part}"
                     for part in ("> p", "li", "h2", "h3", "h4", "tbody tr")

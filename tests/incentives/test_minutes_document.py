@@ -91,12 +91,16 @@ def test_minutes_print_page_and_deputy_view_show_paragraphs(app, session):
 
 
 def test_the_deputies_page_shows_the_minutes_in_the_readers_language_and_links_the_other(
-    app, session
+    app, session, monkeypatch
 ):
-    """One text inline (a region's sitting ran to 346 KB with both, issue 16): the reader's
+    """One text inline (a region's sitting ran to 354 KB with both, issue 16): the reader's
     language, Kazakh for an English reader, the other a link away that keeps the agenda's
-    page, and both PDFs."""
+    page, and both PDFs; the agenda's pager keeps the language asked for."""
+    from portal.oversight import drilldown_views
+
+    monkeypatch.setattr(drilldown_views, "SESSION_ITEMS_PAGE", 1)  # the demo agenda: pages
     sitting = _final(session)
+    assert len(sitting.items) > 1
     deputy = app.test_client()
     login_as(deputy, "deputy@demo.kz")
     url = f"/oversight/sessions/{sitting.id}"
@@ -105,10 +109,12 @@ def test_the_deputies_page_shows_the_minutes_in_the_readers_language_and_links_t
         page = deputy.get(url)
         assert page.status_code == 200
         assert f'id="minutes-{shown}"' in page.text and f'id="minutes-{other}"' not in page.text
-        assert f'href="{url}?minutes={other}#final-minutes"' in page.text
+        assert f'hreflang="{other}" href="{url}?minutes={other}#final-minutes"' in page.text
         assert f"minutes.pdf?lang={other}" in page.text and f"minutes.pdf?lang={shown}" in page.text
     asked = deputy.get(f"{url}?minutes=ru&page=2")
     assert 'id="minutes-ru"' in asked.text and 'id="minutes-kk"' not in asked.text
+    assert f'href="{url}?minutes=kk&amp;page=2#final-minutes"' in asked.text  # the same page
+    assert f'href="{url}?minutes=ru&amp;page=3"' in asked.text  # the pager keeps the language
     unknown = deputy.get(f"{url}?minutes=de")
     assert unknown.status_code == 200 and 'id="minutes-kk"' in unknown.text
 

@@ -392,7 +392,7 @@ def test_a_long_history_is_paged_for_the_member_and_the_coordinator(app, client,
 def test_the_planners_list_shows_place_unit_patrol_places_taken_and_status(app, client, session):
     """The list reads plain columns (issue 16): a row still names the place, the settlement in
     the reader's language, the patrol unit (or a dash for the whole district), the places
-    taken of the capacity and the status; a past shift is listed under "Past"."""
+    taken of the capacity and the status; a shift that has ended is listed under "Past" only."""
     from volunteers import register, shift_planning
 
     coordinator = user(session, "coordinator@demo.kz")
@@ -429,6 +429,15 @@ def test_the_planners_list_shows_place_unit_patrol_places_taken_and_status(app, 
         now=utcnow(),
     )
     with_patrol.taken = 3
+    ended = Shift(  # planned in the past: the planning rules refuse that, a past week did not
+        unit_id=village.id,
+        place="Мектеп ауласы",
+        starts_at=starts - dt.timedelta(days=2),
+        ends_at=starts - dt.timedelta(days=2, hours=-4),
+        capacity=2,
+        created_by_id=coordinator.id,
+    )
+    session.add(ended)
     shift_planning.cancel_shift(
         session, shift_id=district_wide.id, reason="Ауа райы", actor_id=coordinator.id, now=utcnow()
     )
@@ -438,8 +447,8 @@ def test_the_planners_list_shows_place_unit_patrol_places_taken_and_status(app, 
     page = client.get("/shifts")
     assert page.status_code == 200
 
-    def row(shift):
-        return page.text.split(f"/shifts/{shift.id}", 1)[1].split("</tr>", 1)[0]
+    def row(shift, listing=page):
+        return listing.text.split(f'href="/shifts/{shift.id}"', 1)[1].split("</tr>", 1)[0]
 
     first, second = row(with_patrol), row(district_wide)
     assert "Орталық алаң" in first and village.name_kk in first and village.name_ru not in first
@@ -447,4 +456,7 @@ def test_the_planners_list_shows_place_unit_patrol_places_taken_and_status(app, 
     assert translated(app, "Planned", "kk") in first
     assert "—" in second and "0 / 4" in second
     assert translated(app, "Cancelled", "kk") in second
-    assert f"/shifts/{with_patrol.id}" not in client.get("/shifts?when=past").text
+    assert f'href="/shifts/{ended.id}"' not in page.text
+    past = client.get("/shifts?when=past")
+    assert "Мектеп ауласы" in row(ended, past) and "0 / 2" in row(ended, past)
+    assert f'href="/shifts/{with_patrol.id}"' not in past.text
