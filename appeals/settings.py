@@ -36,10 +36,10 @@ class ReviewBody:
 
 def ancestors(session: Session, unit_id: int) -> list[int]:
     """Return the unit's ids from the root down to the unit itself."""
-    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
-    if path is None:
+    chain = places.chain_ids(session, unit_id)
+    if not chain:
         raise NotFound(N_("No such jurisdiction."))
-    return [int(part) for part in path.strip("/").split("/") if part]
+    return chain[::-1]
 
 
 def review_body(session: Session, unit_id: int) -> ReviewBody | None:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, defaultload, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -252,12 +252,15 @@ def verify_chain(
 
 
 def events_for(session: Session, object_type: str, object_id: object, limit: int = 200):
-    """Return the audit trail of one record, newest first."""
+    """Return the audit trail of one record, newest first, each with its actor."""
     return session.scalars(
         select(AuditEvent)
         .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
         .order_by(AuditEvent.seq.desc())
         .limit(limit)
+        # A trail names each actor: not their home unit nor their grants, which the account's
+        # eager loading added to every page with a trail (a join and a query, issue 16).
+        .options(defaultload(AuditEvent.actor).lazyload("*"))
     ).all()
 
 

@@ -106,6 +106,13 @@ def _forget_paths(session: Session, transaction) -> None:
         session.info.pop(_PATHS, None)
 
 
+def chain_ids(session: Session, unit_id: int) -> list[int]:
+    """Return the unit's id and the ids of the units above it, nearest first (empty when there
+    is no such unit): where a setting is looked up from a unit up to the country."""
+    path = _paths(session, [unit_id]).get(unit_id)
+    return [] if path is None else [int(x) for x in reversed(path.strip("/").split("/"))]
+
+
 def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     """Tell whether ``unit_id`` is one of ``scope_ids`` or lies below one of them."""
     if not scope_ids:

@@ -26,10 +26,10 @@ from volunteers.activity_models import ContributionKind
 
 def _chain_ids(session: Session, unit_id: int) -> list[int]:
     """Return the unit and the units above it, nearest first."""
-    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
-    if path is None:
+    chain = places.chain_ids(session, unit_id)
+    if not chain:
         raise NotFound(N_("No such jurisdiction."))
-    return [int(x) for x in reversed(path.strip("/").split("/"))]
+    return chain
 
 
 def set_policy(

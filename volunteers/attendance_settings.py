@@ -23,17 +23,9 @@ DEFAULT_OFFLINE_LIMIT = dt.timedelta(hours=12)
 MIN_MINUTES, MAX_MINUTES = 0, 4320
 
 
-def _chain_ids(session: Session, unit_id: int) -> list[int]:
-    """Return the unit's id and the ids above it, nearest first (empty for no such unit)."""
-    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
-    if path is None:
-        return []
-    return [int(x) for x in reversed(path.strip("/").split("/"))]
-
-
 def offline_limit(session: Session, unit_id: int) -> dt.timedelta:
     """Return how old an offline tap in ``unit_id`` may be: the nearest setting up the tree."""
-    chain = _chain_ids(session, unit_id)
+    chain = places.chain_ids(session, unit_id)
     if not chain:
         return DEFAULT_OFFLINE_LIMIT
     settings = dict(
