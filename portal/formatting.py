@@ -18,9 +18,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from flask_babel import get_locale
 
-from portal.i18n import hours_minutes, local_date
+from portal.i18n import hours_minutes, language, local_date
 
 __all__ = ["decimal", "hours_of", "localized_params", "percent"]
 
@@ -31,7 +30,7 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _locale() -> str:
-    return str(get_locale() or "kk")
+    return language()
 
 
 def decimal(value, digits: int = 1) -> str:

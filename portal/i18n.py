@@ -71,21 +71,41 @@ def translate_error(exc) -> str:
     return gettext(exc.message, **localized_params(params))
 
 
+def language() -> str:
+    """Return the current language's code (``kk``, ``ru`` or ``en``; the default outside a
+    request), worked out once per request and language.
+
+    ``str(get_locale())`` walks Flask-Babel's context four times and has Babel write the code
+    anew; a list names, dates and counts in it a hundred times or more (issue 16). The code is
+    kept beside the locale object it was found for, as ``_translations`` keeps the catalogue.
+    """
+    store = g._get_current_object() if g else None
+    locale = getattr(getattr(store, "_flask_babel", None), "babel_locale", None)
+    cached = getattr(store, "_portal_language", None)
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached[1]
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT
+    store._portal_language = (locale, str(locale))
+    return store._portal_language[1]
+
+
 def unit_name(unit) -> str:
     """Return an administrative unit's name in the current language."""
-    return unit.name(str(get_locale()))
+    return unit.name(language())
 
 
 def document_date(value, form: str = "nominative") -> str:
     """Write a date in full, as official documents in the current language do."""
     if not value:
         return ""
-    return official_date(value, normalize(str(get_locale())), form=form)
+    return official_date(value, normalize(language()), form=form)
 
 
 def local_name(record, field: str = "name") -> str:
     """Return a bilingual record's ``<field>_kk`` or ``<field>_ru`` for the current language."""
-    return bilingual.in_language(record, field, str(get_locale()))
+    return bilingual.in_language(record, field, language())
 
 
 # CLDR pattern fields the fast formatter knows, as functions of (value, locale); a pattern
@@ -150,7 +170,7 @@ def local_time(value) -> str:
     """Format an aware UTC timestamp in Almaty time for the current language."""
     if not value:
         return ""
-    fast = _formatter(str(get_locale()), "short", True)
+    fast = _formatter(language(), "short", True)
     if fast is None:
         return format_datetime(value, "short")
     if value.tzinfo is None:
@@ -162,7 +182,7 @@ def local_date(value) -> str:
     """Format a date for the current language."""
     if not value:
         return ""
-    fast = _formatter(str(get_locale()), "medium", False)
+    fast = _formatter(language(), "medium", False)
     if fast is None:
         return format_date(value, "medium")
     return fast(value.date() if isinstance(value, dt.datetime) else value)
