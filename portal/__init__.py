@@ -91,6 +91,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     session_policy.install(app)
     security.install_headers(app)
+    from portal import static_files
+
+    static_files.install(app)
     errors.install(app)
     i18n.install(app)
     from portal import charts, menu

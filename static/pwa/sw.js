@@ -89,8 +89,9 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(networkFirst(request, SHELL_CACHE, CONFIG.shell));
   } else if (CONFIG.api.indexOf(url.pathname) !== -1) {
     event.respondWith(networkFirst(request, DATA_CACHE));
-  } else if (CONFIG.precache.indexOf(url.pathname) !== -1) {
-    // Static files change only with a release (a new worker); the manifest follows the language.
+  } else if (CONFIG.precache.indexOf(url.pathname + url.search) !== -1) {
+    // A static file's address names its content (?v=, portal/static_files.py): a release
+    // brings new addresses and a new worker. The manifest follows the language.
     var isStatic = url.pathname.indexOf(CONFIG.static) === 0;
     event.respondWith(isStatic ? cacheFirst(request) : networkFirst(request, SHELL_CACHE));
   }

@@ -1,0 +1,63 @@
+"""Static files under addresses that name their content, kept by browsers for a year.
+
+Every ``url_for("static", ...)`` gets ``?v=`` and the first twelve hex digits of the file's
+SHA-256. A request whose ``v`` is the file's digest is answered ``immutable`` for a year: a
+page view on a phone then asks for its stylesheets and scripts once, not again on every page
+(they were revalidated each time, eight round trips and about 6 ms of a worker's time per page
+view, issue 16). A new release changes the digest, so the address changes with the file. An
+address without ``v``, or with an old one, is answered as before (``no-cache``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+
+from flask import Flask, request
+from werkzeug.security import safe_join
+
+MAX_AGE = 365 * 24 * 3600  # a year: the address changes whenever the file does
+
+
+def version(static_folder: str, filename: str) -> str | None:
+    """Return the digest that names ``filename``'s content (None for no such file)."""
+    path = safe_join(static_folder, filename)
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    # Keyed by the file's time and size too: a file edited on a developer's machine (without a
+    # restart) gets a new digest, and its address a new ``v``.
+    return _digest(path, found.st_mtime_ns, found.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _digest(path: str, _mtime_ns: int, _size: int) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()[:12]
+    except OSError:
+        return None
+
+
+def install(app: Flask) -> None:
+    """Version the static addresses ``url_for`` builds and let browsers keep what they name."""
+
+    @app.url_defaults
+    def _versioned(endpoint, values):
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            found = version(app.static_folder, values["filename"])
+            if found:
+                values["v"] = found
+
+    @app.after_request
+    def _kept(response):
+        if request.endpoint != "static" or response.status_code not in (200, 304):
+            return response
+        asked = request.args.get("v")
+        if asked and asked == version(app.static_folder, request.view_args["filename"]):
+            response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}, immutable"
+        return response

@@ -1,0 +1,59 @@
+"""Static files under addresses that name their content, kept by browsers for a year."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+from portal import static_files
+
+KEPT = f"public, max-age={static_files.MAX_AGE}, immutable"
+
+
+def _addresses(page: str) -> list[str]:
+    return re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+
+
+def _answer(client, address: str, **kwargs) -> tuple[int, str | None, str | None]:
+    """The status, Cache-Control and ETag of ``address`` (the file closed again)."""
+    with client.get(address, **kwargs) as answer:
+        return answer.status_code, answer.headers.get("Cache-Control"), answer.headers.get("ETag")
+
+
+def test_every_static_address_on_a_page_names_the_files_content(app, client):
+    page = client.get("/login").text
+    addresses = _addresses(page)
+    assert len(addresses) >= 6  # stylesheets, icon, scripts
+    for address in addresses:
+        path, version = re.fullmatch(r"/static/([^?]+)\?v=([0-9a-f]{12})", address).groups()
+        content = (Path(app.static_folder) / path).read_bytes()
+        assert version == hashlib.sha256(content).hexdigest()[:12], address
+
+
+def test_a_named_version_is_kept_for_a_year_and_anything_else_is_revalidated(client):
+    (address,) = [a for a in _addresses(client.get("/login").text) if "portal.css" in a]
+    status, cache, etag = _answer(client, address)
+    assert status == 200 and cache == KEPT
+    # The browser's own revalidation of it (a 304) says the same.
+    assert _answer(client, address, headers={"If-None-Match": etag})[:2] == (304, KEPT)
+    # An old address (a page of the previous release) or none: revalidated, never kept.
+    for other in ("/static/css/portal.css?v=000000000000", "/static/css/portal.css"):
+        assert _answer(client, other)[:2] == (200, "no-cache")
+    # Nothing outside the static folder is read, with or without a version.
+    assert _answer(client, "/static/../portal/__init__.py?v=0")[0] == 404
+    assert _answer(client, "/static/nothing.css?v=0")[0] == 404
+
+
+def test_a_changed_file_gets_a_new_address(app, client, monkeypatch, tmp_path):
+    before = [a for a in _addresses(client.get("/login").text) if "portal.css" in a]
+    released = tmp_path / "static"  # a release, or a stylesheet edited on a developer's machine
+    shutil.copytree(app.static_folder, released)
+    with open(released / "css" / "portal.css", "a", encoding="utf-8") as css:
+        css.write("\n/* the next release */\n")
+    monkeypatch.setattr(app, "static_folder", str(released))
+    after = [a for a in _addresses(client.get("/login").text) if "portal.css" in a]
+    assert after != before and after[0].split("?")[0] == before[0].split("?")[0]
+    assert _answer(client, after[0])[:2] == (200, KEPT)
+    assert _answer(client, before[0])[:2] == (200, "no-cache")
