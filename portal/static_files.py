@@ -5,7 +5,9 @@ SHA-256. A request whose ``v`` is the file's digest is answered ``immutable`` fo
 page view on a phone then asks for its stylesheets and scripts once, not again on every page
 (they were revalidated each time, eight round trips and about 6 ms of a worker's time per page
 view, issue 16). A new release changes the digest, so the address changes with the file. An
-address without ``v``, or with an old one, is answered as before (``no-cache``).
+address without ``v``, or with an old one, is answered as before (``no-cache``). A static
+answer never carries the session (no cookie, no ``Vary: Cookie``): with ``Vary: Cookie`` a
+browser keeps a file only until the session cookie next changes, then fetches it whole again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import os
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import safe_join
 
 MAX_AGE = 365 * 24 * 3600  # a year: the address changes whenever the file does
@@ -43,8 +46,18 @@ def _digest(path: str, _mtime_ns: int, _size: int) -> str | None:
         return None
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, left out of static answers."""
+
+    def save_session(self, app, session, response) -> None:
+        if request.endpoint == "static":
+            return  # read, perhaps, while answering; never to be written or varied on
+        super().save_session(app, session, response)
+
+
 def install(app: Flask) -> None:
     """Version the static addresses ``url_for`` builds and let browsers keep what they name."""
+    app.session_interface = _Sessions()
 
     @app.url_defaults
     def _versioned(endpoint, values):

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from portal import static_files
+from tests.conftest import login_as
 
 KEPT = f"public, max-age={static_files.MAX_AGE}, immutable"
 
@@ -44,6 +45,19 @@ def test_a_named_version_is_kept_for_a_year_and_anything_else_is_revalidated(cli
     # Nothing outside the static folder is read, with or without a version.
     assert _answer(client, "/static/../portal/__init__.py?v=0")[0] == 404
     assert _answer(client, "/static/nothing.css?v=0")[0] == 404
+
+
+def test_a_static_answer_carries_no_session(client):
+    """With ``Vary: Cookie`` a browser would keep a file only until the session cookie changes."""
+    login_as(client, "volunteer@demo.kz")
+    (address,) = [a for a in _addresses(client.get("/my").text) if "portal.css" in a]
+    with client.get(address) as answer:
+        assert answer.status_code == 200 and answer.headers["Cache-Control"] == KEPT
+        assert "Set-Cookie" not in answer.headers
+        assert "cookie" not in answer.headers.get("Vary", "").lower()
+    # Pages still carry it, and the session goes on.
+    assert "cookie" in client.get("/my").headers.get("Vary", "").lower()
+    assert client.get("/my").status_code == 200
 
 
 def test_a_changed_file_gets_a_new_address(app, client, monkeypatch, tmp_path):
