@@ -65,7 +65,8 @@ class Live:
     def open(self) -> None:
         """Take requests for a new test, counted from zero."""
         with self._lock:
-            self._started = self._answering = 0
+            # Never ``_answering``: a request still under way is counted until it ends.
+            self._started = 0
             self._open = True
 
     def close(self, timeout: float = 30) -> None:
@@ -119,6 +120,7 @@ class _Server:
         _test_hashing()
         self.live = Live("", self.shared.app)
         self.busy = False
+        self.broken = False  # a request outlived its test: the server serves no other
         self.httpd = make_server(
             "127.0.0.1", 0, self.live, threaded=True, request_handler=QuietHandler
         )
@@ -145,10 +147,15 @@ class _Server:
         finally:
             try:
                 self.live.close()
-                self.shared.reset()
+            except AssertionError:
+                self.broken = True
+                raise
             finally:
-                _test_hashing()
-                self.busy = False
+                try:
+                    self.shared.reset()
+                finally:
+                    _test_hashing()
+                    self.busy = False
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -197,8 +204,13 @@ def serving(db_url: str, *, production_hashing: bool = False, own: bool = False,
         return
     if kept is None:
         kept = SERVERS[backend] = _Server(db_url)
-    with kept.serve(db_url, production_hashing, config) as live:
-        yield live
+    try:
+        with kept.serve(db_url, production_hashing, config) as live:
+            yield live
+    finally:
+        if kept.broken:  # its late request could reach the next test's database: drop it
+            del SERVERS[backend]
+            kept.close()
 
 
 @pytest.fixture(scope="session")
