@@ -5,10 +5,16 @@ from __future__ import annotations
 from core.errors import N_, DomainError
 
 
+def stored_language(language: str) -> str:
+    """Return which of a bilingual record's two texts a reader of ``language`` gets: ``ru`` for
+    Russian, ``kk`` otherwise (the state language stands in for English, as the units' names
+    do)."""
+    return "ru" if language == "ru" else "kk"
+
+
 def in_language(record, field: str, language: str) -> str:
-    """Return ``record.<field>_ru`` for Russian and ``<field>_kk`` otherwise (the state
-    language stands in for English, as the units' names do)."""
-    return getattr(record, f"{field}_ru" if language == "ru" else f"{field}_kk")
+    """Return ``record.<field>_ru`` or ``<field>_kk``, as ``stored_language`` picks."""
+    return getattr(record, f"{field}_{stored_language(language)}")
 
 
 def both(kk: str | None, ru: str | None, *, required: bool = True) -> tuple[str, str]:

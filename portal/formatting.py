@@ -29,15 +29,11 @@ _PERCENT_SIGN = {"kk": "\u00a0%", "ru": "\u00a0%", "en": "%"}
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _locale() -> str:
-    return language()
-
-
 def decimal(value, digits: int = 1) -> str:
     """Format a number with at most ``digits`` decimals in the reader's language (``3,5``)."""
     if value is None:
         return "—"
-    return _formatted(str(value), digits, _locale())
+    return _formatted(str(value), digits, language())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -52,7 +48,7 @@ def percent(value, digits: int = 1) -> str:
     """Format a figure already in percent (``0.1`` → ``0,1 %`` in kk and ru, ``0.1%`` in en)."""
     if value is None:
         return "—"
-    locale = _locale()
+    locale = language()
     return decimal(value, digits) + _PERCENT_SIGN.get(locale, "%")
 
 

@@ -8,7 +8,6 @@ import re
 import wtforms
 import wtforms.utils
 import wtforms.validators
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -22,7 +21,7 @@ from core import bilingual, queries
 from core.places import AdminUnit
 from core.scope import Scope
 from portal.extensions import db
-from portal.i18n import LANGUAGES, translate_error
+from portal.i18n import LANGUAGES, language, translate_error
 
 LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
@@ -77,7 +76,7 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
         if wanted
         else ()
     )
-    choices = PlaceChoices(_choices(units, above, str(get_locale() or "kk")))
+    choices = PlaceChoices(_choices(units, above, language()))
     choices.default = _own_unit(scope, {c.value for c in choices})
     return choices
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import false, or_, select
@@ -19,7 +18,7 @@ from portal.admin.reach import admin_unit_choices
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm  # arg_int: fuzzing fix (S13)
-from portal.i18n import translate_error
+from portal.i18n import language, translate_error
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 
@@ -46,7 +45,7 @@ def _outside_reach(user: User):
 @allow("admin")
 def users():
     q = (request.args.get("q") or "").strip()
-    query = core_queries.account_rows(current_scope("admin"), str(get_locale()))
+    query = core_queries.account_rows(current_scope("admin"), language())
     if q:
         # A name by its search key (core.search_text: any case, Kazakh or Russian spelling).
         # contains(autoescape=True): "%" and "_" are searched for, not wildcards that list

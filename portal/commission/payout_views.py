@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,6 +27,7 @@ from portal.commission.tax_views import percent  # its routes register on ``bp``
 from portal.confirmation import carried_fields, confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
+from portal.i18n import language
 from portal.paging import page_of
 from portal.security import allow, current_scope, holds, require_unit
 
@@ -46,7 +46,7 @@ def _iban(payout: Payout | None, unit_id: int, revealed: frozenset[int] = frozen
 @bp.route("/payouts")
 @allow(*PAYOUT_READERS)
 def payouts_list():
-    query = reward_queries.approved_item_rows(current_scope(*PAYOUT_READERS), str(get_locale()))
+    query = reward_queries.approved_item_rows(current_scope(*PAYOUT_READERS), language())
     found = page_of(
         query.order_by(
             CommissionSession.held_on.desc(), CommissionSession.id.desc(), AgendaItem.position

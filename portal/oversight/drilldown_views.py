@@ -6,7 +6,6 @@ Read-only, within the deputy's jurisdictions (404 outside); personal data masked
 from __future__ import annotations
 
 from flask import abort, render_template, request
-from flask_babel import get_locale
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
@@ -18,7 +17,7 @@ from budget.models import (
     LedgerEntry,
     MaslikhatDecision,
 )
-from core import places
+from core import bilingual, places
 from core.accounts import users_by_id
 from incentives import payouts
 from incentives.agenda import RECIPIENT
@@ -33,6 +32,7 @@ from incentives.models import (
 )
 from incentives.queries import NOMINATION_NAMED
 from portal.extensions import db
+from portal.i18n import language
 from portal.oversight.blueprint import bp
 from portal.oversight.views import READERS, in_scope, scope, shares, trail
 from portal.paging import PAGE_SIZE, listing, page_of
@@ -179,7 +179,7 @@ def _minutes_shown(sitting: CommissionSession) -> dict:
         for lang, text in (("kk", sitting.minutes_kk), ("ru", sitting.minutes_ru))
         if text
     }
-    reader = "ru" if str(get_locale()) == "ru" else "kk"
+    reader = bilingual.stored_language(language())
     asked = request.args.get("minutes")
     shown = next((lang for lang in (asked, reader, "kk", "ru") if lang in texts), None)
     return {"texts": texts, "shown": shown}

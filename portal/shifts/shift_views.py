@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
@@ -17,6 +16,7 @@ from core.scope import Scope
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints, unit_choices  # arg_int: fuzzing fix (S13)
+from portal.i18n import language
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope, get_in_scope
 from portal.shifts.blueprint import bp
@@ -75,7 +75,7 @@ def manage():
     else:
         query = query.where(Shift.ends_at <= now).order_by(Shift.starts_at.desc(), Shift.id)
     found = page_of(
-        volunteer_queries.shift_rows(query, str(get_locale())),
+        volunteer_queries.shift_rows(query, language()),
         rows=True,
         count=query.with_only_columns(Shift.id),
     )
