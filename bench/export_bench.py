@@ -39,7 +39,7 @@ os.environ.setdefault("PORTAL_ENV", "development")
 os.environ.setdefault("PORTAL_INSTANCE_PATH", tempfile.mkdtemp(prefix="portal-bench-"))
 
 from budget import appropriations
-from core import places
+from core import audit, places
 from core.scope import Scope
 from incentives import exports
 from portal import create_app
@@ -106,7 +106,7 @@ def portal_export(region_id: int, path: str) -> tuple[int, float, float]:
         "ledger", filters=exports.Filters(year=2026), scope=Scope.within([region_id]), lang="ru"
     )
     total = exports.count_rows(db.session, data)
-    head = exports.chain_head(db.session)
+    head = audit.head(db.session)
     with open(path, "wb") as out:
         rows = exports.write_rows(
             db.session,

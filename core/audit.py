@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -111,10 +112,26 @@ def compute_hash(
     return hashlib.sha256((prev_hash + canon).encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def actor_name():
+    """The loader option for a list of events: each actor's name only.
+
+    The account's own eager loading (its home unit joined, its grants in a query of their own)
+    was a join and a query more for every page with a trail or a log (issue 16); they still
+    load if ever read. Built on first use: the account model is mapped after this module.
+    """
+    return defaultload(AuditEvent.actor).lazyload("*")
+
 # The chain's last event, read before each append: built once (every state change appends,
 # and building the select cost a tenth of an append in the suite's profile, issue 16).
 _HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
 _LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
+def head(session: Session) -> tuple[int | None, str | None]:
+    """Return the chain's head as it is now: the last event's sequence number and hash."""
+    found = session.execute(_HEAD).first()
+    return (found.seq, found.hash) if found else (None, None)
 
 
 def take_append_lock(session: Session) -> None:
@@ -149,8 +166,8 @@ def record(
     _check_no_raw_iin(payload)
     body = canonical_payload(payload)
     take_append_lock(session)
-    head = session.execute(_HEAD).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+    last_seq, last_hash = head(session)
+    seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
     at = now or utcnow()
     oid = None if object_id is None else str(object_id)
     event = AuditEvent(
@@ -258,12 +275,12 @@ def events_for(session: Session, object_type: str, object_id: object, limit: int
         .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
         .order_by(AuditEvent.seq.desc())
         .limit(limit)
-        # A trail names each actor: not their home unit nor their grants, which the account's
-        # eager loading added to every page with a trail (a join and a query, issue 16).
-        .options(defaultload(AuditEvent.actor).lazyload("*"))
+        .options(actor_name())
     ).all()
 
 
 def recent_events(session: Session, limit: int = 100):
     """Return the newest events of the whole chain."""
-    return session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)).all()
+    return session.scalars(
+        select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit).options(actor_name())
+    ).all()

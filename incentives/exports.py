@@ -20,7 +20,6 @@ from sqlalchemy import Select, String, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from core import clock, outputs
-from core.audit import AuditEvent
 from core.errors import N_, DomainError
 from incentives.export_datasets import (
     DATASETS,
@@ -51,7 +50,6 @@ __all__ = [
     "Dataset",
     "Filters",
     "Translate",
-    "chain_head",
     "count_rows",
     "dataset",
     "file_name",
@@ -127,14 +125,6 @@ def _cell_formatters(columns, fmt: str, labels: Callable[[str, str], str]):
     return [
         code(kind[5:]) if kind.startswith("code:") else by_kind[kind] for _msgid, kind in columns
     ]
-
-
-def chain_head(session: Session) -> tuple[int | None, str | None]:
-    """Return the audit chain's head (sequence number and hash) as it is now."""
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    return (head.seq, head.hash) if head else (None, None)
 
 
 def preamble(

@@ -83,7 +83,7 @@ def export_table(
         fd, path = tempfile.mkstemp(prefix=f"export-{job.run_id}-")
         try:
             with job.snapshot():  # head, count and rows from one snapshot
-                head = exports.chain_head(session)
+                head = audit.head(session)
                 data = exports.dataset(dataset_name, filters=filters, scope=scope, lang=lang)
                 total = exports.count_rows(session, data)
                 rows = 0

@@ -61,6 +61,7 @@ def _recent_events(limit: int = 50):
         .where(audit.AuditEvent.actor_id.in_(people_in_scope()))
         .order_by(audit.AuditEvent.seq.desc())
         .limit(limit)
+        .options(audit.actor_name())
     ).all()
 
 

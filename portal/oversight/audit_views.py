@@ -95,11 +95,10 @@ def _events_in_scope():
     country = db.session.scalar(
         select(places.AdminUnit.id).where(places.AdminUnit.kato == places.COUNTRY_KATO)
     )
+    events = select(audit.AuditEvent).options(audit.actor_name())
     if country in units.unit_ids:
-        return select(audit.AuditEvent)
-    return select(audit.AuditEvent).where(
-        audit.AuditEvent.actor_id.in_(core_queries.account_ids(units))
-    )
+        return events
+    return events.where(audit.AuditEvent.actor_id.in_(core_queries.account_ids(units)))
 
 
 def _filtered_events(filters: dict):
