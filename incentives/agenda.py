@@ -97,7 +97,8 @@ _ITEMS = (
     .outerjoin(Member, Nomination.member_id == Member.id)
     .outerjoin(_NOMINATOR, Nomination.nominator_id == _NOMINATOR.id)
     .where(AgendaItem.session_id.in_(_SESSION_IDS))
-    .order_by(AgendaItem.session_id, AgendaItem.position)
+    # The id breaks a tie of positions: a page of the agenda must be the same on every read.
+    .order_by(AgendaItem.session_id, AgendaItem.position, AgendaItem.id)
 )
 
 

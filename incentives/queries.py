@@ -84,8 +84,9 @@ NOMINATION_NAMED = joinedload(AgendaItem.nomination).options(
 )
 
 
-def _approved(stmt: Select, scope: Scope) -> Select:
-    """Restrict ``stmt`` (over agenda items) to the rewards approved at settled sittings."""
+def approved_only(stmt: Select, scope: Scope) -> Select:
+    """Restrict ``stmt`` (over agenda items) to the rewards approved at settled sittings of
+    commissions in ``scope``; it joins the sitting, the commission and its unit."""
     return with_units(
         stmt.join(CommissionSession, AgendaItem.session_id == CommissionSession.id).join(
             Commission, CommissionSession.commission_id == Commission.id
@@ -97,7 +98,7 @@ def _approved(stmt: Select, scope: Scope) -> Select:
 
 def approved_items(scope: Scope) -> Select:
     """Return (item, session, commission) rows for the rewards approved at settled sittings."""
-    return _approved(select(AgendaItem, CommissionSession, Commission), scope).options(
+    return approved_only(select(AgendaItem, CommissionSession, Commission), scope).options(
         NOMINATION_NAMED
     )
 
@@ -108,7 +109,7 @@ def approved_item_rows(scope: Scope, language: str) -> Select:
     ``commission``'s name in ``language`` and its ``unit_id``, the nomination's ``form``,
     ``amount_tiyn`` and ``recipient``. Entities with their eager chains were most of a page's
     time (issue 16)."""
-    return _approved(
+    return approved_only(
         select(
             AgendaItem.id,
             CommissionSession.id.label("session_id"),

@@ -29,8 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from budget.reports import frame
-from core import clock, places
-from core.scope import Scope, scoped
+from core import clock
+from core.scope import Scope
 from incentives.models import (
     FORMS,
     AgendaItem,
@@ -40,6 +40,7 @@ from incentives.models import (
     NominationContribution,
     Payout,
 )
+from incentives.queries import approved_only
 from incentives.sober_models import Initiative
 from volunteers.activity_models import Contribution, ContributionKind
 from volunteers.models import Member
@@ -55,17 +56,7 @@ LIVE_OR_VOIDED = ("pending", "paid", "handed_over", "voided")
 
 
 def _approved_items(stmt, scope: Scope, year: int | None):
-    stmt = scoped(
-        stmt.join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-        .join(Commission, CommissionSession.commission_id == Commission.id)
-        .join(Nomination, AgendaItem.nomination_id == Nomination.id)
-        .join(places.AdminUnit, Commission.unit_id == places.AdminUnit.id),
-        places.AdminUnit.id,
-        scope,
-    ).where(
-        AgendaItem.outcome == "approved",
-        CommissionSession.status.in_(("closed", "minutes_final")),
-    )
+    stmt = approved_only(stmt, scope).join(Nomination, AgendaItem.nomination_id == Nomination.id)
     if year is not None:
         stmt = stmt.where(Nomination.year == year)
     return stmt
