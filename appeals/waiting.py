@@ -12,7 +12,7 @@ from appeals.hearings import ACT_ROLES, SUBJECT_OF
 from appeals.models import Complaint, Hearing
 from core import calendar, calendar_rules, clock
 from core.scope import Scope
-from incentives.waiting import Waiting, counted, counts
+from core.waiting import Waiting, counted, counts
 
 # Late means past a legal term (Arts. 73, 91(4), 99, counted in working days by appeals.terms
 # when the record was written) or past one of these limits of the portal's own, choices [I] of

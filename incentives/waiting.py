@@ -12,6 +12,7 @@ from budget import queries as budget_queries
 from budget.models import MaslikhatDecision
 from core.queries import with_units
 from core.scope import Scope
+from core.waiting import Waiting, counted
 from incentives.inquiry_models import Inquiry
 from incentives.models import (
     AgendaItem,
@@ -28,30 +29,6 @@ from incentives.payout_guards import LIVE
 from volunteers import queries as volunteer_queries
 from volunteers.activity_models import Contribution, Shift, Signup
 from volunteers.models import Application, Member
-
-
-@dataclass(frozen=True)
-class Waiting:
-    """One line of a to-do list: how many records wait, and how many of them are late."""
-
-    key: str
-    count: int
-    overdue: int = 0
-
-
-def counts(stmt: Select, late=None) -> Select:
-    """The statement counting ``stmt``'s rows and, of them, those ``late`` (0 without it)."""
-    return stmt.order_by(None).with_only_columns(
-        func.count(),
-        func.count().filter(late) if late is not None else literal(0),
-        maintain_column_froms=True,
-    )
-
-
-def counted(session: Session, key: str, stmt: Select, late=None) -> Waiting:
-    """Count the rows of ``stmt``, and those of them that are ``late``, in one statement."""
-    total, overdue = session.execute(counts(stmt, late)).one()
-    return Waiting(key, total, overdue or 0)
 
 
 def police_checks(session: Session, scope: Scope, today: dt.date) -> Waiting:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from appeals import waiting as appeal_waiting
 from core import clock
 from core.scope import Scope
+from core.waiting import Waiting
 from incentives import waiting
 from portal.extensions import db
 from portal.oversight.flag_views import open_flags
@@ -85,7 +86,7 @@ class Line:
     url: str
 
 
-def _line(found: waiting.Waiting) -> Line:
+def _line(found: Waiting) -> Line:
     label, endpoint, args = _LINES[found.key]
     return Line(str(label), found.count, found.overdue, url_for(endpoint, **dict(args)))
 
@@ -94,7 +95,7 @@ def lines_for(user) -> list[Line]:
     """Return the to-do lines of ``user``'s roles, each counted once, in working order."""
     roles = user.roles()
     session, today = db.session, clock.today()
-    found: list[waiting.Waiting] = []
+    found: list[Waiting] = []
     if roles & {"coordinator", "registrar"}:
         vetting = Scope.of(user, "coordinator", "registrar")
         found.append(waiting.police_checks(session, vetting, today))
@@ -118,7 +119,7 @@ def lines_for(user) -> list[Line]:
     if "deputy" in roles:
         found.append(waiting.answers_to_read(session, user.id))
     if roles & {"deputy", "admin"}:
-        found.append(waiting.Waiting("red_flags", open_flags(Scope.of(user, "deputy", "admin"))))
+        found.append(Waiting("red_flags", open_flags(Scope.of(user, "deputy", "admin"))))
     return [_line(w) for w in found]
 
 
