@@ -122,6 +122,7 @@ def actor_name():
     """
     return defaultload(AuditEvent.actor).lazyload("*")
 
+
 # The chain's last event, read before each append: built once (every state change appends,
 # and building the select cost a tenth of an append in the suite's profile, issue 16).
 _HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

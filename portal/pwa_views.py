@@ -21,6 +21,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from portal import static_files
 from portal.labels import KIND_LABELS, SIGNUP_STATUS_LABELS
 from portal.security import SIGNED_IN, allow
 from portal.shifts.views import confirm_minutes
@@ -85,11 +86,8 @@ def _worker(static_folder: str) -> tuple[bytes, str]:
     """The worker's source, and a digest of it and of every static file it precaches."""
     source = (Path(static_folder) / "pwa/sw.js").read_bytes()
     digest = hashlib.sha256(source)
-    for name in SHELL_STATIC:
-        try:
-            digest.update(name.encode() + (Path(static_folder) / name).read_bytes())
-        except OSError:
-            digest.update(name.encode() + b"-missing")
+    for name in SHELL_STATIC:  # each file by the digest that also names its address
+        digest.update(f"{name}:{static_files.version(static_folder, name) or 'missing'}".encode())
     return source, digest.hexdigest()[:16]
 
 

@@ -23,21 +23,29 @@ from werkzeug.security import safe_join
 MAX_AGE = 365 * 24 * 3600  # a year: the address changes whenever the file does
 
 
-def version(static_folder: str, filename: str) -> str | None:
-    """Return the digest that names ``filename``'s content (None for no such file)."""
+def version(static_folder: str, filename: str, *, watch: bool = False) -> str | None:
+    """Return the digest that names ``filename``'s content (None for no such file).
+
+    Read once per file: static files change only with a release, a new process. ``watch``
+    (a developer's server, which reloads templates too) looks at the file's time and size
+    each time, so that a stylesheet edited without a restart gets a new address.
+    """
+    if not watch:
+        return _release_version(static_folder, filename)
     path = safe_join(static_folder, filename)
-    if path is None:
-        return None
     try:
-        found = os.stat(path)
+        found = os.stat(path) if path else None
     except OSError:
         return None
-    # Keyed by the file's time and size too: a file edited on a developer's machine (without a
-    # restart) gets a new digest, and its address a new ``v``.
-    return _digest(path, found.st_mtime_ns, found.st_size)
+    return _digest(path, found.st_mtime_ns, found.st_size) if found else None
 
 
-@functools.lru_cache(maxsize=512)
+@functools.lru_cache(maxsize=1024)
+def _release_version(static_folder: str, filename: str) -> str | None:
+    return version(static_folder, filename, watch=True)
+
+
+@functools.lru_cache(maxsize=1024)
 def _digest(path: str, _mtime_ns: int, _size: int) -> str | None:
     try:
         with open(path, "rb") as fh:
@@ -58,11 +66,12 @@ class _Sessions(SecureCookieSessionInterface):
 def install(app: Flask) -> None:
     """Version the static addresses ``url_for`` builds and let browsers keep what they name."""
     app.session_interface = _Sessions()
+    watch = bool(app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
 
     @app.url_defaults
     def _versioned(endpoint, values):
         if endpoint == "static" and "filename" in values and "v" not in values:
-            found = version(app.static_folder, values["filename"])
+            found = version(app.static_folder, values["filename"], watch=watch)
             if found:
                 values["v"] = found
 
@@ -71,6 +80,7 @@ def install(app: Flask) -> None:
         if request.endpoint != "static" or response.status_code not in (200, 304):
             return response
         asked = request.args.get("v")
-        if asked and asked == version(app.static_folder, request.view_args["filename"]):
+        filename = request.view_args["filename"]
+        if asked and asked == version(app.static_folder, filename, watch=watch):
             response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}, immutable"
         return response

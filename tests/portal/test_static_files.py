@@ -71,3 +71,15 @@ def test_a_changed_file_gets_a_new_address(app, client, monkeypatch, tmp_path):
     assert after != before and after[0].split("?")[0] == before[0].split("?")[0]
     assert _answer(client, after[0])[:2] == (200, KEPT)
     assert _answer(client, before[0])[:2] == (200, "no-cache")
+
+
+def test_a_release_reads_a_file_once_and_a_developers_server_sees_it_edited(tmp_path):
+    folder, css = str(tmp_path), tmp_path / "site.css"
+    css.write_text("a { color: red; }\n", encoding="utf-8")
+    released = static_files.version(folder, "site.css")
+    watched = static_files.version(folder, "site.css", watch=True)
+    assert released == watched
+    css.write_text("a { color: darkred; }\n", encoding="utf-8")  # edited in place
+    assert static_files.version(folder, "site.css") == released  # a release: read once
+    assert static_files.version(folder, "site.css", watch=True) != watched
+    assert static_files.version(folder, "../site.css", watch=True) is None
