@@ -102,8 +102,9 @@ def _paths(session: Session, unit_ids: list[int]) -> dict[int, str]:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_paths(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_PATHS, None)
+    # A savepoint's end too: a unit made inside a savepoint rolled back is gone, and its id
+    # may be given again.
+    session.info.pop(_PATHS, None)
 
 
 def chain_ids(session: Session, unit_id: int) -> list[int]:

@@ -129,6 +129,31 @@ def approved_item_rows(scope: Scope, language: str) -> Select:
     )
 
 
+def line_reward_rows(line_id: int) -> tuple[Select, Select]:
+    """Return the rewards approved on the budget line ``line_id``, oldest sitting first, as the
+    plain columns a list shows (the item's ``id``, ``session_id``, ``held_on``, the
+    nomination's ``form``, ``amount_tiyn`` and ``recipient``), and a select of their ids to
+    count. A region's line funds hundreds a year; the items with their eagerly loaded
+    nominations, members and initiatives took a tenth of a second (issue 16)."""
+    charged = (AgendaItem.line_id == line_id, AgendaItem.outcome == "approved")
+    rows = (
+        select(
+            AgendaItem.id,
+            CommissionSession.id.label("session_id"),
+            CommissionSession.held_on,
+            Nomination.form,
+            Nomination.amount_tiyn,
+            RECIPIENT.label("recipient"),
+        )
+        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
+        .join(Nomination, AgendaItem.nomination_id == Nomination.id)
+        .outerjoin(Member, Nomination.member_id == Member.id)
+        .where(*charged)
+        .order_by(CommissionSession.held_on, AgendaItem.position, AgendaItem.id)
+    )
+    return rows, select(AgendaItem.id).where(*charged)
+
+
 def tax_rates(scope: Scope) -> Select:
     """Return (rate, unit) rows for the payout tax rates of ``scope``."""
     return with_units(select(PayoutTaxRate, AdminUnit), PayoutTaxRate.unit_id, scope).order_by(

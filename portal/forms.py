@@ -97,7 +97,8 @@ def _choices(units: tuple, above: tuple, locale: str) -> tuple[SelectChoice, ...
 
     Kept by the rows themselves: the same units with the same names give the same list, and a
     renamed or added unit is another key. Sorting and labelling a region's 266 places took
-    4 ms of every page with its picker (issue 16).
+    4 ms of every page with its picker (issue 16). The choices are shared by every request
+    that asks for the same list: read them, never change one in place.
     """
     known = {u.id: u for u in (*units, *above)}
     name = {i: bilingual.in_language(u, "name", locale) for i, u in known.items()}
@@ -162,8 +163,8 @@ class PlaceSelect(wtforms.widgets.Select):
 
     @classmethod
     def render_option(cls, choice, **kwargs):
-        # As wtforms.widgets.Select.render_option and html_params: attributes sorted by name,
-        # booleans bare (or left out), every value and the label escaped, quotes as &quot;.
+        # As wtforms.widgets.Select.render_option (WTForms 3.x) and html_params: attributes
+        # sorted by name, booleans bare (or left out), every value and the label escaped.
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         options = {"value": value, **(choice.render_kw or {}), **kwargs}
         if choice.selected:
@@ -173,8 +174,7 @@ class PlaceSelect(wtforms.widgets.Select):
             if value is True:
                 attributes.append(clean_key(key))
             elif value is not False:
-                text = str(escape(value)).replace('"', "&quot;")
-                attributes.append(f'{clean_key(key)}="{text}"')
+                attributes.append(f'{clean_key(key)}="{escape(value)}"')
         label = escape(choice.label or choice.value)
         return Markup(f"<option {' '.join(attributes)}>{label}</option>")  # noqa: S704  # nosec B704
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from flask import request, url_for
 from sqlalchemy import Select, func, select
@@ -30,7 +31,8 @@ def pages_for(total: int, size: int = PAGE_SIZE) -> int:
 
 def requested_page(pages: int, param: str = "page") -> int:
     """Return the page number ``?<param>=`` asks for, within 1 to ``pages`` (a page past the
-    end is the last one; a missing or unreadable number the first)."""
+    end is the last one; a missing or unreadable number, or one past what an id may be, the
+    first)."""
     return min(max(request.args.get(param, 1, type=arg_int), 1), pages)
 
 
@@ -50,11 +52,20 @@ def page_of(
     """
     counted = query if count is None else count
     total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
+    run = db.session.execute if rows else db.session.scalars
+    return page_from(
+        total, lambda skip, take: run(query.offset(skip).limit(take)).all(), size=size, param=param
+    )
+
+
+def page_from(
+    total: int, read: Callable[[int, int], list], *, size: int = PAGE_SIZE, param: str = "page"
+) -> Page:
+    """Return the page ``?<param>=`` asks for of ``total`` rows, which ``read(skip, take)``
+    reads: for a list a domain function reads a page at a time (an agenda with its ballots)."""
     pages = pages_for(total, size)
     number = requested_page(pages, param)
-    run = db.session.execute if rows else db.session.scalars
-    found = run(query.offset((number - 1) * size).limit(size)).all()
-    return Page(found, number, pages, total)
+    return Page(read((number - 1) * size, size), number, pages, total)
 
 
 def listing(found: Page, name: str = "rows") -> dict:

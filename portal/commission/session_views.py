@@ -34,7 +34,7 @@ from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int
 from portal.i18n import local_date
-from portal.paging import PAGE_SIZE, other_args, page_of, pages_for, requested_page, row_link
+from portal.paging import PAGE_SIZE, other_args, page_from, page_of, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
 # ---- the secretary: sessions, agenda, attendance, votes on paper, closing ---------------------
@@ -159,20 +159,21 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
     # Plain rows, not entities, a page at a time: a region's agenda may hold a couple of
     # hundred items (191 at bench/pages.py's larger scale, where the whole agenda on one page
     # cost eight times the floor's page, issue 16), too many to scroll on a phone as well.
-    total = agendas.count(db.session, sitting.id)
-    pages = pages_for(total, AGENDA_PAGE)
-    page = requested_page(pages)
-    items = agendas.items_page(db.session, sitting.id, (page - 1) * AGENDA_PAGE, AGENDA_PAGE)
+    found = page_from(
+        agendas.count(db.session, sitting.id),
+        lambda skip, take: agendas.items_page(db.session, sitting.id, skip, take),
+        size=AGENDA_PAGE,
+    )
     attendance = sessions.attendance_of(db.session, sitting.id)
     # As ``sessions.present_members``, from the attendance read once for the whole page.
     present = sorted((a.commission_member for a in attendance if a.present), key=lambda m: m.id)
     context = {
         "sitting": sitting,
         "commission": sitting.commission,
-        "items": items,
-        "item_count": total,
-        "page": page,
-        "pages": pages,
+        "items": found.rows,
+        "item_count": found.total,
+        "page": found.page,
+        "pages": found.pages,
         "quorum": minutes.quorum(db.session, sitting, attendance),
         "attendance": attendance,
         "present": present,
@@ -201,7 +202,7 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
             i.id: posted
             if posted is not None and posted._prefix == f"i{i.id}-"
             else _paper_form(i, present)
-            for i in items
+            for i in found.rows
         }
     if sitting.status == "closed":
         # Composed on each view of a closed session only: that state lasts from closing to

@@ -20,7 +20,6 @@ from budget.models import (
 from core import bilingual, places
 from core.accounts import users_by_id
 from incentives import payouts
-from incentives.agenda import RECIPIENT
 from incentives.models import (
     AgendaItem,
     Attendance,
@@ -30,7 +29,7 @@ from incentives.models import (
     NominationContribution,
     Payout,
 )
-from incentives.queries import NOMINATION_NAMED
+from incentives.queries import NOMINATION_NAMED, line_reward_rows
 from portal.extensions import db
 from portal.i18n import language
 from portal.oversight.blueprint import bp
@@ -61,28 +60,8 @@ def line(line_id: int):
         .where(Amendment.line_id == line.id)
         .order_by(MaslikhatDecision.decided_on, MaslikhatDecision.id)
     ).all()
-    # A page of the rewards at a time, as plain columns: a region's line funds hundreds of them
-    # a year, and the whole list of items with their eagerly loaded nominations, members and
-    # initiatives was a tenth of a second (bench/pages.py, issue 16).
-    charged = (AgendaItem.line_id == line.id, AgendaItem.outcome == "approved")
-    items = page_of(
-        select(
-            AgendaItem.id,
-            CommissionSession.id.label("session_id"),
-            CommissionSession.held_on,
-            Nomination.form,
-            Nomination.amount_tiyn,
-            RECIPIENT.label("recipient"),
-        )
-        .join(CommissionSession, AgendaItem.session_id == CommissionSession.id)
-        .join(Nomination, AgendaItem.nomination_id == Nomination.id)
-        .outerjoin(Member, Nomination.member_id == Member.id)
-        .where(*charged)
-        .order_by(CommissionSession.held_on, AgendaItem.position, AgendaItem.id),
-        size=LINE_REWARDS_PAGE,
-        rows=True,
-        count=select(AgendaItem.id).where(*charged),
-    )
+    rows, count = line_reward_rows(line.id)
+    items = page_of(rows, size=LINE_REWARDS_PAGE, rows=True, count=count)
     return render_template(
         "oversight/line.html",
         line=line,
