@@ -107,10 +107,15 @@ def _forget_paths(session: Session, transaction) -> None:
     session.info.pop(_PATHS, None)
 
 
+def path_of(session: Session, unit_id: int) -> str | None:
+    """Return the unit's materialized path (``/1/35/354/``), or None for no such unit."""
+    return _paths(session, [unit_id]).get(unit_id)
+
+
 def chain_ids(session: Session, unit_id: int) -> list[int]:
     """Return the unit's id and the ids of the units above it, nearest first (empty when there
     is no such unit): where a setting is looked up from a unit up to the country."""
-    path = _paths(session, [unit_id]).get(unit_id)
+    path = path_of(session, unit_id)
     return [] if path is None else [int(x) for x in reversed(path.strip("/").split("/"))]
 
 

@@ -57,7 +57,7 @@ class Standing:
 
 def top_path(session: Session, unit_id: int) -> str:
     """Return the materialized path of the top-level unit above (or at) ``unit_id``."""
-    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
+    path = places.path_of(session, unit_id)
     return "/" + path.strip("/").split("/")[0] + "/"
 
 

@@ -77,7 +77,7 @@ def rate_for(session: Session, *, unit_id: int, form: str, on: dt.date) -> Payou
     The nearest jurisdiction up the tree that entered a rate for the form wins (a district's
     own rate before its region's); within it, the latest ``effective_from`` not after ``on``.
     """
-    path = session.scalar(select(places.AdminUnit.path).where(places.AdminUnit.id == unit_id))
+    path = places.path_of(session, unit_id)
     if path is None:
         return None
     return session.scalar(
