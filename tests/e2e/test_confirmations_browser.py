@@ -94,11 +94,14 @@ def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live
     phone.touchscreen.tap(x, y)
     phone.wait_for_load_state()
     expect(phone.locator("main")).to_contain_text("Checked in")
+    # Static files are left out: the browser keeps them (immutable addresses) and answers them
+    # from its cache, which Playwright still reports as requests the portal never receives.
     received, sent = server.received, []
     phone.on("request", lambda request: sent.append(request.url))
     phone.touchscreen.tap(x, y)
     phone.wait_for_load_state()
-    if any(url.startswith(base) for url in sent):  # the tap may land where nothing is sent
+    portal = [url for url in sent if url.startswith(base) and "/static/" not in url]
+    if portal:  # the tap may land where nothing is sent
         server.wait_for_request_after(received)
     server.settle()  # whatever the second tap sent has been answered
     assert _status(db_url, signup_id) == "checked_in"
