@@ -67,6 +67,7 @@ def add_unit(
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
+    session.info.pop(_WITHIN, None)  # the new unit lies within every scope above it
     return unit
 
 
@@ -80,6 +81,9 @@ def by_kato(session: Session, kato: str) -> AdminUnit:
 
 # ``Session.info`` key of the unit paths read in the current transaction (``_paths``).
 _PATHS = "core.places.paths"
+# ``Session.info`` key of the units covered by each set of scope units read in the current
+# transaction (``unit_ids_within``).
+_WITHIN = "core.places.within"
 
 
 def _paths(session: Session, unit_ids: list[int]) -> dict[int, str]:
@@ -105,6 +109,7 @@ def _forget_paths(session: Session, transaction) -> None:
     # A savepoint's end too: a unit made inside a savepoint rolled back is gone, and its id
     # may be given again.
     session.info.pop(_PATHS, None)
+    session.info.pop(_WITHIN, None)
 
 
 def path_of(session: Session, unit_id: int) -> str | None:
@@ -143,15 +148,22 @@ def _units_within(scope_ids: tuple[int, ...]):
     return exists().where(scope.c.id.in_(scope_ids), AdminUnit.path.like(scope.c.path + "%"))
 
 
-def unit_ids_within(session: Session, scope_ids: list[int]) -> list[int]:
-    """Return the ids of the units covered by ``scope_ids`` (a few dozen at most).
+def unit_ids_within(session: Session, scope_ids: Iterable[int]) -> list[int]:
+    """Return the ids of the units covered by ``scope_ids``, in id order (the country holds a
+    few hundred units at most).
 
     Filtering a big table by this list instead of ``units_within_clause`` lets the planner see
     how many rows match, so that a region-wide list is read in index order, not sorted whole.
+    The answer holds for the transaction (no unit moves; ``add_unit`` forgets it).
     """
-    if not scope_ids:
+    key = tuple(sorted(set(scope_ids)))
+    if not key:
         return []
-    return list(session.scalars(select(AdminUnit.id).where(units_within_clause(scope_ids))))
+    memo = session.info.setdefault(_WITHIN, {})
+    if key not in memo:
+        stmt = select(AdminUnit.id).where(units_within_clause(key)).order_by(AdminUnit.id)
+        memo[key] = tuple(session.scalars(stmt))
+    return list(memo[key])
 
 
 def load_reference_units(session: Session) -> int:

@@ -18,7 +18,11 @@ def with_units(stmt: Select, unit_column, scope: Scope) -> Select:
 
     The joined ``AdminUnit`` is there for the caller to select, filter or order by.
     """
-    return scoped(stmt.join(AdminUnit, unit_column == AdminUnit.id), AdminUnit.id, scope)
+    joined = stmt.join(AdminUnit, unit_column == AdminUnit.id)
+    # A resolved scope tests the row's own column against the ids it covers: the planner then
+    # reads the table by its unit index (it carries no id list across a join). An unresolved
+    # one tests the joined unit's path.
+    return scoped(joined, AdminUnit.id if scope.covered is None else unit_column, scope)
 
 
 def units(scope: Scope, levels: Iterable[str] | None = None) -> Select:

@@ -64,7 +64,9 @@ def export_table(
     dataset_name, fmt = params["dataset"], params["format"]
     filters = exports.Filters.from_dict(params)
     user = accounts.get_user(session, job.run().requested_by_id)
-    user_id, scope, lang = user.id, Scope.of(user, *EXPORTERS), user.preferred_language
+    # Resolved to the ids it covers, so that a region's export is planned for a region.
+    scope = Scope.of(user, *EXPORTERS).resolved(session)
+    user_id, lang = user.id, user.preferred_language
     unit = session.get(places.AdminUnit, filters.unit_id) if filters.unit_id else None
     unit_name = (unit.name_kk if lang == "kk" else unit.name_ru) if unit else None
     session.rollback()  # the export reads in a transaction of its own

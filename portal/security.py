@@ -45,8 +45,8 @@ def allow(*roles: str):
 
 
 def current_scope(*roles: str) -> Scope:
-    """Return where the current user holds any of ``roles``."""
-    return Scope.of(current_user, *roles)
+    """Return where the current user holds any of ``roles``, resolved to the units it covers."""
+    return Scope.of(current_user, *roles).resolved(db.session)
 
 
 def holds(unit_id: int | None, *roles: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy.event
 from sqlalchemy import func, select
 
 from core import places
@@ -90,3 +91,62 @@ def test_get_scoped_answers_not_found_outside_the_scope(app, session):
         get_scoped(session, Member, member.id, Scope.within([]))
     with pytest.raises(NotFound):
         get_scoped(session, Member, 10**9, Scope.everywhere())
+
+
+def test_a_resolved_scope_reads_the_same_units_by_their_ids(app, session):
+    region, district = _unit(session, REGION), _unit(session, DISTRICT)
+    village, other = _unit(session, VILLAGE), _unit(session, OTHER_REGION)
+    for scope in (Scope.within([district]), Scope.within([region, other]), Scope.within([])):
+        resolved = scope.resolved(session)
+        assert resolved == scope and resolved.covered is not None
+        assert _units(session, resolved) == _units(session, scope)
+        assert resolved.unit_ids_covered(session) == sorted(_units(session, scope))
+    members = select(func.count()).select_from(Member)
+    for scope in (Scope.within([region]), Scope.within([district])):
+        assert session.scalar(scoped(members, Member.unit_id, scope.resolved(session))) == (
+            session.scalar(scoped(members, Member.unit_id, scope))
+        )
+    assert Scope.everywhere().resolved(session) == Scope.everywhere()
+
+    # Rights on a page's records are then answered without reading anything.
+    resolved = Scope.within([district]).resolved(session)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sqlalchemy.event.listen(session.bind, "before_cursor_execute", count)
+    try:
+        assert resolved.contains(session, village) and not resolved.contains(session, region)
+        assert not resolved.contains(session, None)
+        assert Scope.within([district]).contains(session, village) and statements  # unresolved
+        statements.clear()
+        assert resolved.contains(session, village) and statements == []
+    finally:
+        sqlalchemy.event.remove(session.bind, "before_cursor_execute", count)
+
+
+def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
+    from sqlalchemy.orm import Session
+
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    with Session(engine) as session:
+        district = places.by_kato(session, DISTRICT)
+        before = Scope.within([district.id]).resolved(session)
+        added = places.add_unit(
+            session,
+            kato="355635999",
+            name_kk="Жаңа ауыл",
+            name_ru="Новое село",
+            level="settlement",
+            parent=district,
+        )
+        after = Scope.within([district.id]).resolved(session)
+        assert not before.contains(session, added.id)  # a value resolved before: as it was
+        assert after.contains(session, added.id)
+        assert added.id in _units(session, after)
+        session.rollback()
+        assert added.id not in Scope.within([district.id]).resolved(session).covered

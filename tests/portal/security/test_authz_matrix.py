@@ -1480,8 +1480,12 @@ GUARDED_BY_SCOPE = (
 def test_matrix_catches_a_missing_jurisdiction_check(world, monkeypatch):
     """Negative control: with the jurisdiction check switched off, the same cells must fail."""
     from core import places
+    from core.scope import Scope
 
+    # Switched off both where a unit's path is compared and where a resolved scope looks the
+    # unit up among the ids it covers (portal.security.current_scope).
     monkeypatch.setattr(places, "within", lambda _session, _unit_id, unit_ids: bool(unit_ids))
+    monkeypatch.setattr(Scope, "contains", lambda scope, _session, _unit_id: not scope.is_nothing)
     caught = {}
     for endpoint in GUARDED_BY_SCOPE:
         needed = world.app.view_functions[endpoint]._required_roles
