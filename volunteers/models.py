@@ -228,6 +228,9 @@ class Member(Base):
         CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
         CheckConstraint(f"status IN {MEMBER_STATUSES!r}", name="status_known"),
         CheckConstraint("expires_on > issued_on", name="validity_positive"),
+        # The register lists members by name: a region's first page is read in this index's
+        # order (83 -> 0.4 ms at 50,000 members, issue 16), not by sorting the region.
+        Index("ix_member_name", "full_name", "id"),
         Index(
             "ix_member_search_name",
             "search_name",
