@@ -28,9 +28,10 @@ class Scope:
 
     unit_ids: tuple[int, ...] = ()
     is_everywhere: bool = False
-    # The ids of every unit covered, once ``resolved``: derived from ``unit_ids``, so not a
-    # part of what the scope is.
-    covered: frozenset[int] | None = field(default=None, compare=False, repr=False)
+    # The ids of every unit covered, once ``resolved``. Compared and hashed with the rest:
+    # statements built once per scope (the reports' ``lru_cache``) hold these ids, and a unit
+    # added since must give a scope, and so a statement, of its own.
+    covered: frozenset[int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # "Everywhere and within these units" would be read both ways: refuse to build it.

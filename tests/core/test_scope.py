@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy.event
 from sqlalchemy import func, select
 
+from budget.queries import fiscal_years
 from core import places
 from core.errors import NotFound
 from core.scope import Scope, get_scoped, scoped
@@ -98,7 +99,8 @@ def test_a_resolved_scope_reads_the_same_units_by_their_ids(app, session):
     village, other = _unit(session, VILLAGE), _unit(session, OTHER_REGION)
     for scope in (Scope.within([district]), Scope.within([region, other]), Scope.within([])):
         resolved = scope.resolved(session)
-        assert resolved == scope and resolved.covered is not None
+        assert resolved.unit_ids == scope.unit_ids and resolved.covered is not None
+        assert resolved == scope.resolved(session) != scope  # a key of its own for caches
         assert _units(session, resolved) == _units(session, scope)
         assert resolved.unit_ids_covered(session) == sorted(_units(session, scope))
     members = select(func.count()).select_from(Member)
@@ -148,5 +150,7 @@ def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
         assert not before.contains(session, added.id)  # a value resolved before: as it was
         assert after.contains(session, added.id)
         assert added.id in _units(session, after)
+        # Statements built once per scope hold the ids: the wider scope gets one of its own.
+        assert after != before and fiscal_years(after) is not fiscal_years(before)
         session.rollback()
         assert added.id not in Scope.within([district.id]).resolved(session).covered
