@@ -67,7 +67,7 @@ def add_unit(
     session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     session.flush()
-    session.info.pop(_WITHIN, None)  # the new unit lies within every scope above it
+    _forget_scopes(session)
     return unit
 
 
@@ -109,6 +109,11 @@ def _forget_paths(session: Session, transaction) -> None:
     # A savepoint's end too: a unit made inside a savepoint rolled back is gone, and its id
     # may be given again.
     session.info.pop(_PATHS, None)
+    _forget_scopes(session)
+
+
+def _forget_scopes(session: Session) -> None:
+    # A unit added lies within every scope above it: what each scope covered is read again.
     session.info.pop(_WITHIN, None)
 
 
@@ -154,16 +159,22 @@ def unit_ids_within(session: Session, scope_ids: Iterable[int]) -> list[int]:
 
     Filtering a big table by this list instead of ``units_within_clause`` lets the planner see
     how many rows match, so that a region-wide list is read in index order, not sorted whole.
-    The answer holds for the transaction (no unit moves; ``add_unit`` forgets it).
+    """
+    return sorted(covered_by(session, scope_ids))
+
+
+def covered_by(session: Session, scope_ids: Iterable[int]) -> frozenset[int]:
+    """Return the set of ids of the units covered by ``scope_ids``.
+
+    The answer holds for the transaction: no unit moves, and adding one forgets it.
     """
     key = tuple(sorted(set(scope_ids)))
     if not key:
-        return []
+        return frozenset()
     memo = session.info.setdefault(_WITHIN, {})
     if key not in memo:
-        stmt = select(AdminUnit.id).where(units_within_clause(key)).order_by(AdminUnit.id)
-        memo[key] = tuple(session.scalars(stmt))
-    return list(memo[key])
+        memo[key] = frozenset(session.scalars(select(AdminUnit.id).where(units_within_clause(key))))
+    return memo[key]
 
 
 def load_reference_units(session: Session) -> int:
@@ -216,4 +227,5 @@ def load_reference_units(session: Session) -> int:
         added += len(batch)
         done = {r["kato"] for r in ready}
         pending = [r for r in pending if r["kato"] not in done]
+    _forget_scopes(session)
     return added

@@ -9,7 +9,7 @@ session knows the ids it covers, and filters by them (the portal resolves the si
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, bindparam, false, select, true
@@ -28,10 +28,11 @@ class Scope:
 
     unit_ids: tuple[int, ...] = ()
     is_everywhere: bool = False
-    # The ids of every unit covered, once ``resolved``. Compared and hashed with the rest:
-    # statements built once per scope (the reports' ``lru_cache``) hold these ids, and a unit
-    # added since must give a scope, and so a statement, of its own.
-    covered: frozenset[int] | None = field(default=None, repr=False)
+    # The ids of every unit covered, set by ``resolved`` only (never given, never carried over
+    # by ``dataclasses.replace``). Compared and hashed with the rest: statements built once
+    # per scope (the reports' ``lru_cache``) hold these ids, and a unit added since must give
+    # a scope, and so a statement, of its own.
+    covered: frozenset[int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         # "Everywhere and within these units" would be read both ways: refuse to build it.
@@ -72,7 +73,9 @@ class Scope:
         """
         if self.is_everywhere or self.covered is not None:
             return self
-        return replace(self, covered=frozenset(places.unit_ids_within(session, self.unit_ids)))
+        resolved = Scope(unit_ids=self.unit_ids)
+        object.__setattr__(resolved, "covered", places.covered_by(session, self.unit_ids))
+        return resolved
 
     def units(self):
         """Return a SQL condition on ``AdminUnit`` selecting the units in the scope."""

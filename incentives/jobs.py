@@ -64,9 +64,7 @@ def export_table(
     dataset_name, fmt = params["dataset"], params["format"]
     filters = exports.Filters.from_dict(params)
     user = accounts.get_user(session, job.run().requested_by_id)
-    # Resolved to the ids it covers, so that a region's export is planned for a region.
-    scope = Scope.of(user, *EXPORTERS).resolved(session)
-    user_id, lang = user.id, user.preferred_language
+    user_id, scope, lang = user.id, Scope.of(user, *EXPORTERS), user.preferred_language
     unit = session.get(places.AdminUnit, filters.unit_id) if filters.unit_id else None
     unit_name = (unit.name_kk if lang == "kk" else unit.name_ru) if unit else None
     session.rollback()  # the export reads in a transaction of its own
@@ -86,7 +84,10 @@ def export_table(
         try:
             with job.snapshot():  # head, count and rows from one snapshot
                 head = audit.head(session)
-                data = exports.dataset(dataset_name, filters=filters, scope=scope, lang=lang)
+                # Resolved to the ids it covers in the snapshot, so that a region's export is
+                # planned for a region.
+                covered = scope.resolved(session)
+                data = exports.dataset(dataset_name, filters=filters, scope=covered, lang=lang)
                 total = exports.count_rows(session, data)
                 rows = 0
                 if total:

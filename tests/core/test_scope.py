@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy.event
 from sqlalchemy import func, select
@@ -9,6 +11,7 @@ from sqlalchemy import func, select
 from budget.queries import fiscal_years
 from core import places
 from core.errors import NotFound
+from core.queries import with_units
 from core.scope import Scope, get_scoped, scoped
 from volunteers.models import Member
 
@@ -104,10 +107,17 @@ def test_a_resolved_scope_reads_the_same_units_by_their_ids(app, session):
         assert _units(session, resolved) == _units(session, scope)
         assert resolved.unit_ids_covered(session) == sorted(_units(session, scope))
     members = select(func.count()).select_from(Member)
+    listed = select(Member.id, places.AdminUnit.name_ru)
     for scope in (Scope.within([region]), Scope.within([district])):
         assert session.scalar(scoped(members, Member.unit_id, scope.resolved(session))) == (
             session.scalar(scoped(members, Member.unit_id, scope))
         )
+        assert set(session.execute(with_units(listed, Member.unit_id, scope.resolved(session))))
+        assert set(session.execute(with_units(listed, Member.unit_id, scope))) == set(
+            session.execute(with_units(listed, Member.unit_id, scope.resolved(session)))
+        )
+    # The ids are set by ``resolved`` alone: a copy with other units does not carry them over.
+    assert dataclasses.replace(resolved, unit_ids=(region,)).covered is None
     assert Scope.everywhere().resolved(session) == Scope.everywhere()
 
     # Rights on a page's records are then answered without reading anything.
@@ -154,3 +164,19 @@ def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
         assert after != before and fiscal_years(after) is not fiscal_years(before)
         session.rollback()
         assert added.id not in Scope.within([district.id]).resolved(session).covered
+
+        # A unit added in a savepoint that is rolled back is gone from the scope again.
+        district = places.by_kato(session, DISTRICT)
+        with session.begin_nested() as savepoint:
+            kept = places.add_unit(
+                session,
+                kato="355635998",
+                name_kk="Уақытша",
+                name_ru="Временное",
+                level="settlement",
+                parent=district,
+            )
+            assert Scope.within([district.id]).resolved(session).contains(session, kept.id)
+            savepoint.rollback()
+        assert kept.id not in Scope.within([district.id]).resolved(session).covered
+        session.rollback()

@@ -198,7 +198,7 @@ def test_copy_writes_exactly_what_the_python_writer_writes(app, session, monkeyp
         name, filters=exports.Filters(), scope=Scope.of(admin, "admin"), lang="ru"
     )
 
-    def render():
+    def render(data=data):
         out = io.BytesIO()
         exports.write_rows(
             session,
@@ -212,7 +212,12 @@ def test_copy_writes_exactly_what_the_python_writer_writes(app, session, monkeyp
         return out.getvalue().decode("utf-8-sig")
 
     by_copy = render()
+    # The export job's scope is resolved to the ids it covers, written into the statement.
+    resolved = Scope.of(admin, "admin").resolved(session)
+    by_copy_resolved = render(
+        exports.dataset(name, filters=exports.Filters(), scope=resolved, lang="ru")
+    )
     monkeypatch.setattr(exports, "COPY_ON_POSTGRESQL", False)
     by_python = render()
-    assert by_copy.splitlines() == by_python.splitlines()
+    assert by_copy.splitlines() == by_python.splitlines() == by_copy_resolved.splitlines()
     assert len(by_copy.splitlines()) > 1

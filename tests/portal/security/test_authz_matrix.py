@@ -1479,13 +1479,17 @@ GUARDED_BY_SCOPE = (
 
 def test_matrix_catches_a_missing_jurisdiction_check(world, monkeypatch):
     """Negative control: with the jurisdiction check switched off, the same cells must fail."""
-    from core import places
-    from core.scope import Scope
+    from sqlalchemy import select
 
-    # Switched off both where a unit's path is compared and where a resolved scope looks the
-    # unit up among the ids it covers (portal.security.current_scope).
+    from core import places
+
+    def every_unit(session, scope_ids):
+        return frozenset(session.scalars(select(places.AdminUnit.id))) if scope_ids else frozenset()
+
+    # Switched off where a unit's path is compared, and where the ids a scope covers are read
+    # (a resolved scope, as portal.security.current_scope gives, and unit_ids_covered).
     monkeypatch.setattr(places, "within", lambda _session, _unit_id, unit_ids: bool(unit_ids))
-    monkeypatch.setattr(Scope, "contains", lambda scope, _session, _unit_id: not scope.is_nothing)
+    monkeypatch.setattr(places, "covered_by", every_unit)
     caught = {}
     for endpoint in GUARDED_BY_SCOPE:
         needed = world.app.view_functions[endpoint]._required_roles
