@@ -278,11 +278,16 @@ def reward_summary(
 
 
 def _recipient_key():
-    """The SQL twin of the frame's ``recipient_key``: one value per person rewarded."""
+    """The SQL twin of the frame's ``recipient_key``: one value per person rewarded.
+
+    The frame's name key is the member's name or the named recipient's, but it is reached only
+    for a reward to no member: there it is the recipient's name, and the statement need not
+    join the register (it read all 50,000 members of a region twice, issue 16).
+    """
     return func.coalesce(
         literal("m", String) + cast(Nomination.member_id, String),
         literal("u", String) + cast(Nomination.recipient_user_id, String),
-        literal("n", String) + func.coalesce(Member.full_name, Nomination.recipient_name),
+        literal("n", String) + Nomination.recipient_name,
     )
 
 
@@ -309,7 +314,7 @@ def _figures_statement(scope: Scope, year: int | None) -> CompoundSelect:
         ),
         scope,
         year,
-    ).outerjoin(Member, Nomination.member_id == Member.id)
+    )
     return union_all(
         base.add_columns(literal(None, String).label("form"), *figures),
         base.add_columns(Nomination.form, *figures).group_by(Nomination.form),

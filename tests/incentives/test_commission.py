@@ -471,6 +471,17 @@ def test_an_initiative_reward_is_paid_from_the_sober_line_only(app, session):
     assert (citizen.committed_tiyn, citizen.disbursed_tiyn) == (0, 0)
     assert (sober_row.committed_tiyn, sober_row.disbursed_tiyn) == (0, 10 * MCI_2026)
 
+    # The deputies' figures count the team and the activist as two people, in SQL as in the
+    # exports' frames (the team is known by its name alone).
+    from incentives import reports
+
+    for scope in (Scope.within([s.unit_id]), Scope.within([s.unit_id]).resolved(session)):
+        summary, forms, _kinds = reports.reward_figures(session, scope=scope, year=None)
+        assert summary == reports.reward_summary(session, scope=scope, year=None)
+        assert (summary["rewards"], summary["people"]) == (2, 2)
+        by_form = reports.rewards_by_form(session, scope=scope, year=None)
+        assert forms == by_form.to_dict("records")
+
 
 def test_only_a_supported_initiative_can_be_put_forward(app, session):
     import sober

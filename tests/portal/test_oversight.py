@@ -119,7 +119,8 @@ def test_dashboard_figures_equal_the_ledger(app, session):
     assert re.search(r'id="people-rewarded">([^<]*)<', html).group(1) == "1"
     assert f"/oversight/lines/{s.line_id}" in html
     assert "<svg" in html and "style=" not in html
-    for scope in (Scope.within([region.id]), Scope.everywhere(), Scope.within([])):
+    within = Scope.within([region.id])
+    for scope in (within, within.resolved(session), Scope.everywhere(), Scope.within([])):
         _assert_page_figures_equal_the_frames(session, scope, 2026)
 
 
