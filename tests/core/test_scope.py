@@ -138,6 +138,17 @@ def test_a_resolved_scope_reads_the_same_units_by_their_ids(app, session):
         sqlalchemy.event.remove(session.bind, "before_cursor_execute", count)
 
 
+def _settlement(session, district, kato: str) -> places.AdminUnit:
+    return places.add_unit(
+        session,
+        kato=kato,
+        name_kk="Жаңа ауыл",
+        name_ru="Новое село",
+        level="settlement",
+        parent=district,
+    )
+
+
 def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
     from sqlalchemy.orm import Session
 
@@ -148,14 +159,7 @@ def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
     with Session(engine) as session:
         district = places.by_kato(session, DISTRICT)
         before = Scope.within([district.id]).resolved(session)
-        added = places.add_unit(
-            session,
-            kato="355635999",
-            name_kk="Жаңа ауыл",
-            name_ru="Новое село",
-            level="settlement",
-            parent=district,
-        )
+        added = _settlement(session, district, "355635999")
         after = Scope.within([district.id]).resolved(session)
         assert not before.contains(session, added.id)  # a value resolved before: as it was
         assert after.contains(session, added.id)
@@ -168,14 +172,7 @@ def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
         # A unit added in a savepoint that is rolled back is gone from the scope again.
         district = places.by_kato(session, DISTRICT)
         with session.begin_nested() as savepoint:
-            kept = places.add_unit(
-                session,
-                kato="355635998",
-                name_kk="Уақытша",
-                name_ru="Временное",
-                level="settlement",
-                parent=district,
-            )
+            kept = _settlement(session, district, "355635998")
             assert Scope.within([district.id]).resolved(session).contains(session, kept.id)
             savepoint.rollback()
         assert kept.id not in Scope.within([district.id]).resolved(session).covered
