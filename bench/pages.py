@@ -13,8 +13,9 @@ and signs each role in through the portal's form. It then measures CPU per reque
 role, the shift list, candidates, a session page, ``/oversight/`` and the browse mix of
 ``bench/load.py``, each page's batch sandwiched between two batches of the floor's page:
 ratio = page CPU / mean of the floor batches around it, the median over the rounds. Interleaving
-keeps a shared, busy box from skewing the ratio. On PostgreSQL it also times the candidates
-page's statements in the database at the larger scale. The last line is
+keeps a shared, busy box from skewing the ratio. On PostgreSQL it also prints, at the larger
+scale, each page's time in the database (and that of the region-wide ``DB_ONLY`` lists), and
+the candidates page's slowest statement. The last line is
 ``mix_5k=… mix_50k=… home=… oversight_5k=… oversight_growth=… worst=<page>:<×floor>``
 (home and worst over both scales; growth = /oversight/ CPU at the larger scale / the smaller).
 """
@@ -60,6 +61,12 @@ PAGES = (
     ("candidates", "coordinator2@demo.kz", "/commission/candidates"),
     ("session", "secretary@demo.kz", "/commission/sessions/{session}"),
     ("oversight", "deputy@demo.kz", "/oversight/"),
+)
+# Database time only (PostgreSQL, the larger scale): region-wide lists whose plans hang on how
+# many units the planner thinks a jurisdiction holds (core.scope resolves it to unit ids).
+DB_ONLY = (
+    ("register", "registrar@demo.kz", "/volunteers/members"),
+    ("audit_log", "deputy@demo.kz", "/oversight/audit"),
 )
 MIX_ACCOUNTS = {  # the browse mix's roles in bench/load.py -> who browses
     "volunteer": "volunteer@demo.kz",
@@ -346,6 +353,17 @@ def db_time(portal, client, path: str, runs: int = 7) -> tuple[float, float, str
     return statistics.median(totals), slow_ms, " ".join(sql.split())[:160]
 
 
+def print_db_times(portal, pages: list[Batch]) -> None:
+    """Print each page's database time per request (median of runs) and its slowest statement."""
+    one = [page for page in pages if page.name not in ("mix", "floor_50_rows")]
+    requests = [(page.name, *page.requests[0]) for page in one]
+    requests += [(name, portal_client(portal, email), path) for name, email, path in DB_ONLY]
+    print(f"\n{'page':<13} {'path':<33} {'DB ms':>8} {'slowest':>8}  (PostgreSQL)")
+    for name, client, path in requests:
+        total, slow, _sql = db_time(portal, client, path)
+        print(f"{name:<13} {path[:33]:<33} {total:>8.1f} {slow:>8.1f}")
+
+
 def profile(page: Batch) -> None:
     import cProfile
     import pstats
@@ -409,6 +427,7 @@ def main() -> int:
             if pg and scale == args.scales[-1]:
                 cand = next(p for p in pages if p.name == "candidates")
                 candidates_db = db_time(portal, *cand.requests[0])
+                print_db_times(portal, pages)
             if args.profile and scale == args.scales[-1]:
                 profile(next(p for p in pages if p.name == args.profile))
             engine.dispose()
