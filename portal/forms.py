@@ -26,7 +26,19 @@ from portal.i18n import LANGUAGES, language, translate_error
 LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
 
-class ConfirmForm(FlaskForm):
+class PortalForm(FlaskForm):
+    """The base of every form of the portal."""
+
+    class Meta(FlaskForm.Meta):
+        def render_field(self, field, render_kw):
+            # The CSRF token is rendered without an id: a page with several forms (a card per
+            # shift, an action per row) repeated id="csrf_token", and an id must be unique.
+            if field.type == "CSRFTokenField":
+                render_kw = {**render_kw, "id": False}
+            return super().render_field(field, render_kw)
+
+
+class ConfirmForm(PortalForm):
     """A form with only the CSRF token, for action buttons."""
 
 

@@ -1,7 +1,6 @@
 """Forms of the administration area; none of them carries status or audit fields."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,15 +14,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
+from portal.forms import (
     LANGUAGE_CHOICES,
     IntegerField,
     PlaceField,
+    PortalForm,  # IntegerField: bounded (fuzzing fix, S13)
 )
 from portal.labels import ROLE_LABELS
 
 
-class UserForm(FlaskForm):
+class UserForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
     phone = StringField(
@@ -43,12 +43,12 @@ class NewUserForm(UserForm):
     )
 
 
-class GrantForm(FlaskForm):
+class GrantForm(PortalForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(k, v) for k, v in ROLE_LABELS.items()])
     unit_id = PlaceField(_l("Jurisdiction"))
 
 
-class CalendarDayForm(FlaskForm):
+class CalendarDayForm(PortalForm):
     day = DateField(_l("Date"), validators=[DataRequired()])
     kind = SelectField(
         _l("Kind"),
@@ -63,7 +63,7 @@ class CalendarDayForm(FlaskForm):
     source = StringField(_l("Source (act or link)"), validators=[Optional(), Length(max=300)])
 
 
-class ValidityForm(FlaskForm):
+class ValidityForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     months = IntegerField(
         _l("Certificate validity, months"),
@@ -72,7 +72,7 @@ class ValidityForm(FlaskForm):
     )
 
 
-class KindForm(FlaskForm):
+class KindForm(PortalForm):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(), Length(max=40)],
@@ -98,7 +98,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class TokenHolderForm(FlaskForm):
+class TokenHolderForm(PortalForm):
     login = StringField(
         _l("Holder's e-mail or phone"),
         validators=[DataRequired(), Length(max=254)],
@@ -106,7 +106,7 @@ class TokenHolderForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(PortalForm):
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=120)],
@@ -121,7 +121,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class OfflineLimitForm(FlaskForm):
+class OfflineLimitForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     minutes = IntegerField(
         _l("Offline limit, minutes"),

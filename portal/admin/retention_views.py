@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -16,7 +15,11 @@ from portal import jobs
 from portal.admin.blueprint import bp
 from portal.errors import on_refusal
 from portal.extensions import db
-from portal.forms import ConfirmForm, IntegerField  # IntegerField: bounded (fuzzing fix, S13)
+from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
+    ConfirmForm,
+    IntegerField,
+    PortalForm,
+)
 from portal.security import administers_country, allow, require_country_admin
 from volunteers import erasure, retention
 
@@ -34,7 +37,7 @@ ACTION_LABELS = {
 }
 
 
-class RetentionRuleForm(FlaskForm):
+class RetentionRuleForm(PortalForm):
     months = IntegerField(
         _l("Kept for, months"),
         validators=[InputRequired(), NumberRange(min=0, max=retention.MAX_MONTHS)],

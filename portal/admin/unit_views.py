@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import or_
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -16,7 +15,7 @@ from core.places import AdminUnit
 from portal.admin.blueprint import bp
 from portal.errors import on_refusal
 from portal.extensions import db
-from portal.forms import arg_int, unit_choices
+from portal.forms import PortalForm, arg_int, unit_choices
 from portal.labels import LEVEL_LABELS
 from portal.paging import other_args, page_of, row_link
 from portal.security import allow, current_scope
@@ -24,7 +23,7 @@ from portal.security import allow, current_scope
 NAME_HINT = _l("As in the official KATO list.")
 
 
-class RenameUnitForm(FlaskForm):
+class RenameUnitForm(PortalForm):
     name_kk = StringField(
         _l("Name in Kazakh"),
         validators=[DataRequired(), Length(max=place_admin.NAME_MAX)],

@@ -1,7 +1,6 @@
 """Forms of the hearing and complaint pages; none carries a status: the domain decides those."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core import clock
-from portal.forms import IntegerField, PlaceField
+from portal.forms import IntegerField, PlaceField, PortalForm
 
 TEXT = 4000
 
@@ -29,7 +28,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class DraftForm(FlaskForm):
+class DraftForm(PortalForm):
     act_kind = SelectField(_l("Proposed act"), validate_choice=True)
     subject_id = IntegerField(_l("Record"), validators=[InputRequired()])
     grounds = CheckboxesField(
@@ -43,7 +42,7 @@ class DraftForm(FlaskForm):
     )
 
 
-class ObjectionForm(FlaskForm):
+class ObjectionForm(PortalForm):
     """An objection: the person's own on the portal, or one staff enter from paper or orally."""
 
     body = TextAreaField(_l("Objection"), validators=[DataRequired(), Length(max=TEXT)])
@@ -54,7 +53,7 @@ class ObjectionForm(FlaskForm):
     )
 
 
-class PersonObjectionForm(FlaskForm):
+class PersonObjectionForm(PortalForm):
     body = TextAreaField(
         _l("Your objection"),
         validators=[DataRequired(), Length(max=TEXT)],
@@ -62,13 +61,13 @@ class PersonObjectionForm(FlaskForm):
     )
 
 
-class RemarksForm(FlaskForm):
+class RemarksForm(PortalForm):
     body = TextAreaField(
         _l("Your remarks on the protocol"), validators=[DataRequired(), Length(max=TEXT)]
     )
 
 
-class ProtocolForm(FlaskForm):
+class ProtocolForm(PortalForm):
     held_at = DateTimeLocalField(
         _l("Held at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
@@ -90,7 +89,7 @@ class ProtocolForm(FlaskForm):
     )
 
 
-class DeliveryForm(FlaskForm):
+class DeliveryForm(PortalForm):
     """The day a paper notice reached the person: the hearing's terms run from it."""
 
     received_on = DateField(
@@ -108,13 +107,13 @@ class DeliveryForm(FlaskForm):
     )
 
 
-class ActReceiptForm(FlaskForm):
+class ActReceiptForm(PortalForm):
     received_on = DateField(
         _l("The person received the act on"), validators=[DataRequired()], default=clock.today
     )
 
 
-class StatedReasonsForm(FlaskForm):
+class StatedReasonsForm(PortalForm):
     reasons = TextAreaField(
         _l("How the objections were considered"),
         validators=[DataRequired(), Length(max=TEXT)],
@@ -122,13 +121,13 @@ class StatedReasonsForm(FlaskForm):
     )
 
 
-class RestoreTermForm(FlaskForm):
+class RestoreTermForm(PortalForm):
     reasons = TextAreaField(
         _l("The good reason for the delay"), validators=[DataRequired(), Length(max=TEXT)]
     )
 
 
-class AdoptForm(FlaskForm):
+class AdoptForm(PortalForm):
     act_reasons = TextAreaField(
         _l("Reasons of the act"),
         validators=[DataRequired(), Length(max=TEXT)],
@@ -147,13 +146,13 @@ class AdoptForm(FlaskForm):
     )
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     reason = TextAreaField(
         _l("Why the draft is withdrawn"), validators=[DataRequired(), Length(max=TEXT)]
     )
 
 
-class ComplaintForm(FlaskForm):
+class ComplaintForm(PortalForm):
     """The content of a complaint that Art. 93 requires; the same form on paper and online."""
 
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=300)])
@@ -207,11 +206,11 @@ class PaperComplaintForm(ComplaintForm):
     )
 
 
-class ReasonsForm(FlaskForm):
+class ReasonsForm(PortalForm):
     reasons = TextAreaField(_l("Reasons"), validators=[DataRequired(), Length(max=TEXT)])
 
 
-class DecideForm(FlaskForm):
+class DecideForm(PortalForm):
     outcome = SelectField(_l("Decision"), choices=[], validate_choice=True)
     reasons = TextAreaField(_l("Reasons"), validators=[DataRequired(), Length(max=TEXT)])
     to_fix = TextAreaField(
@@ -221,7 +220,7 @@ class DecideForm(FlaskForm):
     )
 
 
-class ReviewBodyForm(FlaskForm):
+class ReviewBodyForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     review_unit_id = SelectField(_l("Reviewing body's unit"), coerce=int, choices=[])
     reviewer_login = StringField(

@@ -1,18 +1,19 @@
 """Forms of the sign-in area."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from portal.forms import PortalForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(PortalForm):
     login = StringField(_l("E-mail or phone"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(PortalForm):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(), Length(max=32)],
@@ -20,7 +21,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(PortalForm):
     code = StringField(
         _l("Code from the app"),
         validators=[DataRequired(), Length(max=16)],
@@ -28,7 +29,7 @@ class EnrolForm(FlaskForm):
     )
 
 
-class ConfirmPasswordForm(FlaskForm):
+class ConfirmPasswordForm(PortalForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])
     code = StringField(
         _l("Code"),
@@ -38,7 +39,7 @@ class ConfirmPasswordForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = StringField(
         _l("E-mail"),
         validators=[DataRequired(), Length(max=254)],
@@ -48,7 +49,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(PortalForm):
     new = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=12, max=128)],

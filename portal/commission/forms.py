@@ -4,7 +4,6 @@ None of them carries a status, an outcome or a ledger field: the domain decides 
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -23,7 +22,7 @@ from core.doc_numbers import without_sign
 from incentives.models import COMMISSION_ROLES, FORMS
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
-from portal.forms import IntegerField, PlaceField
+from portal.forms import IntegerField, PlaceField, PortalForm
 from portal.labels import (
     AMOUNT_UNIT_LABELS,
     COMMISSION_ROLE_LABELS,
@@ -41,7 +40,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     effective_from = DateField(_l("In force from"), validators=[DataRequired()])
     resolution = StringField(
@@ -99,7 +98,7 @@ def policy_form_class(kinds, locale: str) -> type[PolicyForm]:
     return Form
 
 
-class CommissionNamesForm(FlaskForm):
+class CommissionNamesForm(PortalForm):
     """The commission's names and its akimat's, in Kazakh and in Russian."""
 
     name_kk = StringField(
@@ -124,7 +123,7 @@ class CommissionForm(CommissionNamesForm):
     unit_id = PlaceField(_l("Akimat of"))
 
 
-class MemberForm(FlaskForm):
+class MemberForm(PortalForm):
     user_id = SelectField(_l("Person"), coerce=int, validate_choice=True)
     role = SelectField(
         _l("Role on the commission"),
@@ -145,7 +144,7 @@ class MemberForm(FlaskForm):
     term_to = DateField(_l("Term to"), validators=[Optional()])
 
 
-class RulesForm(FlaskForm):
+class RulesForm(PortalForm):
     secretary_votes = BooleanField(_l("The secretary votes"))
     chair_stand_in = SelectField(
         _l("When the chair is absent"),
@@ -158,17 +157,17 @@ class RulesForm(FlaskForm):
     )
 
 
-class ConflictForm(FlaskForm):
+class ConflictForm(PortalForm):
     reason = StringField(
         _l("Conflict of interest: the reason"), validators=[DataRequired(), Length(max=1000)]
     )
 
 
-class EndTermForm(FlaskForm):
+class EndTermForm(PortalForm):
     term_to = DateField(_l("Last day of the term"), validators=[DataRequired()])
 
 
-class NominationForm(FlaskForm):
+class NominationForm(PortalForm):
     contribution_ids = CheckboxesField(
         _l("Confirmed contributions that support the nomination"), coerce=int
     )
@@ -191,7 +190,7 @@ class NominationForm(FlaskForm):
     )
 
 
-class PlanForm(FlaskForm):
+class PlanForm(PortalForm):
     commission_id = SelectField(_l("Commission"), coerce=int, validate_choice=True)
     held_on = DateField(_l("Date of the session"), validators=[DataRequired()])
     place_kk = StringField(_l("Place in Kazakh"), validators=[DataRequired(), Length(max=300)])
@@ -201,15 +200,15 @@ class PlanForm(FlaskForm):
     )
 
 
-class AgendaForm(FlaskForm):
+class AgendaForm(PortalForm):
     nomination_ids = CheckboxesField(_l("Nominations waiting for the commission"), coerce=int)
 
 
-class OpenForm(FlaskForm):
+class OpenForm(PortalForm):
     present = CheckboxesField(_l("Present"), coerce=int)
 
 
-class PaperVoteForm(FlaskForm):
+class PaperVoteForm(PortalForm):
     commission_member_id = SelectField(_l("Commission member"), coerce=int, validate_choice=True)
     choice = SelectField(
         _l("Vote"), choices=[SelectChoice(k, v) for k, v in VOTE_CHOICE_LABELS.items()]
@@ -217,7 +216,7 @@ class PaperVoteForm(FlaskForm):
     reason = StringField(_l("Reason for the recusal"), validators=[Optional(), Length(max=1000)])
 
 
-class VoteForm(FlaskForm):
+class VoteForm(PortalForm):
     # The choice comes from the button pressed.
     choice = SelectField(
         _l("Vote"), choices=[SelectChoice(k, v) for k, v in VOTE_CHOICE_LABELS.items()]
@@ -227,7 +226,7 @@ class VoteForm(FlaskForm):
     )
 
 
-class ActForm(FlaskForm):
+class ActForm(PortalForm):
     number = StringField(
         _l("Number of the akimat's act"),
         validators=[DataRequired(), Length(max=60)],
@@ -236,7 +235,7 @@ class ActForm(FlaskForm):
     date = DateField(_l("Date of the act"), validators=[DataRequired()])
 
 
-class ScanForm(FlaskForm):
+class ScanForm(PortalForm):
     file = FileField(
         _l("Signed scan of the minutes (PDF, up to 10 MB)"), validators=[FileRequired()]
     )
@@ -245,7 +244,7 @@ class ScanForm(FlaskForm):
 UUID = Regexp(r"^[0-9a-f]{32}$")
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(PortalForm):
     iban = StringField(
         _l("Recipient's IBAN"),
         validators=[DataRequired(), Length(max=42)],
@@ -264,7 +263,7 @@ class PaymentForm(FlaskForm):
     key = HiddenField(validators=[DataRequired(), UUID])
 
 
-class FailureForm(FlaskForm):
+class FailureForm(PortalForm):
     iban = StringField(_l("Recipient's IBAN"), validators=[Optional(), Length(max=42)])
     order_number = StringField(_l("Payment order number"), validators=[Optional(), Length(max=40)])
     reason = TextAreaField(
@@ -272,13 +271,13 @@ class FailureForm(FlaskForm):
     )
 
 
-class VoidForm(FlaskForm):
+class VoidForm(PortalForm):
     reason = TextAreaField(
         _l("Why the reward will not be paid"), validators=[DataRequired(), Length(max=1000)]
     )
 
 
-class HandOverForm(FlaskForm):
+class HandOverForm(PortalForm):
     handed_on = DateField(_l("Handed over on"), validators=[DataRequired()])
 
 

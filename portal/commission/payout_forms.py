@@ -4,7 +4,6 @@ None of them carries a status, an amount withheld or a ledger field: the domain 
 """
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -17,7 +16,7 @@ from portal.commission.forms import (
     PaymentForm,
     VoidForm,
 )
-from portal.forms import PlaceField
+from portal.forms import PlaceField, PortalForm
 
 
 class KeyedFailureForm(FailureForm):
@@ -35,7 +34,7 @@ class KeyedHandOverForm(HandOverForm):
     hand_key = HiddenField(validators=[Optional(), UUID])
 
 
-class TaxRateForm(FlaskForm):
+class TaxRateForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     form = SelectField(_l("Form of reward"), validate_choice=True)
     effective_from = DateField(_l("In force from"), validators=[DataRequired()])

@@ -1,7 +1,6 @@
 """Forms of the budget screens; amounts are typed in tenge and parsed by ``core.money``."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -15,7 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
 from core.doc_numbers import without_sign
-from portal.forms import IntegerField, PlaceField
+from portal.forms import IntegerField, PlaceField, PortalForm
 from portal.labels import DECISION_KIND_LABELS, PURPOSE_LABELS
 
 YEAR = NumberRange(min=2000, max=2100, message=_l("Enter a year between 2000 and 2100."))
@@ -34,7 +33,7 @@ def _code(label, size: int, required: bool = True) -> StringField:
     )
 
 
-class ProgramForm(FlaskForm):
+class ProgramForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     fiscal_year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), YEAR])
     functional_group = _code(_l("Functional group"), 4)
@@ -49,7 +48,7 @@ class ProgramForm(FlaskForm):
     )
 
 
-class LineForm(FlaskForm):
+class LineForm(PortalForm):
     program_id = SelectField(_l("Budget program"), coerce=int)
     purpose = SelectField(
         _l("Purpose"), choices=[SelectChoice(k, v) for k, v in PURPOSE_LABELS.items()]
@@ -70,7 +69,7 @@ class LineChangeForm(Form):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PortalForm):
     unit_id = PlaceField(_l("Maslikhat of"))
     number = StringField(
         _l("Decision number"), validators=[DataRequired(), Length(max=40)], filters=[without_sign]
@@ -90,12 +89,12 @@ class DecisionForm(FlaskForm):
     changes = FieldList(FormField(LineChangeForm), min_entries=5, max_entries=40)
 
 
-class CloseYearForm(FlaskForm):
+class CloseYearForm(PortalForm):
     unit_id = PlaceField(_l("Jurisdiction"))
     year = IntegerField(_l("Fiscal year"), validators=[DataRequired(), YEAR])
 
 
-class MCIForm(FlaskForm):
+class MCIForm(PortalForm):
     year = IntegerField(_l("Year"), validators=[DataRequired(), YEAR])
     amount = StringField(
         _l("MCI"), validators=[DataRequired(), Length(max=40)], description=AMOUNT_HINT

@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
@@ -17,7 +16,7 @@ from incentives import inquiries
 from incentives.inquiry_models import Inquiry
 from portal.errors import on_refusal
 from portal.extensions import db
-from portal.forms import ConfirmForm, arg_int  # arg_int: fuzzing fix (S13)
+from portal.forms import ConfirmForm, PortalForm, arg_int  # arg_int: fuzzing fix (S13)
 from portal.labels import INQUIRY_OBJECT_LABELS as OBJECT_LABELS
 from portal.labels import INQUIRY_STATUS_LABELS as STATUS_LABELS
 from portal.oversight.blueprint import bp
@@ -36,17 +35,17 @@ RECORD_LINKS = {
 MESSAGE_LABELS = {"question": _l("Question"), "answer": _l("Answer"), "follow_up": _l("Follow-up")}
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(PortalForm):
     object_type = HiddenField()
     object_id = HiddenField()
     text = TextAreaField(_l("Your question"), validators=[Length(max=inquiries.TEXT_LIMIT)])
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(PortalForm):
     text = TextAreaField(_l("Answer"), validators=[Length(max=inquiries.TEXT_LIMIT)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(PortalForm):
     text = TextAreaField(_l("Follow-up question"), validators=[Length(max=inquiries.TEXT_LIMIT)])
 
 

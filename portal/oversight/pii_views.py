@@ -8,7 +8,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -17,6 +16,7 @@ from incentives.models import Payout
 from portal import pii, session_policy
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
+from portal.forms import PortalForm
 from portal.oversight.blueprint import bp
 from portal.security import allow, require_unit
 from volunteers.models import Member
@@ -66,7 +66,7 @@ TARGETS = {
 FIELD_LABELS = {"iin": _l("IIN"), "iban": _l("IBAN")}
 
 
-class RevealForm(FlaskForm):
+class RevealForm(PortalForm):
     password = PasswordField(_l("Your password"), validators=[Length(max=128)])
     code = StringField(
         _l("Code"),

@@ -9,7 +9,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField
 from wtforms.validators import DataRequired, NumberRange
@@ -18,7 +17,11 @@ from core import clock, jobruns
 from core.db import utcnow
 from portal import jobs
 from portal.extensions import db
-from portal.forms import IntegerField, unit_choices  # IntegerField: bounded (fuzzing fix, S13)
+from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
+    IntegerField,
+    PortalForm,
+    unit_choices,
+)
 from portal.oversight.blueprint import bp
 from portal.oversight.report_book import (
     LANGUAGES,
@@ -34,7 +37,7 @@ REPORT_JOB = "oversight.report"
 PERIODS = ("year", "1", "2", "3", "4")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PortalForm):
     unit_id = SelectField(_l("Jurisdiction"), coerce=int, validators=[DataRequired()])
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     period = SelectField(_l("Period"), choices=[])

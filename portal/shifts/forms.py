@@ -1,7 +1,6 @@
 """Forms of shifts and contributions; none of them carries status, points or decider fields."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,10 +12,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 # Refusing NaN, infinities and numbers beyond an INTEGER (fuzzing fixes, S13; see portal.forms).
-from portal.forms import DecimalField, FloatField, IntegerField, PlaceField
+from portal.forms import DecimalField, FloatField, IntegerField, PlaceField, PortalForm
 
 
-class ShiftForm(FlaskForm):
+class ShiftForm(PortalForm):
     unit_id = PlaceField(_l("Settlement or district"))
     patrol_unit_id = SelectField(
         _l("Patrol unit"),
@@ -47,20 +46,20 @@ class EditShiftForm(ShiftForm):
     patrol_unit_id = None
 
 
-class CancelShiftForm(FlaskForm):
+class CancelShiftForm(PortalForm):
     reason = TextAreaField(
         _l("Reason for cancelling"), validators=[DataRequired(), Length(max=1000)]
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(PortalForm):
     # Filled in by the browser only when the member ticks the box and allows it.
     share_location = BooleanField(_l("Share my location with this check-in"))
     latitude = FloatField(validators=[Optional()])
     longitude = FloatField(validators=[Optional()])
 
 
-class ContributionForm(FlaskForm):
+class ContributionForm(PortalForm):
     kind = SelectField(_l("Kind"), validate_choice=True)
     occurred_on = DateField(_l("Date"), validators=[DataRequired()])
     hours = DecimalField(
@@ -75,7 +74,7 @@ class ContributionForm(FlaskForm):
     )
 
 
-class DecideForm(FlaskForm):
+class DecideForm(PortalForm):
     # The contribution ids come as a list of checkboxes named "ids".
     action = SelectField(_l("Decision"), validate_choice=True)
     reason = TextAreaField(_l("Reason for rejecting"), validators=[Optional(), Length(max=1000)])

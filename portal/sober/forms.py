@@ -1,7 +1,6 @@
 """Forms of the sober-settlement registry, indicators and initiatives (no status fields)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 # Bounded to an INTEGER column's range (a fuzzing fix, S13; see portal.forms).
-from portal.forms import IntegerField, PlaceField
+from portal.forms import IntegerField, PlaceField, PortalForm
 
 SIGNATORY_ROWS = 6
 OUTLET_ROWS = 4
@@ -32,7 +31,7 @@ class OutletRow(Form):
     stopped_on = DateField(_l("Stopped selling alcohol on"), validators=[Optional()])
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(PortalForm):
     unit_id = PlaceField(_l("Settlement"))
     # Optional here so that the domain answers a missing date with its own message.
     gathered_on = DateField(_l("Date of the gathering"), validators=[Optional()])
@@ -53,16 +52,16 @@ class DeclarationForm(FlaskForm):
     outlets = FieldList(FormField(OutletRow), min_entries=OUTLET_ROWS)
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(PortalForm):
     reason = TextAreaField(_l("Reason for revoking"), validators=[DataRequired(), Length(max=2000)])
 
 
-class OutletForm(FlaskForm):
+class OutletForm(PortalForm):
     name = StringField(_l("Retail outlet"), validators=[DataRequired(), Length(max=200)])
     stopped_on = DateField(_l("Stopped selling alcohol on"), validators=[DataRequired()])
 
 
-class IndicatorForm(FlaskForm):
+class IndicatorForm(PortalForm):
     unit_id = PlaceField(_l("Settlement"))
     kind = SelectField(_l("Indicator"), validate_choice=True)
     year = IntegerField(_l("Year"), validators=[InputRequired()])
@@ -71,7 +70,7 @@ class IndicatorForm(FlaskForm):
     value = IntegerField(_l("Value"), validators=[InputRequired()])
 
 
-class IndicatorImportForm(FlaskForm):
+class IndicatorImportForm(PortalForm):
     file = FileField(
         _l("CSV file"),
         validators=[FileRequired(), FileAllowed(["csv"], _l("Upload a CSV file."))],
@@ -79,7 +78,7 @@ class IndicatorImportForm(FlaskForm):
     )
 
 
-class IndicatorKindForm(FlaskForm):
+class IndicatorKindForm(PortalForm):
     code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
     name_kk = StringField(_l("Name in Kazakh"), validators=[DataRequired(), Length(max=200)])
     name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(), Length(max=200)])
@@ -90,7 +89,7 @@ class IndicatorKindForm(FlaskForm):
     active = BooleanField(_l("In use"), default=True)
 
 
-class InitiativeForm(FlaskForm):
+class InitiativeForm(PortalForm):
     unit_id = PlaceField(_l("Settlement"))
     proposer_role = SelectField(_l("I submit as"), validate_choice=True)
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
@@ -110,10 +109,10 @@ class InitiativeForm(FlaskForm):
     )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(PortalForm):
     to_status = SelectField(_l("Decision"), validate_choice=True)
     comment = TextAreaField(_l("Comment"), validators=[Optional(), Length(max=4000)])
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     body = TextAreaField(_l("Comment"), validators=[DataRequired(), Length(max=4000)])

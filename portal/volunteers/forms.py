@@ -1,7 +1,6 @@
 """Forms of enrolment and the register; none carries a status, a date of decision or an actor."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -16,11 +15,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from portal.forms import LANGUAGE_CHOICES, PlaceField
+from portal.forms import LANGUAGE_CHOICES, PlaceField, PortalForm
 from portal.labels import KIND_LABELS
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         _l("E-mail"),
@@ -48,7 +47,7 @@ class SignupForm(FlaskForm):
     )
 
 
-class SignupCodeForm(FlaskForm):
+class SignupCodeForm(PortalForm):
     code = StringField(
         _l("Code from the message"),
         validators=[DataRequired(), Length(max=16)],
@@ -56,7 +55,7 @@ class SignupCodeForm(FlaskForm):
     )
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(PortalForm):
     kind = RadioField(
         _l("I apply as"),
         choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
@@ -86,7 +85,7 @@ class ApplicationForm(FlaskForm):
     consent_version = HiddenField()
 
 
-class RefusalForm(FlaskForm):
+class RefusalForm(PortalForm):
     reason = TextAreaField(
         _l("Reason for refusal"),
         validators=[DataRequired(), Length(max=2000)],
@@ -94,23 +93,23 @@ class RefusalForm(FlaskForm):
     )
 
 
-class MemberStatusForm(FlaskForm):
+class MemberStatusForm(PortalForm):
     status = SelectField(_l("New status"))
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
 
 
-class AssignUnitForm(FlaskForm):
+class AssignUnitForm(PortalForm):
     patrol_unit_id = SelectField(_l("Patrol unit"), coerce=int)
 
 
-class PatrolUnitForm(FlaskForm):
+class PatrolUnitForm(PortalForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     unit_id = PlaceField(_l("Jurisdiction"))
     coordinator_id = SelectField(_l("Coordinator"), coerce=int)
     leader_member_id = SelectField(_l("Leader"), coerce=int)
 
 
-class ImportForm(FlaskForm):
+class ImportForm(PortalForm):
     file = FileField(
         _l("File of the register (CSV or XLSX)"),
         validators=[FileRequired(), FileAllowed(["csv", "xlsx"], _l("Upload a CSV or XLSX file."))],

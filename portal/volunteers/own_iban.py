@@ -6,18 +6,18 @@ from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from core import payout_accounts
 from portal.errors import on_refusal
 from portal.extensions import db
+from portal.forms import PortalForm
 from portal.security import SIGNED_IN, allow
 from portal.volunteers.blueprint import bp
 
 
-class OwnIbanForm(FlaskForm):
+class OwnIbanForm(PortalForm):
     iban = StringField(
         _l("IBAN for reward payouts"),
         validators=[DataRequired(), Length(max=50)],

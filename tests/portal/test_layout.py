@@ -46,3 +46,26 @@ def test_the_deputy_and_the_administrator_have_few_menus_on_the_bar():
     # Seven menus of Kazakh titles overflowed a 1280 px bar (issue 19, finding 3).
     assert len(visible(frozenset({"deputy"}))) <= 6
     assert len(visible(frozenset({"admin"}))) <= 6
+
+
+def test_every_form_renders_its_csrf_field_without_an_id(app):
+    """A page with a form per card or row (a shift's check-in, a grant's revoke) said
+    id="csrf_token" once per form, and an id must be unique on a page: every form of the
+    portal is a PortalForm, whose CSRF field carries no id."""
+    from flask_wtf import FlaskForm
+
+    from portal.auth.forms import LoginForm
+    from portal.forms import ConfirmForm, PortalForm
+
+    def below(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from below(sub)
+
+    forms = {c for c in below(FlaskForm) if c.__module__.startswith("portal.")}
+    assert len(forms) > 50
+    assert sorted(c.__qualname__ for c in forms if not issubclass(c, PortalForm)) == []
+    with app.test_request_context("/"):
+        on = {"csrf": True}  # the test app turns CSRF off; production renders it
+        html = str(ConfirmForm(meta=on).csrf_token) + str(LoginForm(meta=on).csrf_token)
+    assert html.count('name="csrf_token"') == 2 and " id=" not in html
