@@ -82,7 +82,7 @@ def by_kato(session: Session, kato: str) -> AdminUnit:
 # ``Session.info`` key of the unit paths read in the current transaction (``_paths``).
 _PATHS = "core.places.paths"
 # ``Session.info`` key of the units covered by each set of scope units read in the current
-# transaction (``unit_ids_within``).
+# transaction (``covered_by``).
 _WITHIN = "core.places.within"
 
 
@@ -153,19 +153,11 @@ def _units_within(scope_ids: tuple[int, ...]):
     return exists().where(scope.c.id.in_(scope_ids), AdminUnit.path.like(scope.c.path + "%"))
 
 
-def unit_ids_within(session: Session, scope_ids: Iterable[int]) -> list[int]:
-    """Return the ids of the units covered by ``scope_ids``, in id order (the country holds a
-    few hundred units at most).
-
-    Filtering a big table by this list instead of ``units_within_clause`` lets the planner see
-    how many rows match, so that a region-wide list is read in index order, not sorted whole.
-    """
-    return sorted(covered_by(session, scope_ids))
-
-
 def covered_by(session: Session, scope_ids: Iterable[int]) -> frozenset[int]:
-    """Return the set of ids of the units covered by ``scope_ids``.
+    """Return the ids of the units covered by ``scope_ids`` (a few hundred at most).
 
+    Filtering a big table by these ids instead of ``units_within_clause`` lets the planner see
+    how many rows match, so that a region-wide list is read in index order, not sorted whole.
     The answer holds for the transaction: no unit moves, and adding one forgets it.
     """
     key = tuple(sorted(set(scope_ids)))

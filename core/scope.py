@@ -129,9 +129,7 @@ class Scope:
         """
         if self.is_everywhere:
             return None
-        if self.covered is not None:
-            return sorted(self.covered)
-        return places.unit_ids_within(session, self.unit_ids)
+        return sorted(self.resolved(session).covered)
 
 
 def scoped(stmt: Select, unit_column, scope: Scope) -> Select:

@@ -16,9 +16,9 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import (
     LANGUAGE_CHOICES,
-    IntegerField,
+    IntegerField,  # bounded (fuzzing fix, S13)
     PlaceField,
-    PortalForm,  # IntegerField: bounded (fuzzing fix, S13)
+    PortalForm,
 )
 from portal.labels import ROLE_LABELS
 

@@ -15,9 +15,9 @@ from portal import jobs
 from portal.admin.blueprint import bp
 from portal.errors import on_refusal
 from portal.extensions import db
-from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
+from portal.forms import (
     ConfirmForm,
-    IntegerField,
+    IntegerField,  # bounded (fuzzing fix, S13)
     PortalForm,
 )
 from portal.security import administers_country, allow, require_country_admin

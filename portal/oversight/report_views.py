@@ -17,8 +17,8 @@ from core import clock, jobruns
 from core.db import utcnow
 from portal import jobs
 from portal.extensions import db
-from portal.forms import (  # IntegerField: bounded (fuzzing fix, S13)
-    IntegerField,
+from portal.forms import (
+    IntegerField,  # bounded (fuzzing fix, S13)
     PortalForm,
     unit_choices,
 )

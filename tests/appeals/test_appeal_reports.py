@@ -185,7 +185,7 @@ def _random_world(session, rng: random.Random, actor_id: int, units: list[int]) 
 
 def _expected(session, district_id: int, period: reports.Period, today: dt.date) -> dict:
     """Count the same figures in Python over every row of the district: the independent sum."""
-    inside = set(places.unit_ids_within(session, [district_id]))
+    inside = set(places.covered_by(session, [district_id]))
     start, end = period.moments()
 
     def within(moment):

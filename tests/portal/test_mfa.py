@@ -341,7 +341,7 @@ def test_revealing_personal_data_asks_for_the_code_too(strict):
         district = places.by_kato(db.session, "354000000")
         member_id = db.session.scalars(
             select(Member.id).where(
-                Member.unit_id.in_(places.unit_ids_within(db.session, [district.id]))
+                Member.unit_id.in_(sorted(places.covered_by(db.session, [district.id])))
             )
         ).first()
         iin = db.session.get(Member, member_id).iin
