@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, union_all
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, places
 from core.account_models import (
     LANGUAGES,
     ROLES,
@@ -123,27 +123,18 @@ def administered(session: Session, admin: User, user_ids) -> set[int]:
     administering = admin.scope("admin") if admin.is_active else []
     if not ids or not administering:
         return set()
-    scope_paths = list(
-        session.scalars(select(AdminUnit.path).where(AdminUnit.id.in_(administering)))
-    )
-    # The path of each account's home unit and of each unit it holds a live grant on, in one
-    # statement: a page of accounts asked for them in three (issue 16).
+    covered = places.covered_by(session, administering)
+    # Each account's home unit and each unit it holds a live grant on, in one statement.
     held = union_all(
-        select(User.id, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == User.unit_id)
-        .where(User.id.in_(ids)),
-        select(RoleGrant.user_id, AdminUnit.path)
-        .join(AdminUnit, AdminUnit.id == RoleGrant.unit_id)
-        .where(RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)),
+        select(User.id, User.unit_id).where(User.id.in_(ids), User.unit_id.is_not(None)),
+        select(RoleGrant.user_id, RoleGrant.unit_id).where(
+            RoleGrant.user_id.in_(ids), RoleGrant.revoked_at.is_(None)
+        ),
     )
-    paths: dict[int, list[str]] = {}
-    for user_id, path in session.execute(held):
-        paths.setdefault(user_id, []).append(path)
-    return {
-        user_id
-        for user_id, held_paths in paths.items()
-        if all(any(path.startswith(p) for p in scope_paths) for path in held_paths)
-    }
+    units: dict[int, set[int]] = {}
+    for user_id, unit_id in session.execute(held):
+        units.setdefault(user_id, set()).add(unit_id)
+    return {user_id for user_id, held_units in units.items() if held_units <= covered}
 
 
 def administers(session: Session, admin: User, target: User) -> bool:
