@@ -97,6 +97,8 @@ def test_get_scoped_answers_not_found_outside_the_scope(app, session):
         get_scoped(session, Member, 10**9, Scope.everywhere())
 
 
+# Per-dialect SQL: the ids are written into the statement; savepoints.
+@pytest.mark.both_databases
 def test_a_resolved_scope_reads_the_same_units_by_their_ids(app, session):
     region, district = _unit(session, REGION), _unit(session, DISTRICT)
     village, other = _unit(session, VILLAGE), _unit(session, OTHER_REGION)
@@ -149,6 +151,8 @@ def _settlement(session, district, kato: str) -> places.AdminUnit:
     )
 
 
+# Per-dialect SQL: the ids are written into the statement; savepoints.
+@pytest.mark.both_databases
 def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
     from sqlalchemy.orm import Session
 

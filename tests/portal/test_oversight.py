@@ -64,6 +64,7 @@ def _assert_page_figures_equal_the_frames(session, scope: Scope, year: int) -> N
     assert kinds == by_kind.to_dict("records")
 
 
+@pytest.mark.both_databases  # the figures are summed in SQL, per dialect
 def test_dashboard_figures_equal_the_ledger(app, session):
     w = paid_reward(session)
     s = w.s
