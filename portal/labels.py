@@ -1,4 +1,10 @@
-"""Translated display names for codes stored in the database (roles, levels, statuses)."""
+"""Translated display names for codes stored in the database (roles, levels, statuses).
+
+Longer than 500 lines on purpose: it is a catalogue, tables of code → label and no logic.
+Several tables span every package (the audit log's actions and object types, the states of
+every workflow) and are checked whole against the codes the database holds; split by package,
+a new code's label would have several homes to be missed from.
+"""
 
 from flask_babel import lazy_gettext as _l
 
