@@ -21,7 +21,7 @@ from incentives import exports
 from incentives.flag_kinds import Flag
 from incentives.models import Payout
 from portal import formatting
-from portal.i18n import hours_minutes, translate_error
+from portal.i18n import hours_minutes, number, translate_error
 from portal.oversight.report_book import cell_value
 from tests.conftest import login_as
 
@@ -50,6 +50,19 @@ def test_hours_are_hours_and_minutes(app):
     assert _in(app, "en", hours_minutes, 5) == "0:05"
     assert _in(app, "kk", formatting.hours_of, 3.41667) == "3:25"  # "3.41667 h" of finding 8
     assert _in(app, "kk", formatting.hours_of, None) == ""
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_counts_are_written_as_babel_writes_them(app, lang):
+    """Small counts skip Babel (portal.i18n.number); what they read must not change."""
+    from babel.numbers import format_decimal
+
+    values = [*range(-3, 2501), 9999, 10000, 123456, 1234567, 2.5, 1234.5]
+    with app.test_request_context(), force_locale(lang):
+        shown = {v: number(v) for v in values}
+    expected = {v: format_decimal(v, locale=lang) for v in values}
+    assert shown == expected
+    assert shown[1234] != "1234" and shown[999] == "999"  # grouped from a thousand on
 
 
 @pytest.mark.demo_data
