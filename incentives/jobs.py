@@ -86,8 +86,8 @@ def export_table(
                 head = audit.head(session)
                 # Resolved to the ids it covers in the snapshot, so that a region's export is
                 # planned for a region.
-                covered = scope.resolved(session)
-                data = exports.dataset(dataset_name, filters=filters, scope=covered, lang=lang)
+                resolved = scope.resolved(session)
+                data = exports.dataset(dataset_name, filters=filters, scope=resolved, lang=lang)
                 total = exports.count_rows(session, data)
                 rows = 0
                 if total:
