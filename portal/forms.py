@@ -8,6 +8,8 @@ import re
 import wtforms
 import wtforms.utils
 import wtforms.validators
+from babel.support import Translations
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,6 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.widgets.core import clean_key
 
 from core import bilingual, queries
@@ -26,10 +29,40 @@ from portal.i18n import LANGUAGES, language, translate_error
 LANGUAGE_CHOICES = [SelectChoice(code, label) for code, label in LANGUAGES.items()]
 
 
+@functools.cache
+def _wtforms_catalogue(code: str) -> Translations:
+    """WTForms' own catalogue for a language, read from its package once per process."""
+    return Translations.load(messages_path(), [code], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages ("Not a valid choice.", a field's default label) in the language
+    of the request.
+
+    Flask-WTF reads WTForms' catalogue from disk again in every request that builds a form:
+    any field without a label (the CSRF token's, for one) asks for its default label's
+    translation. That cost each such request 0.3 ms, 5 % of the floor's page (issue 16).
+    """
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalogue(language()).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalogue(language()).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
 class PortalForm(FlaskForm):
     """The base of every form of the portal."""
 
     class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _WTFORMS_MESSAGES
+
         def render_field(self, field, render_kw):
             # The CSRF token is rendered without an id: a page with several forms (a card per
             # shift, an action per row) repeated id="csrf_token", and an id must be unique.

@@ -145,3 +145,50 @@ def test_templates_translate_escape_variables_and_read_double_percent(app):
     assert shown == (
         "&lt;b&gt;5&lt;/b&gt; ч|&lt;b&gt;5&lt;/b&gt; % с 1.01 (x)|&lt;b&gt;5&lt;/b&gt; ч"
     )
+
+
+WTFORMS_WORDING = {  # WTForms' own catalogue (its package's kk, ru and en .mo files)
+    "kk": "Жарамды таңдау емес.",
+    "ru": "Неверный вариант.",
+    "en": "Not a valid choice.",
+}
+
+
+def _refused_choice(app, lang: str) -> list[str]:
+    """The errors of a choice the form does not offer, posted in a request in ``lang``."""
+    import wtforms
+
+    from portal.forms import PortalForm
+
+    class Pick(PortalForm):
+        colour = wtforms.SelectField(choices=[wtforms.SelectChoice("red", "Red")])
+
+    with app.test_request_context(
+        "/", method="POST", data={"colour": "blue"}, headers={"Accept-Language": lang}
+    ):
+        form = Pick(meta={"csrf": False})
+        assert not form.validate()
+        return form.colour.errors
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_wtforms_own_messages_are_in_the_language_of_the_request(app, lang):
+    assert _refused_choice(app, lang) == [WTFORMS_WORDING[lang]]
+
+
+def test_wtforms_catalogue_is_read_once_per_language(app, monkeypatch):
+    """Flask-WTF read it from disk in every request that built a form (0.3 ms each)."""
+    from portal import forms
+
+    reads = []
+    load = forms.Translations.load
+    monkeypatch.setattr(
+        forms.Translations, "load", lambda *args, **kw: reads.append(args[1]) or load(*args, **kw)
+    )
+    forms._wtforms_catalogue.cache_clear()
+    try:
+        for lang in ("ru", "kk", "ru", "ru", "kk"):
+            assert _refused_choice(app, lang) == [WTFORMS_WORDING[lang]]
+        assert reads == [["ru"], ["kk"]]
+    finally:
+        forms._wtforms_catalogue.cache_clear()  # no catalogue read through the counting stub
