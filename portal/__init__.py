@@ -55,11 +55,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     settle(app.config, instance)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(Path(__file__).parent / "translations")
-    from portal.forms import IdConverter
+    from portal.forms import IdConverter, use_fast_html_params
 
     # <int:id> of every rule stops at an INTEGER column's largest value: /members/1e20 (in
     # digits) was a 500 (found by fuzzing, S13). Set before any blueprint adds its rules.
     app.url_map.converters["int"] = IdConverter
+    use_fast_html_params()
     from core import accounts, clock, sealing
 
     clock.set_zone(app.config["BABEL_DEFAULT_TIMEZONE"])

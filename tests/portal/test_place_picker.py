@@ -88,33 +88,6 @@ def test_places_sort_in_kazakh_alphabetical_order():
     assert sorted(names, key=collation_key) == ["Абай", "Ақсуат", "Талғар", "Үржар", "Ырғыз", "Іле"]
 
 
-def test_the_pickers_options_are_wtforms_own_html_escaped():
-    """PlaceSelect writes an option as WTForms' Select does, attribute for attribute, with
-    names that try to break out of the markup escaped."""
-    import wtforms
-    from wtforms import SelectChoice
-
-    from portal.forms import PlaceSelect
-
-    choices = [
-        SelectChoice(7, 'Ақсу "<b>&', render_kw={"data-search": 'ақсу "<script>'}, optgroup="A"),
-        SelectChoice("", "Choose", render_kw={"disabled": True}),
-        SelectChoice(8, "Бұқар", render_kw={"data_hint": "x", "hidden": False}),
-        SelectChoice(True, "Иә"),
-    ]
-    for selected in (7, 8):
-
-        class Form(wtforms.Form):
-            place = wtforms.SelectField(choices=choices, coerce=str)
-
-        form = Form(data={"place": str(selected)})
-        for choice in form.place.iter_choices():
-            assert PlaceSelect.render_option(choice) == wtforms.widgets.Select.render_option(choice)
-        ours = PlaceSelect()(form.place)
-        assert ours == wtforms.widgets.Select()(form.place)
-        assert "<script>" not in ours and "<b>" not in ours
-
-
 def test_a_renamed_place_shows_its_new_name_in_the_next_picker(app, session):
     """The pickers' lists are kept by their units' rows: a rename is seen on the next page."""
     from core import accounts, place_admin

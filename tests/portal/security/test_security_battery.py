@@ -71,8 +71,8 @@ TRUSTED_MARKUP = {
     # Templates' _() and gettext(): the catalogue's own text, marked as Jinja's gettext marks it;
     # the variables are still escaped by Markup's % (tests/portal/test_i18n.py checks both).
     "portal/i18n.py": 1,
-    # The place picker's options (PlaceSelect): WTForms' own option HTML, every value and label
-    # escaped (tests/portal/test_place_picker.py compares it with WTForms').
+    # The attributes of form fields' tags (html_params): WTForms' own, every name and value
+    # escaped (tests/portal/test_form_html.py compares it with WTForms').
     "portal/forms.py": 1,
 }
 
