@@ -100,11 +100,18 @@ class PortalForm(FlaskForm):
             return _WTFORMS_MESSAGES
 
         def render_field(self, field, render_kw):
+            if field.type != "CSRFTokenField":
+                return super().render_field(field, render_kw)
             # The CSRF token is rendered without an id: a page with several forms (a card per
             # shift, an action per row) repeated id="csrf_token", and an id must be unique.
-            if field.type == "CSRFTokenField":
-                render_kw = {**render_kw, "id": False}
-            return super().render_field(field, render_kw)
+            # Such a page writes one form's token once per row, and the token does not change
+            # within the request: its HTML is rendered once per form.
+            if render_kw:
+                return super().render_field(field, {**render_kw, "id": False})
+            rendered = getattr(field, "_rendered", None)
+            if rendered is None:
+                rendered = field._rendered = super().render_field(field, {"id": False})
+            return rendered
 
 
 class ConfirmForm(PortalForm):

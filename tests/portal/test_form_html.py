@@ -85,3 +85,28 @@ def test_every_widget_writes_what_wtforms_writes(app, monkeypatch, data):
         monkeypatch.setattr(widget, "html_params", staticmethod(forms.WTFORMS_HTML_PARAMS))
     assert ours == _rendered(_Every(data=data))
     assert "<b>" not in ours and "<s>" not in ours and "<i>" not in ours
+
+
+def test_a_forms_token_is_rendered_once_however_many_rows_write_it(app, monkeypatch):
+    """A page writes one form's CSRF token once per row (an action per card): the same HTML,
+    without an id (ids must be unique), rendered by the widget only once."""
+    from portal.forms import PortalForm
+
+    calls = []
+    hidden = wtforms.widgets.HiddenInput.__call__
+    monkeypatch.setattr(
+        wtforms.widgets.HiddenInput,
+        "__call__",
+        lambda self, field, **kw: calls.append(field.name) or hidden(self, field, **kw),
+    )
+    with app.test_request_context("/"):
+        form = PortalForm(meta={"csrf": True})
+        rows = [str(form.csrf_token) for _ in range(5)]
+        assert calls == ["csrf_token"]
+        assert rows == [rows[0]] * 5
+        assert (
+            rows[0]
+            == f'<input name="csrf_token" type="hidden" value="{form.csrf_token.current_token}">'
+        )
+        # Asked with attributes of its own, the token is rendered for them.
+        assert 'class="x"' in form.csrf_token(class_="x") and len(calls) == 2
