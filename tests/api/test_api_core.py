@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from core import clock
 from core.api_models import IdempotencyRecord
 from core.audit import AuditEvent
 from core.db import utcnow
@@ -24,13 +25,17 @@ PROBLEM = "application/problem+json"
 def _open_shift(session, capacity: int = 5):
     coordinator = user(session, "coordinator@demo.kz")
     now = utcnow()
+    # Tomorrow morning, local time: the demo volunteer's shifts are the evenings' (19:00-23:00
+    # on Tuesdays and Saturdays) and one running now, and a shift a day from now overlapped a
+    # Tuesday evening when the tests ran on a Monday afternoon (409: already on a shift then).
+    morning = clock.local_day_bounds(clock.local_date(now) + dt.timedelta(days=1))[0]
     (shift,) = shifts.plan_shift(
         session,
         unit_id=unit(session, "354030100").id,
         patrol_unit_id=None,
         place="API орталық алаң",
-        starts_at=now + dt.timedelta(days=1),
-        ends_at=now + dt.timedelta(days=1, hours=3),
+        starts_at=morning + dt.timedelta(hours=9),
+        ends_at=morning + dt.timedelta(hours=12),
         capacity=capacity,
         supervisor_id=None,
         actor_id=coordinator.id,
