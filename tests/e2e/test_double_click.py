@@ -52,6 +52,12 @@ def _posts_to(page, path: str) -> list:
 def _press_twice(live, page, button, how: str) -> None:
     """A real double click, or two single clicks with no pause between them."""
     button.scroll_into_view_if_needed()
+    # The clicks below go to a point on the screen: wait until the page has loaded and the
+    # button stands still and would receive them (a trial click checks that and clicks
+    # nothing). Measured too early on a busy machine, the point missed the button and no POST
+    # went out (a run with three workers on two cores).
+    page.wait_for_load_state("load")
+    button.click(trial=True)
     page.evaluate("() => { window.beforeThePress = true; }")
     with page.expect_request(lambda r: r.method == "POST"):
         if how == "dblclick":
