@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    event,
     func,
     select,
     update,
@@ -205,9 +206,53 @@ _UNREAD = (
 )
 
 
+# The same count as a column of a statement that loads users: the portal reads it with the
+# signed-in user, in the statement every request runs anyway, instead of one more per page.
+UNREAD_OF_USER = (
+    select(func.count())
+    .select_from(Notification)
+    .where(
+        Notification.user_id == User.id,
+        Notification.read_at.is_(None),
+        Notification.kind.not_in(HIDDEN_FROM_INBOX),
+    )
+    .correlate(User)
+    .scalar_subquery()
+    .label("unread_notifications")
+)
+# ``Session.info`` key of the counts read that way: {user id: count}.
+_KNOWN_UNREAD = "core.notifications.unread"
+
+
+def remember_unread(session: Session, user_id: int, count: int) -> None:
+    """Keep the count that ``UNREAD_OF_USER`` read for ``user_id`` until the session writes.
+
+    Any flush, insert, update or delete, and the end of the transaction, forget it: a page that
+    marks messages read, or a step that notifies its own actor, counts again.
+    """
+    session.info.setdefault(_KNOWN_UNREAD, {})[user_id] = count
+
+
 def unread_count(session: Session, user_id: int) -> int:
     """Return how many messages in ``user_id``'s inbox are unread."""
+    known = session.info.get(_KNOWN_UNREAD)
+    if known is not None and user_id in known:
+        return known[user_id]
     return session.scalar(_UNREAD, {"user_id": user_id})
+
+
+def _forget_unread(session: Session, *_args) -> None:
+    session.info.pop(_KNOWN_UNREAD, None)
+
+
+event.listen(Session, "after_flush", _forget_unread)
+event.listen(Session, "after_transaction_end", _forget_unread)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_unread_on_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _forget_unread(state.session)
 
 
 def mark_read(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from core import accounts, notifications
 from core.notifications import Notification
@@ -173,3 +173,74 @@ def test_every_kind_renders_in_each_language_with_a_link(app, session):
                     assert "Ботақара &lt;саябақ&gt;" in message.html  # escaped in HTML
                     assert "Ботақара <саябақ>" in message.body
             assert len(subjects) == 3, kind  # three languages, three subjects
+
+
+def _count_statements(app):
+    """Return (a list that collects SQL statements, a function that stops collecting)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def collect(conn, cursor, statement, params, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", collect)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", collect)
+
+
+def test_the_badge_is_read_with_the_user_in_one_statement(app, client, session):
+    """The menu's unread count comes with the signed-in user, not in a statement of its own."""
+    before = _unread(session, "volunteer@demo.kz")
+    _note(
+        app, "volunteer@demo.kz", "nomination.outcome", {"nomination_id": 7, "outcome": "approved"}
+    )
+    login_as(client, "volunteer@demo.kz")
+    client.get("/my")
+    seen, stop = _count_statements(app)
+    try:
+        page = client.get("/my").text
+    finally:
+        stop()
+    assert f'id="unread-badge">{before + 1}<' in page
+    assert not [s for s in seen if "FROM notification" in s and "user_account" not in s]
+    assert sum("user_account" in s and "notification" in s for s in seen) == 1
+
+
+def test_a_count_read_with_the_user_is_forgotten_when_the_session_writes(app, session):
+    """A step that changes the inbox in the same request is counted again before the page."""
+    volunteer = accounts.find_by_login(session, "volunteer@demo.kz")
+    actual = notifications.unread_count(session, volunteer.id)
+
+    notifications.remember_unread(session, volunteer.id, actual + 40)
+    assert notifications.unread_count(session, volunteer.id) == actual + 40  # as read
+
+    # A new message, flushed (a step that notifies its own actor): counted again.
+    notifications.queue_message(
+        session,
+        user_id=volunteer.id,
+        email=volunteer.email,
+        kind="nomination.outcome",
+        params={"nomination_id": 7, "outcome": "approved"},
+        language="kk",
+    )
+    session.info.pop("portal_pending_notifications", None)
+    session.flush()
+    assert notifications.unread_count(session, volunteer.id) == actual + 1
+
+    # Marked read by an UPDATE statement alone, with no object to flush.
+    notifications.remember_unread(session, volunteer.id, actual + 40)
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == volunteer.id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+    )
+    assert notifications.unread_count(session, volunteer.id) == 0
+
+    # The end of the transaction forgets it too.
+    notifications.remember_unread(session, volunteer.id, 40)
+    session.rollback()
+    assert notifications.unread_count(session, volunteer.id) == actual
