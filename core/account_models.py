@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validat
 
 from core.db import Base, UTCDateTime, utcnow
 from core.errors import N_, DomainError, NotFound
-from core.places import AdminUnit
+from core.places import AdminUnit, subtree_pairs
 from core.sealing import Sealed, blind_index
 from core.search_text import KEY_LENGTH, key_default, search_key
 
@@ -157,6 +157,18 @@ class RoleGrant(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id], back_populates="grants")
     unit: Mapped[AdminUnit] = relationship(lazy="joined")
 
+
+# The units below each unit where a user holds a live grant, as ``core.places.subtree_pairs``
+# text: a column of the statement that loads the signed-in user (portal.auth_setup).
+GRANT_SUBTREES = (
+    subtree_pairs(
+        select(RoleGrant.unit_id)
+        .where(RoleGrant.user_id == User.id, RoleGrant.revoked_at.is_(None))
+        .correlate(User)
+    )
+    .correlate(User)
+    .label("grant_subtrees")
+)
 
 # ---- login normalization --------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, lazyload
 
-from core import notifications
+from core import notifications, places
+from core.account_models import GRANT_SUBTREES
 from core.accounts import User
 from portal.extensions import db, login_manager
 
@@ -16,8 +17,10 @@ from portal.extensions import db, login_manager
 # The former get() ran a second query for the grants (issue 16: 1.7 ms against the floor's 0.6).
 # The menu's unread count comes in the same statement: as a statement of its own it cost every
 # page 0.4-0.8 ms of CPU (bench/pages.py's machinery, paired runs).
+# So do the units below each unit of the grants, which resolve the user's jurisdiction
+# (core.places.covered_by) without a statement of its own on every list page.
 _LOAD_USER = (
-    select(User, notifications.UNREAD_OF_USER)
+    select(User, notifications.UNREAD_OF_USER, GRANT_SUBTREES)
     .where(User.id == bindparam("uid"))
     .options(lazyload(User.unit), joinedload(User.grants))
 )
@@ -40,8 +43,9 @@ def install(app: Flask) -> None:
         row = db.session.execute(_LOAD_USER, {"uid": uid}).unique().one_or_none()
         if row is None:
             return None
-        user, unread = row
+        user, unread, subtrees = row
         if not user.is_active or user.session_epoch != epoch:
             return None
         notifications.remember_unread(db.session, user.id, unread)
+        places.remember_subtrees(db.session, subtrees)
         return user

@@ -181,3 +181,58 @@ def test_a_unit_added_in_the_transaction_is_in_the_scopes_above_it(app, db_url):
             savepoint.rollback()
         assert kept.id not in Scope.within([district.id]).resolved(session).covered
         session.rollback()
+
+
+# Per-dialect SQL: the ids come back as text (string_agg on PostgreSQL, group_concat on SQLite).
+@pytest.mark.both_databases
+def test_scopes_resolve_from_the_subtrees_read_with_the_user(app, db_url):
+    """The signed-in user's statement brings the units below each grant (portal.auth_setup):
+    a scope of those units resolves without a statement, to what the query would give, and a
+    unit added in the transaction, or a scope over other units, is read again."""
+    from sqlalchemy.orm import Session
+
+    from core.account_models import GRANT_SUBTREES
+    from core.accounts import RoleGrant, User
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    with Session(engine) as session:
+        region, district = _unit(session, REGION), _unit(session, DISTRICT)
+        other = _unit(session, OTHER_REGION)
+        user = session.scalars(select(User).order_by(User.id)).first()
+        for unit_id, role in ((region, "deputy"), (district, "coordinator")):
+            session.add(RoleGrant(user_id=user.id, role=role, unit_id=unit_id))
+        session.flush()
+        expected = {
+            key: set(
+                session.scalars(select(places.AdminUnit.id).where(places.units_within_clause(key)))
+            )
+            for key in ((region,), (district,), (region, district))
+        }
+        pairs = session.scalar(select(GRANT_SUBTREES).where(User.id == user.id))
+        session.commit()  # a new transaction: nothing of the reads above is remembered
+
+        places.remember_subtrees(session, pairs)
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sqlalchemy.event.listen(engine, "before_cursor_execute", count)
+        try:
+            for key, units in expected.items():
+                assert Scope.within(key).resolved(session).covered == units
+            assert statements == []  # none read: the user's statement brought them
+            assert Scope.within([other]).resolved(session).covered and statements  # not a grant
+        finally:
+            sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+
+        places.remember_subtrees(session, pairs)
+        added = _settlement(session, session.get(places.AdminUnit, district), "355635997")
+        assert added.id in Scope.within([district]).resolved(session).covered
+        session.rollback()
+
+        places.remember_subtrees(session, None)  # a user without grants
+        assert Scope.within([district]).resolved(session).covered == expected[(district,)]
+        session.rollback()
