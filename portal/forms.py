@@ -15,7 +15,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 from wtforms import SelectChoice
 from wtforms.i18n import messages_path
@@ -156,14 +155,15 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
     """
     # Plain columns (ORM objects cost a third of a page with a picker, issue 16); the list is
     # worked out from them once per set of rows and language (``_choices``).
-    units = tuple(db.session.execute(queries.units(scope, levels).with_only_columns(*_COLUMNS)))
+    # One statement brings the units in the scope (marked by the scope's own condition, the
+    # one place that decides what a scope covers) and the units above its own.
+    inside = scope.clause(AdminUnit.id).label("inside")
+    rows = db.session.execute(queries.units_and_above(scope).with_only_columns(*_COLUMNS, inside))
+    rows = rows.all()
+    units = tuple(u for u in rows if u.inside and (not levels or u.level in levels))
     known = {u.id for u in units}
     wanted = {int(i) for u in units for i in u.path.strip("/").split("/")} - known
-    above = (
-        tuple(db.session.execute(select(*_COLUMNS).where(AdminUnit.id.in_(wanted))))
-        if wanted
-        else ()
-    )
+    above = tuple(u for u in rows if u.id in wanted)
     choices = PlaceChoices(_choices(units, above, language()))
     choices.default = _own_unit(scope, {c.value for c in choices})
     return choices

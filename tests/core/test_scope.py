@@ -236,3 +236,32 @@ def test_scopes_resolve_from_the_subtrees_read_with_the_user(app, db_url):
         places.remember_subtrees(session, None)  # a user without grants
         assert Scope.within([district]).resolved(session).covered == expected[(district,)]
         session.rollback()
+
+
+def test_units_among_answers_a_resolved_scope_without_reading(app, session):
+    """Which of a page's units lie in a scope: the same answer as the query, read from the ids
+    a resolved scope holds (a page of flags or a member's record asks it for every row)."""
+    from core.queries import units_among
+
+    region, district = _unit(session, REGION), _unit(session, DISTRICT)
+    village, other = _unit(session, VILLAGE), _unit(session, OTHER_REGION)
+    asked = [region, district, village, other, None, 2_000_000_000]  # no unit has that id
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    for scope in (Scope.within([district]), Scope.within([region]), Scope.within([other])):
+        resolved = scope.resolved(session)
+        statements.clear()
+        sqlalchemy.event.listen(session.bind, "before_cursor_execute", count)
+        try:
+            answer = units_among(session, asked, resolved)
+        finally:
+            sqlalchemy.event.remove(session.bind, "before_cursor_execute", count)
+        assert statements == []
+        assert answer == units_among(session, asked, scope)  # unresolved: by the query
+    assert units_among(session, asked, Scope.within([district]).resolved(session)) == {
+        district,
+        village,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import lxml.html
+import pytest
 
 from portal.forms import collation_key
 from tests.conftest import login_as, translated
@@ -110,3 +111,36 @@ def test_a_renamed_place_shows_its_new_name_in_the_next_picker(app, session):
     (option,) = after.xpath(f'.//option[@value="{botakara.id}"]')
     assert option.text_content().strip() in ("Жаңа Ботакара", "Новая Ботакара")
     assert "жаңа ботакара новая ботакара 354030100" in option.get("data-search")
+
+
+# Per-dialect SQL: the units above the scope are found by their paths.
+@pytest.mark.both_databases
+def test_a_picker_reads_its_places_and_the_units_above_them_in_one_statement(app, session):
+    """A district's picker names its places under the district and the region above it: both
+    come with the places, in the one statement the picker runs (it used to run two)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    coordinator = app.test_client()
+    login_as(coordinator, "coordinator@demo.kz")
+    coordinator.get("/volunteers/applications/new")
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def collect(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", collect)
+    try:
+        page, select = _picker(coordinator.get("/volunteers/applications/new"))
+    finally:
+        event.remove(engine, "before_cursor_execute", collect)
+    district = unit(session, "354000000")
+    region = session.get(type(district), district.parent_id)
+    lang = page.get("lang")
+    groups = [g.get("label") for g in select.xpath(".//optgroup")]
+    assert f"{district.name(lang)}, {region.name(lang)}" in groups, groups
+    picker = [s for s in seen if "admin_unit.path, admin_unit.level, admin_unit.kato" in s]
+    assert len(picker) == 1, picker
