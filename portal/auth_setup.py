@@ -16,7 +16,7 @@ from portal.extensions import db, login_manager
 # permission check read them) joined in and the user's own unit left until a page asks for it.
 # The former get() ran a second query for the grants (issue 16: 1.7 ms against the floor's 0.6).
 # The menu's unread count comes in the same statement: as a statement of its own it cost every
-# page 0.4-0.8 ms of CPU (bench/pages.py's machinery, paired runs).
+# page 0.2-0.4 ms of CPU (bench/pages.py's machinery, paired runs: 3-6 % of a page).
 # So do the units below each unit of the grants, which resolve the user's jurisdiction
 # (core.places.covered_by) without a statement of its own on every list page.
 _LOAD_USER = (
