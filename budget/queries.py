@@ -6,7 +6,6 @@ The finance pages, the deputies' pages and the exports list these through here, 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
 from sqlalchemy import Select, select
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from budget.models import BudgetLine, BudgetProgram, FiscalYearClosure, MaslikhatDecision
 from core.places import AdminUnit
 from core.queries import with_units
-from core.scope import Scope, scoped
+from core.scope import Scope, per_scope, scoped
 
 
 def lines(scope: Scope) -> Select:
@@ -63,7 +62,7 @@ def programs(scope: Scope) -> Select:
     return with_units(select(BudgetProgram, AdminUnit), BudgetProgram.unit_id, scope)
 
 
-@functools.lru_cache(maxsize=256)
+@per_scope
 def fiscal_years(scope: Scope) -> Select:
     """Return the fiscal years that have a program in ``scope``, latest first.
 

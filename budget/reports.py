@@ -11,7 +11,6 @@ counts when its jurisdiction lies within it.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from budget.appropriations import CODE_PARTS, code_of
 from budget.models import BudgetLine, BudgetProgram, LedgerEntry
 from core import clock, places
-from core.scope import Scope, scoped
+from core.scope import Scope, per_scope, scoped
 
 if TYPE_CHECKING:
     # pandas takes 1.3 s to import and only the report functions use it: they import it
@@ -80,9 +79,7 @@ def execution_by_line(session: Session, *, scope: Scope, year: int | None) -> pd
     return _with_figures(frame(session, _lines_statement(scope, year)))
 
 
-# Built once per scope and year: a statement's construction and its cache key cost more CPU than
-# running it (a dozen rows), and the dashboard reads it on every request (issue 16).
-@functools.lru_cache(maxsize=256)
+@per_scope
 def _lines_statement(scope: Scope, year: int | None) -> Select:
     return _scoped_programs(
         select(
@@ -333,7 +330,7 @@ def execution_rows(session: Session, *, scope: Scope, year: int | None):
     return lines, programs, districts, sums
 
 
-@functools.lru_cache(maxsize=256)
+@per_scope
 def _period_statements(scope: Scope, year: int, zone: ZoneInfo) -> tuple[Select, Select]:
     """Return (sums by local month, disbursements outside the year's months) of ``year``.
 

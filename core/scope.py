@@ -8,7 +8,8 @@ session knows the ids it covers, and filters by them (the portal resolves the si
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,28 @@ if TYPE_CHECKING:
     from core.accounts import User
 
 
+# Every cache of statements built once per scope (``per_scope``), so that all can be emptied.
+_STATEMENT_CACHES: list = []
+
+
+def per_scope(build: Callable) -> Callable:
+    """Keep the statements ``build(scope, …)`` returns, once per scope and arguments.
+
+    Building a report's or a list's statements (and their cache keys) cost more CPU than
+    running them, and those pages are read on every visit (issue 16). A ``Scope`` compares by
+    the ids it covers, so a unit added since gives a statement of its own.
+    """
+    cached = functools.lru_cache(maxsize=256)(build)
+    _STATEMENT_CACHES.append(cached)
+    return cached
+
+
+def forget_statements() -> None:
+    """Empty every ``per_scope`` cache (a test that changes how scopes are written does)."""
+    for cached in _STATEMENT_CACHES:
+        cached.cache_clear()
+
+
 @dataclass(frozen=True)
 class Scope:
     """The administrative units a read may see: everywhere, or these units and all below them."""
@@ -30,7 +53,7 @@ class Scope:
     is_everywhere: bool = False
     # The ids of every unit covered, set by ``resolved`` only (never given, never carried over
     # by ``dataclasses.replace``). Compared and hashed with the rest: statements built once
-    # per scope (the reports' ``lru_cache``) hold these ids, and a unit added since must give
+    # per scope (``per_scope``) hold these ids, and a unit added since must give
     # a scope, and so a statement, of its own.
     covered: frozenset[int] | None = field(default=None, init=False, repr=False)
 

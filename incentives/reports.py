@@ -10,7 +10,6 @@ request, takes the same figures grouped by the database (``reward_figures``).
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from budget.reports import frame
 from core import clock
-from core.scope import Scope
+from core.scope import Scope, per_scope
 from incentives.models import (
     FORMS,
     AgendaItem,
@@ -291,9 +290,7 @@ def _recipient_key():
     )
 
 
-# Built once per scope and year: constructing these statements and their cache keys cost more
-# CPU than running them, and the dashboard reads them on every request (issue 16).
-@functools.lru_cache(maxsize=256)
+@per_scope
 def _figures_statement(scope: Scope, year: int | None) -> CompoundSelect:
     """The totals (form NULL) and each form's figures of ``reward_figures``: one statement."""
     live = or_(Payout.status.is_(None), Payout.status != "voided")
@@ -354,7 +351,7 @@ def reward_figures(session: Session, *, scope: Scope, year: int | None):
     return summary, forms, _kind_figures(session, scope=scope, year=year)
 
 
-@functools.lru_cache(maxsize=256)
+@per_scope
 def _kinds_statement(scope: Scope, year: int | None) -> Select:
     """Each contribution kind's figures of ``reward_figures``, as ``_figures_statement``."""
     names = ("kind", "name_kk", "name_ru", "name_en")

@@ -158,8 +158,9 @@ def unit_choices(scope: Scope, levels: tuple[str, ...] | None = None) -> PlaceCh
     # One statement brings the units in the scope (marked by the scope's own condition, the
     # one place that decides what a scope covers) and the units above its own.
     inside = scope.clause(AdminUnit.id).label("inside")
-    rows = db.session.execute(queries.units_and_above(scope).with_only_columns(*_COLUMNS, inside))
-    rows = rows.all()
+    rows = db.session.execute(
+        queries.units_and_above(scope).with_only_columns(*_COLUMNS, inside)
+    ).all()
     units = tuple(u for u in rows if u.inside and (not levels or u.level in levels))
     known = {u.id for u in units}
     wanted = {int(i) for u in units for i in u.path.strip("/").split("/")} - known

@@ -6,7 +6,6 @@ record programs and lines. Decisions, fiscal years and the MCI are in ``decision
 
 from __future__ import annotations
 
-import functools
 from types import SimpleNamespace
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -30,7 +29,7 @@ from budget.models import (
 )
 from core import audit, clock, places
 from core.accounts import users_by_id
-from core.scope import Scope
+from core.scope import Scope, per_scope
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.finance.blueprint import bp
@@ -66,9 +65,7 @@ def shares(line) -> dict[str, int]:
 # ---- lines ------------------------------------------------------------------------------------
 
 
-# Built once per scope and filter: building the two statements and their cache keys cost more
-# CPU than running them, and the list is read on every visit (issue 16).
-@functools.lru_cache(maxsize=256)
+@per_scope
 def _lines_statements(
     scope: Scope, year: int | None, purpose: str | None, unit: int | None
 ) -> tuple[Select, Select]:

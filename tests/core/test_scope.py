@@ -265,3 +265,16 @@ def test_units_among_answers_a_resolved_scope_without_reading(app, session):
         district,
         village,
     }
+
+
+def test_statements_kept_per_scope_are_built_again_once_forgotten(app, session):
+    """The matrix's negative control empties every cache of statements built per scope
+    (``forget_statements``); a scope covering other units gets a statement of its own."""
+    from core.scope import forget_statements
+
+    district = Scope.within([_unit(session, DISTRICT)]).resolved(session)
+    region = Scope.within([_unit(session, REGION)]).resolved(session)
+    kept = fiscal_years(district)
+    assert fiscal_years(district) is kept and fiscal_years(region) is not kept
+    forget_statements()
+    assert fiscal_years(district) is not kept

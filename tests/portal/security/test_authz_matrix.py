@@ -1519,7 +1519,7 @@ def test_a_list_that_ignores_the_scope_fails_the_matrix(world, monkeypatch):
     sees the foreign records on pages of people outside their region and fails."""
     from sqlalchemy import true
 
-    from core.scope import Scope
+    from core.scope import Scope, forget_statements
 
     for endpoint in LIST_PAGES:
         test_idor_matrix(world, endpoint)  # the control: it holds as the code is
@@ -1528,33 +1528,15 @@ def test_a_list_that_ignores_the_scope_fails_the_matrix(world, monkeypatch):
     # Statements built once per scope were built with the real condition: built again, the
     # lists themselves are widened (not only their place pickers); and the widened ones are
     # not left for the tests that follow in this process.
-    _forget_scoped_statements()
+    forget_statements()
     try:
         for endpoint in LIST_PAGES:
             with pytest.raises(AssertionError, match="foreign data shown"):
                 test_idor_matrix(world, endpoint)
     finally:
         monkeypatch.undo()
-        _forget_scoped_statements()
+        forget_statements()
     world.stats["failures"] = failures_before  # the planted failures are not the matrix's
-
-
-def _forget_scoped_statements() -> None:
-    """Empty the caches of statements built once per ``Scope``."""
-    from budget import queries as budget_queries
-    from budget import reports as budget_reports
-    from incentives import reports as incentive_reports
-    from portal.finance import views as finance_views
-
-    for cached in (
-        finance_views._lines_statements,
-        budget_queries.fiscal_years,
-        budget_reports._lines_statement,
-        budget_reports._period_statements,
-        incentive_reports._figures_statement,
-        incentive_reports._kinds_statement,
-    ):
-        cached.cache_clear()
 
 
 class Own(str):
