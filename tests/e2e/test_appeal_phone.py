@@ -114,6 +114,8 @@ def test_refused_applicant_complains_on_a_phone(browser, live):
     # The preliminary decision: its grounds and the term to object.
     page.goto(f"{url}/my/cases")
     page.locator(f"a[href='/my/cases/hearings/{hearing_id}']").click()
+    # A link's click returns before the next page arrives: read it once it has.
+    page.wait_for_url(f"{url}/my/cases/hearings/{hearing_id}")
     assert "You are registered at an address outside the district" in page.content()
     assert "This is not yet a decision" in page.content()
     _fits(page)
