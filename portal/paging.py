@@ -44,15 +44,29 @@ def page_of(
     rows=False,
     count: Select | None = None,
 ) -> Page:
-    """Count ``query`` and run the page that ``?<param>=`` asks for (ordered by the caller).
+    """Run the page that ``?<param>=`` asks for of ``query`` (ordered by the caller), with the
+    count the pager needs.
 
     A page past the end shows the last one; ``rows=True`` returns result rows (for queries of
     several entities) instead of scalars. ``count`` is a select of the same rows to count
     instead, when ``query`` joins or computes what the count does not need.
+
+    The page is read first, one row longer than it shows. When it comes back no longer than a
+    page, it is the last one and tells the total itself: a list that fits on one page (one
+    person's records, a filtered list, most lists of a district) costs one statement, not a
+    count and then its rows (issue 16). Only a list with more rows, or a page asked for past
+    the end, is counted.
     """
+    run = db.session.execute if rows else db.session.scalars
+    asked = max(request.args.get(param, 1, type=arg_int), 1)
+    skip = (asked - 1) * size
+    found = run(query.offset(skip).limit(size + 1)).all()
+    if len(found) <= size and (found or asked == 1):  # the last page, or an empty list
+        return Page(found, asked, asked, skip + len(found))
     counted = query if count is None else count
     total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
-    run = db.session.execute if rows else db.session.scalars
+    if found:  # a full page with more after it
+        return Page(found[:size], asked, pages_for(total, size), total)
     return page_from(
         total, lambda skip, take: run(query.offset(skip).limit(take)).all(), size=size, param=param
     )
