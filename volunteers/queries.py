@@ -6,10 +6,11 @@ Views, reports and exports list these records through here so that each list is 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from core import search_text
 from core.bilingual import in_language
@@ -17,6 +18,7 @@ from core.places import AdminUnit
 from core.queries import with_units
 from core.scope import Scope
 from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
+from volunteers.attendance import UNDO_WINDOW
 from volunteers.contributions import has_twin
 from volunteers.models import Application, Member, PatrolUnit
 from volunteers.shift_planning import open_shifts_query
@@ -196,3 +198,52 @@ def open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> S
         Signup.member_id == member.id, Signup.status.in_(("signed_up", "checked_in"))
     )
     return open_shifts_query(session, member, now).where(Shift.id.not_in(taken))
+
+
+PAST_SHOWN = 10  # the member's latest finished sign-ups on their shifts page
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberSignups:
+    """What a member's shifts page lists of their own sign-ups."""
+
+    upcoming: list[Signup]  # live places on planned shifts, soonest first
+    undoable: list[Signup]  # check-outs still within UNDO_WINDOW, latest first
+    past: list[Signup]  # the last PAST_SHOWN finished, latest first
+
+
+def member_signups(session: Session, member_id: int, now: dt.datetime) -> MemberSignups:
+    """Return a member's upcoming, undoable and past sign-ups, read in one statement.
+
+    Each row says in SQL which of the three lists it belongs to (a recent check-out is both
+    undoable and past), so the conditions are written once; the lists were three statements,
+    a tenth of the page (issue 16). A sign-up comes with its shift and the shift's unit, as the
+    page shows them; the member (the page's own) and the patrol unit still load if ever read.
+    """
+    upcoming = and_(Signup.status.in_(("signed_up", "checked_in")), Shift.status == "planned")
+    undoable = and_(Signup.status == "completed", Signup.checked_out_at >= now - UNDO_WINDOW)
+    latest_finished = (
+        select(Signup.id)
+        .where(Signup.member_id == member_id, Signup.status.in_(("completed", "no_show")))
+        .order_by(Signup.starts_at.desc(), Signup.id.desc())
+        .limit(PAST_SHOWN)
+    )
+    past = Signup.id.in_(latest_finished)
+    rows = session.execute(
+        select(Signup, upcoming.label("upcoming"), undoable.label("undoable"), past.label("past"))
+        .join(Shift, Shift.id == Signup.shift_id)
+        .where(Signup.member_id == member_id, or_(upcoming, undoable, past))
+        .options(
+            lazyload(Signup.member),
+            contains_eager(Signup.shift).lazyload(Shift.patrol_unit),
+        )
+    ).all()
+
+    def listed(flag: str, key, latest_first: bool) -> list[Signup]:
+        return sorted((r.Signup for r in rows if r._mapping[flag]), key=key, reverse=latest_first)
+
+    return MemberSignups(
+        upcoming=listed("upcoming", lambda s: (s.starts_at, s.id), False),
+        undoable=listed("undoable", lambda s: (s.checked_out_at, s.id), True),
+        past=listed("past", lambda s: (s.starts_at, s.id), True),
+    )

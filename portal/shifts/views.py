@@ -7,8 +7,6 @@ import datetime as dt
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import defaultload, lazyload
 
 from core import clock
 from core.db import utcnow
@@ -23,14 +21,9 @@ from portal.shifts.forms import CheckInForm
 from portal.shifts.roles import my_member, my_members, my_signup
 from volunteers import attendance, shifts
 from volunteers import queries as volunteer_queries
-from volunteers.activity_models import Shift, Signup
+from volunteers.activity_models import Signup
 
 # ---- the volunteer --------------------------------------------------------------------------
-
-# A sign-up as this page shows it: its shift with the shift's unit. The default eager chains also
-# joined the member (the page's own, with its unit) and the patrol unit with its unit, a 7-table
-# join of 80 columns for each of the three lists (issue 16); they still load if ever read.
-MY_SIGNUP = (lazyload(Signup.member), defaultload(Signup.shift).lazyload(Shift.patrol_unit))
 
 
 @bp.route("/my/shifts")
@@ -45,46 +38,18 @@ def _mine_page(member_id: int | None, status: int = 200):
         return render_template("shifts/mine.html", member=None), status
     member = my_member(member_id, members)
     now = utcnow()
-    upcoming = db.session.scalars(
-        select(Signup)
-        .join(Shift, Shift.id == Signup.shift_id)
-        .where(
-            Signup.member_id == member.id,
-            Signup.status.in_(("signed_up", "checked_in")),
-            Shift.status == "planned",
-        )
-        .order_by(Signup.starts_at)
-        .options(*MY_SIGNUP)
-    ).all()
+    mine = volunteer_queries.member_signups(db.session, member.id, now)
     open_shifts = db.session.scalars(
         volunteer_queries.open_shifts_to_join(db.session, member, now).limit(30)
-    ).all()
-    # Check-outs that may still be undone ("Checked out at 10:02 — Undo").
-    undoable = db.session.scalars(
-        select(Signup)
-        .where(
-            Signup.member_id == member.id,
-            Signup.status == "completed",
-            Signup.checked_out_at >= now - attendance.UNDO_WINDOW,
-        )
-        .order_by(Signup.checked_out_at.desc())
-        .options(*MY_SIGNUP)
-    ).all()
-    past = db.session.scalars(
-        select(Signup)
-        .where(Signup.member_id == member.id, Signup.status.in_(("completed", "no_show")))
-        .order_by(Signup.starts_at.desc())
-        .limit(10)
-        .options(*MY_SIGNUP)
     ).all()
     return render_template(
         "shifts/mine.html",
         member=member,
         members=members,
-        upcoming=upcoming,
+        upcoming=mine.upcoming,
         open_shifts=open_shifts,
-        past=past,
-        undoable=undoable,
+        past=mine.past,
+        undoable=mine.undoable,  # "Checked out at 10:02 — Undo"
         undo_minutes=int(attendance.UNDO_WINDOW.total_seconds() // 60),
         now=now,
         can_sign_up=member.status == "active" and member.expires_on >= clock.local_date(now),

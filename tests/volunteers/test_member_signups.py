@@ -1,0 +1,85 @@
+"""A member's own sign-ups as their shifts page lists them: upcoming, still undoable, past."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy
+
+from tests.factories.volunteers import make_member, unit
+from volunteers.activity_models import Shift, Signup
+from volunteers.attendance import UNDO_WINDOW
+from volunteers.queries import PAST_SHOWN, member_signups
+
+NOW = dt.datetime(2026, 3, 20, 6, 0, tzinfo=dt.UTC)
+
+
+def _signup(session, member, day: int, status: str, *, shift_status="planned", out=None):
+    """A sign-up of ``member`` on a shift of its own, ``day`` days from NOW."""
+    starts = NOW + dt.timedelta(days=day)
+    shift = Shift(
+        unit_id=unit(session, "354030100").id,
+        place=f"Park, day {day}",
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(hours=4),
+        capacity=3,
+        status=shift_status,
+    )
+    session.add(shift)
+    session.flush()
+    finished = status in ("checked_in", "completed")
+    signup = Signup(
+        shift_id=shift.id,
+        member_id=member.id,
+        status=status,
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        checked_in_at=starts if finished else None,
+        checked_out_at=out or (starts + dt.timedelta(hours=4) if status == "completed" else None),
+    )
+    session.add(signup)
+    session.flush()
+    return signup
+
+
+@pytest.mark.both_databases
+def test_each_list_holds_its_own_sign_ups_in_order_read_in_one_statement(app, session):
+    member = make_member(session, 8301)
+    later = _signup(session, member, 2, "signed_up")
+    sooner = _signup(session, member, 1, "checked_in")
+    _signup(session, member, 3, "signed_up", shift_status="cancelled")  # the shift was called off
+    _signup(session, member, 4, "cancelled")  # the member gave the place back
+    just_out = _signup(session, member, -1, "completed", out=NOW - UNDO_WINDOW / 2)
+    _signup(session, member, -2, "completed", out=NOW - UNDO_WINDOW * 2)  # too late to undo
+    older = [
+        _signup(session, member, -day, "no_show" if day % 3 else "completed")
+        for day in range(3, 3 + PAST_SHOWN)
+    ]
+    other = make_member(session, 8302)
+    _signup(session, other, 5, "signed_up")  # someone else's
+    member_id = member.id
+    session.commit()
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):  # not SQLite's BEGIN
+            statements.append(statement)
+
+    sqlalchemy.event.listen(session.bind, "before_cursor_execute", count)
+    try:
+        found = member_signups(session, member_id, NOW)
+        places = [s.shift.place for s in found.upcoming + found.undoable + found.past]
+    finally:
+        sqlalchemy.event.remove(session.bind, "before_cursor_execute", count)
+    assert len(statements) == 1, statements  # the shifts and their units came with them
+    assert all(places)
+
+    assert [s.id for s in found.upcoming] == [sooner.id, later.id]
+    assert [s.id for s in found.undoable] == [just_out.id]
+    # The latest PAST_SHOWN finished ones, latest first: the oldest no longer shows.
+    assert len(found.past) == PAST_SHOWN
+    assert found.past[0].id == just_out.id
+    assert [s.id for s in found.past[2:]] == [s.id for s in older[: PAST_SHOWN - 2]]
+    assert all(s.member_id == member_id for s in found.upcoming + found.past)
