@@ -83,3 +83,18 @@ def test_a_release_reads_a_file_once_and_a_developers_server_sees_it_edited(tmp_
     assert static_files.version(folder, "site.css") == released  # a release: read once
     assert static_files.version(folder, "site.css", watch=True) != watched
     assert static_files.version(folder, "../site.css", watch=True) is None
+
+
+def test_a_release_builds_each_static_address_once(client, monkeypatch):
+    first = _addresses(client.get("/login").text)
+    built = []
+    original = static_files._static_url
+    monkeypatch.setattr(
+        static_files, "_static_url", lambda name: built.append(name) or original(name)
+    )
+    again = _addresses(client.get("/login").text)
+    assert again == first and built == []  # the layout's addresses, not built again
+    # Under another script root (the portal behind a path prefix) the address is built anew.
+    page = client.get("/login", base_url="http://localhost/portal").text
+    prefixed = re.findall(r'(?:href|src)="(/portal/static/[^"]+)"', page)
+    assert prefixed == ["/portal" + a for a in first] and built
