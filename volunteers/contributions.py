@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 
-from sqlalchemy import Integer, exists, func, select
+from sqlalchemy import Integer, Select, bindparam, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit
@@ -276,17 +276,27 @@ def possible_duplicates(session: Session, ids: list[int]) -> set[int]:
     return set(session.scalars(select(Contribution.id).where(Contribution.id.in_(ids), has_twin())))
 
 
-def points_by_quarter(session: Session, member_id: int) -> list[tuple[int, int, int, int]]:
-    """Return (year, quarter, confirmed points, confirmed records) for a member, newest first."""
+def _points_by_quarter_statement() -> Select:
     year = func.cast(func.extract("year", Contribution.occurred_on), Integer())
     month = func.cast(func.extract("month", Contribution.occurred_on), Integer())
-    quarter = (month + 2) / 3
-    rows = session.execute(
+    # Integer division: since SQLAlchemy 2 "/" divides integers exactly, and January, February
+    # and March were three quarters "Q1" of their own (1, 1.33 and 1.67 before int()).
+    quarter = (month + 2) // 3
+    return (
         select(year, quarter, func.sum(Contribution.points), func.count())
-        .where(Contribution.member_id == member_id, Contribution.status == "confirmed")
+        .where(Contribution.member_id == bindparam("member_id"), Contribution.status == "confirmed")
         .group_by(year, quarter)
         .order_by(year.desc(), quarter.desc())
-    ).all()
+    )
+
+
+# Built once, the member bound per call: building it took 0.3 ms a page (issue 16).
+_POINTS_BY_QUARTER = _points_by_quarter_statement()
+
+
+def points_by_quarter(session: Session, member_id: int) -> list[tuple[int, int, int, int]]:
+    """Return (year, quarter, confirmed points, confirmed records) for a member, newest first."""
+    rows = session.execute(_POINTS_BY_QUARTER, {"member_id": member_id}).all()
     return [(int(y), int(q), int(p or 0), int(n)) for y, q, p, n in rows]
 
 

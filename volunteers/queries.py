@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, lazyload
 
 from core import search_text
@@ -212,6 +212,35 @@ class MemberSignups:
     past: list[Signup]  # the last PAST_SHOWN finished, latest first
 
 
+def _member_signups_statement() -> Select:
+    upcoming = and_(Signup.status.in_(("signed_up", "checked_in")), Shift.status == "planned")
+    undoable = and_(Signup.status == "completed", Signup.checked_out_at >= bindparam("undo_since"))
+    latest_finished = (
+        select(Signup.id)
+        .where(
+            Signup.member_id == bindparam("member_id"),
+            Signup.status.in_(("completed", "no_show")),
+        )
+        .order_by(Signup.starts_at.desc(), Signup.id.desc())
+        .limit(PAST_SHOWN)
+    )
+    past = Signup.id.in_(latest_finished)
+    return (
+        select(Signup, upcoming.label("upcoming"), undoable.label("undoable"), past.label("past"))
+        .join(Shift, Shift.id == Signup.shift_id)
+        .where(Signup.member_id == bindparam("member_id"), or_(upcoming, undoable, past))
+        .options(
+            lazyload(Signup.member),
+            contains_eager(Signup.shift).lazyload(Shift.patrol_unit),
+        )
+    )
+
+
+# Built once, with the member and the time bound per call: building it took 0.56 ms a page,
+# more than running it (issue 16).
+_MEMBER_SIGNUPS = _member_signups_statement()
+
+
 def member_signups(session: Session, member_id: int, now: dt.datetime) -> MemberSignups:
     """Return a member's upcoming, undoable and past sign-ups, read in one statement.
 
@@ -220,23 +249,8 @@ def member_signups(session: Session, member_id: int, now: dt.datetime) -> Member
     a tenth of the page (issue 16). A sign-up comes with its shift and the shift's unit, as the
     page shows them; the member (the page's own) and the patrol unit still load if ever read.
     """
-    upcoming = and_(Signup.status.in_(("signed_up", "checked_in")), Shift.status == "planned")
-    undoable = and_(Signup.status == "completed", Signup.checked_out_at >= now - UNDO_WINDOW)
-    latest_finished = (
-        select(Signup.id)
-        .where(Signup.member_id == member_id, Signup.status.in_(("completed", "no_show")))
-        .order_by(Signup.starts_at.desc(), Signup.id.desc())
-        .limit(PAST_SHOWN)
-    )
-    past = Signup.id.in_(latest_finished)
     rows = session.execute(
-        select(Signup, upcoming.label("upcoming"), undoable.label("undoable"), past.label("past"))
-        .join(Shift, Shift.id == Signup.shift_id)
-        .where(Signup.member_id == member_id, or_(upcoming, undoable, past))
-        .options(
-            lazyload(Signup.member),
-            contains_eager(Signup.shift).lazyload(Shift.patrol_unit),
-        )
+        _MEMBER_SIGNUPS, {"member_id": member_id, "undo_since": now - UNDO_WINDOW}
     ).all()
 
     def listed(flag: str, key, latest_first: bool) -> list[Signup]:

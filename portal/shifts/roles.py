@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
@@ -14,15 +14,18 @@ from volunteers.models import Member
 PLANNERS = ("coordinator",)
 
 
+# Built once, the user bound per call: building it (with its joined load) took 0.13-0.18 ms of
+# every volunteer's page (issue 16).
+_MY_MEMBERS = (
+    select(Member)
+    .where(Member.user_id == bindparam("user_id"))
+    .options(joinedload(Member.patrol_unit))  # shown beside each membership: one statement
+    .order_by(Member.id)
+)
+
+
 def my_members() -> list[Member]:
-    return list(
-        db.session.scalars(
-            select(Member)
-            .where(Member.user_id == current_user.id)
-            .options(joinedload(Member.patrol_unit))  # shown beside each membership: one statement
-            .order_by(Member.id)
-        )
-    )
+    return list(db.session.scalars(_MY_MEMBERS, {"user_id": current_user.id}))
 
 
 def my_member(member_id: int | None = None, mine: list[Member] | None = None) -> Member:

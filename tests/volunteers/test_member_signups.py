@@ -1,4 +1,4 @@
-"""A member's own sign-ups as their shifts page lists them: upcoming, still undoable, past."""
+"""A member's own records as their pages list them: sign-ups (upcoming, undoable, past), points."""
 
 from __future__ import annotations
 
@@ -83,3 +83,42 @@ def test_each_list_holds_its_own_sign_ups_in_order_read_in_one_statement(app, se
     assert found.past[0].id == just_out.id
     assert [s.id for s in found.past[2:]] == [s.id for s in older[: PAST_SHOWN - 2]]
     assert all(s.member_id == member_id for s in found.upcoming + found.past)
+
+
+@pytest.mark.both_databases
+def test_confirmed_points_add_up_per_quarter_newest_first(app, session):
+    from volunteers.activity_models import Contribution, ContributionKind
+    from volunteers.contributions import points_by_quarter
+
+    member, other = make_member(session, 8303), make_member(session, 8304)
+    kind = session.scalars(sqlalchemy.select(ContributionKind.code)).first()
+    decided = NOW - dt.timedelta(days=1)
+    for who, day, status, points in (
+        (member, dt.date(2025, 12, 31), "confirmed", 4),  # 2025 Q4
+        (member, dt.date(2026, 1, 1), "confirmed", 3),  # 2026 Q1
+        (member, dt.date(2026, 3, 31), "confirmed", 5),
+        (member, dt.date(2026, 4, 1), "confirmed", 2),  # 2026 Q2
+        (member, dt.date(2026, 3, 15), "logged", None),  # not yet confirmed: not counted
+        (member, dt.date(2026, 3, 16), "rejected", 9),
+        (other, dt.date(2026, 3, 17), "confirmed", 7),  # someone else's
+    ):
+        session.add(
+            Contribution(
+                member_id=who.id,
+                unit_id=who.unit_id,
+                kind=kind,
+                occurred_on=day,
+                description="patrol",
+                status=status,
+                points=points,
+                decided_at=None if status == "logged" else decided,
+                rejection_reason="not so" if status == "rejected" else None,
+            )
+        )
+    session.commit()
+    assert points_by_quarter(session, member.id) == [
+        (2026, 2, 2, 1),
+        (2026, 1, 8, 2),
+        (2025, 4, 4, 1),
+    ]
+    assert points_by_quarter(session, other.id) == [(2026, 1, 7, 1)]
