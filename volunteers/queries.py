@@ -21,7 +21,7 @@ from volunteers.activity_models import Contribution, ContributionKind, Shift, Si
 from volunteers.attendance import UNDO_WINDOW
 from volunteers.contributions import has_twin
 from volunteers.models import Application, Member, PatrolUnit
-from volunteers.shift_planning import open_shifts_query
+from volunteers.shift_planning import OPEN_SHIFTS, open_shifts_values
 
 
 def applications(scope: Scope) -> Select:
@@ -192,12 +192,35 @@ def signups_of_user(
     return stmt
 
 
+# The open shifts a member has no live place on: built once, as OPEN_SHIFTS is.
+_OPEN_TO_JOIN = OPEN_SHIFTS.where(
+    Shift.id.not_in(
+        select(Signup.shift_id).where(
+            Signup.member_id == bindparam("member_id"),
+            Signup.status.in_(("signed_up", "checked_in")),
+        )
+    )
+)
+OPEN_SHOWN = 30  # the soonest open shifts on the member's shifts page
+_FIRST_OPEN_TO_JOIN = _OPEN_TO_JOIN.limit(OPEN_SHOWN)
+
+
+def _open_to_join_values(session: Session, member: Member, now: dt.datetime) -> dict:
+    return {"member_id": member.id, **open_shifts_values(session, member, now)}
+
+
 def open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> Select:
     """Return the upcoming shifts ``member`` may join and has no live place on, soonest first."""
-    taken = select(Signup.shift_id).where(
-        Signup.member_id == member.id, Signup.status.in_(("signed_up", "checked_in"))
-    )
-    return open_shifts_query(session, member, now).where(Shift.id.not_in(taken))
+    return _OPEN_TO_JOIN.params(_open_to_join_values(session, member, now))
+
+
+def first_open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> list[Shift]:
+    """Return the OPEN_SHOWN soonest shifts ``member`` may join and has no live place on.
+
+    The statement itself runs, its values bound: a copy with ``params`` would cost its cache
+    key again (0.08 ms), building it anew 0.3-0.4 ms of the page (issue 16).
+    """
+    return list(session.scalars(_FIRST_OPEN_TO_JOIN, _open_to_join_values(session, member, now)))
 
 
 PAST_SHOWN = 10  # the member's latest finished sign-ups on their shifts page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -269,20 +269,33 @@ def visible_to(session: Session, member: Member, shift: Shift) -> bool:
     return shift.unit.path.startswith(district_of(session, member.unit_id).path)
 
 
-def open_shifts_query(session: Session, member: Member, now: dt.datetime):
-    """Return a query of the upcoming planned shifts ``member`` may join, soonest first."""
-    from sqlalchemy import and_, or_
-
-    district = district_of(session, member.unit_id)
+def _open_shifts() -> Select:
     shared = and_(
         Shift.patrol_unit_id.is_(None),
         Shift.unit_id.in_(
-            select(places.AdminUnit.id).where(places.AdminUnit.path.like(district.path + "%"))
+            select(places.AdminUnit.id).where(places.AdminUnit.path.like(bindparam("district")))
         ),
     )
-    own_unit = Shift.patrol_unit_id == member.patrol_unit_id if member.patrol_unit_id else shared
+    # The member's own patrol unit's shifts; with no patrol unit the value is NULL, which
+    # equals nothing, so only the district's shared shifts remain.
+    own_unit = Shift.patrol_unit_id == bindparam("patrol_unit_id")
     return (
         select(Shift)
-        .where(Shift.status == "planned", Shift.starts_at > now, or_(shared, own_unit))
+        .where(Shift.status == "planned", Shift.starts_at > bindparam("now"), or_(shared, own_unit))
         .order_by(Shift.starts_at, Shift.id)
     )
+
+
+# The upcoming planned shifts a member may join, soonest first (as ``visible_to`` decides one):
+# built once, the member's values bound per call (``open_shifts_values``). Building it took
+# 0.2-0.3 ms of the member's shifts page (issue 16).
+OPEN_SHIFTS = _open_shifts()
+
+
+def open_shifts_values(session: Session, member: Member, now: dt.datetime) -> dict:
+    """Return the values ``OPEN_SHIFTS`` (and statements built on it) need for ``member``."""
+    return {
+        "district": district_of(session, member.unit_id).path + "%",
+        "patrol_unit_id": member.patrol_unit_id,
+        "now": now,
+    }

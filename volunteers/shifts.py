@@ -36,7 +36,6 @@ from volunteers.shift_planning import (
     edit_shift,
     get_shift,
     get_signup,
-    open_shifts_query,
     plan_shift,
     visible_to,
 )
@@ -58,7 +57,6 @@ __all__ = [
     "edit_shift",
     "get_shift",
     "get_signup",
-    "open_shifts_query",
     "plan_shift",
     "record_attendance",
     "remind",

@@ -39,9 +39,7 @@ def _mine_page(member_id: int | None, status: int = 200):
     member = my_member(member_id, members)
     now = utcnow()
     mine = volunteer_queries.member_signups(db.session, member.id, now)
-    open_shifts = db.session.scalars(
-        volunteer_queries.open_shifts_to_join(db.session, member, now).limit(30)
-    ).all()
+    open_shifts = volunteer_queries.first_open_shifts_to_join(db.session, member, now)
     return render_template(
         "shifts/mine.html",
         member=member,

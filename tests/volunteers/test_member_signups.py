@@ -1,4 +1,4 @@
-"""A member's own records as their pages list them: sign-ups (upcoming, undoable, past), points."""
+"""What a member's own pages list: their sign-ups, the shifts open to them, points per quarter."""
 
 from __future__ import annotations
 
@@ -10,24 +10,38 @@ import sqlalchemy
 from tests.factories.volunteers import make_member, unit
 from volunteers.activity_models import Shift, Signup
 from volunteers.attendance import UNDO_WINDOW
-from volunteers.queries import PAST_SHOWN, member_signups
+from volunteers.models import PatrolUnit
+from volunteers.queries import (
+    PAST_SHOWN,
+    first_open_shifts_to_join,
+    member_signups,
+    open_shifts_to_join,
+)
+from volunteers.shift_planning import district_of, visible_to
 
 NOW = dt.datetime(2026, 3, 20, 6, 0, tzinfo=dt.UTC)
 
 
-def _signup(session, member, day: int, status: str, *, shift_status="planned", out=None):
-    """A sign-up of ``member`` on a shift of its own, ``day`` days from NOW."""
+def _shift(session, day: int, *, status="planned", unit_id=None, patrol_unit_id=None):
     starts = NOW + dt.timedelta(days=day)
     shift = Shift(
-        unit_id=unit(session, "354030100").id,
+        unit_id=unit_id or unit(session, "354030100").id,
+        patrol_unit_id=patrol_unit_id,
         place=f"Park, day {day}",
         starts_at=starts,
         ends_at=starts + dt.timedelta(hours=4),
         capacity=3,
-        status=shift_status,
+        status=status,
     )
     session.add(shift)
     session.flush()
+    return shift
+
+
+def _signup(session, member, day: int, status: str, *, shift_status="planned", out=None):
+    """A sign-up of ``member`` on a shift of its own, ``day`` days from NOW."""
+    shift = _shift(session, day, status=shift_status)
+    starts = shift.starts_at
     finished = status in ("checked_in", "completed")
     signup = Signup(
         shift_id=shift.id,
@@ -122,3 +136,40 @@ def test_confirmed_points_add_up_per_quarter_newest_first(app, session):
         (2025, 4, 4, 1),
     ]
     assert points_by_quarter(session, other.id) == [(2026, 1, 7, 1)]
+
+
+@pytest.mark.both_databases
+def test_open_shifts_are_the_districts_and_the_patrol_units_the_member_has_no_place_on(
+    app, session
+):
+    from core.places import AdminUnit
+
+    walker, patroller = make_member(session, 8305), make_member(session, 8306)
+    patrol = PatrolUnit(name="Night watch", unit_id=walker.unit_id)
+    session.add(patrol)
+    session.flush()
+    patroller.patrol_unit_id = patrol.id
+    district = district_of(session, walker.unit_id)
+    elsewhere = session.scalars(
+        sqlalchemy.select(AdminUnit.id).where(
+            AdminUnit.level == "settlement", AdminUnit.path.not_like(district.path + "%")
+        )
+    ).first()
+    shared = _shift(session, 1)
+    later = _shift(session, 2)
+    patrols = _shift(session, 3, patrol_unit_id=patrol.id)  # the patrol unit's own
+    _shift(session, 4, unit_id=elsewhere)  # another district's
+    _shift(session, -1)  # begun already
+    _shift(session, 5, status="cancelled")
+    taken = _signup(session, walker, 6, "signed_up").shift
+    ids = {"walker": walker.id, "patroller": patroller.id}
+    session.commit()
+
+    walker, patroller = (session.get(type(walker), i) for i in ids.values())
+    assert [s.id for s in first_open_shifts_to_join(session, walker, NOW)] == [shared.id, later.id]
+    seen = first_open_shifts_to_join(session, patroller, NOW)
+    assert [s.id for s in seen] == [shared.id, later.id, patrols.id, taken.id]
+    # The statement a caller composes on (the API pages it) lists the same.
+    assert session.scalars(open_shifts_to_join(session, patroller, NOW)).all() == seen
+    # And each is one the sign-up's own check lets the member see.
+    assert all(visible_to(session, patroller, s) for s in seen)
