@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import shutil
 
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy import event, func, select
 
 from tests.conftest import DEMO_PASSWORD, close_app, login, make_app, pg_url
 
+# portal.paging.page_of's count of a list longer than a page.
+PAGER_COUNT = re.compile(r"SELECT count\(\*\) AS count_1\s+FROM \(SELECT ")
 SMALL = {"members": 20, "days": 100, "extras": 2}
 LARGE = {"members": 400, "days": 364, "extras": 12}
 
@@ -237,9 +240,20 @@ def _measure(app, ids: dict, size: str) -> dict[str, tuple[int, int]]:
                 event.remove(engine, "before_cursor_execute", count)
             assert response.status_code == 200, (page.name, path)
             rows = response.text.count(page.rows) if page.rows else 0
-            found[page.name] = (len(statements), rows)
+            found[page.name] = (len(statements) - _pager_counts(statements), rows)
         client.post("/logout")
     return found
+
+
+def _pager_counts(statements: list[str]) -> int:
+    """How many of ``statements`` are a pager's count (``portal.paging.page_of``).
+
+    A list that fits on one page needs none (its page tells the total) and a longer one needs
+    one, whatever its length: not a statement per row, so not what this test looks for.
+    """
+    counts = [s for s in statements if PAGER_COUNT.match(s)]
+    assert len(counts) <= 1, counts
+    return len(counts)
 
 
 def test_list_pages_query_counts_do_not_grow_with_rows(app, large_db_url):
