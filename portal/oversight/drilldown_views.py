@@ -31,10 +31,10 @@ from incentives.models import (
 )
 from incentives.queries import NOMINATION_NAMED, line_reward_rows
 from portal.extensions import db
-from portal.i18n import language
+from portal.i18n import language, local_date
 from portal.oversight.blueprint import bp
 from portal.oversight.views import READERS, in_scope, scope, shares, trail
-from portal.paging import PAGE_SIZE, listing, page_of
+from portal.paging import PAGE_SIZE, listing, page_of, row_link
 from portal.security import allow
 from volunteers import persons
 from volunteers.activity_models import Contribution
@@ -71,6 +71,12 @@ def line(line_id: int):
         decisions=decisions,
         **listing(items, "items"),
         states=_payout_states(item.id for item in items.rows),
+        # One address pattern per link and each sitting's date formatted once, not per row: three
+        # url_for and a date format for each of 50 rewards were about a tenth of the page.
+        session_href=row_link("oversight.session", "session_id"),
+        reward_href=row_link("oversight.reward", "item_id"),
+        payout_href=row_link("oversight.payout", "item_id"),
+        dates={day: local_date(day) for day in {item.held_on for item in items.rows}},
         year_closed=db.session.get(FiscalYearClosure, (program.unit_id, program.fiscal_year))
         is not None,
         trail=trail(("budget_line", line.id)),
