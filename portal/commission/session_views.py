@@ -7,6 +7,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import SelectChoice
 
 from appeals import complaint_steps, hearings
@@ -106,7 +107,10 @@ def plan_session():
 
 def session_in_scope(session_id: int, *roles: str) -> CommissionSession:
     """Return the session if ``roles`` reach its unit."""
-    sitting = db.session.get(CommissionSession, session_id)
+    # With its commission, which the check reads and the page shows: one statement, not two.
+    sitting = db.session.get(
+        CommissionSession, session_id, options=[joinedload(CommissionSession.commission)]
+    )
     if sitting is None:
         abort(404)
     require_unit(sitting.commission.unit_id, *roles, private=True)
