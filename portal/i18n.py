@@ -188,6 +188,12 @@ def local_date(value) -> str:
     return fast(value.date() if isinstance(value, dt.datetime) else value)
 
 
+def local_dates(days) -> dict:
+    """Return each distinct date of ``days`` formatted once (``local_date``), by date: a list of
+    50 rows falls on a few days, and formatting per row was a visible share of its page."""
+    return {day: local_date(day) for day in set(days)}
+
+
 def money(amount_tiyn: int | None) -> str:
     """Format tiyn as ``1 234 567,00 ₸`` with non-breaking spaces (the same in kk, ru and en)."""
     return "" if amount_tiyn is None else format_tiyn(amount_tiyn)

@@ -31,9 +31,14 @@ def pages_for(total: int, size: int = PAGE_SIZE) -> int:
 
 def requested_page(pages: int, param: str = "page") -> int:
     """Return the page number ``?<param>=`` asks for, within 1 to ``pages`` (a page past the
-    end is the last one; a missing or unreadable number, or one past what an id may be, the
-    first)."""
-    return min(max(request.args.get(param, 1, type=arg_int), 1), pages)
+    end is the last one)."""
+    return min(_asked(param), pages)
+
+
+def _asked(param: str) -> int:
+    """Return the page number ``?<param>=`` asks for, from 1 (a missing or unreadable number,
+    or one past what an id may be, is the first)."""
+    return max(request.args.get(param, 1, type=arg_int), 1)
 
 
 def page_of(
@@ -58,7 +63,7 @@ def page_of(
     the end, is counted.
     """
     run = db.session.execute if rows else db.session.scalars
-    asked = max(request.args.get(param, 1, type=arg_int), 1)
+    asked = _asked(param)
     skip = (asked - 1) * size
     found = run(query.offset(skip).limit(size + 1)).all()
     if len(found) <= size and (found or asked == 1):  # the last page, or an empty list

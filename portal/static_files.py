@@ -85,16 +85,18 @@ def install(app: Flask) -> None:
         app.jinja_env.globals["static_url"] = _static_url
     else:
         # A release's static addresses never change in the process: built once, not by the
-        # layout's seven url_for calls on every page (14 µs each, issue 16). The address starts
-        # with the script root, and the folder is the one version() reads (as its cache does).
-        built: dict[tuple[str, str | None, str], str] = {}
+        # layout's seven url_for calls on every page (14 µs each, issue 16). Kept without the
+        # script root, which a request may carry in a header (gunicorn reads SCRIPT_NAME):
+        # one entry per file of the templates, however many roots are asked for. The folder
+        # is the one version() reads (as its cache does).
+        built: dict[tuple[str | None, str], str] = {}
 
         def static_url(filename: str) -> str:
-            key = (request.script_root, app.static_folder, filename)
+            key = (app.static_folder, filename)
             found = built.get(key)
             if found is None:
-                found = built[key] = _static_url(filename)
-            return found
+                found = built[key] = _static_url(filename).removeprefix(request.script_root)
+            return request.script_root + found
 
         app.jinja_env.globals["static_url"] = static_url
 

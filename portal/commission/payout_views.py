@@ -27,7 +27,7 @@ from portal.commission.tax_views import percent  # its routes register on ``bp``
 from portal.confirmation import carried_fields, confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
-from portal.i18n import language, local_date
+from portal.i18n import language, local_dates
 from portal.paging import page_of, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
@@ -64,7 +64,7 @@ def payouts_list():
         # One address pattern and each sitting's date formatted once, not per row (as the
         # sessions' list does): 50 url_for and local_date calls were 5% of the page (issue 16).
         payout_href=row_link("commission.payout", "item_id"),
-        dates={day: local_date(day) for day in {row.held_on for row in rows}},
+        dates=local_dates(row.held_on for row in rows),
         page=found.page,
         pages=found.pages,
         args={},

@@ -34,7 +34,7 @@ from portal.confirmation import confirm_page, is_confirmed
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int
-from portal.i18n import local_date
+from portal.i18n import local_dates
 from portal.paging import PAGE_SIZE, other_args, page_from, page_of, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
@@ -64,7 +64,7 @@ def _sessions_page(form: PlanForm | None = None, status: int = 200):
         "commission/sessions.html",
         rows=found.rows,
         # Each date formatted once and one link pattern: 50 sittings fall on a few days.
-        dates={day: local_date(day) for day in {r.held_on for r in found.rows}},
+        dates=local_dates(r.held_on for r in found.rows),
         session_href=row_link("commission.session_page", "session_id"),
         form=form,
         page=found.page,

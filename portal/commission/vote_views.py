@@ -22,7 +22,7 @@ from portal.commission.forms import ConflictForm, VoteForm
 from portal.commission.roles import VOTERS
 from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
-from portal.i18n import local_date
+from portal.i18n import local_dates
 from portal.security import allow
 
 # ---- members and the chair: their agenda and votes --------------------------------------------
@@ -102,7 +102,7 @@ def _my_sessions_page(
         mine=agenda.ballots_of(db.session, seat_ids, forms),
         past=past,
         # Each session's date formatted once: a hundred past votes fall on a few sessions.
-        past_dates={day: local_date(day) for day in {v.held_on for v in past}},
+        past_dates=local_dates(v.held_on for v in past),
         forms=forms,
         declared=agenda.ballots_of(db.session, seat_ids, conflict_forms, model=ConflictDeclaration),
         conflict_forms=conflict_forms,

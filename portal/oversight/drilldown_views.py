@@ -31,7 +31,7 @@ from incentives.models import (
 )
 from incentives.queries import NOMINATION_NAMED, line_reward_rows
 from portal.extensions import db
-from portal.i18n import language, local_date
+from portal.i18n import language, local_dates
 from portal.oversight.blueprint import bp
 from portal.oversight.views import READERS, in_scope, scope, shares, trail
 from portal.paging import PAGE_SIZE, listing, page_of, row_link
@@ -76,7 +76,7 @@ def line(line_id: int):
         session_href=row_link("oversight.session", "session_id"),
         reward_href=row_link("oversight.reward", "item_id"),
         payout_href=row_link("oversight.payout", "item_id"),
-        dates={day: local_date(day) for day in {item.held_on for item in items.rows}},
+        dates=local_dates(item.held_on for item in items.rows),
         year_closed=db.session.get(FiscalYearClosure, (program.unit_id, program.fiscal_year))
         is not None,
         trail=trail(("budget_line", line.id)),

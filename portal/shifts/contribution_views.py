@@ -17,7 +17,7 @@ from incentives import policy
 from portal.errors import on_refusal
 from portal.extensions import db
 from portal.forms import arg_int, arg_ints  # arg_int: fuzzing fix (S13)
-from portal.i18n import hours_minutes, local_date
+from portal.i18n import hours_minutes, local_dates
 from portal.labels import CONTRIBUTION_STATUS_LABELS
 from portal.paging import other_args, page_of, row_link
 from portal.security import SIGNED_IN, allow, current_scope, get_in_scope
@@ -134,7 +134,7 @@ def _queue_page(form: DecideForm, scope: Scope, status: int):
         rows=found.rows,
         # Each date and duration formatted once: 50 rows fall on a few days and a few lengths,
         # and formatting them per row was a third of the queue's own rendering (issue 16).
-        dates={day: local_date(day) for day in {r.occurred_on for r in found.rows}},
+        dates=local_dates(r.occurred_on for r in found.rows),
         durations={
             m: _("%(h)s h", h=hours_minutes(m)) for m in {r.minutes for r in found.rows} if m
         },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core import accounts
 from incentives import agenda, sessions
 from incentives.models import ConflictDeclaration
@@ -16,6 +18,9 @@ from tests.factories.commission import (
 )
 
 
+# Both databases: votes and declarations are one UNION ALL, whose literal column and NULL
+# choice each database types in its own way.
+@pytest.mark.both_databases
 def test_agenda_rows_match_the_items_their_votes_and_declarations(app, session):
     s = setup(session, coordinator_on_commission=True)
     member, ids = nominee(session, contributions=3)
