@@ -164,11 +164,11 @@ def items(session: Session, session_ids: Iterable[int], *, ballots: bool = True)
         return []
     found = [Item(*row) for row in session.execute(_ITEMS, {"session_ids": ids})]
     if ballots:
-        _add_ballots(session, found)
+        add_ballots(session, found)
     return found
 
 
-def _add_ballots(session: Session, found: list[Item]) -> None:
+def add_ballots(session: Session, found: list[Item]) -> None:
     """Give the items their votes and declared conflicts, in one statement."""
     if not found:
         return
@@ -185,15 +185,14 @@ def count(session: Session, session_id: int) -> int:
 
 def items_page(session: Session, session_id: int, skip: int, take: int) -> list[Item]:
     """Return ``take`` items of the session's agenda from position ``skip`` on (counted from 0),
-    with their votes and declared conflicts: a page of a long agenda."""
-    found = [
+    without their ballots: a page of a long agenda, read one item longer than it shows to tell
+    whether more follow (``add_ballots`` then gives the items shown theirs)."""
+    return [
         Item(*row)
         for row in session.execute(
             _ITEMS_PAGE, {"session_ids": [session_id], "skip": skip, "take": take}
         )
     ]
-    _add_ballots(session, found)
-    return found
 
 
 def ballots_of(

@@ -63,25 +63,40 @@ def page_of(
     the end, is counted.
     """
     run = db.session.execute if rows else db.session.scalars
-    asked = _asked(param)
-    skip = (asked - 1) * size
-    found = run(query.offset(skip).limit(size + 1)).all()
-    if len(found) <= size and (found or asked == 1):  # the last page, or an empty list
-        return Page(found, asked, asked, skip + len(found))
     counted = query if count is None else count
-    total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery()))
-    if found:  # a full page with more after it
-        return Page(found[:size], asked, pages_for(total, size), total)
-    return page_from(
-        total, lambda skip, take: run(query.offset(skip).limit(take)).all(), size=size, param=param
+    return read_page(
+        lambda skip, take: run(query.offset(skip).limit(take)).all(),
+        lambda: db.session.scalar(
+            select(func.count()).select_from(counted.order_by(None).subquery())
+        ),
+        size=size,
+        param=param,
     )
 
 
-def page_from(
-    total: int, read: Callable[[int, int], list], *, size: int = PAGE_SIZE, param: str = "page"
+def read_page(
+    read: Callable[[int, int], list],
+    count: Callable[[], int],
+    *,
+    size: int = PAGE_SIZE,
+    param: str = "page",
 ) -> Page:
-    """Return the page ``?<param>=`` asks for of ``total`` rows, which ``read(skip, take)``
-    reads: for a list a domain function reads a page at a time (an agenda with its ballots)."""
+    """Return the page ``?<param>=`` asks for of a list that ``read(skip, take)`` reads a
+    slice of and ``count()`` counts, as ``page_of`` does: for a list a domain function reads
+    (an agenda's items).
+
+    The page is read one row longer than it shows; ``count`` runs only when that does not
+    tell the total (more rows after the page, or a page past the end).
+    """
+    asked = _asked(param)
+    skip = (asked - 1) * size
+    found = read(skip, size + 1)
+    if len(found) <= size and (found or asked == 1):  # the last page, or an empty list
+        return Page(found, asked, asked, skip + len(found))
+    total = count()
+    if found:  # a full page with more after it
+        return Page(found[:size], asked, pages_for(total, size), total)
+    # Past the end: the last page instead.
     pages = pages_for(total, size)
     number = requested_page(pages, param)
     return Page(read((number - 1) * size, size), number, pages, total)

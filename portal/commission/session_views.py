@@ -35,7 +35,7 @@ from portal.errors import flash_form_errors, on_refusal
 from portal.extensions import db
 from portal.forms import ConfirmForm, arg_int
 from portal.i18n import local_dates
-from portal.paging import PAGE_SIZE, other_args, page_from, page_of, row_link
+from portal.paging import PAGE_SIZE, other_args, page_of, read_page, row_link
 from portal.security import allow, current_scope, holds, require_unit
 
 # ---- the secretary: sessions, agenda, attendance, votes on paper, closing ---------------------
@@ -163,11 +163,12 @@ def _session_page(sitting: CommissionSession, status: int = 200, **forms):
     # Plain rows, not entities, a page at a time: a region's agenda may hold a couple of
     # hundred items (191 at bench/pages.py's larger scale, where the whole agenda on one page
     # cost eight times the floor's page, issue 16), too many to scroll on a phone as well.
-    found = page_from(
-        agendas.count(db.session, sitting.id),
+    found = read_page(
         lambda skip, take: agendas.items_page(db.session, sitting.id, skip, take),
+        lambda: agendas.count(db.session, sitting.id),
         size=AGENDA_PAGE,
     )
+    agendas.add_ballots(db.session, found.rows)
     attendance = sessions.attendance_of(db.session, sitting.id)
     # As ``sessions.present_members``, from the attendance read once for the whole page.
     present = sorted((a.commission_member for a in attendance if a.present), key=lambda m: m.id)
