@@ -27,7 +27,7 @@ from incentives.models import (
 from incentives.nominations import quarter_bounds
 from incentives.payout_guards import LIVE
 from volunteers import queries as volunteer_queries
-from volunteers.activity_models import Contribution, Shift, Signup
+from volunteers.activity_models import OPEN_SIGNUP_STATUSES, Contribution, Shift, Signup
 from volunteers.models import Application, Member
 
 
@@ -162,7 +162,7 @@ def _volunteer_summary_statement() -> Select:
         .join(Signup, Signup.shift_id == Shift.id)
         .where(
             Signup.member_id.in_(members),
-            Signup.status.in_(("signed_up", "checked_in")),
+            Signup.status.in_(OPEN_SIGNUP_STATUSES),
             Shift.status == "planned",
             Shift.ends_at > bindparam("now"),
         )

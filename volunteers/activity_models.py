@@ -23,6 +23,8 @@ from volunteers.models import Member, PatrolUnit
 
 SHIFT_STATUSES = ("planned", "cancelled")
 SIGNUP_STATUSES = ("signed_up", "checked_in", "completed", "no_show", "cancelled")
+# A sign-up still ahead of its member or under way: the shift counts on them.
+OPEN_SIGNUP_STATUSES = ("signed_up", "checked_in")
 CONTRIBUTION_STATUSES = ("logged", "confirmed", "rejected", "superseded")
 MEASURES = ("hours", "count")
 

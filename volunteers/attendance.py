@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core import audit, clock
 from core.errors import N_, Conflict, DomainError, PermissionDenied
 from core.transitions import advance, advance_all
-from volunteers.activity_models import Contribution, Shift, Signup
+from volunteers.activity_models import OPEN_SIGNUP_STATUSES, Contribution, Shift, Signup
 from volunteers.attendance_settings import offline_limit
 from volunteers.models import Member
 from volunteers.shift_planning import get_shift, get_signup
@@ -322,9 +322,7 @@ def record_attendance(
         raise Conflict(N_("Attendance can be recorded once the shift has started."))
     completed = no_show = 0
     signups = session.scalars(
-        select(Signup).where(
-            Signup.shift_id == shift_id, Signup.status.in_(("signed_up", "checked_in"))
-        )
+        select(Signup).where(Signup.shift_id == shift_id, Signup.status.in_(OPEN_SIGNUP_STATUSES))
     ).all()
     for signup in signups:
         if signup.id in present:

@@ -17,7 +17,13 @@ from core.bilingual import in_language
 from core.places import AdminUnit
 from core.queries import with_units
 from core.scope import Scope
-from volunteers.activity_models import Contribution, ContributionKind, Shift, Signup
+from volunteers.activity_models import (
+    OPEN_SIGNUP_STATUSES,
+    Contribution,
+    ContributionKind,
+    Shift,
+    Signup,
+)
 from volunteers.attendance import UNDO_WINDOW
 from volunteers.contributions import has_twin
 from volunteers.models import Application, Member, PatrolUnit
@@ -197,7 +203,7 @@ _OPEN_TO_JOIN = OPEN_SHIFTS.where(
     Shift.id.not_in(
         select(Signup.shift_id).where(
             Signup.member_id == bindparam("member_id"),
-            Signup.status.in_(("signed_up", "checked_in")),
+            Signup.status.in_(OPEN_SIGNUP_STATUSES),
         )
     )
 )
@@ -236,7 +242,7 @@ class MemberSignups:
 
 
 def _member_signups_statement() -> Select:
-    upcoming = and_(Signup.status.in_(("signed_up", "checked_in")), Shift.status == "planned")
+    upcoming = and_(Signup.status.in_(OPEN_SIGNUP_STATUSES), Shift.status == "planned")
     undoable = and_(Signup.status == "completed", Signup.checked_out_at >= bindparam("undo_since"))
     latest_finished = (
         select(Signup.id)
