@@ -21,7 +21,14 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, Session, defaultload, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    defaultload,
+    mapped_column,
+    relationship,
+    scoped_session,
+)
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -166,8 +173,13 @@ def record(
     payload = payload or {}
     _check_no_raw_iin(payload)
     body = canonical_payload(payload)
-    take_append_lock(session)
-    last_seq, last_hash = head(session)
+    transaction = _innermost(session)
+    kept = session.info.get(_APPENDED)
+    if kept is not None and kept[0] is transaction:
+        last_seq, last_hash = kept[1], kept[2]
+    else:
+        take_append_lock(session)
+        last_seq, last_hash = head(session)
     seq, prev_hash = (last_seq + 1, last_hash) if last_seq else (1, GENESIS_HASH)
     at = now or utcnow()
     oid = None if object_id is None else str(object_id)
@@ -193,7 +205,23 @@ def record(
     )
     session.add(event)
     session.flush()
+    session.info[_APPENDED] = (_innermost(session), seq, event.hash)
     return event
+
+
+# ``Session.info`` key of the last event this session appended, with the transaction (or
+# savepoint) it was appended in. That transaction holds the append lock until it ends, so no
+# one else can have appended since: its next append needs neither the lock nor the head read
+# again (a bulk step appends an event per record; two statements each on PostgreSQL). Another
+# transaction, or a savepoint begun or rolled back since, reads the head anew.
+_APPENDED = "core.audit.appended"
+
+
+def _innermost(session: Session):
+    """Return the session's current savepoint, else its transaction (None before one begins)."""
+    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's: the request's own session
+        session = session()
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 @dataclasses.dataclass(frozen=True)

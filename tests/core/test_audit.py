@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import sqlalchemy
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -176,3 +177,87 @@ def test_verification_does_not_depend_on_the_session_time_zone(app, session):
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET TIME ZONE 'Asia/Almaty'"))
     assert audit.verify_chain(session) == expected
+
+
+def test_concurrent_transactions_of_several_appends_keep_every_link(app):
+    """8 writers at once, each appending 5 events per transaction: a transaction's later
+    appends follow its own last event without reading the head again, and no other writer
+    slips in between them (the append lock is held to the end of the transaction)."""
+    start = threading.Barrier(8)
+    errors = []
+
+    def writer(k):
+        with app.app_context():
+            try:
+                start.wait()
+                for t in range(5):
+                    for i in range(5):
+                        audit.record(
+                            db.session,
+                            action="test.batch",
+                            object_type="test",
+                            object_id=f"{k}-{t}-{i}",
+                            actor_id=None,
+                        )
+                    db.session.commit()
+            except Exception as exc:  # reported below: the test must see every failure
+                errors.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        report = audit.verify_chain(db.session)
+        ids = db.session.scalars(
+            text("SELECT object_id FROM audit_event WHERE action = 'test.batch' ORDER BY seq")
+        ).all()
+    assert report.ok and len(ids) == 200
+    # Each transaction's five events are consecutive in the chain.
+    batches = [ids[i : i + 5] for i in range(0, 200, 5)]
+    assert all(len({b.rsplit("-", 1)[0] for b in batch}) == 1 for batch in batches)
+
+
+def test_a_transactions_later_appends_do_not_read_the_head_again(app, session):
+    _append(session, 3)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sqlalchemy.event.listen(session.bind, "before_cursor_execute", count)
+    try:
+        for i in range(4):
+            audit.record(
+                session, action="test.event", object_type="test", object_id=i, actor_id=None
+            )
+    finally:
+        sqlalchemy.event.remove(session.bind, "before_cursor_execute", count)
+    session.commit()
+    reads = [s for s in statements if "advisory" in s or s.lstrip().startswith("SELECT")]
+    locks = 1 if session.get_bind().dialect.name == "postgresql" else 0
+    assert len(reads) == 1 + locks  # the first append's lock and head read only
+    assert audit.verify_chain(session).ok
+
+
+def test_an_append_after_a_rolled_back_savepoint_links_to_the_last_kept_event(app, session):
+    _append(session, 2)
+    audit.record(session, action="test.kept", object_type="test", actor_id=None)
+    savepoint = session.begin_nested()
+    audit.record(session, action="test.undone", object_type="test", actor_id=None)
+    audit.record(session, action="test.undone", object_type="test", actor_id=None)
+    savepoint.rollback()
+    audit.record(session, action="test.after", object_type="test", actor_id=None)
+    savepoint = session.begin_nested()
+    audit.record(session, action="test.released", object_type="test", actor_id=None)
+    savepoint.commit()
+    audit.record(session, action="test.last", object_type="test", actor_id=None)
+    session.commit()
+    report = audit.verify_chain(session)
+    actions = session.scalars(text("SELECT action FROM audit_event ORDER BY seq")).all()
+    assert report.ok and report.rows == len(actions)
+    assert actions[-4:] == ["test.kept", "test.after", "test.released", "test.last"]
