@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy
 from sqlalchemy import text
@@ -11,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core import audit
 from portal.extensions import db
+from tests.conftest import race
 
 # Both databases: the audit chain's lock and hashes.
 pytestmark = pytest.mark.both_databases
@@ -134,41 +133,39 @@ def test_hashes_with_twelve_digits_in_a_row_are_not_taken_for_iins(app, session)
     assert event.data["head_hash"] == head
 
 
-def test_concurrent_appends_keep_every_link(app):
-    """8 writers append at once; the chain must have no broken link (A1 in reliability.md)."""
-    start = threading.Barrier(8)
-    errors = []
+def _append_at_once(app, action: str, transactions: int, per_transaction: int) -> list[str]:
+    """8 writers at once, each committing ``transactions`` transactions of ``per_transaction``
+    events; return the events' object ids in chain order, after checking every link."""
 
-    def writer(k):
+    def writer(k: int) -> None:
         with app.app_context():
             try:
-                start.wait()
-                for i in range(25):
-                    audit.record(
-                        db.session,
-                        action="test.concurrent",
-                        object_type="test",
-                        object_id=f"{k}-{i}",
-                        actor_id=None,
-                    )
+                for t in range(transactions):
+                    for i in range(per_transaction):
+                        audit.record(
+                            db.session,
+                            action=action,
+                            object_type="test",
+                            object_id=f"{k}-{t}-{i}",
+                            actor_id=None,
+                        )
                     db.session.commit()
-            except Exception as exc:  # reported below: the test must see every failure
-                errors.append(repr(exc))
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert race(8, writer) == [None] * 8  # no writer failed
     with app.app_context():
         report = audit.verify_chain(db.session)
-        count = db.session.scalar(
-            text("SELECT count(*) FROM audit_event WHERE action = 'test.concurrent'")
-        )
-    assert report.ok and count == 200
+        ids = db.session.scalars(
+            text("SELECT object_id FROM audit_event WHERE action = :a ORDER BY seq"), {"a": action}
+        ).all()
+    assert report.ok and len(ids) == 8 * transactions * per_transaction
+    return ids
+
+
+def test_concurrent_appends_keep_every_link(app):
+    """8 writers append at once; the chain must have no broken link (A1 in reliability.md)."""
+    _append_at_once(app, "test.concurrent", transactions=25, per_transaction=1)
 
 
 def test_verification_does_not_depend_on_the_session_time_zone(app, session):
@@ -183,42 +180,9 @@ def test_concurrent_transactions_of_several_appends_keep_every_link(app):
     """8 writers at once, each appending 5 events per transaction: a transaction's later
     appends follow its own last event without reading the head again, and no other writer
     slips in between them (the append lock is held to the end of the transaction)."""
-    start = threading.Barrier(8)
-    errors = []
-
-    def writer(k):
-        with app.app_context():
-            try:
-                start.wait()
-                for t in range(5):
-                    for i in range(5):
-                        audit.record(
-                            db.session,
-                            action="test.batch",
-                            object_type="test",
-                            object_id=f"{k}-{t}-{i}",
-                            actor_id=None,
-                        )
-                    db.session.commit()
-            except Exception as exc:  # reported below: the test must see every failure
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    with app.app_context():
-        report = audit.verify_chain(db.session)
-        ids = db.session.scalars(
-            text("SELECT object_id FROM audit_event WHERE action = 'test.batch' ORDER BY seq")
-        ).all()
-    assert report.ok and len(ids) == 200
+    ids = _append_at_once(app, "test.batch", transactions=5, per_transaction=5)
     # Each transaction's five events are consecutive in the chain.
-    batches = [ids[i : i + 5] for i in range(0, 200, 5)]
+    batches = [ids[i : i + 5] for i in range(0, len(ids), 5)]
     assert all(len({b.rsplit("-", 1)[0] for b in batch}) == 1 for batch in batches)
 
 
