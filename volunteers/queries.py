@@ -211,13 +211,13 @@ OPEN_SHOWN = 30  # the soonest open shifts on the member's shifts page
 _FIRST_OPEN_TO_JOIN = _OPEN_TO_JOIN.limit(OPEN_SHOWN)
 
 
-def _open_to_join_values(session: Session, member: Member, now: dt.datetime) -> dict:
-    return {"member_id": member.id, **open_shifts_values(session, member, now)}
+def _open_to_join_values(member: Member, now: dt.datetime) -> dict:
+    return {"member_id": member.id, **open_shifts_values(member, now)}
 
 
 def open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> Select:
     """Return the upcoming shifts ``member`` may join and has no live place on, soonest first."""
-    return _OPEN_TO_JOIN.params(_open_to_join_values(session, member, now))
+    return _OPEN_TO_JOIN.params(_open_to_join_values(member, now))
 
 
 def first_open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> list[Shift]:
@@ -226,7 +226,7 @@ def first_open_shifts_to_join(session: Session, member: Member, now: dt.datetime
     The statement itself runs, its values bound: a copy with ``params`` would cost its cache
     key again (0.08 ms), building it anew 0.3-0.4 ms of the page (issue 16).
     """
-    return list(session.scalars(_FIRST_OPEN_TO_JOIN, _open_to_join_values(session, member, now)))
+    return list(session.scalars(_FIRST_OPEN_TO_JOIN, _open_to_join_values(member, now)))
 
 
 PAST_SHOWN = 10  # the member's latest finished sign-ups on their shifts page

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core import audit, notifications, places
 from core.accounts import User
@@ -269,11 +269,41 @@ def visible_to(session: Session, member: Member, shift: Shift) -> bool:
     return shift.unit.path.startswith(district_of(session, member.unit_id).path)
 
 
+_UNIT = aliased(places.AdminUnit)  # the member's unit
+_ABOVE = aliased(places.AdminUnit)  # a unit it lies within
+
+
+def _nearest_path(levels: tuple[str, ...]):
+    """The path of the nearest unit at or above ``:unit_id`` of one of ``levels``."""
+    return (
+        select(_ABOVE.path)
+        .where(
+            _UNIT.id == bindparam("unit_id"),
+            _UNIT.path.like(_ABOVE.path + "%"),
+            _ABOVE.level.in_(levels),
+        )
+        .order_by(func.length(_ABOVE.path).desc())
+        .limit(1)
+        .correlate(None)
+        .scalar_subquery()
+    )
+
+
+# ``district_of``'s path, in SQL: the district or city above the unit, else its region, else the
+# unit itself. Read within the open shifts' statement: reading the units above the member's
+# first cost the member's shifts page a statement of its own (issue 16).
+_DISTRICT_PATH = func.coalesce(
+    _nearest_path(register.ISSUING_LEVELS),
+    _nearest_path(("region",)),
+    select(_UNIT.path).where(_UNIT.id == bindparam("unit_id")).correlate(None).scalar_subquery(),
+)
+
+
 def _open_shifts() -> Select:
     shared = and_(
         Shift.patrol_unit_id.is_(None),
         Shift.unit_id.in_(
-            select(places.AdminUnit.id).where(places.AdminUnit.path.like(bindparam("district")))
+            select(places.AdminUnit.id).where(places.AdminUnit.path.like(_DISTRICT_PATH + "%"))
         ),
     )
     # The member's own patrol unit's shifts; with no patrol unit the value is NULL, which
@@ -292,10 +322,6 @@ def _open_shifts() -> Select:
 OPEN_SHIFTS = _open_shifts()
 
 
-def open_shifts_values(session: Session, member: Member, now: dt.datetime) -> dict:
+def open_shifts_values(member: Member, now: dt.datetime) -> dict:
     """Return the values ``OPEN_SHIFTS`` (and statements built on it) need for ``member``."""
-    return {
-        "district": district_of(session, member.unit_id).path + "%",
-        "patrol_unit_id": member.patrol_unit_id,
-        "now": now,
-    }
+    return {"unit_id": member.unit_id, "patrol_unit_id": member.patrol_unit_id, "now": now}

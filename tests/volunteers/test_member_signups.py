@@ -173,3 +173,27 @@ def test_open_shifts_are_the_districts_and_the_patrol_units_the_member_has_no_pl
     assert session.scalars(open_shifts_to_join(session, patroller, NOW)).all() == seen
     # And each is one the sign-up's own check lets the member see.
     assert all(visible_to(session, patroller, s) for s in seen)
+
+
+@pytest.mark.both_databases  # the district's path is found by comparing paths in SQL
+def test_the_open_shifts_district_is_district_of_for_every_unit(app, session):
+    """The open shifts' statement finds the member's district in SQL: for each unit of the
+    register, at every level (the country, a region, a district, a rural okrug, a settlement,
+    one right under its region), it is the unit ``district_of`` returns."""
+    from core import places
+    from core.places import AdminUnit
+    from volunteers.shift_planning import _DISTRICT_PATH
+
+    # A settlement right under a region, with no district between: its region keeps it.
+    region = session.scalars(
+        sqlalchemy.select(AdminUnit).where(AdminUnit.level == "region")
+    ).first()
+    places.add_unit(
+        session, kato="359999001", name_kk="Ауыл", name_ru="Село", level="settlement", parent=region
+    )
+    units = session.scalars(sqlalchemy.select(AdminUnit)).all()
+    assert {u.level for u in units} >= {"country", "region", "district", "rural_okrug"}
+    found = {
+        u.id: session.scalar(sqlalchemy.select(_DISTRICT_PATH), {"unit_id": u.id}) for u in units
+    }
+    assert found == {u.id: district_of(session, u.id).path for u in units}
