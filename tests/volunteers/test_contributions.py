@@ -218,6 +218,7 @@ def test_patrol_points_count_whole_hours(app, session):
     assert contributions.points_for(kind, 179) == 2
 
 
+@pytest.mark.both_databases  # lock order: PostgreSQL runs it (SQLite skips)
 def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
     """Lock order, audit chain then row: otherwise two coordinators confirming overlapping
     batches deadlock (each holds a row the other wants while waiting for the chain; seen
@@ -254,8 +255,19 @@ def test_a_confirmation_takes_the_audit_lock_before_the_row(app, session):
 
     thread = threading.Thread(target=confirm)
     thread.start()
-    time.sleep(1.0)  # the confirmation is now waiting for the chain
     try:
+        # The confirmation is waiting for the chain: its advisory lock, not granted, in this
+        # test's database (another test's may be waiting in its own).
+        waiting = text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        deadline = time.monotonic() + 30
+        reader = engine.execution_options(**{READ_ONLY_OPTION: True})  # not queued for the chain
+        with reader.connect() as conn:
+            while not conn.scalar(waiting):
+                assert time.monotonic() < deadline, "the confirmation never waited for the chain"
+                time.sleep(0.02)
         # A reader's session: a writer's would queue for the chain behind the holder too.
         with Session(engine.execution_options(**{READ_ONLY_OPTION: True})) as probe:
             # The row is still free: the confirmation waits before touching it.

@@ -280,6 +280,7 @@ def test_reminders_go_once_the_day_before(app, session):
     session.commit()
 
 
+@pytest.mark.both_databases  # a race: PostgreSQL runs it (SQLite skips)
 def test_concurrent_sign_ups_for_the_last_place_get_exactly_one(app, db_url):
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite serializes writers; the race is a PostgreSQL matter")
