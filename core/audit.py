@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Connection,
     ForeignKey,
     Index,
     String,
@@ -21,14 +22,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import (
-    Mapped,
-    Session,
-    defaultload,
-    mapped_column,
-    relationship,
-    scoped_session,
-)
+from sqlalchemy.orm import Mapped, Session, defaultload, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
 
@@ -173,8 +167,9 @@ def record(
     payload = payload or {}
     _check_no_raw_iin(payload)
     body = canonical_payload(payload)
-    transaction = _innermost(session)
-    kept = session.info.get(_APPENDED)
+    connection = session.connection()
+    transaction = _innermost(connection)
+    kept = connection.info.get(_APPENDED)
     if kept is not None and kept[0] is transaction:
         last_seq, last_hash = kept[1], kept[2]
     else:
@@ -205,23 +200,22 @@ def record(
     )
     session.add(event)
     session.flush()
-    session.info[_APPENDED] = (_innermost(session), seq, event.hash)
+    connection.info[_APPENDED] = (transaction, seq, event.hash)
     return event
 
 
-# ``Session.info`` key of the last event this session appended, with the transaction (or
-# savepoint) it was appended in. That transaction holds the append lock until it ends, so no
-# one else can have appended since: its next append needs neither the lock nor the head read
-# again (a bulk step appends an event per record; two statements each on PostgreSQL). Another
-# transaction, or a savepoint begun or rolled back since, reads the head anew.
+# ``Connection.info`` key of the last event appended on a database connection, with the
+# transaction (or savepoint) it was appended in. That transaction holds the append lock until it
+# ends, so no one else can have appended since: its next append needs neither the lock nor the
+# head read again (a bulk step appends an event per record; two statements each on PostgreSQL).
+# Another transaction, or a savepoint begun or rolled back since, reads the head anew. Kept by
+# connection, not by session: sessions sharing a connection share its transaction and its head.
 _APPENDED = "core.audit.appended"
 
 
-def _innermost(session: Session):
-    """Return the session's current savepoint, else its transaction (None before one begins)."""
-    if isinstance(session, scoped_session):  # Flask-SQLAlchemy's: the request's own session
-        session = session()
-    return session.get_nested_transaction() or session.get_transaction()
+def _innermost(connection: Connection):
+    """Return the connection's current savepoint, else its transaction."""
+    return connection.get_nested_transaction() or connection.get_transaction()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,7 @@ a test for PostgreSQL only is marked to run there."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,32 +49,55 @@ def test_a_module_past_500_lines_says_why_it_stays_whole():
     )
 
 
-# How a test says it runs on PostgreSQL only: it skips itself on any other backend.
-POSTGRES_ONLY = ('not db_url.startswith("postgresql")', '.dialect.name != "postgresql"')
+# How a test says it runs on PostgreSQL only: it skips itself when the backend is not it.
+POSTGRES_ONLY = re.compile(
+    r"""not [\w.()]+\.startswith\(["']postgres"""
+    r"""|!= ["']postgresql["']"""
+    r"""|(?<![\w.()])(?<!not )[\w.()]+\.startswith\(["']sqlite["']\)"""
+    r"""|== ["']sqlite["']"""
+)
 
 
-def _marked_both(node: ast.AST, module: ast.Module, source: str) -> bool:
-    marks = [ast.get_source_segment(source, d) or "" for d in getattr(node, "decorator_list", [])]
-    marks += [
-        ast.get_source_segment(source, n) or ""
-        for n in module.body
-        if isinstance(n, ast.Assign) and [getattr(t, "id", "") for t in n.targets] == ["pytestmark"]
-    ]
-    return any("both_databases" in m for m in marks)
+def _skips_unless_postgres(source: str, test: ast.AST) -> bool:
+    """Tell whether ``test`` calls ``pytest.skip`` under a condition that the backend is not
+    PostgreSQL (``not db_url.startswith("postgresql")``, ``dialect.name == "sqlite"`` …)."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.If) and POSTGRES_ONLY.search(
+            ast.get_source_segment(source, node.test) or ""
+        ):
+            calls = [ast.get_source_segment(source, n) or "" for n in ast.walk(node)]
+            if any(c.startswith("pytest.skip(") for c in calls):
+                return True
+    return False
+
+
+def _marks(source: str, module: ast.Module, test: ast.AST, owner: ast.AST | None) -> str:
+    marks = [n for n in (test, owner) if n is not None for n in getattr(n, "decorator_list", [])]
+    for scope in (module, owner):
+        for n in getattr(scope, "body", []):
+            if isinstance(n, ast.Assign) and [getattr(t, "id", "") for t in n.targets] == [
+                "pytestmark"
+            ]:
+                marks.append(n)
+    return " ".join(ast.get_source_segment(source, m) or "" for m in marks)
 
 
 def test_a_test_for_postgresql_only_is_marked_to_run_there():
-    """A test that skips itself on SQLite runs only in its PostgreSQL case, which the suite
-    deselects unless the test is marked ``both_databases`` (tests/conftest.py): unmarked, it
-    ran in no run but ``--full``, as a shift's last-place race and a lock-order test did."""
+    """A test that skips itself unless the database is PostgreSQL runs only in its PostgreSQL
+    case, which the suite deselects unless the test is marked ``both_databases``
+    (tests/conftest.py): unmarked, it ran in no run but ``--full``, as a shift's last-place
+    race and a lock-order test did. Test functions and the test methods of classes."""
     unmarked = []
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         source = path.read_text(encoding="utf-8")
         module = ast.parse(source)
-        for node in module.body:
-            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test"):
+        tests = [(n, None) for n in module.body]
+        tests += [(m, n) for n in module.body if isinstance(n, ast.ClassDef) for m in n.body]
+        for test, owner in tests:
+            if not isinstance(test, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            body = ast.get_source_segment(source, node) or ""
-            if any(p in body for p in POSTGRES_ONLY) and not _marked_both(node, module, source):
-                unmarked.append(f"{path.relative_to(ROOT)}::{node.name}")
+            if not test.name.startswith("test") or not _skips_unless_postgres(source, test):
+                continue
+            if "both_databases" not in _marks(source, module, test, owner):
+                unmarked.append(f"{path.relative_to(ROOT)}::{test.name}")
     assert unmarked == [], "mark these @pytest.mark.both_databases"
