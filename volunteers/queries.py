@@ -215,7 +215,7 @@ def _open_to_join_values(member: Member, now: dt.datetime) -> dict:
     return {"member_id": member.id, **open_shifts_values(member, now)}
 
 
-def open_shifts_to_join(session: Session, member: Member, now: dt.datetime) -> Select:
+def open_shifts_to_join(member: Member, now: dt.datetime) -> Select:
     """Return the upcoming shifts ``member`` may join and has no live place on, soonest first."""
     return _OPEN_TO_JOIN.params(_open_to_join_values(member, now))
 

@@ -179,7 +179,7 @@ def open_shifts(args):
     """Return the upcoming shifts my membership may join and has no place on, in the order
     they were planned (404 without a membership)."""
     member = my_member(args["member_id"])
-    stmt = volunteer_queries.open_shifts_to_join(db.session, member, utcnow()).order_by(None)
+    stmt = volunteer_queries.open_shifts_to_join(member, utcnow()).order_by(None)
     rows, next_cursor = paginate(db.session, stmt, key=Shift.id, args=args, ascending=True)
     return {"items": rows, "next_cursor": next_cursor}
 

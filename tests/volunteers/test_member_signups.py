@@ -170,7 +170,7 @@ def test_open_shifts_are_the_districts_and_the_patrol_units_the_member_has_no_pl
     seen = first_open_shifts_to_join(session, patroller, NOW)
     assert [s.id for s in seen] == [shared.id, later.id, patrols.id, taken.id]
     # The statement a caller composes on (the API pages it) lists the same.
-    assert session.scalars(open_shifts_to_join(session, patroller, NOW)).all() == seen
+    assert session.scalars(open_shifts_to_join(patroller, NOW)).all() == seen
     # And each is one the sign-up's own check lets the member see.
     assert all(visible_to(session, patroller, s) for s in seen)
 
