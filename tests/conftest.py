@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -327,6 +328,7 @@ class PgClones:
     """
 
     AHEAD = 2
+    DROPPERS = 8  # the admin engine's pool holds 5 connections and lends 10 more
 
     def __init__(self, admin, template: str):
         self.admin, self.template = admin, template
@@ -359,8 +361,25 @@ class PgClones:
         self.used.put(name)
 
     def _drop_used(self) -> None:
-        while (name := self.used.get()) is not None:
-            self._drop(name)
+        """Drop the used copies, all those waiting at once.
+
+        PostgreSQL 15 ends every DROP DATABASE with a checkpoint that flushes the dirty pages
+        of every test's database. One at a time, the drops fell hundreds behind the tests and
+        kept the disk busy (about 300 copies waiting in a whole run, and 15 s of drops at its
+        end); drops sent together wait on the same checkpoint.
+        """
+        with concurrent.futures.ThreadPoolExecutor(self.DROPPERS, "pg-drop") as pool:
+            stopping = False
+            while not stopping:
+                names = [self.used.get()]
+                with contextlib.suppress(queue.Empty):
+                    while len(names) < self.DROPPERS:
+                        names.append(self.used.get_nowait())
+                if None in names:
+                    stopping = True
+                    names.remove(None)
+                for done in [pool.submit(self._drop, name) for name in names]:
+                    done.result()
 
     def _drop(self, name: str) -> None:
         drop_database(self.admin, name)
