@@ -20,7 +20,7 @@ from core import accounts, audit
 from core.account_models import ROLES, RoleGrant, User
 from core.api_models import ApiToken, ApiTokenGrant
 from core.errors import N_, Conflict, DomainError, NotFound, refuse_all
-from core.places import AdminUnit
+from core.places import AdminUnit, path_within
 from core.scope import Scope
 
 SECRET_PREFIX = "cip_"  # noqa: S105  (the marker every secret starts with, not a secret)
@@ -64,7 +64,7 @@ def _held(session: Session, user: User, pairs: list[tuple[str, int]]) -> list[bo
         result.append(
             path is not None
             and any(
-                path.startswith(paths[held]) for held in held_units.get(role, ()) if held in paths
+                path_within(path, paths[held]) for held in held_units.get(role, ()) if held in paths
             )
         )
     return result

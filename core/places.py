@@ -16,6 +16,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    literal,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
@@ -147,7 +148,7 @@ def subtree_pairs(unit_ids):
     pair = cast(top.c.id, String) + ":" + cast(AdminUnit.id, String)
     return (
         select(func.aggregate_strings(pair, ","))
-        .select_from(AdminUnit.__table__.join(top, AdminUnit.path.like(top.c.path + "%")))
+        .select_from(AdminUnit.__table__.join(top, path_within_clause(AdminUnit.path, top.c.path)))
         .where(top.c.id.in_(unit_ids))
         .scalar_subquery()
     )
@@ -184,6 +185,24 @@ def chain_ids(session: Session, unit_id: int) -> list[int]:
     return [] if path is None else [int(x) for x in reversed(path.strip("/").split("/"))]
 
 
+def path_within(path: str, outer: str) -> bool:
+    """Tell whether the unit at ``path`` is the unit at ``outer`` or lies below it.
+
+    The rule of materialized paths ("/1/7/42/" lies within "/1/7/"), written once for Python;
+    ``path_within_clause`` is the same rule in SQL.
+    """
+    return path.startswith(outer)
+
+
+def path_within_clause(path, outer):
+    """Return the SQL condition that the unit at ``path`` is at ``outer`` or lies below it.
+
+    Either side is a column, another SQL expression or a path as text; one indexed prefix
+    comparison instead of walking the tree.
+    """
+    return (literal(path) if isinstance(path, str) else path).like(outer + "%")
+
+
 def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     """Tell whether ``unit_id`` is one of ``scope_ids`` or lies below one of them."""
     if not scope_ids:
@@ -192,7 +211,7 @@ def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:
     path = paths.get(unit_id)
     if path is None:
         return False
-    return any(path.startswith(paths[i]) for i in scope_ids if i in paths)
+    return any(path_within(path, paths[i]) for i in scope_ids if i in paths)
 
 
 def units_within_clause(scope_ids: Iterable[int]):
@@ -205,7 +224,9 @@ def _units_within(scope_ids: tuple[int, ...]):
     # Built once per set of units (a clause is immutable, and statements share it): building
     # the alias and the EXISTS anew was most of the cost of scoping a list (issue 16).
     scope = AdminUnit.__table__.alias("scope_unit")
-    return exists().where(scope.c.id.in_(scope_ids), AdminUnit.path.like(scope.c.path + "%"))
+    return exists().where(
+        scope.c.id.in_(scope_ids), path_within_clause(AdminUnit.path, scope.c.path)
+    )
 
 
 def covered_by(session: Session, scope_ids: Iterable[int]) -> frozenset[int]:

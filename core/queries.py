@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.accounts import RoleGrant, User
 from core.bilingual import in_language
-from core.places import AdminUnit
+from core.places import AdminUnit, path_within_clause
 from core.scope import Scope, scoped
 
 
@@ -40,7 +40,9 @@ def units_and_above(scope: Scope) -> Select:
     if scope.is_everywhere or not scope.unit_ids:
         return units(scope)
     top = AdminUnit.__table__.alias("scope_top")
-    above = exists().where(top.c.id.in_(scope.unit_ids), top.c.path.like(AdminUnit.path + "%"))
+    above = exists().where(
+        top.c.id.in_(scope.unit_ids), path_within_clause(top.c.path, AdminUnit.path)
+    )
     return select(AdminUnit).where(or_(scope.clause(AdminUnit.id), above)).order_by(AdminUnit.path)
 
 

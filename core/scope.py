@@ -130,7 +130,8 @@ class Scope:
         covering = places.AdminUnit.__table__.alias("scope_unit")
         return unit_column.in_(
             select(unit.id).where(
-                covering.c.id.in_(self.unit_ids), unit.path.like(covering.c.path + "%")
+                covering.c.id.in_(self.unit_ids),
+                places.path_within_clause(unit.path, covering.c.path),
             )
         )
 

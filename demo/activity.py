@@ -80,8 +80,8 @@ def load_activity(session, password: str) -> int:
                 .order_by(Member.id)
             )
         )
-        in_demo_district = session.get(places.AdminUnit, patrol.unit_id).path.startswith(
-            district.path
+        in_demo_district = places.path_within(
+            session.get(places.AdminUnit, patrol.unit_id).path, district.path
         )
         first_monday = today - dt.timedelta(days=today.weekday(), weeks=WEEKS_BACK)
         for week in range(WEEKS_BACK + WEEKS_AHEAD):

@@ -99,7 +99,7 @@ def _settlements(session) -> list[places.AdminUnit]:
             select(places.AdminUnit)
             .where(
                 places.AdminUnit.level == "settlement",
-                places.AdminUnit.path.like(region.path + "%"),
+                places.path_within_clause(places.AdminUnit.path, region.path),
             )
             .order_by(places.AdminUnit.kato)
             .limit(20)

@@ -83,7 +83,7 @@ def awarded(session: Session, *, person: str, year: int, unit_id: int) -> int:
         .where(
             person == NOMINEE_KEY,
             year == DECISION_YEAR,
-            places.AdminUnit.path.like(top_path(session, unit_id) + "%"),
+            places.path_within_clause(places.AdminUnit.path, top_path(session, unit_id)),
         )
     )
     return int(total or 0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from budget import ledger
@@ -86,7 +86,7 @@ def rate_for(session: Session, *, unit_id: int, form: str, on: dt.date) -> Payou
         .where(
             PayoutTaxRate.form == form,
             PayoutTaxRate.effective_from <= on,
-            literal(path).like(places.AdminUnit.path + "%"),
+            places.path_within_clause(path, places.AdminUnit.path),
         )
         .order_by(
             func.length(places.AdminUnit.path).desc(),

@@ -130,7 +130,7 @@ _ASKED = aliased(AdminUnit)  # the unit asked about
 _IN_FORCE = (
     select(RewardPolicy)
     .join(_SET_FOR, RewardPolicy.unit_id == _SET_FOR.id)
-    .join(_ASKED, _ASKED.path.like(_SET_FOR.path + "%"))
+    .join(_ASKED, places.path_within_clause(_ASKED.path, _SET_FOR.path))
     .where(_ASKED.id == bindparam("unit_id"), RewardPolicy.effective_from <= bindparam("day"))
     .order_by(
         func.length(_SET_FOR.path).desc(),

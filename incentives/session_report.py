@@ -59,7 +59,7 @@ def _within(column, unit_id: int):
         .where(
             unit.c.id == column,
             scope.c.id == unit_id,
-            unit.c.path.like(scope.c.path + "%"),
+            places.path_within_clause(unit.c.path, scope.c.path),
         )
         .exists()
     )

@@ -85,8 +85,8 @@ def plan_shift(
     if patrol_unit_id is not None:
         patrol = session.get(PatrolUnit, patrol_unit_id)
         district = register.issuing_unit(session, unit)
-        if patrol is None or not session.get(places.AdminUnit, patrol.unit_id).path.startswith(
-            district.path
+        if patrol is None or not places.path_within(
+            session.get(places.AdminUnit, patrol.unit_id).path, district.path
         ):
             raise DomainError(N_("The patrol unit does not work in this district."))
     if supervisor_id is not None and session.get(User, supervisor_id) is None:
@@ -266,7 +266,7 @@ def visible_to(session: Session, member: Member, shift: Shift) -> bool:
     """Tell whether ``member`` may see and join ``shift`` (their unit's, or their district's)."""
     if shift.patrol_unit_id is not None:
         return shift.patrol_unit_id == member.patrol_unit_id
-    return shift.unit.path.startswith(district_of(session, member.unit_id).path)
+    return places.path_within(shift.unit.path, district_of(session, member.unit_id).path)
 
 
 _UNIT = aliased(places.AdminUnit)  # the member's unit
@@ -279,7 +279,7 @@ def _nearest_path(levels: tuple[str, ...]):
         select(_ABOVE.path)
         .where(
             _UNIT.id == bindparam("unit_id"),
-            _UNIT.path.like(_ABOVE.path + "%"),
+            places.path_within_clause(_UNIT.path, _ABOVE.path),
             _ABOVE.level.in_(levels),
         )
         .order_by(func.length(_ABOVE.path).desc())
@@ -303,7 +303,9 @@ def _open_shifts() -> Select:
     shared = and_(
         Shift.patrol_unit_id.is_(None),
         Shift.unit_id.in_(
-            select(places.AdminUnit.id).where(places.AdminUnit.path.like(_DISTRICT_PATH + "%"))
+            select(places.AdminUnit.id).where(
+                places.path_within_clause(places.AdminUnit.path, _DISTRICT_PATH)
+            )
         ),
     )
     # The member's own patrol unit's shifts; with no patrol unit the value is NULL, which

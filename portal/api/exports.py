@@ -112,7 +112,7 @@ def _topmost(unit_ids) -> set[int]:
     return {
         unit_id
         for unit_id, path in paths.items()
-        if not any(other != path and path.startswith(other) for other in paths.values())
+        if not any(other != path and places.path_within(path, other) for other in paths.values())
     }
 
 

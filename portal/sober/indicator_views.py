@@ -78,7 +78,7 @@ def district(unit_id: int):
         select(SoberDeclaration)
         .join(places.AdminUnit, SoberDeclaration.unit_id == places.AdminUnit.id)
         .where(
-            places.AdminUnit.path.like(unit.path + "%"),
+            places.path_within_clause(places.AdminUnit.path, unit.path),
             SoberDeclaration.status != "revoked",
         )
         .order_by(places.AdminUnit.kato)

@@ -53,3 +53,43 @@ def test_within_follows_the_tree(app, session):
         session.scalars(select(places.AdminUnit.id).where(places.units_within_clause([district])))
     )
     assert village in covered and region not in covered
+
+
+# A path against another, and whether it lies within: the same unit, a child, a grandchild, the
+# parent (no), a sibling, and ids 1 and 12 (a prefix as text, not as a path).
+PATHS = [
+    ("/1/7/", "/1/7/", True),
+    ("/1/7/42/", "/1/7/", True),
+    ("/1/7/42/420/", "/1/", True),
+    ("/1/7/", "/1/7/42/", False),
+    ("/1/8/", "/1/7/", False),
+    ("/12/", "/1/", False),
+    ("/1/12/5/", "/1/1/", False),
+]
+
+
+@pytest.mark.parametrize(("path", "outer", "inside"), PATHS)
+def test_the_within_rule_is_the_same_in_python_and_in_sql(app, session, path, outer, inside):
+    assert places.path_within(path, outer) is inside
+    assert bool(session.scalar(select(places.path_within_clause(path, outer)))) is inside
+
+
+def test_the_within_clause_takes_a_column_on_either_side(app, session):
+    village = session.scalar(select(places.AdminUnit).where(places.AdminUnit.kato == "355635100"))
+    unit = places.AdminUnit
+    # The units the village lies within: its chain up to the country, nearest last.
+    above = session.scalars(
+        select(unit.id)
+        .where(places.path_within_clause(village.path, unit.path))
+        .order_by(unit.path)
+    ).all()
+    assert above == list(reversed(places.chain_ids(session, village.id)))
+    # The units within the village's district: the village among them, the region not.
+    district = session.get(unit, village.parent_id)
+    while district.level not in ("district", "city"):
+        district = session.get(unit, district.parent_id)
+    below = set(
+        session.scalars(select(unit.id).where(places.path_within_clause(unit.path, district.path)))
+    )
+    assert village.id in below and district.id in below and district.parent_id not in below
+    assert below == places.covered_by(session, [district.id])
