@@ -197,10 +197,19 @@ def path_within(path: str, outer: str) -> bool:
 def path_within_clause(path, outer):
     """Return the SQL condition that the unit at ``path`` is at ``outer`` or lies below it.
 
-    Either side is a column, another SQL expression or a path as text; one indexed prefix
-    comparison instead of walking the tree.
+    Either side is a column, another SQL expression or a path as text: one prefix comparison
+    instead of walking the tree.
     """
     return (literal(path) if isinstance(path, str) else path).like(outer + "%")
+
+
+def nearest_first(path):
+    """Return the SQL ordering that puts the nearest of the units at or above one first.
+
+    Of units a unit lies within, the nearest has the longest path: where a setting is set at
+    several levels (a policy, a tax rate, the district of a member), the nearest one applies.
+    """
+    return func.length(path).desc()
 
 
 def within(session: Session, unit_id: int, scope_ids: list[int]) -> bool:

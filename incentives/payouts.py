@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from budget import ledger
@@ -89,7 +89,7 @@ def rate_for(session: Session, *, unit_id: int, form: str, on: dt.date) -> Payou
             places.path_within_clause(path, places.AdminUnit.path),
         )
         .order_by(
-            func.length(places.AdminUnit.path).desc(),
+            places.nearest_first(places.AdminUnit.path),
             PayoutTaxRate.effective_from.desc(),
             PayoutTaxRate.id.desc(),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Load, Session, aliased
 
 from budget.models import MCIRate
@@ -133,7 +133,7 @@ _IN_FORCE = (
     .join(_ASKED, places.path_within_clause(_ASKED.path, _SET_FOR.path))
     .where(_ASKED.id == bindparam("unit_id"), RewardPolicy.effective_from <= bindparam("day"))
     .order_by(
-        func.length(_SET_FOR.path).desc(),
+        places.nearest_first(_SET_FOR.path),
         RewardPolicy.effective_from.desc(),
         RewardPolicy.id.desc(),
     )

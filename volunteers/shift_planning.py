@@ -282,7 +282,7 @@ def _nearest_path(levels: tuple[str, ...]):
             places.path_within_clause(_UNIT.path, _ABOVE.path),
             _ABOVE.level.in_(levels),
         )
-        .order_by(func.length(_ABOVE.path).desc())
+        .order_by(places.nearest_first(_ABOVE.path))
         .limit(1)
         .correlate(None)
         .scalar_subquery()
