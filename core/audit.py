@@ -7,7 +7,6 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 
 from sqlalchemy import (
@@ -24,14 +23,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, defaultload, mapped_column, relationship
 
+from core import iin
 from core.db import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
 # One appender at a time on PostgreSQL; the lock is released at COMMIT or ROLLBACK.
 ADVISORY_LOCK_KEY = 727001
-# Twelve digits standing alone. Inside a longer letter-and-digit token (a SHA-256 head hash
-# has a run of twelve digits about one time in five) they are not an IIN.
-_IIN_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
 _SEP = "\x1f"
 
 
@@ -70,7 +67,7 @@ def _check_no_raw_iin(value, where: str = "payload") -> None:
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             _check_no_raw_iin(v, f"{where}[{i}]")
-    elif isinstance(value, str) and _IIN_LIKE.search(value):
+    elif isinstance(value, str) and iin.IN_TEXT.search(value):
         raise ValueError(f"audit {where} holds a 12-digit number; mask IINs before recording")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core import iin
 from core.errors import N_, DomainError
 
 
@@ -17,16 +18,25 @@ def in_language(record, field: str, language: str) -> str:
     return getattr(record, f"{field}_{stored_language(language)}")
 
 
+class Missing(DomainError):
+    """One of the two texts is missing: a caller may say which text it asked for."""
+
+
 def both(kk: str | None, ru: str | None, *, required: bool = True) -> tuple[str, str]:
     """Return the two texts with their spaces collapsed; both are needed (or, when not
-    ``required``, both or neither), so that no document falls back to the other language."""
+    ``required``, both or neither), so that no document falls back to the other language.
+
+    Raises ``Missing``, or ``DomainError`` for a text holding an IIN (``core.iin``): these are
+    names and places, which the audit chain keeps.
+    """
     kk, ru = (" ".join((text or "").split()) for text in (kk, ru))
     if required and not kk:
-        raise DomainError(N_("Enter the text in Kazakh."))
+        raise Missing(N_("Enter the text in Kazakh."))
     if required and not ru:
-        raise DomainError(N_("Enter the text in Russian."))
+        raise Missing(N_("Enter the text in Russian."))
     if bool(kk) != bool(ru):
-        raise DomainError(N_("Enter the text in both Kazakh and Russian, or in neither."))
+        raise Missing(N_("Enter the text in both Kazakh and Russian, or in neither."))
+    iin.refuse_in_names(kk, ru)
     return kk, ru
 
 

@@ -245,11 +245,11 @@ def rename_commission(
 def _names(name_kk: str, name_ru: str, body_kk: str, body_ru: str) -> dict[str, str]:
     try:
         name_kk, name_ru = bilingual.both(name_kk, name_ru)
-    except DomainError:
+    except bilingual.Missing:
         raise DomainError(N_("Name the commission in Kazakh and in Russian.")) from None
     try:
         body_kk, body_ru = bilingual.both(body_kk, body_ru)
-    except DomainError:
+    except bilingual.Missing:
         raise DomainError(
             N_("Name the akimat that issues the documents in Kazakh and in Russian.")
         ) from None

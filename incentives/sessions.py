@@ -81,7 +81,7 @@ def plan(
     policies.get_commission(session, commission_id)
     try:
         place_kk, place_ru = bilingual.both(place_kk, place_ru)
-    except DomainError:
+    except bilingual.Missing:
         raise DomainError(N_("Where does the commission meet? In Kazakh and in Russian.")) from None
     sitting = CommissionSession(
         commission_id=commission_id,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, places, uploads
+from core import audit, iin, places, uploads
 from core.db import utcnow
 from core.errors import N_, Conflict, DomainError, NotFound, PermissionDenied
 from core.scope import Scope
@@ -84,6 +84,7 @@ def _in_scope_declaration(session: Session, declaration_id: int, scope: Scope) -
 
 def _check_outlet(name: str | None, stopped_on: dt.date | None, today: dt.date) -> str:
     name = _check_text(name, 200, N_("Name the retail outlet."))
+    iin.refuse_in_names(name)
     if stopped_on is None:
         raise DomainError(N_("Enter the date the outlet stopped selling alcohol."))
     if stopped_on > today:

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import accounts, audit, places
+from core import accounts, audit, iin, places
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.scope import Scope
 from core.transitions import advance
@@ -306,6 +306,7 @@ def save_patrol_unit(
     name = " ".join((name or "").split())
     if not name:
         raise DomainError(N_("Enter the name of the unit."))
+    iin.refuse_in_names(name)
     if session.get(places.AdminUnit, unit_id) is None:
         raise DomainError(N_("Choose a jurisdiction from the list."))
     if patrol_unit_id is None:

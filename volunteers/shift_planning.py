@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from core import audit, notifications, places
+from core import audit, iin, notifications, places
 from core.accounts import User
 from core.errors import N_, Conflict, DomainError, NotFound
 from core.transitions import advance, advance_all
@@ -21,6 +21,7 @@ from volunteers.workflow import SHIFT, SIGNUP
 MAX_CAPACITY = 500
 MAX_REPEAT_WEEKS = 26
 MAX_SHIFT = dt.timedelta(hours=16)
+PLACE_MAX = 300  # Shift.place
 
 
 def get_shift(session: Session, shift_id: int) -> Shift:
@@ -55,6 +56,17 @@ def _check_capacity(capacity: int) -> None:
         )
 
 
+def _place(place: str | None) -> str:
+    """Return a shift's place with its spaces collapsed, or refuse it (planning and editing)."""
+    place = " ".join((place or "").split())
+    if not place:
+        raise DomainError(N_("Describe the place: a route or an address."))
+    if len(place) > PLACE_MAX:
+        raise DomainError(N_("The place is longer than %(n)s characters."), n=PLACE_MAX)
+    iin.refuse_in_names(place)
+    return place
+
+
 def plan_shift(
     session: Session,
     *,
@@ -72,11 +84,7 @@ def plan_shift(
     """Plan a shift, or a weekly series of ``repeat_weeks`` more at the same time."""
     _check_times(starts_at, ends_at, now)
     _check_capacity(capacity)
-    place = " ".join((place or "").split())
-    if not place:
-        raise DomainError(N_("Describe the place: a route or an address."))
-    if len(place) > 300:
-        raise DomainError(N_("The place is longer than %(n)s characters."), n=300)
+    place = _place(place)
     if not 0 <= repeat_weeks <= MAX_REPEAT_WEEKS:
         raise DomainError(N_("A series repeats for at most %(n)s weeks."), n=MAX_REPEAT_WEEKS)
     unit = session.get(places.AdminUnit, unit_id)
@@ -164,9 +172,7 @@ def edit_shift(
         raise Conflict(N_("Only a planned shift that has not started can be changed."))
     _check_times(starts_at, ends_at, now)
     _check_capacity(capacity)
-    place = " ".join((place or "").split())
-    if not place:
-        raise DomainError(N_("Describe the place: a route or an address."))
+    place = _place(place)
     before = {
         "place": shift.place,
         "starts_at": shift.starts_at.isoformat(),

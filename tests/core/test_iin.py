@@ -6,7 +6,18 @@ from datetime import date
 
 import pytest
 
-from core.iin import IIN, InvalidIIN, age_on, checksum_digit, make_iin, mask_iin, parse_iin
+from core import audit
+from core.errors import DomainError
+from core.iin import (
+    IIN,
+    InvalidIIN,
+    age_on,
+    checksum_digit,
+    make_iin,
+    mask_iin,
+    parse_iin,
+    refuse_in_names,
+)
 
 FIRST_WEIGHTS = range(1, 12)
 
@@ -202,3 +213,26 @@ def test_make_iin_skips_a_serial_without_check_digit():
 def test_make_iin_rejects_what_an_iin_cannot_hold(day, sex, serial):
     with pytest.raises(ValueError):
         make_iin(day, sex, serial)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Патруль 061211600012", "061211600012", "Маршрут:061211600012.", ("Атау", "ИИН 900101300811")],
+)
+def test_a_name_with_a_12_digit_number_is_refused_before_the_audit_chain_refuses_it(text):
+    texts = text if isinstance(text, tuple) else (text,)
+    with pytest.raises(DomainError, match="12-digit number"):
+        refuse_in_names(*texts)
+    # What the rule refuses is what the audit chain would have refused with a 500.
+    with pytest.raises(ValueError, match="12-digit number"):
+        audit._check_no_raw_iin({"name": texts[-1]})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Маршрут № 12, дом 5", "1234567890123", "12345678901", "a061211600012", "", None],
+)
+def test_a_name_without_a_standalone_12_digit_number_passes(text):
+    refuse_in_names(text)
+    if text:
+        audit._check_no_raw_iin({"name": text})

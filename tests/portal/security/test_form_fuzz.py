@@ -1165,7 +1165,8 @@ def _probes(base: dict, numeric: set[str] = frozenset()) -> list[dict]:
     """Deterministic variants of the valid form that random examples reach too rarely.
 
     Every free-text field at once gets a NUL byte, then right-to-left marks and emoji, then an
-    injection string (all still pass the form's validation, so they reach the database); each
+    injection string, then a 12-digit number (all still pass the form's validation, so they
+    reach the database and the audit chain); each
     text field alone gets 5,000 characters; each number field (``numeric`` names it, or its
     value is a number) gets ``OUT_OF_RANGE`` alone and ``ALL_AT_ONCE`` with the others, each
     date the first and the last day Python knows.
@@ -1184,6 +1185,9 @@ def _probes(base: dict, numeric: set[str] = frozenset()) -> list[dict]:
         lambda v: v + "\x00",
         lambda v: "\u202e" + v + " 👍🏽 مرحبا",
         lambda v: v + "' OR 1=1--",
+        # A number shaped as an IIN, as someone pastes one into a name or a reason: the audit
+        # chain refuses to hold one (core.audit), and that refusal must never be a 500.
+        lambda v: v + " 061211600012",
     ):
         probes.append({**base, **{k: change(base[k]) for k in texts}})
     for k in texts:
