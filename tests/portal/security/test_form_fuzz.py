@@ -9,7 +9,8 @@ Unicode, 20,000-character strings, NUL bytes, right-to-left text, numbers as tex
 negative numbers, dates in odd formats, empty values and missing fields. Most examples start
 from what a browser would send with the page's form (so they get past validation to the domain
 and the database) and change, drop or add a few fields; a fixed set of probes first puts a NUL
-byte, RTL text and an injection string in every text field at once, 5,000 characters in each,
+byte, RTL text, an injection string and a 12-digit number (an IIN, which the audit chain
+refuses to hold) in every text field at once, 5,000 characters in each,
 out-of-range numbers in each number and the first and last day Python knows in each date.
 The numbers (issue 17, finding 11) go past a BIGINT both ways (2^63, twenty digits), and are
 negative, 1e309 (a float's infinity) and NaN; a number field is one whose value is a number,
@@ -1166,10 +1167,9 @@ def _probes(base: dict, numeric: set[str] = frozenset()) -> list[dict]:
 
     Every free-text field at once gets a NUL byte, then right-to-left marks and emoji, then an
     injection string, then a 12-digit number (all still pass the form's validation, so they
-    reach the database and the audit chain); each
-    text field alone gets 5,000 characters; each number field (``numeric`` names it, or its
-    value is a number) gets ``OUT_OF_RANGE`` alone and ``ALL_AT_ONCE`` with the others, each
-    date the first and the last day Python knows.
+    reach the database and the audit chain); each text field alone gets 5,000 characters; each
+    number field (``numeric`` names it, or its value is a number) gets ``OUT_OF_RANGE`` alone
+    and ``ALL_AT_ONCE`` with the others, each date the first and the last day Python knows.
     """
     if not base:
         return []
