@@ -2,34 +2,47 @@
 
 fpdf2 is pure Python; the DejaVu fonts the caller points to hold every Kazakh letter
 (ә ғ қ ң ө ұ ү һ і), so no glyph is dropped. What people typed reaches the file as text only.
+
+fpdf2 (with the fontTools it loads) is imported with the first PDF, not with this module: at
+start-up it cost every process of the portal 0.17 s (each web and job worker, each ``flask``
+command, each of a test run's subprocesses; issue 16), and most of them never write a PDF.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
-
-from fpdf import FPDF, FontFace
-from fpdf.enums import Align, XPos, YPos
+from typing import TYPE_CHECKING
 
 from core.documents import Block
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT = "DejaVu"
 _SIZES = {"title": 13, "heading": 12, "subheading": 11, "paragraph": 10.5, "list": 10.5}
 _RED = (176, 0, 32)
 
 
-class _Document(FPDF):
-    """A4 pages numbered "page / pages" at the foot."""
+@functools.cache
+def _document_class() -> type[FPDF]:
+    from fpdf import FPDF
+    from fpdf.enums import Align
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font(FONT, "", 8)
-        self.cell(0, 5, f"{self.page_no()} / {{nb}}", align=Align.C)
+    class _Document(FPDF):
+        """A4 pages numbered "page / pages" at the foot."""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(FONT, "", 8)
+            self.cell(0, 5, f"{self.page_no()} / {{nb}}", align=Align.C)
+
+    return _Document
 
 
 def _new_pdf(fonts: Path, title: str, *, created: dt.datetime | None) -> FPDF:
-    pdf = _Document(format="A4")
+    pdf = _document_class()(format="A4")
     pdf.set_margins(20, 18, 15)
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_font(FONT, "", str(fonts / "DejaVuSans.ttf"))
@@ -44,6 +57,8 @@ def _new_pdf(fonts: Path, title: str, *, created: dt.datetime | None) -> FPDF:
 
 def _stamp(pdf: FPDF, text: str) -> None:
     """Print ``text`` across the page in a red frame: the document is not valid."""
+    from fpdf.enums import Align, XPos, YPos
+
     pdf.set_draw_color(*_RED)
     pdf.set_text_color(*_RED)
     pdf.set_line_width(1.2)
@@ -56,6 +71,9 @@ def _stamp(pdf: FPDF, text: str) -> None:
 
 
 def _write(pdf: FPDF, blocks: list[Block], *, centred: bool) -> None:
+    from fpdf import FontFace
+    from fpdf.enums import Align, XPos, YPos
+
     for block in blocks:
         if block.kind == "table":
             pdf.ln(1)
@@ -114,6 +132,8 @@ def document_pdf(
     """Return the PDF of a document: its blocks in order, ``stamp`` (when given) in a red
     frame above them and again below, ``footer`` in small print at the end; ``centred`` for a
     certificate, whose every line is centred."""
+    from fpdf.enums import Align, XPos, YPos
+
     pdf = _new_pdf(fonts, title, created=created)
     if stamp:
         pdf.set_subject(stamp)  # what a reader's document properties show, too

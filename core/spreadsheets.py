@@ -18,8 +18,6 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from xml.parsers import expat
 
-from openpyxl import load_workbook
-
 from core.cell_text import header_key
 from core.errors import N_, DomainError
 
@@ -372,6 +370,10 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, tuple]]:
                         uncomputed[info.filename.lstrip("/")] = scan.uncomputed
     finally:
         archive.close()
+    # openpyxl (with the numpy it loads) is imported with the first workbook: at start-up it
+    # cost every process of the portal 0.16 s, and most never read one (issue 16).
+    from openpyxl import load_workbook
+
     book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
