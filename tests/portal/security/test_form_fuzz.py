@@ -25,7 +25,7 @@ A POST endpoint, or a GET view reading the query string, without an entry here f
 S14: every search and filter parameter gets injection strings (quotes, ``;DROP``, Unicode
 quotes, ``%``, ``_``, backslashes); the page must list no more rows than for a nonsense string.
 
-Examples per endpoint: ``PORTAL_FUZZ_EXAMPLES`` (default 20; a third for forms without fields), plus
+Examples per endpoint: ``PORTAL_FUZZ_EXAMPLES`` (default 10; a third for forms without fields), plus
 the probes. ``PORTAL_FUZZ_NO_SHRINK=1`` skips shrinking a failure (faster when hunting).
 """
 
