@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import sys
 from typing import NoReturn
 
@@ -316,6 +318,14 @@ def install(app: Flask) -> None:
             log.info("re-sent %s job run(s) left queued", resent)
         # No pooled connection may cross the fork into the work-horse.
         db.engine.dispose()
+        # RQ runs each job in a work-horse forked from this process. The libraries the jobs
+        # use (pandas for reports, openpyxl for workbooks, fpdf2 for PDFs; the web processes
+        # load them only when asked) are loaded here once instead of in every horse. Then all
+        # the worker holds is frozen out of the collector: a horse's full collection would
+        # otherwise walk, and so copy, every page it inherited (issue 16, bench/load.py).
+        for module in ("pandas", "openpyxl", "fpdf"):
+            importlib.import_module(module)
+        gc.freeze()
         rq_queues = [
             Queue(queue_name(app, q), connection=connection, serializer=JSONSerializer)
             for q in names
