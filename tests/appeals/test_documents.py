@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
-import zlib
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from demo.minutes import language
 from incentives import minutes, sessions
 from tests.factories import commission as cf
 from tests.factories.volunteers import iin_for, make_member
+from tests.pdf_reading import pdf_text
 
 DISTRICT, VILLAGE, OTHER_REGION = "354000000", "354030100", "110000000"
 NOTICE_DAY = dt.date(2026, 11, 2)  # a Monday
@@ -305,58 +304,6 @@ def test_the_decision_states_each_outcome_reasons_and_the_court_term(app, sessio
         assert court in text
         if outcome != "granted":
             assert (REVIEW_KK if code == "kk" else REVIEW_RU) in text
-
-
-_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-
-def _literals(stream: bytes) -> list[bytes]:
-    """The literal strings shown by ``Tj`` in a content stream, unescaped."""
-    found, n = [], 0
-    while (start := stream.find(b"(", n)) >= 0:
-        out, k = bytearray(), start + 1
-        while stream[k : k + 1] != b")":
-            char = stream[k : k + 1]
-            if char == b"\\":
-                nxt = stream[k + 1 : k + 2]
-                octal = re.match(rb"[0-7]{1,3}", stream[k + 1 : k + 4])
-                if octal:
-                    out.append(int(octal.group(), 8))
-                    k += 1 + len(octal.group())
-                    continue
-                out += _ESCAPES.get(nxt, nxt)
-                k += 2
-                continue
-            out += char
-            k += 1
-        found.append(bytes(out))
-        n = k + 1
-    return found
-
-
-def pdf_text(data: bytes) -> str:
-    """The text an fpdf2 file shows: its glyph strings read through each font's ToUnicode map
-    (one reading per font: a string of the other font reads as noise)."""
-    streams = []
-    for raw in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            streams.append(zlib.decompress(raw))
-        except zlib.error:
-            streams.append(raw)
-    maps = []
-    for stream in streams:
-        for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
-            pairs = re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block)
-            maps.append(
-                {int(g, 16): bytes.fromhex(u.decode()).decode("utf-16-be") for g, u in pairs}
-            )
-    shown = [lit for st in streams if b" Tj" in st for lit in _literals(st)]
-    readings = []
-    for glyphs in maps:
-        for lit in shown:
-            ids = [int.from_bytes(lit[i : i + 2], "big") for i in range(0, len(lit) - 1, 2)]
-            readings.append("".join(glyphs.get(g, "\ufffd") for g in ids))
-    return "\n".join(readings)
 
 
 def test_the_act_pdf_opens_and_holds_the_text(app, session):

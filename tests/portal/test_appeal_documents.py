@@ -21,12 +21,12 @@ from tests.appeals.test_documents import (
     citizen,
     complaint_between_sittings,
     notified_suspension,
-    pdf_text,
     suspend_ground,
 )
 from tests.conftest import login_as
 from tests.factories.accounts import official
 from tests.factories.volunteers import make_member
+from tests.pdf_reading import pdf_text
 from volunteers.models import Application
 
 FILE_DAY = dt.date(2026, 11, 9)

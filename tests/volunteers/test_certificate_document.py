@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import zlib
 
 import pytest
 from sqlalchemy import select, update
@@ -14,6 +13,7 @@ from core.doc_numbers import numbered, without_sign
 from core.official_dates import official_date
 from demo.commission import NAMES
 from tests.conftest import login_as
+from tests.pdf_reading import pdf_streams
 from volunteers import certificates, register
 from volunteers.models import Member
 
@@ -29,8 +29,7 @@ def _member(session) -> Member:
 
 
 def _pdf_content(pdf: bytes) -> bytes:
-    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
-    return b"".join(zlib.decompress(s) for s in streams if s.startswith(b"x"))
+    return b"".join(pdf_streams(pdf))
 
 
 def _subject(pdf: bytes) -> str:
