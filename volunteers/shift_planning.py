@@ -21,7 +21,7 @@ from volunteers.workflow import SHIFT, SIGNUP
 MAX_CAPACITY = 500
 MAX_REPEAT_WEEKS = 26
 MAX_SHIFT = dt.timedelta(hours=16)
-PLACE_MAX = 300  # Shift.place
+PLACE_MAX = Shift.place.type.length  # the column's own limit, for planning and editing
 
 
 def get_shift(session: Session, shift_id: int) -> Shift:

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 # Refusing NaN, infinities and numbers beyond an INTEGER (fuzzing fixes, S13; see portal.forms).
 from portal.forms import DecimalField, FloatField, IntegerField, PlaceField, PortalForm
+from volunteers.shifts import PLACE_MAX
 
 
 class ShiftForm(PortalForm):
@@ -23,7 +24,9 @@ class ShiftForm(PortalForm):
         validate_choice=True,
         description=_l("Leave “All members of the district” to open the shift to everyone there."),
     )
-    place = StringField(_l("Place: route or address"), validators=[DataRequired(), Length(max=300)])
+    place = StringField(
+        _l("Place: route or address"), validators=[DataRequired(), Length(max=PLACE_MAX)]
+    )
     day = DateField(_l("Date"), validators=[DataRequired()])
     start = TimeField(_l("Starts at"), validators=[DataRequired()])
     end = TimeField(_l("Ends at"), validators=[DataRequired()])

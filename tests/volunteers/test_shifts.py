@@ -359,3 +359,52 @@ def test_concurrent_overlapping_sign_ups_of_one_member_get_one(app, db_url):
     assert outcomes.count("ok") == 1
     with app.app_context():
         assert db.session.scalar(select(func.sum(Shift.taken))) == 1
+
+
+@pytest.mark.parametrize(
+    ("place", "message"),
+    [
+        ("   ", "Describe the place"),
+        ("ә" * (shifts.PLACE_MAX + 1), "longer than"),
+        ("Ботақара, 061211600012", "12-digit number"),
+    ],
+)
+def test_planning_and_editing_refuse_the_same_bad_places(app, session, place, message):
+    (shift,) = _plan(session)
+    session.commit()
+    coordinator = user(session, "coordinator@demo.kz")
+    with pytest.raises(DomainError, match=message):
+        shifts.plan_shift(
+            session,
+            unit_id=shift.unit_id,
+            patrol_unit_id=None,
+            place=place,
+            starts_at=START,
+            ends_at=START + dt.timedelta(hours=4),
+            capacity=3,
+            supervisor_id=coordinator.id,
+            actor_id=coordinator.id,
+            now=NOW,
+        )
+    session.rollback()
+    with pytest.raises(DomainError, match=message):
+        shifts.edit_shift(
+            session,
+            shift_id=shift.id,
+            place=place,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            capacity=shift.capacity,
+            supervisor_id=None,
+            actor_id=coordinator.id,
+            now=NOW,
+        )
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Shift)) == 1
+    assert session.get(Shift, shift.id).place == "Ботақара, орталық саябақ — Абай көшесі"
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "shift.edit")
+        )
+        == 0
+    )
