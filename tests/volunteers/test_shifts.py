@@ -19,13 +19,16 @@ NOW = dt.datetime(2026, 3, 20, 6, 0, tzinfo=dt.UTC)
 START = dt.datetime(2026, 3, 21, 14, 0, tzinfo=dt.UTC)  # 19:00 in Almaty
 
 
-def _plan(session, *, capacity=3, starts=START, hours=4, repeat=0, kato="354030100"):
+PLACE = "Ботақара, орталық саябақ — Абай көшесі"
+
+
+def _plan(session, *, capacity=3, starts=START, hours=4, repeat=0, kato="354030100", place=PLACE):
     coordinator = user(session, "coordinator@demo.kz")
     return shifts.plan_shift(
         session,
         unit_id=unit(session, kato).id,
         patrol_unit_id=None,
-        place="Ботақара, орталық саябақ — Абай көшесі",
+        place=place,
         starts_at=starts,
         ends_at=starts + dt.timedelta(hours=hours),
         capacity=capacity,
@@ -374,18 +377,7 @@ def test_planning_and_editing_refuse_the_same_bad_places(app, session, place, me
     session.commit()
     coordinator = user(session, "coordinator@demo.kz")
     with pytest.raises(DomainError, match=message):
-        shifts.plan_shift(
-            session,
-            unit_id=shift.unit_id,
-            patrol_unit_id=None,
-            place=place,
-            starts_at=START,
-            ends_at=START + dt.timedelta(hours=4),
-            capacity=3,
-            supervisor_id=coordinator.id,
-            actor_id=coordinator.id,
-            now=NOW,
-        )
+        _plan(session, place=place)
     session.rollback()
     with pytest.raises(DomainError, match=message):
         shifts.edit_shift(
@@ -401,7 +393,7 @@ def test_planning_and_editing_refuse_the_same_bad_places(app, session, place, me
         )
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Shift)) == 1
-    assert session.get(Shift, shift.id).place == "Ботақара, орталық саябақ — Абай көшесі"
+    assert session.get(Shift, shift.id).place == PLACE
     assert (
         session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "shift.edit")
