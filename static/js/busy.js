@@ -24,6 +24,7 @@
       button.innerHTML = button.dataset.busyWas;
     }
     button.disabled = false;
+    button.style.minWidth = button.style.minHeight = "";
     delete button.dataset.busy;
     delete button.dataset.busyWas;
     var form = button.form;
@@ -43,6 +44,12 @@
     if (!button.dataset.busy) {
       button.dataset.busy = "1";
       button.dataset.busyWas = button.tagName === "INPUT" ? button.value : button.innerHTML;
+      // "Working…" is often shorter than the step's words: a shrinking button would slide its
+      // neighbour ("Cancel") under the finger, and the second tap of a double tap would follow
+      // that link instead of the step. The button keeps at least the room it had.
+      var box = button.getBoundingClientRect();
+      button.style.minWidth = box.width + "px";
+      button.style.minHeight = box.height + "px";
     }
     button.disabled = true;
     if (button.tagName === "INPUT") {
@@ -67,6 +74,16 @@
     // After this event the browser reads the form, the pressed button's name and value with it:
     // a button disabled now would be left out.
     window.setTimeout(function () { mark(form, button, working()); }, 0);
+  });
+
+  // Once a step is sent, a link of its form (its "Cancel") cancels nothing: the portal carries
+  // the step out all the same. Taken while the form is busy, it would only leave the page before
+  // the answer comes, so it waits with the button (portal.css dims it; keys are held here).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("form[aria-busy=true] a");
+    if (link) {
+      event.preventDefault();
+    }
   });
 
   window.addEventListener("pageshow", function () {

@@ -7,8 +7,10 @@ a shift 2 s after it began with no way back.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import select
@@ -145,3 +147,86 @@ def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live
     expect(phone.get_by_role("button", name="Yes, check out")).to_be_visible()
     assert [p.url.rsplit("/", 1)[1] for p in posts] == ["check-out"]
     assert phone.evaluate("() => sessionStorage.getItem('busy')") == '[true,"Working…","true"]'
+
+
+def test_a_busy_step_keeps_its_button_under_the_finger_and_cancel_waits(live, browser, monkeypatch):
+    """The second tap of a double tap lands on the step's own button, never on "Cancel".
+
+    While its POST is under way the button says "Working…". Were it to shrink, "Cancel" beside
+    it would slide under the finger and the second tap would follow the link, which the browser
+    takes instead of the step (seen in CI: a double click on "Yes, close the session and
+    decide" sent no POST, only the session page's GET).
+    """
+    from playwright.sync_api import expect
+
+    server, db_url = live
+    base = server.url
+    signup_id, member_id = _running_shift(server.app)
+    phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="en-US", has_touch=True)
+    phone.goto(f"{base}/login")
+    phone.locator("#login").fill("volunteer@demo.kz")
+    phone.locator("#password").fill(DEMO_PASSWORD)
+    phone.locator("main form button[type=submit]").click()
+    phone.wait_for_url(f"{base}/")
+    phone.goto(f"{base}/my/shifts?member={member_id}")
+    card = phone.locator("article", has_text="Ботақара, вокзал алаңы")
+    card.get_by_role("button", name="Check in").click()
+    expect(phone.locator("main")).to_contain_text("Checked in")
+    card.get_by_role("button", name="Check out").click()
+    step = phone.locator("form.confirm-step button[type=submit]")
+    expect(step).to_have_text("Yes, check out")
+    box = step.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cancel = phone.locator("form.confirm-step a", has_text="Cancel").bounding_box()
+    # While a navigation is pending Playwright reads nothing of the page: the page itself notes
+    # how the busy form looks, in the tab's sessionStorage, to be read afterwards.
+    phone.evaluate(
+        """([x, y]) => {
+          const form = document.querySelector("form.confirm-step");
+          const button = form.querySelector("button"), cancel = form.querySelector("a");
+          new MutationObserver(() => {
+            if (button.disabled && !sessionStorage.getItem("busy")) {
+              cancel.click();  // what Enter on a focused "Cancel" does, pointer or not
+            }
+            const r = button.getBoundingClientRect();
+            sessionStorage.setItem("busy", JSON.stringify({
+              disabled: button.disabled, text: button.textContent.trim(),
+              width: r.width, height: r.height,
+              covers: r.left <= x && x <= r.right && r.top <= y && y <= r.bottom,
+              link: document.elementFromPoint(x, y).closest("a") !== null,
+              cancel: getComputedStyle(cancel).pointerEvents,
+            }));
+          }).observe(form, {attributes: true, childList: true, subtree: true});
+        }""",
+        [x, y],
+    )
+
+    # The portal holds the step's POST until the taps are done: the page stays busy.
+    release, wsgi_app, sent = threading.Event(), server.app.wsgi_app, []
+
+    def slow_portal(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST":
+            release.wait(30)
+        return wsgi_app(environ, start_response)
+
+    monkeypatch.setattr(server.app, "wsgi_app", slow_portal)
+    phone.on("request", lambda r: sent.append(r.method) if r.url.startswith(base) else None)
+    try:
+        with phone.expect_request(lambda r: r.method == "POST"):
+            phone.mouse.click(x, y)
+        phone.wait_for_timeout(100)  # the busy mark comes a task after the submission
+        # The second tap of a double tap, then a tap on "Cancel", which cancels nothing now.
+        phone.mouse.click(x, y)
+        phone.wait_for_timeout(200)
+        assert sent == ["POST"], "the second tap, or Enter on Cancel, left the page"
+        phone.mouse.click(cancel["x"] + cancel["width"] / 2, cancel["y"] + cancel["height"] / 2)
+        phone.wait_for_timeout(200)
+        assert sent == ["POST"], "Cancel left the page"
+    finally:
+        release.set()
+    expect(phone.locator("main")).to_contain_text("Undo (2 min)")
+    assert _status(db_url, signup_id) == "completed"
+    busy = json.loads(phone.evaluate("() => sessionStorage.getItem('busy')"))
+    assert busy["disabled"] and busy["text"] == "Working…"
+    assert busy["width"] >= box["width"] and busy["height"] >= box["height"]
+    assert busy["covers"] and not busy["link"] and busy["cancel"] == "none"
