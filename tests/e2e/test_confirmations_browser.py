@@ -73,12 +73,8 @@ def _status(db_url: str, signup_id: int) -> str:
         return conn.execute("SELECT status FROM signup WHERE id = ?", (signup_id,)).fetchone()[0]
 
 
-def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live, browser):
-    from playwright.sync_api import expect
-
-    server, db_url = live
-    base = server.url
-    signup_id, member_id = _running_shift(server.app)
+def _my_shifts_on_a_phone(browser, base: str, member_id: int):
+    """Sign the demo volunteer in on a 360 px touch phone and open their shifts."""
     phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="en-US", has_touch=True)
     phone.goto(f"{base}/login")
     phone.locator("#login").fill("volunteer@demo.kz")
@@ -86,6 +82,16 @@ def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live
     phone.locator("main form button[type=submit]").click()
     phone.wait_for_url(f"{base}/")
     phone.goto(f"{base}/my/shifts?member={member_id}")
+    return phone
+
+
+def test_double_tap_on_check_in_keeps_the_shift_and_check_out_can_be_undone(live, browser):
+    from playwright.sync_api import expect
+
+    server, db_url = live
+    base = server.url
+    signup_id, member_id = _running_shift(server.app)
+    phone = _my_shifts_on_a_phone(browser, base, member_id)
     card = phone.locator("article", has_text="Ботақара, вокзал алаңы")
     button = card.get_by_role("button", name="Check in")
     button.scroll_into_view_if_needed()
@@ -162,13 +168,7 @@ def test_a_busy_step_keeps_its_button_under_the_finger_and_cancel_waits(live, br
     server, db_url = live
     base = server.url
     signup_id, member_id = _running_shift(server.app)
-    phone = browser.new_page(viewport={"width": 360, "height": 780}, locale="en-US", has_touch=True)
-    phone.goto(f"{base}/login")
-    phone.locator("#login").fill("volunteer@demo.kz")
-    phone.locator("#password").fill(DEMO_PASSWORD)
-    phone.locator("main form button[type=submit]").click()
-    phone.wait_for_url(f"{base}/")
-    phone.goto(f"{base}/my/shifts?member={member_id}")
+    phone = _my_shifts_on_a_phone(browser, base, member_id)
     card = phone.locator("article", has_text="Ботақара, вокзал алаңы")
     card.get_by_role("button", name="Check in").click()
     expect(phone.locator("main")).to_contain_text("Checked in")
